@@ -1,0 +1,7 @@
+#!/bin/sh
+# The README's test command: installs what the suite needs (etcd, node modules), builds, runs every test.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/ensure-etcd.sh
+sh scripts/ensure-deps.sh
+exec npx vitest run "$@"

@@ -1,0 +1,101 @@
+import { parseGoInt } from '../sharding/objectId.js';
+
+/** Default cluster prefix, as upstream. */
+export const DEFAULT_PREFIX = '/goverse';
+
+/**
+ * The key layout under a cluster prefix. Upstream keys: nodes, gates, leader, shard. Our own keys (ignored by
+ * upstream, which dispatches on those four patterns only) live next to them.
+ */
+export class Keyspace {
+  readonly prefix: string;
+  /** Every key of this cluster starts with this; ranges and watches use it so sibling prefixes never leak in. */
+  readonly root: string;
+
+  constructor(prefix: string = DEFAULT_PREFIX) {
+    this.prefix = prefix === '' ? DEFAULT_PREFIX : prefix;
+    this.root = `${this.prefix}/`;
+  }
+
+  node(address: string): string {
+    return `${this.root}nodes/${address}`;
+  }
+  gate(address: string): string {
+    return `${this.root}gates/${address}`;
+  }
+  get leader(): string {
+    return `${this.root}leader`;
+  }
+  shard(id: number): string {
+    return `${this.root}shard/${id}`;
+  }
+  nodeInfo(address: string): string {
+    return `${this.root}nodeinfo/${address}`;
+  }
+  load(address: string): string {
+    return `${this.root}load/${address}`;
+  }
+  migration(id: number): string {
+    return `${this.root}migration/${id}`;
+  }
+  drain(address: string): string {
+    return `${this.root}drain/${address}`;
+  }
+  releaseRequest(id: number): string {
+    return `${this.root}release-request/${id}`;
+  }
+  get rebalancePause(): string {
+    return `${this.root}rebalance/pause`;
+  }
+  get balancerStatus(): string {
+    return `${this.root}rebalance/status`;
+  }
+
+  /** Which record a key holds. Pure: no logging, no throwing. */
+  classify(key: string, numShards: number): KeyClass {
+    if (!key.startsWith(this.root)) return { kind: 'foreign' };
+    const rest = key.slice(this.root.length);
+    if (rest === 'leader') return { kind: 'leader' };
+    if (rest === 'rebalance/pause') return { kind: 'rebalance-pause' };
+    if (rest === 'rebalance/status') return { kind: 'balancer-status' };
+    const slash = rest.indexOf('/');
+    if (slash < 0) return { kind: 'unknown' };
+    const dir = rest.slice(0, slash);
+    const suffix = rest.slice(slash + 1);
+    switch (dir) {
+      case 'nodes':
+      case 'gates':
+      case 'nodeinfo':
+      case 'load':
+      case 'drain': {
+        if (suffix === '') return { kind: 'malformed', reason: `empty address after "${dir}/"` };
+        const kind = dir === 'nodes' ? 'node' : dir === 'gates' ? 'gate' : dir;
+        return { kind, address: suffix };
+      }
+      case 'shard':
+      case 'migration':
+      case 'release-request': {
+        const id = parseGoInt(suffix);
+        if (id === null) return { kind: 'malformed', reason: `shard ID ${JSON.stringify(suffix)} is not an integer` };
+        if (id < 0 || id >= numShards) {
+          return { kind: 'malformed', reason: `shard ID ${id} is out of range [0, ${numShards})` };
+        }
+        const kind = dir === 'shard' ? 'shard' : dir === 'migration' ? 'migration' : 'release-request';
+        return { kind, shardId: id };
+      }
+      default:
+        return { kind: 'unknown' };
+    }
+  }
+}
+
+export type KeyClass =
+  | { readonly kind: 'node' | 'gate' | 'nodeinfo' | 'load' | 'drain'; readonly address: string }
+  | { readonly kind: 'shard' | 'migration' | 'release-request'; readonly shardId: number }
+  | { readonly kind: 'leader' | 'rebalance-pause' | 'balancer-status' }
+  /** Under the prefix but not a key anyone here writes (kept out of the snapshot silently). */
+  | { readonly kind: 'unknown' }
+  /** Looks like one of ours but cannot be decoded. */
+  | { readonly kind: 'malformed'; readonly reason: string }
+  /** Outside `<prefix>/`: never in this cluster's view. */
+  | { readonly kind: 'foreign' };

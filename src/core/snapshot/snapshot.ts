@@ -1,0 +1,321 @@
+import {
+  type BalancerStatusRecord,
+  type Decoded,
+  type DrainRecord,
+  decodeBalancerStatus,
+  decodeDrain,
+  decodeLoad,
+  decodeMigration,
+  decodeNodeInfo,
+  decodePause,
+  decodeReleaseRequest,
+  type LoadRecord,
+  type MigrationRecord,
+  type NodeInfoRecord,
+  type PauseRecord,
+  type ReleaseRequestRecord,
+} from '../keyspace/records.js';
+import { Keyspace } from '../keyspace/keys.js';
+import { parseShardValue, type ShardValue } from '../keyspace/shardValue.js';
+
+/** A key-value pair as read from etcd (revisions as numbers: etcd revisions stay far below 2^53). */
+export interface Kv {
+  readonly key: string;
+  readonly value: string;
+  readonly modRevision: number;
+  readonly createRevision: number;
+  /** Lease ID as a decimal string ('0' when the key has no lease); lease IDs use all 64 bits. */
+  readonly lease: string;
+}
+
+export type KvEvent =
+  | { readonly type: 'put'; readonly kv: Kv }
+  | { readonly type: 'delete'; readonly key: string; readonly modRevision: number };
+
+export interface ShardEntry extends ShardValue {
+  readonly id: number;
+  readonly modRevision: number;
+  /** The value exactly as stored. */
+  readonly raw: string;
+  readonly warnings: readonly string[];
+}
+
+export interface MemberEntry {
+  readonly address: string;
+  readonly value: string;
+  readonly modRevision: number;
+  readonly createRevision: number;
+  readonly lease: string;
+}
+
+export interface LeaderEntry {
+  readonly address: string;
+  readonly modRevision: number;
+}
+
+/** A key under the prefix that could not be decoded: reported, never thrown or logged. */
+export interface MalformedEntry {
+  readonly key: string;
+  readonly raw: string;
+  readonly reason: string;
+}
+
+export type Revisioned<T> = T & { readonly modRevision: number };
+
+/** An immutable view of one cluster's keyspace at one etcd revision. */
+export interface ClusterSnapshot {
+  readonly prefix: string;
+  readonly numShards: number;
+  /** The etcd revision this snapshot reflects (0 before the first load). */
+  readonly revision: number;
+  readonly nodes: ReadonlyMap<string, MemberEntry>;
+  readonly gates: ReadonlyMap<string, MemberEntry>;
+  readonly leader: LeaderEntry | null;
+  /** Indexed by shard ID; undefined where the key is absent. */
+  readonly shards: readonly (ShardEntry | undefined)[];
+  readonly nodeInfo: ReadonlyMap<string, Revisioned<NodeInfoRecord>>;
+  readonly load: ReadonlyMap<string, Revisioned<LoadRecord>>;
+  readonly drains: ReadonlyMap<string, Revisioned<DrainRecord>>;
+  readonly migrations: ReadonlyMap<number, Revisioned<MigrationRecord>>;
+  readonly releaseRequests: ReadonlyMap<number, Revisioned<ReleaseRequestRecord>>;
+  readonly pause: Revisioned<PauseRecord> | null;
+  readonly balancer: Revisioned<BalancerStatusRecord> | null;
+  /** Keyed by etcd key, so a fix or delete of the key clears it. */
+  readonly malformed: ReadonlyMap<string, MalformedEntry>;
+}
+
+/** What changed between two snapshots, one entry per affected record. */
+export type ClusterChange =
+  | { readonly kind: 'shard'; readonly id: number; readonly before: ShardEntry | undefined; readonly after: ShardEntry | undefined }
+  | { readonly kind: 'node-joined' | 'node-left' | 'gate-joined' | 'gate-left'; readonly address: string }
+  | { readonly kind: 'leader'; readonly before: string | null; readonly after: string | null }
+  | { readonly kind: 'nodeinfo' | 'load' | 'drain'; readonly address: string }
+  | { readonly kind: 'migration' | 'release-request'; readonly shardId: number }
+  | { readonly kind: 'pause' | 'balancer' }
+  | { readonly kind: 'malformed'; readonly key: string };
+
+export function emptySnapshot(prefix: string, numShards: number): ClusterSnapshot {
+  return {
+    prefix: new Keyspace(prefix).prefix,
+    numShards,
+    revision: 0,
+    nodes: new Map(),
+    gates: new Map(),
+    leader: null,
+    shards: new Array<ShardEntry | undefined>(numShards).fill(undefined),
+    nodeInfo: new Map(),
+    load: new Map(),
+    drains: new Map(),
+    migrations: new Map(),
+    releaseRequests: new Map(),
+    pause: null,
+    balancer: null,
+    malformed: new Map(),
+  };
+}
+
+/** Builds a snapshot from a full range read of `<prefix>/` at `revision`. */
+export function buildSnapshot(prefix: string, numShards: number, kvs: Iterable<Kv>, revision: number): ClusterSnapshot {
+  const events: KvEvent[] = [];
+  for (const kv of kvs) events.push({ type: 'put', kv });
+  return applyEvents(emptySnapshot(prefix, numShards), events, revision).snapshot;
+}
+
+/**
+ * Applies a batch of watch events (in revision order) and returns the new snapshot plus what changed.
+ * Structures are copied only when the batch touches them, so a batch of shard events costs one array copy.
+ * Events at or below the revision already reflected by a record are ignored (replays after a reconnect).
+ */
+export function applyEvents(
+  snap: ClusterSnapshot,
+  events: readonly KvEvent[],
+  revision: number,
+): { snapshot: ClusterSnapshot; changes: ClusterChange[] } {
+  const b = new SnapshotBuilder(snap);
+  for (const ev of events) b.apply(ev);
+  return { snapshot: b.finish(Math.max(revision, snap.revision)), changes: b.changes };
+}
+
+type RecordDir = 'nodeInfo' | 'load' | 'drains' | 'migrations' | 'releaseRequests';
+
+class SnapshotBuilder {
+  readonly changes: ClusterChange[] = [];
+  private readonly keys: Keyspace;
+  private shards: (ShardEntry | undefined)[] | null = null;
+  private nodes: Map<string, MemberEntry> | null = null;
+  private gates: Map<string, MemberEntry> | null = null;
+  /** Copies of the record maps this batch touched. */
+  private readonly records: { [D in RecordDir]?: Map<unknown, unknown> } = {};
+  private malformed: Map<string, MalformedEntry> | null = null;
+  private leader: LeaderEntry | null;
+  private pause: Revisioned<PauseRecord> | null;
+  private balancer: Revisioned<BalancerStatusRecord> | null;
+
+  constructor(private readonly base: ClusterSnapshot) {
+    this.keys = new Keyspace(base.prefix);
+    this.leader = base.leader;
+    this.pause = base.pause;
+    this.balancer = base.balancer;
+  }
+
+  apply(ev: KvEvent): void {
+    const key = ev.type === 'put' ? ev.kv.key : ev.key;
+    const cls = this.keys.classify(key, this.base.numShards);
+    if (cls.kind === 'foreign' || cls.kind === 'unknown') return;
+    // A key that decodes now is no longer malformed; one that fails below is marked again.
+    this.clearMalformed(key);
+    if (cls.kind === 'malformed') {
+      if (ev.type === 'put') this.markMalformed(key, ev.kv.value, cls.reason);
+      return;
+    }
+    switch (cls.kind) {
+      case 'shard':
+        return this.applyShard(cls.shardId, ev);
+      case 'node':
+      case 'gate':
+        return this.applyMember(cls.kind, cls.address, ev);
+      case 'leader':
+        return this.applyLeader(ev);
+      case 'nodeinfo':
+        return this.applyRecord('nodeInfo', cls.address, ev, decodeNodeInfo, { kind: 'nodeinfo', address: cls.address });
+      case 'load':
+        return this.applyRecord('load', cls.address, ev, decodeLoad, { kind: 'load', address: cls.address });
+      case 'drain':
+        return this.applyRecord('drains', cls.address, ev, decodeDrain, { kind: 'drain', address: cls.address });
+      case 'migration':
+        return this.applyRecord('migrations', cls.shardId, ev, decodeMigration, { kind: 'migration', shardId: cls.shardId });
+      case 'release-request':
+        return this.applyRecord('releaseRequests', cls.shardId, ev, decodeReleaseRequest, {
+          kind: 'release-request',
+          shardId: cls.shardId,
+        });
+      case 'rebalance-pause': {
+        const next = this.decodeSingle(ev, decodePause);
+        if (next !== this.pause) {
+          this.pause = next;
+          this.changes.push({ kind: 'pause' });
+        }
+        return;
+      }
+      case 'balancer-status': {
+        const next = this.decodeSingle(ev, decodeBalancerStatus);
+        if (next !== this.balancer) {
+          this.balancer = next;
+          this.changes.push({ kind: 'balancer' });
+        }
+        return;
+      }
+    }
+  }
+
+  finish(revision: number): ClusterSnapshot {
+    const b = this.base;
+    return {
+      prefix: b.prefix,
+      numShards: b.numShards,
+      revision,
+      nodes: this.nodes ?? b.nodes,
+      gates: this.gates ?? b.gates,
+      leader: this.leader,
+      shards: this.shards ?? b.shards,
+      nodeInfo: (this.records.nodeInfo as ClusterSnapshot['nodeInfo'] | undefined) ?? b.nodeInfo,
+      load: (this.records.load as ClusterSnapshot['load'] | undefined) ?? b.load,
+      drains: (this.records.drains as ClusterSnapshot['drains'] | undefined) ?? b.drains,
+      migrations: (this.records.migrations as ClusterSnapshot['migrations'] | undefined) ?? b.migrations,
+      releaseRequests: (this.records.releaseRequests as ClusterSnapshot['releaseRequests'] | undefined) ?? b.releaseRequests,
+      pause: this.pause,
+      balancer: this.balancer,
+      malformed: this.malformed ?? b.malformed,
+    };
+  }
+
+  private applyShard(id: number, ev: KvEvent): void {
+    const shards = (this.shards ??= [...this.base.shards]);
+    const before = shards[id];
+    const rev = ev.type === 'put' ? ev.kv.modRevision : ev.modRevision;
+    if (before !== undefined && rev <= before.modRevision) return;
+    let after: ShardEntry | undefined;
+    if (ev.type === 'put') {
+      const parsed = parseShardValue(ev.kv.value);
+      after = { id, ...parsed.value, modRevision: ev.kv.modRevision, raw: ev.kv.value, warnings: parsed.warnings };
+    } else if (before === undefined) {
+      return;
+    }
+    shards[id] = after;
+    this.changes.push({ kind: 'shard', id, before, after });
+  }
+
+  private applyMember(kind: 'node' | 'gate', address: string, ev: KvEvent): void {
+    const map = kind === 'node' ? (this.nodes ??= new Map(this.base.nodes)) : (this.gates ??= new Map(this.base.gates));
+    const existed = map.has(address);
+    if (ev.type === 'delete') {
+      if (!existed) return;
+      map.delete(address);
+      this.changes.push({ kind: kind === 'node' ? 'node-left' : 'gate-left', address });
+      return;
+    }
+    const { kv } = ev;
+    map.set(address, {
+      address,
+      value: kv.value,
+      modRevision: kv.modRevision,
+      createRevision: kv.createRevision,
+      lease: kv.lease,
+    });
+    // Upstream writes the address as the value; a different value would make upstream's alive set diverge.
+    if (kv.value !== address) this.markMalformed(kv.key, kv.value, 'member value differs from the address in the key');
+    if (!existed) this.changes.push({ kind: kind === 'node' ? 'node-joined' : 'gate-joined', address });
+  }
+
+  private applyLeader(ev: KvEvent): void {
+    const before = this.leader;
+    const rev = ev.type === 'put' ? ev.kv.modRevision : ev.modRevision;
+    if (before !== null && rev <= before.modRevision) return;
+    this.leader = ev.type === 'put' && ev.kv.value !== '' ? { address: ev.kv.value, modRevision: ev.kv.modRevision } : null;
+    if ((before?.address ?? null) !== (this.leader?.address ?? null) || ev.type === 'delete') {
+      this.changes.push({ kind: 'leader', before: before?.address ?? null, after: this.leader?.address ?? null });
+    }
+  }
+
+  private applyRecord<T>(
+    dir: RecordDir,
+    id: string | number,
+    ev: KvEvent,
+    decode: (raw: string) => Decoded<T>,
+    change: ClusterChange,
+  ): void {
+    const map = (this.records[dir] ??= new Map(this.base[dir] as ReadonlyMap<unknown, unknown>));
+    if (ev.type === 'delete') {
+      if (map.delete(id)) this.changes.push(change);
+      return;
+    }
+    const d = decode(ev.kv.value);
+    if (d.ok) map.set(id, { ...d.record, modRevision: ev.kv.modRevision });
+    else {
+      map.delete(id);
+      this.markMalformed(ev.kv.key, ev.kv.value, d.reason);
+    }
+    this.changes.push(change);
+  }
+
+  /** The decoded record, or null when deleted or malformed (a malformed pause pauses nothing). */
+  private decodeSingle<T>(ev: KvEvent, decode: (raw: string) => Decoded<T>): Revisioned<T> | null {
+    if (ev.type === 'delete') return null;
+    const d = decode(ev.kv.value);
+    if (d.ok) return { ...d.record, modRevision: ev.kv.modRevision };
+    this.markMalformed(ev.kv.key, ev.kv.value, d.reason);
+    return null;
+  }
+
+  private markMalformed(key: string, raw: string, reason: string): void {
+    (this.malformed ??= new Map(this.base.malformed)).set(key, { key, raw, reason });
+    this.changes.push({ kind: 'malformed', key });
+  }
+
+  private clearMalformed(key: string): void {
+    const existing = this.malformed ?? this.base.malformed;
+    if (!existing.has(key)) return;
+    (this.malformed ??= new Map(this.base.malformed)).delete(key);
+    this.changes.push({ kind: 'malformed', key });
+  }
+}
