@@ -146,3 +146,18 @@ export function describeError(err: unknown): string {
   }
   return parts.filter((p, i) => i === 0 || !parts[i - 1]!.includes(p)).join(': ');
 }
+
+/**
+ * A shard lock was not granted before its deadline, or its holder kept it past the maximum hold time and lost it.
+ * Retriable: the lock is usually free again soon.
+ */
+export class LockTimeoutError extends GoverseError {
+  constructor(
+    message: string,
+    readonly shardId: number,
+    readonly mode: 'read' | 'write',
+    options: { cause?: unknown } = {},
+  ) {
+    super('lock_timeout', message, { ...options, retriable: true });
+  }
+}
