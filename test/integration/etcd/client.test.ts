@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AbortedError, ConfigError, InvalidArgumentError, TimeoutError, UnavailableError } from '../../../src/core/errors.js';
+import type { KvEvent } from '../../../src/core/snapshot/snapshot.js';
+import {
+  categorizeEtcdError,
+  createEtcdClient,
+  type EtcdClient,
+  LeaseNotFoundError,
+  MAX_TXN_OPS,
+} from '../../../src/edge/etcd/client.js';
+import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
+import { uniquePrefix } from '../../harness/prefix.js';
+import { waitFor } from '../../harness/waitFor.js';
+
+let etcd: EtcdCluster;
+let client: EtcdClient;
+
+beforeAll(async () => {
+  etcd = await startEtcd('client');
+  client = createEtcdClient({ endpoints: etcd.endpoints });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await etcd?.close();
+});
+
+describe('EtcdClient', () => {
+  it('reads a prefix root without its siblings, across range pages', async () => {
+    const p = uniquePrefix('range');
+    const keys = Array.from({ length: 2500 }, (_, i) => `${p}/shard/${i}`);
+    for (let i = 0; i < keys.length; i += MAX_TXN_OPS) {
+      await client.txn({ compares: [], success: keys.slice(i, i + MAX_TXN_OPS).map((key) => ({ type: 'put', key, value: 'a,b' })) });
+    }
+    await client.put(`${p}-sibling/shard/1`, 'x,y');
+    await client.put(p, 'bare prefix key');
+    const { kvs, revision } = await client.rangePrefix(`${p}/`);
+    expect(kvs).toHaveLength(2500);
+    expect(new Set(kvs.map((kv) => kv.key))).toEqual(new Set(keys));
+    expect(kvs.every((kv) => kv.modRevision <= revision && kv.value === 'a,b' && kv.lease === '0')).toBe(true);
+  });
+
+  it('gets, puts and deletes single keys', async () => {
+    const key = `${uniquePrefix('kv')}/leader`;
+    expect(await client.get(key)).toBeNull();
+    const { revision } = await client.put(key, 'node-1');
+    expect(await client.get(key)).toMatchObject({ key, value: 'node-1', modRevision: revision, createRevision: revision });
+    expect((await client.delete(key)).deleted).toBe(1);
+    expect(await client.get(key)).toBeNull();
+  });
+
+  it('runs CAS transactions and reads the failure branch keys', async () => {
+    const p = uniquePrefix('txn');
+    const a = `${p}/shard/1`;
+    const b = `${p}/shard/2`;
+    const created = await client.txn({
+      compares: [{ key: a, modRevision: 0 }, { key: b, modRevision: 0 }],
+      success: [{ type: 'put', key: a, value: 'n1,' }, { type: 'put', key: b, value: 'n2,' }],
+      failureReads: [a, b],
+    });
+    expect(created).toMatchObject({ succeeded: true });
+    const failed = await client.txn({
+      compares: [{ key: a, modRevision: created.revision }, { key: b, modRevision: 0 }],
+      success: [{ type: 'delete', key: a }],
+      failureReads: [a, b, `${p}/shard/3`],
+    });
+    expect(failed.succeeded).toBe(false);
+    if (failed.succeeded) return;
+    expect(failed.reads.get(b)).toMatchObject({ value: 'n2,', modRevision: created.revision });
+    expect(failed.reads.has(`${p}/shard/3`)).toBe(false);
+    const tooMany = Array.from({ length: MAX_TXN_OPS + 1 }, (_, i) => ({ key: `${p}/x/${i}`, modRevision: 0 }));
+    await expect(client.txn({ compares: tooMany, success: [] })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it('grants, keeps alive and revokes leases, and reports a lost lease distinctly', async () => {
+    const key = `${uniquePrefix('lease')}/nodes/a`;
+    const lease = await client.grantLease(30);
+    expect(lease.id).toMatch(/^[1-9][0-9]*$/);
+    await client.put(key, 'a', { lease: lease.id });
+    expect((await client.get(key))?.lease).toBe(lease.id);
+    expect((await client.keepAliveOnce(lease.id)).ttlSeconds).toBeGreaterThan(0);
+    expect(await client.revokeLease(lease.id)).toBe(true);
+    expect(await client.get(key)).toBeNull();
+    await expect(client.keepAliveOnce(lease.id)).rejects.toBeInstanceOf(LeaseNotFoundError);
+    expect(await client.revokeLease(lease.id)).toBe(false);
+  });
+
+  it('honours per-call deadlines and abort signals with typed errors', async () => {
+    const err = await client.rangePrefix('/', { timeoutMs: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(categorizeEtcdError(err)).toBe('timeout');
+    const controller = new AbortController();
+    controller.abort();
+    await expect(client.get('/x', { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it('watches a prefix root from a revision, in order, without the sibling prefix', async () => {
+    const p = uniquePrefix('watch');
+    const first = await client.put(`${p}/shard/1`, 'a,');
+    await client.put(`${p}-sibling/shard/1`, 'z,');
+    await client.put(`${p}/shard/2`, 'b,');
+    await client.delete(`${p}/shard/1`);
+    const seen: KvEvent[] = [];
+    const handle = client.watchPrefix(`${p}/`, first.revision, {
+      onEvents: (events) => seen.push(...events),
+      onConnected: () => undefined,
+      onDisconnected: () => undefined,
+      onCancelled: () => undefined,
+    });
+    await waitFor('three watch events', () => seen.length >= 3, { describe: () => JSON.stringify(seen) });
+    await handle.cancel();
+    expect(seen.map((e) => (e.type === 'put' ? `put ${e.kv.key}` : `delete ${e.key}`))).toEqual([
+      `put ${p}/shard/1`,
+      `put ${p}/shard/2`,
+      `delete ${p}/shard/1`,
+    ]);
+  });
+
+  it('fails fast with a retriable typed error while etcd is down and recovers within about a second', async () => {
+    const member = etcd.member();
+    await member.kill();
+    const err = await client.get('/x', { timeoutMs: 2000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).retriable).toBe(true);
+    expect(categorizeEtcdError(err)).toBe('connection_error');
+    await member.start();
+    const restarted = performance.now();
+    await waitFor('a successful read after the restart', () => client.get('/x', { timeoutMs: 500 }).then(() => true), {
+      timeoutMs: 5000,
+    });
+    expect(performance.now() - restarted).toBeLessThan(1500);
+  });
+
+  it('rejects unreadable TLS files with a config error naming the file', () => {
+    expect(() => createEtcdClient({ endpoints: ['127.0.0.1:1'], tls: { caFile: '/nonexistent/ca.pem' } })).toThrow(ConfigError);
+  });
+});
