@@ -56,6 +56,7 @@ import {
 } from '../../core/errors.js';
 import { type Logger, nullLogger } from '../../core/log/logger.js';
 import type { Kv, KvEvent } from '../../core/snapshot/snapshot.js';
+import { backoffDelay, sleep } from './timing.js';
 
 /** etcd rejects a txn whose compares, success ops or failure ops (each counted separately) exceed this. */
 export const MAX_TXN_OPS = 128;
@@ -545,8 +546,7 @@ class Etcd3Client implements EtcdClient {
     if (signal?.aborted) throw new AbortedError(`${what}: aborted`);
     const timeoutMs = options?.timeoutMs ?? this.callTimeoutMs;
     const deadline = Date.now() + timeoutMs;
-    let backoff = 20;
-    while (true) {
+    for (let attempt = 0; ; attempt++) {
       const dialBound = !this.connected && Date.now() + this.dialTimeoutMs < deadline;
       const callDeadline = dialBound ? Date.now() + this.dialTimeoutMs : deadline;
       try {
@@ -562,9 +562,9 @@ class Etcd3Client implements EtcdClient {
             { cause: raw },
           );
         }
-        if (!idempotent || !err.retriable || Date.now() + backoff >= deadline) throw err;
-        await sleep(backoff, signal);
-        backoff = Math.min(backoff * 2, 250);
+        const delay = backoffDelay(attempt, 20, 250);
+        if (!idempotent || !err.retriable || Date.now() + delay >= deadline) throw err;
+        await sleep(delay, signal);
       }
     }
   }
@@ -586,17 +586,5 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, what
         reject(e);
       },
     );
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
   });
 }

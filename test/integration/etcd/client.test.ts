@@ -10,6 +10,7 @@ import {
 } from '../../../src/edge/etcd/client.js';
 import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
 import { uniquePrefix } from '../../harness/prefix.js';
+import { TcpProxy } from '../../harness/tcpProxy.js';
 import { waitFor } from '../../harness/waitFor.js';
 
 let etcd: EtcdCluster;
@@ -114,6 +115,43 @@ describe('EtcdClient', () => {
       `put ${p}/shard/2`,
       `delete ${p}/shard/1`,
     ]);
+  });
+
+  it('resumes a catching-up watch from the last delivered event after a disconnect', async () => {
+    // etcd sends history in batches of 1000 revisions, each stamped with its current revision; resuming from that
+    // stamp (etcd3's own behaviour) would skip the rest of the history.
+    const p = uniquePrefix('resume');
+    const puts = Array.from({ length: 1500 }, (_, i) => i);
+    const revisions: number[] = [];
+    for (let i = 0; i < puts.length; i += 100) {
+      const batch = puts.slice(i, i + 100).map((n) => client.put(`${p}/shard/${n % 50}`, `v${n}`));
+      for (const r of await Promise.all(batch)) revisions.push(r.revision);
+    }
+    const proxy = await TcpProxy.start(etcd.member().clientPort);
+    const viaProxy = createEtcdClient({ endpoints: [proxy.endpoint] });
+    const seen: number[] = [];
+    let disconnects = 0;
+    const handle = viaProxy.watchPrefix(`${p}/`, Math.min(...revisions), {
+      onEvents: (events) => {
+        for (const e of events) seen.push(e.type === 'put' ? e.kv.modRevision : e.modRevision);
+        if (disconnects === 0) proxy.block();
+      },
+      onConnected: () => undefined,
+      onDisconnected: () => {
+        disconnects++;
+        proxy.unblock();
+      },
+      onCancelled: () => undefined,
+    });
+    try {
+      await waitFor('all 1500 events', () => seen.length >= 1500, { describe: () => `${seen.length} events, ${disconnects} disconnects` });
+      expect(disconnects).toBeGreaterThan(0);
+      expect(seen).toEqual([...revisions].sort((a, b) => a - b));
+    } finally {
+      await handle.cancel();
+      await viaProxy.close();
+      await proxy.close();
+    }
   });
 
   it('fails fast with a retriable typed error while etcd is down and recovers within about a second', async () => {

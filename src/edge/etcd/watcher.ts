@@ -1,0 +1,300 @@
+/**
+ * ClusterWatcher: list-then-watch of `<prefix>/` into immutable ClusterSnapshots.
+ *
+ * One range read builds the snapshot, a watch from its revision + 1 feeds applyEvents, and every new snapshot is
+ * published with its changes, in revision order. The view never silently goes stale:
+ * - disconnects: the raw watch resumes from the last delivered revision (no loss, duplicates dropped);
+ * - a watch cancelled by etcd (compaction past its revision): re-list, watch from the new revision + 1;
+ * - wiped etcd data (the server's revision is below ours on reconnect, or a re-list goes backwards): re-list;
+ * - a periodic resync re-lists and publishes the difference, bounding staleness whatever went unnoticed.
+ * A re-list publishes `diffSnapshots(old, new)`, so subscribers see the same kinds of change either way.
+ */
+import { AbortedError, describeError, type GoverseError } from '../../core/errors.js';
+import { type Clock, systemClock } from '../../core/clock.js';
+import { Keyspace } from '../../core/keyspace/keys.js';
+import { type Logger, nullLogger } from '../../core/log/logger.js';
+import {
+  applyEvents,
+  buildSnapshot,
+  type ClusterChange,
+  type ClusterSnapshot,
+  emptySnapshot,
+  type KvEvent,
+} from '../../core/snapshot/snapshot.js';
+import type { EtcdClient, WatchHandle } from './client.js';
+import { diffSnapshots } from './snapshotDiff.js';
+import { backoffDelay, sleep } from './timing.js';
+
+export type WatcherStatus =
+  /** Before the first successful load. */
+  | { readonly kind: 'connecting'; readonly since: number }
+  /** Watching; the snapshot reflects etcd at `revision`. */
+  | { readonly kind: 'synced'; readonly revision: number; readonly since: number }
+  /** The connection is lost (or a re-list keeps failing); the snapshot is what was last seen. */
+  | { readonly kind: 'reconnecting'; readonly since: number; readonly attempts: number; readonly lastError: string }
+  /** The snapshot is known to be outdated (watch cancelled, etcd data wiped) and a re-list is under way. */
+  | { readonly kind: 'stale'; readonly since: number; readonly reason: string };
+
+/** Why the watcher listed the prefix (again). */
+export type ListReason = 'initial' | 'periodic' | 'cancelled' | 'wiped';
+
+export interface SnapshotUpdate {
+  readonly snapshot: ClusterSnapshot;
+  readonly changes: readonly ClusterChange[];
+  /** 'watch' for watch events; otherwise the reason of the list the snapshot comes from. */
+  readonly cause: 'watch' | ListReason;
+}
+
+export type WatcherEvent =
+  | ({ readonly type: 'snapshot' } & SnapshotUpdate)
+  | { readonly type: 'status'; readonly status: WatcherStatus };
+
+/** Counters for the node's metrics (it maps them to prom-client); all optional. */
+export interface WatcherMetrics {
+  /** Upstream's `goverse_watch_reconnections_total{outcome}`: a broken watch healthy again, or a failed re-list. */
+  onReconnect?(outcome: 'reconnected' | 'reload_failed'): void;
+  /** A successful full list, by reason. */
+  onList?(reason: ListReason): void;
+}
+
+export interface ClusterWatcherOptions {
+  readonly client: EtcdClient;
+  readonly prefix?: string;
+  readonly numShards: number;
+  /** Re-list at this interval to bound staleness. Default 60 s. */
+  readonly resyncIntervalMs?: number;
+  /** Backoff between failed list attempts: doubles from `initial` up to `max`. Default 100 ms .. 5 s. */
+  readonly retryBackoffMs?: { readonly initial: number; readonly max: number };
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly metrics?: WatcherMetrics;
+}
+
+export type WatcherListener = (event: WatcherEvent) => void;
+
+export class ClusterWatcher {
+  private readonly client: EtcdClient;
+  private readonly keys: Keyspace;
+  private readonly numShards: number;
+  private readonly resyncIntervalMs: number;
+  private readonly backoff: { readonly initial: number; readonly max: number };
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly metrics: WatcherMetrics;
+  private readonly listeners = new Set<WatcherListener>();
+  private readonly abort = new AbortController();
+
+  private snap: ClusterSnapshot;
+  private state: WatcherStatus;
+  private watch: WatchHandle | null = null;
+  /** Bumped whenever the watch is replaced: callbacks of an older watch are ignored. */
+  private generation = 0;
+  /** The next list to run (at most one is pending; a stronger reason replaces a weaker one). */
+  private pendingList: ListReason | null = null;
+  private loop: Promise<void> | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private started = false;
+  private stopped = false;
+  private firstLoad: { resolve: () => void; reject: (err: Error) => void } | null = null;
+
+  constructor(options: ClusterWatcherOptions) {
+    this.client = options.client;
+    this.keys = new Keyspace(options.prefix);
+    this.numShards = options.numShards;
+    this.resyncIntervalMs = options.resyncIntervalMs ?? 60_000;
+    this.backoff = options.retryBackoffMs ?? { initial: 100, max: 5000 };
+    this.clock = options.clock ?? systemClock;
+    this.log = (options.logger ?? nullLogger).child({ component: 'cluster-watcher', prefix: this.keys.prefix });
+    this.metrics = options.metrics ?? {};
+    this.snap = emptySnapshot(this.keys.prefix, this.numShards);
+    this.state = { kind: 'connecting', since: this.clock.now() };
+  }
+
+  /** The latest snapshot (empty, revision 0, before the first load). */
+  get snapshot(): ClusterSnapshot {
+    return this.snap;
+  }
+
+  get status(): WatcherStatus {
+    // The synced revision follows the snapshot without a status event per watch batch.
+    return this.state.kind === 'synced' ? { ...this.state, revision: this.snap.revision } : this.state;
+  }
+
+  /** Listeners are called synchronously, in order; a throwing listener is logged and skipped. */
+  subscribe(listener: WatcherListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves after the first successful load; rejects with AbortedError when stopped (or `signal` aborts) first. */
+  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.started) throw new Error('ClusterWatcher.start() called twice');
+    this.started = true;
+    const loaded = new Promise<void>((resolve, reject) => (this.firstLoad = { resolve, reject }));
+    const onAbort = (): void => void this.stop();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    this.requestList('initial');
+    try {
+      await loaded;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Cancels the watch, timers and any list in flight, and waits for them. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abort.abort();
+    this.clearResyncTimer();
+    this.firstLoad?.reject(new AbortedError('cluster watcher stopped before the first load'));
+    this.firstLoad = null;
+    await this.loop;
+    await this.replaceWatch(null);
+  }
+
+  private requestList(reason: ListReason): void {
+    if (this.stopped) return;
+    // A cancelled or wiped watch matters more than a periodic resync (it decides the status and the metric).
+    if (this.pendingList === null || this.pendingList === 'periodic') this.pendingList = reason;
+    this.loop ??= this.runLists().finally(() => (this.loop = null));
+  }
+
+  /** Runs pending lists one at a time, retrying failures with backoff until one succeeds or the watcher stops. */
+  private async runLists(): Promise<void> {
+    let attempts = 0;
+    while (this.pendingList !== null && !this.stopped) {
+      const reason = this.pendingList;
+      this.pendingList = null;
+      this.clearResyncTimer();
+      // Events of the old watch must not interleave with the list: drop it first. The new watch starts right
+      // after the listed revision, so nothing between is lost.
+      await this.replaceWatch(null);
+      try {
+        const { kvs, revision } = await this.client.rangePrefix(this.keys.root, { signal: this.abort.signal });
+        if (this.stopped) return;
+        this.applyList(reason, buildSnapshot(this.keys.prefix, this.numShards, kvs, revision));
+        if (attempts > 0 && reason !== 'initial') this.metrics.onReconnect?.('reconnected');
+        attempts = 0;
+      } catch (err) {
+        if (this.stopped) return;
+        attempts++;
+        if (reason !== 'initial') this.metrics.onReconnect?.('reload_failed');
+        this.log.warn('listing the cluster prefix failed; retrying', { reason, attempts, err });
+        this.setStatus({
+          kind: 'reconnecting',
+          since: this.state.kind === 'reconnecting' ? this.state.since : this.clock.now(),
+          attempts,
+          lastError: describeError(err),
+        });
+        this.pendingList ??= reason;
+        await sleep(backoffDelay(attempts - 1, this.backoff.initial, this.backoff.max), this.abort.signal);
+      }
+    }
+  }
+
+  private applyList(reason: ListReason, next: ClusterSnapshot): void {
+    const prev = this.snap;
+    if (reason !== 'initial' && next.revision < prev.revision) {
+      this.log.warn('etcd revision went backwards (data wiped or restored); replacing the snapshot', {
+        before: prev.revision,
+        after: next.revision,
+      });
+    }
+    this.snap = next;
+    this.metrics.onList?.(reason);
+    this.startWatch(next.revision + 1);
+    if (this.state.kind !== 'synced') this.setStatus({ kind: 'synced', revision: next.revision, since: this.clock.now() });
+    this.publish({ snapshot: next, changes: reason === 'initial' ? [] : diffSnapshots(prev, next), cause: reason });
+    this.firstLoad?.resolve();
+    this.firstLoad = null;
+    this.scheduleResync();
+  }
+
+  private startWatch(fromRevision: number): void {
+    const gen = ++this.generation;
+    const current = (): boolean => gen === this.generation && !this.stopped;
+    this.watch = this.client.watchPrefix(this.keys.root, fromRevision, {
+      onEvents: (events, revision) => {
+        if (current()) this.applyWatchEvents(events, revision);
+      },
+      onConnected: ({ revision }) => {
+        if (!current()) return;
+        if (revision < this.snap.revision) {
+          // A fresh etcd would silently wait for our (future) revision: re-list instead.
+          this.markStale(`etcd is at revision ${revision}, below ours (${this.snap.revision}): data wiped?`);
+          this.requestList('wiped');
+        } else if (this.state.kind === 'reconnecting') {
+          this.metrics.onReconnect?.('reconnected');
+          this.setStatus({ kind: 'synced', revision: this.snap.revision, since: this.clock.now() });
+        }
+      },
+      onDisconnected: (err) => {
+        if (current()) this.onWatchDisconnected(err);
+      },
+      onCancelled: (err) => {
+        if (!current()) return;
+        this.watch = null;
+        this.markStale(`etcd cancelled the watch (history compacted past revision ${this.snap.revision}?): ${err.message}`);
+        this.requestList('cancelled');
+      },
+    });
+  }
+
+  private applyWatchEvents(events: readonly KvEvent[], revision: number): void {
+    const { snapshot, changes } = applyEvents(this.snap, events, revision);
+    this.snap = snapshot;
+    this.publish({ snapshot, changes, cause: 'watch' });
+  }
+
+  private onWatchDisconnected(err: GoverseError): void {
+    const attempts = this.state.kind === 'reconnecting' ? this.state.attempts + 1 : 1;
+    const since = this.state.kind === 'reconnecting' ? this.state.since : this.clock.now();
+    this.log.warn('etcd watch disconnected; resuming', { attempts, err });
+    this.setStatus({ kind: 'reconnecting', since, attempts, lastError: describeError(err) });
+  }
+
+  private markStale(reason: string): void {
+    this.log.warn('cluster view is stale; re-listing', { reason });
+    this.setStatus({ kind: 'stale', since: this.clock.now(), reason });
+  }
+
+  private async replaceWatch(next: WatchHandle | null): Promise<void> {
+    const old = this.watch;
+    this.generation++;
+    this.watch = next;
+    await old?.cancel();
+  }
+
+  private scheduleResync(): void {
+    this.clearResyncTimer();
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null;
+      this.requestList('periodic');
+    }, this.resyncIntervalMs);
+  }
+
+  private clearResyncTimer(): void {
+    if (this.resyncTimer !== null) clearTimeout(this.resyncTimer);
+    this.resyncTimer = null;
+  }
+
+  private setStatus(status: WatcherStatus): void {
+    this.state = status;
+    this.emit({ type: 'status', status });
+  }
+
+  private publish(update: SnapshotUpdate): void {
+    this.emit({ type: 'snapshot', ...update });
+  }
+
+  private emit(event: WatcherEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.log.error('cluster watcher listener threw', { event: event.type, err });
+      }
+    }
+  }
+}
