@@ -1,0 +1,34 @@
+/**
+ * Durable object state behind an interface, with epoch fencing (docs/ARCHITECTURE.md, "Persistence fencing").
+ *
+ * Every row carries the epoch (shard ownership revision) of the owner that last activated or wrote it. Activation
+ * raises it; writes succeed only while it is not higher than the writer's. A former owner that was frozen or
+ * partitioned therefore cannot overwrite state that a newer owner has already taken over. Activation creates the row
+ * when it is missing, so that even a never-saved object fences its earlier owners.
+ *
+ * States are opaque JSON text here; the object layer encodes and validates them.
+ */
+export interface ObjectKey {
+  readonly type: string;
+  readonly id: string;
+}
+
+export interface LoadedState {
+  /** The stored JSON text; `initialState` when the row was just created. */
+  readonly state: string;
+  /** True when the row did not exist and was created by this load. */
+  readonly created: boolean;
+}
+
+export interface ObjectStore {
+  /**
+   * Activation, as one transaction: read the row and raise its epoch to `epoch`, or insert it with `initialState`.
+   * Throws StaleEpochError when the row's epoch is higher than `epoch`.
+   */
+  load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState>;
+  /** Replaces the state if the row's epoch is at most `epoch`; otherwise (or when the row is gone) StaleEpochError. */
+  save(key: ObjectKey, epoch: number, state: string): Promise<void>;
+  /** Deletes the row if its epoch is at most `epoch`; false when there was none. StaleEpochError when it is higher. */
+  delete(key: ObjectKey, epoch: number): Promise<boolean>;
+  close(): Promise<void>;
+}
