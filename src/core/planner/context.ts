@@ -1,0 +1,68 @@
+import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+
+/** Why an alive node receives no targets. */
+export type Ineligibility = 'draining' | 'stopping';
+
+/**
+ * The nodes a planner may place shards on, derived once per snapshot. Eligible = alive (a `<prefix>/nodes/<addr>`
+ * key exists), not drained (`<prefix>/drain/<addr>`), not stopping (nodeinfo state). Nodes without nodeinfo (upstream
+ * nodes) are eligible with weight 1.
+ */
+export interface PlannerContext {
+  readonly alive: ReadonlySet<string>;
+  /** Eligible addresses in byte-wise order (upstream sorts Go strings by bytes). */
+  readonly eligible: readonly string[];
+  /** Position of each eligible address in `eligible`. */
+  readonly index: ReadonlyMap<string, number>;
+  /** Capacity weights, parallel to `eligible`. */
+  readonly weights: readonly number[];
+  readonly totalWeight: number;
+  /** Alive nodes that are not eligible, and why. */
+  readonly ineligible: ReadonlyMap<string, Ineligibility>;
+}
+
+export function plannerContext(snapshot: ClusterSnapshot): PlannerContext {
+  const alive = new Set(snapshot.nodes.keys());
+  const ineligible = new Map<string, Ineligibility>();
+  const eligible: string[] = [];
+  for (const address of alive) {
+    if (snapshot.drains.has(address)) ineligible.set(address, 'draining');
+    else if (snapshot.nodeInfo.get(address)?.state === 'stopping') ineligible.set(address, 'stopping');
+    else eligible.push(address);
+  }
+  eligible.sort(compareAddresses);
+  const weights = eligible.map((a) => nodeWeight(snapshot, a));
+  return {
+    alive,
+    eligible,
+    index: new Map(eligible.map((a, i) => [a, i])),
+    weights,
+    totalWeight: weights.reduce((s, w) => s + w, 0),
+    ineligible,
+  };
+}
+
+/** The capacity weight a node published in its nodeinfo; 1 for nodes that publish none. */
+export function nodeWeight(snapshot: ClusterSnapshot, address: string): number {
+  return snapshot.nodeInfo.get(address)?.weight ?? 1;
+}
+
+/**
+ * Byte-wise order of the UTF-8 encodings, as Go sorts strings. UTF-16 code-unit order (JS `<`) differs only between
+ * a surrogate (a code point above U+FFFF) and a unit in U+E000..U+FFFF, so those two ranges are swapped here.
+ */
+export function compareAddresses(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
+  }
+  return a.length - b.length;
+}
+
+function utf8Rank(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800;
+  if (unit >= 0xd800) return unit + 0x2000;
+  return unit;
+}

@@ -1,0 +1,54 @@
+/** How shards that need a target (initial mapping, orphans) are placed. */
+export type AssignmentMode =
+  /** Weighted rendezvous hashing bounded by each node's ideal share: a join or leave moves only what must move. */
+  | 'rendezvous'
+  /** Upstream baseline: `sortedNodes[shardId % n]`. */
+  | 'round-robin';
+
+/** Which per-shard signal the `load` strategy balances. */
+export type LoadMetric = 'objects' | 'calls';
+
+export interface LoadSettings {
+  readonly metric: LoadMetric;
+  /** Hysteresis: nothing moves while every node is within ±band of its ideal; a started round aims for ±band/2. */
+  readonly band: number;
+  /** Most shards one round moves. */
+  readonly moveBudget: number;
+  /** Every shard counts this share of the mean reported shard load on top of its own, so empty shards still spread. */
+  readonly baseLoad: number;
+  /** Weight of node CPU (spread over the node's shards by call rate) next to the metric, whose weight is 1. */
+  readonly cpuWeight: number;
+  /** Weight of node memory (spread over the node's shards by object count). */
+  readonly memoryWeight: number;
+}
+
+export interface PlannerSettings {
+  readonly assignment: AssignmentMode;
+  /** Most shards a `count` or `weighted` round moves (upstream RebalanceShardsBatchSize). */
+  readonly batchSize: number;
+  /** count: largest allowed max-min spread as a share of the ideal; weighted: the same for count/ideal per node. */
+  readonly imbalanceThreshold: number;
+  readonly minQuorum: number;
+  /** How long the set of alive nodes must stay unchanged before the leader acts. */
+  readonly stabilityMs: number;
+  /** A migration older than this is stuck. */
+  readonly stuckTimeoutMs: number;
+  /** After asking a live owner to release, how long to wait before cancelling the migration. */
+  readonly releaseTimeoutMs: number;
+  readonly load: LoadSettings;
+}
+
+/** Upstream's defaults (reference section 7) plus ours for the new strategies and stuck recovery. */
+export function defaultPlannerSettings(numShards: number): PlannerSettings {
+  const batchSize = Math.max(1, Math.floor(numShards / 128));
+  return {
+    assignment: 'rendezvous',
+    batchSize,
+    imbalanceThreshold: 0.2,
+    minQuorum: 1,
+    stabilityMs: 10_000,
+    stuckTimeoutMs: 60_000,
+    releaseTimeoutMs: 60_000,
+    load: { metric: 'calls', band: 0.1, moveBudget: batchSize, baseLoad: 0.05, cpuWeight: 0.5, memoryWeight: 0.25 },
+  };
+}
