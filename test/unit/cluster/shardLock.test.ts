@@ -48,6 +48,17 @@ describe('uncontended', () => {
     expect(hooks.calls.gauge).toEqual([1, 0]);
   });
 
+  it('uses no timer per acquisition: one shared max-hold sweeper at most', async () => {
+    const lock = newLock();
+    for (let i = 0; i < 100; i++) (await lock.acquireRead(i)).release();
+    const held = [lock.tryAcquireWrite(1)!, lock.tryAcquireWrite(2)!, await lock.acquireWrite(3)];
+    expect(vi.getTimerCount()).toBe(1);
+    for (const h of held) h.release();
+    expect(vi.getTimerCount()).toBe(1);
+    expect(newLock({ maxHoldMs: Infinity }).tryAcquireWrite(1)).not.toBeNull();
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
   it('acquire* resolves at once when free and keeps shards independent', async () => {
     const lock = newLock();
     const w1 = await lock.acquireWrite(1);
@@ -62,6 +73,10 @@ describe('uncontended', () => {
     const lock = newLock();
     expect(() => lock.tryAcquireRead(-1)).toThrow(InvalidArgumentError);
     expect(() => lock.tryAcquireWrite(1.5)).toThrow(InvalidArgumentError);
+    expect(() => lock.tryAcquireWrite(8192)).toThrow(/0\.\.8191/);
+    expect(newLock({ numShards: 64 }).tryAcquireRead(63)).not.toBeNull();
+    expect(() => newLock({ numShards: 64 }).tryAcquireRead(64)).toThrow(InvalidArgumentError);
+    expect(() => newLock({ numShards: 0 })).toThrow(InvalidArgumentError);
     await expect(lock.acquireRead(Number.NaN)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(lock.acquireWrite(1, { timeoutMs: -5 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(lock.acquireWriteMany([1, -2])).rejects.toBeInstanceOf(InvalidArgumentError);
