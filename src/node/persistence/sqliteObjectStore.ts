@@ -1,0 +1,149 @@
+import Database from 'better-sqlite3';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { PersistenceError, StaleEpochError } from './errors.js';
+import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
+
+/**
+ * The embedded default ObjectStore: one SQLite file shared by every node process of a machine.
+ *
+ * WAL mode lets readers proceed while one process writes; the busy timeout makes a writer wait for another
+ * process's transaction instead of failing. better-sqlite3 is synchronous, so every transaction here is a few
+ * statements on one row: a wait for the lock blocks this process's event loop for at most the busy timeout.
+ * Writing transactions start IMMEDIATE (take the write lock up front): a deferred transaction that reads and then
+ * writes can fail with SQLITE_BUSY without waiting, when another process committed in between.
+ */
+export const SCHEMA_VERSION = 1;
+
+export interface SqliteObjectStoreOptions {
+  /** How long a statement waits for another process's write lock. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /**
+   * `full` (default) syncs the WAL on every commit: acknowledged writes survive power loss. `normal` survives a
+   * process crash (kill -9) but may lose the last commits on an OS crash or power loss; it is much faster on disks
+   * with slow fsync.
+   */
+  synchronous?: 'full' | 'normal';
+  clock?: Clock;
+}
+
+interface Row {
+  state: string;
+  epoch: number;
+}
+
+const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY']);
+
+export class SqliteObjectStore implements ObjectStore {
+  private readonly select: Database.Statement<[string, string], Row>;
+  private readonly selectEpoch: Database.Statement<[string, string], { epoch: number }>;
+  private readonly insert: Database.Statement<[string, string, string, number, number]>;
+  private readonly raise: Database.Statement<[number, string, string]>;
+  private readonly update: Database.Statement<[string, number, number, string, string, number]>;
+  private readonly remove: Database.Statement<[string, string, number]>;
+  private readonly loadTx: (key: ObjectKey, epoch: number, initialState: string) => LoadedState;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+    private readonly clock: Clock,
+  ) {
+    this.select = db.prepare('SELECT state, epoch FROM objects WHERE type = ? AND id = ?');
+    this.selectEpoch = db.prepare('SELECT epoch FROM objects WHERE type = ? AND id = ?');
+    this.insert = db.prepare('INSERT INTO objects (type, id, state, epoch, updated_at) VALUES (?, ?, ?, ?, ?)');
+    this.raise = db.prepare('UPDATE objects SET epoch = ? WHERE type = ? AND id = ?');
+    this.update = db.prepare(
+      'UPDATE objects SET state = ?, epoch = ?, updated_at = ? WHERE type = ? AND id = ? AND epoch <= ?',
+    );
+    this.remove = db.prepare('DELETE FROM objects WHERE type = ? AND id = ? AND epoch <= ?');
+    const load = db.transaction((key: ObjectKey, epoch: number, initialState: string): LoadedState => {
+      const row = this.select.get(key.type, key.id);
+      if (row === undefined) {
+        this.insert.run(key.type, key.id, initialState, epoch, this.clock.now());
+        return { state: initialState, created: true };
+      }
+      if (row.epoch > epoch) throw new StaleEpochError(key, epoch, row.epoch);
+      if (row.epoch < epoch) this.raise.run(epoch, key.type, key.id);
+      return { state: row.state, created: false };
+    });
+    this.loadTx = (key, epoch, initialState) => load.immediate(key, epoch, initialState);
+  }
+
+  /** Opens (creating if needed) the database file, switches it to WAL and creates or checks the schema. */
+  static open(path: string, options: SqliteObjectStoreOptions = {}): SqliteObjectStore {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new PersistenceError(`${path}: cannot switch to WAL mode (journal mode is ${String(mode)})`);
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      ensureSchema(db, path);
+      return new SqliteObjectStore(db, path, options.clock ?? systemClock);
+    } catch (err) {
+      db?.close();
+      throw asPersistenceError(err, `${path}: cannot open the object database`);
+    }
+  }
+
+  async load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState> {
+    return this.run(`load ${key.type}/${key.id}`, () => this.loadTx(key, epoch, initialState));
+  }
+
+  async save(key: ObjectKey, epoch: number, state: string): Promise<void> {
+    this.run(`save ${key.type}/${key.id}`, () => {
+      const { changes } = this.update.run(state, epoch, this.clock.now(), key.type, key.id, epoch);
+      if (changes === 0) throw new StaleEpochError(key, epoch, this.selectEpoch.get(key.type, key.id)?.epoch ?? null);
+    });
+  }
+
+  async delete(key: ObjectKey, epoch: number): Promise<boolean> {
+    return this.run(`delete ${key.type}/${key.id}`, () => {
+      if (this.remove.run(key.type, key.id, epoch).changes > 0) return true;
+      const stored = this.selectEpoch.get(key.type, key.id);
+      if (stored !== undefined) throw new StaleEpochError(key, epoch, stored.epoch);
+      return false;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private run<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw asPersistenceError(err, `${this.path}: ${what} failed`);
+    }
+  }
+}
+
+function ensureSchema(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+    const row = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+    if (row === undefined) {
+      db.exec(
+        `CREATE TABLE objects (
+           type TEXT NOT NULL,
+           id TEXT NOT NULL,
+           state TEXT NOT NULL,
+           epoch INTEGER NOT NULL,
+           updated_at INTEGER NOT NULL,
+           PRIMARY KEY (type, id)
+         ) WITHOUT ROWID`,
+      );
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    } else if (row.value !== String(SCHEMA_VERSION)) {
+      throw new PersistenceError(
+        `${path}: schema version ${row.value} is not supported (this build reads version ${SCHEMA_VERSION})`,
+      );
+    }
+  }).immediate();
+}
+
+/** Typed errors pass through; SQLite errors become PersistenceError, retriable when the database was only busy. */
+function asPersistenceError(err: unknown, message: string): unknown {
+  if (err instanceof StaleEpochError || err instanceof PersistenceError) return err;
+  const code = err instanceof Database.SqliteError ? err.code : undefined;
+  return new PersistenceError(message, { cause: err, retriable: code !== undefined && BUSY_CODES.has(code) });
+}
