@@ -1,0 +1,55 @@
+import { isPinned } from '../keyspace/shardValue.js';
+import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+import { type PlannerContext, plannerContext } from './context.js';
+import { type PlanResult, type ShardWrite, shardValueAt, shardWrite, skip } from './plan.js';
+import { Placement } from './placement.js';
+import type { PlannerSettings } from './settings.js';
+
+/**
+ * Targets for shards that have none or whose target is not an eligible node (core 3.3, with eligible nodes where
+ * upstream has alive ones, so draining and stopping nodes hand their shards over). Builds the initial mapping too.
+ * Pinned shards with a target are left alone even when that target is dead: stuck detection reports them.
+ * A shard without target whose current owner is eligible adopts it (no data moves).
+ */
+export function planReassign(
+  snapshot: ClusterSnapshot,
+  settings: Pick<PlannerSettings, 'assignment'>,
+  ctx: PlannerContext = plannerContext(snapshot),
+): PlanResult {
+  if (ctx.eligible.length === 0) return skip('no-nodes', 'no eligible node (alive, not draining, not stopping)');
+  const eligible = ctx.index;
+  const placement = new Placement(ctx, snapshot, settings.assignment);
+  const writes: ShardWrite[] = [];
+  let adopted = 0;
+  let fromDead = 0;
+  let fromIneligible = 0;
+  for (let id = 0; id < snapshot.numShards; id++) {
+    const value = shardValueAt(snapshot, id);
+    if (value.target !== '' && isPinned(value)) continue;
+    if (eligible.has(value.target)) continue;
+    let target: string;
+    if (value.target === '' && eligible.has(value.current)) {
+      target = value.current;
+      placement.add(target);
+      adopted++;
+    } else {
+      target = placement.choose(id)!;
+      if (value.target !== '') {
+        if (ctx.ineligible.has(value.target)) fromIneligible++;
+        else fromDead++;
+      }
+    }
+    writes.push(shardWrite(snapshot, id, { target }));
+  }
+  if (writes.length === 0) return skip('all-assigned', 'every shard targets an eligible node');
+  const parts = [`${adopted} adopt their current owner`];
+  if (fromDead > 0) parts.push(`${fromDead} leave nodes that are not alive`);
+  if (fromIneligible > 0) parts.push(`${fromIneligible} leave draining or stopping nodes`);
+  const fresh = writes.length - adopted - fromDead - fromIneligible;
+  if (fresh > 0) parts.push(`${fresh} had no target`);
+  return {
+    kind: 'write',
+    writes,
+    text: `assign targets to ${writes.length} shards by ${settings.assignment} (${parts.join(', ')})`,
+  };
+}
