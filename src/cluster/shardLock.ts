@@ -110,6 +110,9 @@ export interface ShardLockStats {
   readonly hotShards: readonly HotShard[];
 }
 
+/** setTimeout's longest delay; longer waits re-arm when it fires (a longer delay would fire after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const HELD = 0;
 const RELEASED = 1;
 const FORCED = 2;
@@ -218,7 +221,8 @@ class Waiter {
   prev: Waiter | null = null;
   next: Waiter | null = null;
   timer: NodeJS.Timeout | null = null;
-  timerIsSlow = false;
+  /** What the armed timer is for: the slow warning, the deadline, or only re-arming a delay too long for one timer. */
+  timerFor: 'slow' | 'deadline' | 'rearm' = 'deadline';
   onAbort: (() => void) | null = null;
 
   constructor(
@@ -401,15 +405,20 @@ class Table {
     const slowAt = a.slowWarned ? Infinity : a.startedAt + this.cfg.slowAcquireMs;
     const at = Math.min(slowAt, a.deadline);
     if (at === Infinity) return;
-    w.timerIsSlow = slowAt < a.deadline;
-    w.timer = setTimeout(onWaiterTimer, Math.max(0, at - now), this, w);
+    const delay = Math.max(0, at - now);
+    w.timerFor = delay > MAX_TIMER_MS ? 'rearm' : slowAt < a.deadline ? 'slow' : 'deadline';
+    w.timer = setTimeout(onWaiterTimer, Math.min(delay, MAX_TIMER_MS), this, w);
   }
 
   waiterTimerFired(w: Waiter): void {
     w.timer = null;
     const now = this.cfg.clock.monotonic();
     const a = w.attempt;
-    if (w.timerIsSlow) {
+    if (w.timerFor === 'rearm') {
+      this.armWaiterTimer(w, now);
+      return;
+    }
+    if (w.timerFor === 'slow') {
       a.slowWarned = true;
       this.slowAcquisitions++;
       this.armWaiterTimer(w, now);
@@ -453,7 +462,7 @@ class Table {
 
   private armSweep(oldest: Holder): void {
     const delay = Math.max(0, oldest.acquiredAt + this.cfg.maxHoldMs - this.cfg.clock.monotonic());
-    this.sweepTimer = setTimeout(onSweepTimer, delay, this);
+    this.sweepTimer = setTimeout(onSweepTimer, Math.min(delay, MAX_TIMER_MS), this);
     this.sweepTimer.unref();
   }
 

@@ -391,6 +391,24 @@ describe('slow acquisition warning', () => {
   });
 });
 
+describe('durations longer than one timer can wait (2^31 ms)', () => {
+  it('neither fire early nor get lost', async () => {
+    const lock = newLock({ slowAcquireMs: 3e9, maxHoldMs: 4e9 });
+    const w = lock.tryAcquireWrite(1)!;
+    const r = track(lock.acquireRead(1, { timeoutMs: 5e9 }));
+    await vi.advanceTimersByTimeAsync(2 ** 31);
+    expect(lock.stats()).toMatchObject({ slowAcquisitions: 0, forcedReleases: 0, timeouts: 0 });
+    await vi.advanceTimersByTimeAsync(3e9 - 2 ** 31);
+    expect(lock.stats().slowAcquisitions).toBe(1);
+    await vi.advanceTimersByTimeAsync(1e9 - 1);
+    expect(w.held).toBe(true);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(w.held).toBe(false);
+    expect(r.value().held).toBe(true);
+    expect(lock.stats().timeouts).toBe(0);
+  });
+});
+
 describe('acquireWriteMany', () => {
   it('dedupes and locks in ascending order, releasing all at once', async () => {
     const lock = newLock();
