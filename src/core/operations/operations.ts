@@ -1,0 +1,289 @@
+import { InvalidArgumentError, PreconditionError } from '../errors.js';
+import { Keyspace } from '../keyspace/keys.js';
+import { encodeRecord, type MigrationRecord } from '../keyspace/records.js';
+import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keyspace/shardValue.js';
+import { plannerContext } from '../planner/context.js';
+import { Placement } from '../planner/placement.js';
+import type { AssignmentMode } from '../planner/settings.js';
+import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+
+/**
+ * The pure halves of the operator actions (pin, unpin, retarget, release, drain, pause): given a snapshot, what to
+ * write, compared against which ModRevision, and what is skipped and why. One implementation serves the CLI, the
+ * console and the node's admin API; the I/O half (src/cluster/operations.ts) executes a plan.
+ */
+export type OperationName = 'pin' | 'unpin' | 'retarget' | 'release' | 'drain' | 'undrain' | 'pause' | 'resume';
+
+export interface PlannedShardChange {
+  readonly shardId: number;
+  readonly key: string;
+  /** The stored value (null when the key is absent). */
+  readonly old: string | null;
+  readonly new: string;
+  readonly expectedModRevision: number;
+  readonly before: ShardValue;
+  readonly after: ShardValue;
+  /** The migration record to keep in step in the same transaction. */
+  readonly migration: { readonly kind: 'put'; readonly record: MigrationRecord } | { readonly kind: 'delete' } | null;
+}
+
+export interface PlannedRecordChange {
+  /** What the record is about: a node address, a shard ID, or the record's name. */
+  readonly id: string;
+  readonly key: string;
+  readonly old: string | null;
+  /** null deletes the key. */
+  readonly new: string | null;
+  readonly expectedModRevision: number;
+  /** Put the key under a lease of this TTL, so it disappears by itself. */
+  readonly leaseTtlSeconds?: number;
+}
+
+export interface OperationPlan {
+  readonly operation: OperationName;
+  readonly shardChanges: readonly PlannedShardChange[];
+  readonly recordChanges: readonly PlannedRecordChange[];
+  readonly skipped: readonly { readonly shardId: number; readonly reason: string }[];
+  readonly summary: string;
+}
+
+export interface OperationContext {
+  readonly snapshot: ClusterSnapshot;
+  /** Epoch ms. */
+  readonly now: number;
+  /** Who acts, recorded in records (`user@host`). */
+  readonly by: string;
+  readonly assignment?: AssignmentMode;
+}
+
+export function planPin(ctx: OperationContext, shardIds: readonly number[], pinned: boolean): OperationPlan {
+  const { snapshot } = ctx;
+  const changes: PlannedShardChange[] = [];
+  const skipped: OperationPlan['skipped'][number][] = [];
+  for (const id of shardIds) {
+    const entry = snapshot.shards[id];
+    if (entry === undefined) {
+      skipped.push({ shardId: id, reason: 'shard has no key yet (not assigned); nothing to pin' });
+    } else if (isPinned(entry) === pinned) {
+      skipped.push({ shardId: id, reason: pinned ? 'already pinned' : 'not pinned' });
+    } else {
+      changes.push(shardChange(snapshot, id, withPinned(entry, pinned), null));
+    }
+  }
+  const op = pinned ? 'pin' : 'unpin';
+  return { operation: op, shardChanges: changes, recordChanges: [], skipped, summary: `${op} ${changes.length} shards` };
+}
+
+/**
+ * New targets: `to`, or when null the best eligible node per shard (weighted rendezvous, never the current
+ * target). A target that is not alive or not eligible is refused unless `force`. Pins stay as they are: a pinned
+ * shard moved by hand stays pinned where it goes.
+ */
+export function planRetarget(ctx: OperationContext, shardIds: readonly number[], to: string | null, force = false): OperationPlan {
+  const { snapshot } = ctx;
+  if (to !== null) checkTarget(snapshot, to, force);
+  const placement = to === null ? new Placement(plannerContext(snapshot), snapshot, ctx.assignment ?? 'rendezvous') : null;
+  const changes: PlannedShardChange[] = [];
+  const skipped: OperationPlan['skipped'][number][] = [];
+  for (const id of shardIds) {
+    const before = valueAt(snapshot, id);
+    const target = to ?? placement!.choose(id, before.target || undefined);
+    if (target === null) skipped.push({ shardId: id, reason: 'no other eligible node' });
+    else if (target === before.target) skipped.push({ shardId: id, reason: `already targeted at ${target}` });
+    else changes.push(shardChange(snapshot, id, { ...before, target }, ctx.now));
+  }
+  return {
+    operation: 'retarget',
+    shardChanges: changes,
+    recordChanges: [],
+    skipped,
+    summary: `retarget ${changes.length} shards to ${to ?? 'the best eligible nodes'}`,
+  };
+}
+
+/**
+ * Release: a dead owner is cleared (CurrentNode ← "") so the target can claim; a live owner of a shard migrating
+ * away is asked to release (a release request record); a live owner of a stable shard keeps it unless `force`
+ * clears it anyway (that node drops the shard when it sees the change).
+ */
+export function planRelease(ctx: OperationContext, shardIds: readonly number[], force = false): OperationPlan {
+  const { snapshot } = ctx;
+  const keys = new Keyspace(snapshot.prefix);
+  const changes: PlannedShardChange[] = [];
+  const records: PlannedRecordChange[] = [];
+  const skipped: OperationPlan['skipped'][number][] = [];
+  for (const id of shardIds) {
+    const before = valueAt(snapshot, id);
+    const owner = before.current;
+    if (owner === '') {
+      skipped.push({ shardId: id, reason: 'no owner to release' });
+    } else if (!snapshot.nodes.has(owner) || force) {
+      changes.push(shardChange(snapshot, id, { ...before, current: '' }, null));
+    } else if (before.target !== owner && before.target !== '') {
+      const existing = snapshot.releaseRequests.get(id);
+      const key = keys.releaseRequest(id);
+      records.push({
+        id: String(id),
+        key,
+        old: existing === undefined ? null : encodeRecord(stripRevision(existing)),
+        new: encodeRecord({ at: ctx.now, by: ctx.by, owner }),
+        expectedModRevision: existing?.modRevision ?? 0,
+      });
+    } else {
+      skipped.push({ shardId: id, reason: `owned by alive node ${owner} and not migrating; use --force to clear it anyway` });
+    }
+  }
+  return {
+    operation: 'release',
+    shardChanges: changes,
+    recordChanges: records,
+    skipped,
+    summary: `release ${changes.length} shards, request release of ${records.length}`,
+  };
+}
+
+/** Drain: mark the node (no new targets until undrained) and retarget every unpinned shard targeted at it. */
+export function planDrain(ctx: OperationContext, node: string): OperationPlan {
+  const { snapshot } = ctx;
+  if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
+  const keys = new Keyspace(snapshot.prefix);
+  const existing = snapshot.drains.get(node);
+  const record = { at: ctx.now, by: ctx.by };
+  // Plan against the snapshot as it will be, with the node drained, so placement never picks it.
+  const drained: ClusterSnapshot = { ...snapshot, drains: new Map([...snapshot.drains, [node, { ...record, modRevision: 0 }]]) };
+  const placement = new Placement(plannerContext(drained), drained, ctx.assignment ?? 'rendezvous');
+  const changes: PlannedShardChange[] = [];
+  const skipped: OperationPlan['skipped'][number][] = [];
+  for (const entry of snapshot.shards) {
+    if (entry === undefined || entry.target !== node) continue;
+    if (isPinned(entry)) {
+      skipped.push({ shardId: entry.id, reason: `pinned to ${node}; unpin or retarget it by hand` });
+      continue;
+    }
+    const to = placement.choose(entry.id, node);
+    if (to === null) skipped.push({ shardId: entry.id, reason: 'no other eligible node' });
+    else changes.push(shardChange(snapshot, entry.id, { ...valueAt(snapshot, entry.id), target: to }, ctx.now));
+  }
+  const recordChanges: PlannedRecordChange[] =
+    existing === undefined
+      ? [{ id: node, key: keys.drain(node), old: null, new: encodeRecord(record), expectedModRevision: 0 }]
+      : [];
+  return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${changes.length} shards` };
+}
+
+export function planUndrain(ctx: OperationContext, node: string): OperationPlan {
+  const { snapshot } = ctx;
+  const existing = snapshot.drains.get(node);
+  if (existing === undefined) {
+    if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
+    return { operation: 'undrain', shardChanges: [], recordChanges: [], skipped: [], summary: `${node} is not drained` };
+  }
+  const key = new Keyspace(snapshot.prefix).drain(node);
+  return {
+    operation: 'undrain',
+    shardChanges: [],
+    recordChanges: [{ id: node, key, old: encodeRecord(stripRevision(existing)), new: null, expectedModRevision: existing.modRevision }],
+    skipped: [],
+    summary: `undrain ${node}`,
+  };
+}
+
+/** Pauses rebalancing for `forMs`; the record lives under a lease of that length, so it expires by itself. */
+export function planPause(ctx: OperationContext, forMs: number, reason = ''): OperationPlan {
+  if (!(forMs >= 1000)) throw new InvalidArgumentError('a pause must last at least 1s');
+  const { snapshot } = ctx;
+  const existing = snapshot.pause;
+  const until = ctx.now + forMs;
+  return {
+    operation: 'pause',
+    shardChanges: [],
+    recordChanges: [
+      {
+        id: 'rebalance-pause',
+        key: new Keyspace(snapshot.prefix).rebalancePause,
+        old: existing === null ? null : encodeRecord(stripRevision(existing)),
+        new: encodeRecord({ until, by: ctx.by, at: ctx.now, reason }),
+        expectedModRevision: existing?.modRevision ?? 0,
+        leaseTtlSeconds: Math.ceil(forMs / 1000),
+      },
+    ],
+    skipped: [],
+    summary: `pause rebalancing until ${new Date(until).toISOString()}`,
+  };
+}
+
+export function planResume(ctx: OperationContext): OperationPlan {
+  const existing = ctx.snapshot.pause;
+  const recordChanges: PlannedRecordChange[] =
+    existing === null
+      ? []
+      : [
+          {
+            id: 'rebalance-pause',
+            key: new Keyspace(ctx.snapshot.prefix).rebalancePause,
+            old: encodeRecord(stripRevision(existing)),
+            new: null,
+            expectedModRevision: existing.modRevision,
+          },
+        ];
+  return { operation: 'resume', shardChanges: [], recordChanges, skipped: [], summary: existing === null ? 'rebalancing is not paused' : 'resume rebalancing' };
+}
+
+/** Every node address the snapshot knows of: alive, published, drained, or named by a shard. */
+export function knownNodes(snapshot: ClusterSnapshot): Set<string> {
+  const known = new Set<string>([...snapshot.nodes.keys(), ...snapshot.nodeInfo.keys(), ...snapshot.drains.keys()]);
+  for (const e of snapshot.shards) {
+    if (e === undefined) continue;
+    if (e.target !== '') known.add(e.target);
+    if (e.current !== '') known.add(e.current);
+  }
+  return known;
+}
+
+/** Unknown node: a usage error. Known but not alive or not eligible: a failed precondition (unless forced). */
+function checkTarget(snapshot: ClusterSnapshot, to: string, force: boolean): void {
+  formatShardValue({ target: to, current: '', flags: [] }); // throws InvalidArgumentError for unstorable addresses
+  if (!snapshot.nodes.has(to)) {
+    if (!knownNodes(snapshot).has(to)) throw unknownNode(snapshot, to);
+    if (!force) throw new PreconditionError(`node ${to} is not alive; use --force to target it anyway`);
+    return;
+  }
+  const why = plannerContext(snapshot).ineligible.get(to);
+  if (why !== undefined && !force) throw new PreconditionError(`node ${to} is ${why}; use --force to target it anyway`);
+}
+
+function unknownNode(snapshot: ClusterSnapshot, node: string): InvalidArgumentError {
+  const alive = [...snapshot.nodes.keys()].sort();
+  return new InvalidArgumentError(`unknown node ${JSON.stringify(node)}; alive nodes: ${alive.join(', ') || '(none)'}`);
+}
+
+function valueAt(snapshot: ClusterSnapshot, id: number): ShardValue {
+  const e = snapshot.shards[id];
+  return e === undefined ? { target: '', current: '', flags: [] } : { target: e.target, current: e.current, flags: e.flags };
+}
+
+function shardChange(snapshot: ClusterSnapshot, id: number, after: ShardValue, now: number | null): PlannedShardChange {
+  const entry = snapshot.shards[id];
+  const before = valueAt(snapshot, id);
+  let migration: PlannedShardChange['migration'] = null;
+  if (now !== null && after.target !== after.current && after.target !== '') {
+    migration = { kind: 'put', record: { since: now, target: after.target, from: after.current } };
+  } else if (after.target === after.current && snapshot.migrations.has(id)) {
+    migration = { kind: 'delete' };
+  }
+  return {
+    shardId: id,
+    key: new Keyspace(snapshot.prefix).shard(id),
+    old: entry?.raw ?? null,
+    new: formatShardValue(after),
+    expectedModRevision: entry?.modRevision ?? 0,
+    before,
+    after,
+    migration,
+  };
+}
+
+function stripRevision<T extends { modRevision: number }>(record: T): Omit<T, 'modRevision'> {
+  const { modRevision: _ignored, ...rest } = record;
+  return rest;
+}
