@@ -1,0 +1,152 @@
+import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { inScope, SETTING_NAMES, SETTINGS, type ConfigScope, type GoverseConfig, type SettingName, type SettingSpec } from './settings.js';
+import { readConfigFile, type ConfigFileText, type NodeSelector } from './yamlFile.js';
+
+export type SettingSource = 'default' | 'file' | 'env' | 'flag';
+
+/** Flag values by setting name, only those given on the command line (see `flagsFromOptions`). */
+export type FlagValues = Readonly<Partial<Record<SettingName, unknown>>>;
+
+export interface ResolveOptions {
+  readonly scope: ConfigScope;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly flags?: FlagValues;
+  readonly file?: ConfigFileText;
+  /** Replace built-in defaults (tests, the demo); still lowest precedence and reported as `default`. */
+  readonly defaults?: Partial<GoverseConfig>;
+}
+
+export interface ResolvedConfig {
+  readonly config: GoverseConfig;
+  readonly sources: Readonly<Record<SettingName, SettingSource>>;
+  /** Worth logging, never fatal: unknown YAML keys, YAML warnings. */
+  readonly warnings: readonly string[];
+}
+
+interface Given {
+  readonly raw: unknown;
+  readonly kind: Exclude<SettingSource, 'default'>;
+  /** Named in errors: `flag --num-shards`, `env GOVERSE_NUM_SHARDS`, `<file>:cluster.shards`. */
+  readonly source: string;
+  readonly line?: number | undefined;
+}
+
+const RANK: Readonly<Record<SettingSource, number>> = { default: 0, file: 1, env: 2, flag: 3 };
+
+function show(raw: unknown, secret: boolean): string {
+  if (raw === undefined) return 'missing value';
+  if (secret) return 'invalid value (not shown)';
+  const text = typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
+  return `invalid value ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
+}
+
+function parseGiven<T>(spec: SettingSpec<T>, given: Given): T {
+  const parsed = spec.type.parse(given.raw);
+  if (parsed.ok) return parsed.value;
+  const source = parsed.at === undefined ? given.source : `${given.source}${parsed.at.path}`;
+  const shown = show(parsed.at === undefined ? given.raw : parsed.at.value, spec.secret === true);
+  const line = given.line === undefined ? '' : ` (line ${given.line})`;
+  throw new ConfigError(source, `${shown}: expected ${parsed.expected ?? spec.type.expected}${line}`);
+}
+
+function flagGiven(name: string, raw: unknown, scope: ConfigScope): Given {
+  // These are bugs in a binary's flag wiring, not user input.
+  if (!Object.hasOwn(SETTINGS, name)) throw new InvalidArgumentError(`unknown setting ${JSON.stringify(name)}`);
+  const spec = SETTINGS[name as SettingName] as SettingSpec<unknown>;
+  if (spec.flag === undefined) throw new InvalidArgumentError(`setting ${name} has no flag`);
+  if (!inScope(name as SettingName, scope)) throw new InvalidArgumentError(`setting ${name} is not used by the ${scope} binary`);
+  return { raw, kind: 'flag', source: `flag ${spec.flag}` };
+}
+
+function envGiven(name: SettingName, env: ResolveOptions['env']): Given | undefined {
+  const spec = SETTINGS[name];
+  if (spec.env === undefined) return undefined;
+  const raw = env[spec.env];
+  // An empty variable counts as unset, as shells make `X= cmd` the usual way to clear one.
+  if (raw === undefined || raw === '') return undefined;
+  return { raw: spec.envPresence ? true : raw, kind: 'env', source: `env ${spec.env}` };
+}
+
+/**
+ * Resolves every setting: defaults < YAML file < environment < flags. Every value given is validated, even one a
+ * higher source overrides, so a typo never hides until the day the override is removed. Throws ConfigError naming
+ * the source and the accepted form.
+ */
+export function resolveConfig(options: ResolveOptions): ResolvedConfig {
+  const { scope } = options;
+  const layers = new Map<SettingName, Given[]>(SETTING_NAMES.map((name) => [name, []]));
+  for (const [key, raw] of Object.entries(options.flags ?? {})) {
+    const given = flagGiven(key, raw, scope);
+    if (raw !== undefined) layers.get(key as SettingName)!.push(given);
+  }
+  for (const name of SETTING_NAMES) {
+    const given = inScope(name, scope) ? envGiven(name, options.env) : undefined;
+    if (given !== undefined) layers.get(name)!.push(given);
+  }
+
+  let warnings: readonly string[] = [];
+  if (options.file !== undefined) {
+    const read = readConfigFile(options.file, scope, nodeSelector(layers.get('nodeId')!));
+    warnings = read.warnings;
+    for (const [name, value] of read.values) layers.get(name)!.push({ ...value, kind: 'file' });
+  }
+
+  const config: Record<string, unknown> = {};
+  const sources = {} as Record<SettingName, SettingSource>;
+  const origins = new Map<SettingName, string>();
+  for (const name of SETTING_NAMES) {
+    const spec = SETTINGS[name] as SettingSpec<unknown>;
+    // Parse all first: validation must not depend on which source wins.
+    const candidates = layers.get(name)!.map((given) => ({ given, value: parseGiven(spec, given) }));
+    const winner = candidates.reduce<(typeof candidates)[number] | undefined>(
+      (best, c) => (best === undefined || RANK[c.given.kind] > RANK[best.given.kind] ? c : best),
+      undefined,
+    );
+    if (winner !== undefined) {
+      config[name] = winner.value;
+      sources[name] = winner.given.kind;
+      origins.set(name, winner.given.source);
+    } else {
+      const override = options.defaults?.[name];
+      config[name] = override !== undefined ? override : 'derive' in spec ? spec.derive(config as unknown as GoverseConfig) : spec.default;
+      sources[name] = 'default';
+    }
+  }
+  splitUserPassword(config, sources);
+  checkTls(config as unknown as GoverseConfig, origins);
+  return { config: config as unknown as GoverseConfig, sources, warnings };
+}
+
+/** The node ID from flags or environment picks the file's `nodes` entry; a bad one is reported as itself. */
+function nodeSelector(given: readonly Given[]): NodeSelector | undefined {
+  const best = [...given].sort((a, b) => RANK[b.kind] - RANK[a.kind])[0];
+  return best === undefined ? undefined : { id: parseGiven(SETTINGS.nodeId, best), source: best.source };
+}
+
+/** `--user name:secret` (etcdctl's form) sets the password too, unless the password came from a stronger source. */
+function splitUserPassword(config: Record<string, unknown>, sources: Record<SettingName, SettingSource>): void {
+  const user = config.etcdUser as string;
+  const colon = user.indexOf(':');
+  if (colon < 0) return;
+  config.etcdUser = user.slice(0, colon);
+  if (RANK[sources.etcdUser] > RANK[sources.etcdPassword]) {
+    config.etcdPassword = user.slice(colon + 1);
+    sources.etcdPassword = sources.etcdUser;
+  }
+}
+
+function checkTls(config: GoverseConfig, origins: ReadonlyMap<SettingName, string>): void {
+  const origin = (setting: SettingName): string => origins.get(setting) ?? `default ${setting}`;
+  const name = (setting: SettingName): string => {
+    const spec = SETTINGS[setting];
+    return [spec.flag, spec.env, spec.yaml].filter((s) => s !== undefined).join(', ');
+  };
+  const { etcdCaFile: ca, etcdCertFile: cert, etcdKeyFile: key } = config;
+  if ((cert === '') !== (key === '')) {
+    const [given, missing] = cert === '' ? (['etcdKeyFile', 'etcdCertFile'] as const) : (['etcdCertFile', 'etcdKeyFile'] as const);
+    throw new ConfigError(origin(given), `a client certificate needs both the certificate and its key: also set ${name(missing)}`);
+  }
+  if (cert !== '' && ca === '') {
+    throw new ConfigError(origin('etcdCertFile'), `a client certificate needs the CA file too: set ${name('etcdCaFile')}`);
+  }
+}
