@@ -3,7 +3,9 @@
  * under SCRATCH_BASE. Members can be stopped, `kill -9`ed, restarted (same data dir and ports) or restarted with a
  * fresh data dir (a "wiped" etcd). Every process and dir is in the harness registry, so nothing outlives the run.
  */
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { managedTempDir, type ManagedProcess, removeManagedDir, spawnManaged } from './processes.js';
@@ -12,6 +14,20 @@ import { waitFor } from './waitFor.js';
 export const ETCD_BIN = process.env.GOVERSE_ETCD_BIN ?? 'etcd';
 
 const START_TIMEOUT_MS = 20_000;
+
+/** Serve clients over TLS, requiring client certificates signed by `caFile` (see tls.ts for test certificates). */
+export interface EtcdServerTls {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Presented by the harness's own health check. */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+}
+
+export interface EtcdStartOptions {
+  readonly tls?: EtcdServerTls;
+}
 const RESERVED_PORTS = new Set([2379, 2380]);
 
 export class EtcdMember {
@@ -24,7 +40,12 @@ export class EtcdMember {
     readonly peerPort: number,
     private readonly baseDir: string,
     private readonly cluster: () => { initialCluster: string; token: string },
+    private readonly tls: EtcdServerTls | undefined,
   ) {}
+
+  private get clientUrl(): string {
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.clientPort}`;
+  }
 
   /** `127.0.0.1:<client port>`, the form EtcdClientOptions.endpoints takes. */
   get endpoint(): string {
@@ -53,8 +74,8 @@ export class EtcdMember {
       [
         `--name=${this.name}`,
         `--data-dir=${this.dataDir}`,
-        `--listen-client-urls=http://127.0.0.1:${this.clientPort}`,
-        `--advertise-client-urls=http://127.0.0.1:${this.clientPort}`,
+        `--listen-client-urls=${this.clientUrl}`,
+        `--advertise-client-urls=${this.clientUrl}`,
         `--listen-peer-urls=http://127.0.0.1:${this.peerPort}`,
         `--initial-advertise-peer-urls=http://127.0.0.1:${this.peerPort}`,
         `--initial-cluster=${initialCluster}`,
@@ -65,6 +86,9 @@ export class EtcdMember {
         '--logger=zap',
         '--log-outputs=stderr',
         '--log-level=warn',
+        ...(this.tls
+          ? [`--cert-file=${this.tls.certFile}`, `--key-file=${this.tls.keyFile}`, `--trusted-ca-file=${this.tls.caFile}`, '--client-cert-auth']
+          : []),
       ],
       { logFile: join(this.baseDir, `${this.name}.log`) },
     );
@@ -82,7 +106,7 @@ export class EtcdMember {
         if (!proc.running) {
           throw new EtcdExitedError(`etcd ${this.name} exited during start-up; output:\n${proc.output()}`);
         }
-        return healthy(this.clientPort);
+        return healthy(this.clientPort, this.tls);
       },
       { timeoutMs: START_TIMEOUT_MS, intervalMs: 20, describe: () => `output:\n${proc.output().slice(-2000)}` },
     );
@@ -143,12 +167,12 @@ export class EtcdCluster {
 }
 
 /** Starts a single private etcd. */
-export function startEtcd(label = 'etcd'): Promise<EtcdCluster> {
-  return startEtcdCluster(1, label);
+export function startEtcd(label = 'etcd', options: EtcdStartOptions = {}): Promise<EtcdCluster> {
+  return startEtcdCluster(1, label, options);
 }
 
 /** Starts `size` members on loopback and waits until the cluster has a leader. */
-export async function startEtcdCluster(size = 3, label = 'etcd'): Promise<EtcdCluster> {
+export async function startEtcdCluster(size = 3, label = 'etcd', options: EtcdStartOptions = {}): Promise<EtcdCluster> {
   // A port picked as free can be taken by someone else before etcd binds it: try again with new ports.
   for (let attempt = 1; ; attempt++) {
     const baseDir = managedTempDir(label);
@@ -160,7 +184,7 @@ export async function startEtcdCluster(size = 3, label = 'etcd'): Promise<EtcdCl
       token,
     });
     for (let i = 0; i < size; i++) {
-      members.push(new EtcdMember(`m${i}`, ports[2 * i]!, ports[2 * i + 1]!, baseDir, initialCluster));
+      members.push(new EtcdMember(`m${i}`, ports[2 * i]!, ports[2 * i + 1]!, baseDir, initialCluster, options.tls));
     }
     const cluster = new EtcdCluster(members, baseDir);
     try {
@@ -194,9 +218,15 @@ async function freePorts(count: number): Promise<number[]> {
   }
 }
 
-function healthy(port: number): Promise<boolean> {
+function healthy(port: number, tls: EtcdServerTls | undefined): Promise<boolean> {
+  const request = tls ? httpsRequest : httpRequest;
+  const credentials = tls && {
+    ca: readFileSync(tls.caFile),
+    cert: readFileSync(tls.clientCertFile),
+    key: readFileSync(tls.clientKeyFile),
+  };
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/health', timeout: 1000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/health', timeout: 1000, ...credentials }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => resolve(res.statusCode === 200 && body.includes('"health":"true"')));

@@ -288,6 +288,8 @@ class Etcd3Client implements EtcdClient {
   /** False until a call succeeds and again after a transport failure: calls then wait at most dialTimeoutMs. */
   private connected = false;
   private closed = false;
+  /** The last real transport error, quoted when an open circuit breaker would hide why etcd is unreachable. */
+  private lastTransportError: string | null = null;
 
   constructor(options: EtcdClientOptions) {
     if (options.endpoints.length === 0) throw new ConfigError('etcd endpoints', 'at least one endpoint is required');
@@ -556,6 +558,13 @@ class Etcd3Client implements EtcdClient {
       } catch (raw) {
         let err = mapEtcdError(raw, what, signal);
         if (err instanceof UnavailableError || err instanceof TimeoutError) this.connected = false;
+        if (isBrokenCircuitError(raw)) {
+          if (this.lastTransportError !== null) {
+            err = new UnavailableError(`${err.message}; last failure: ${this.lastTransportError}`, { cause: raw });
+          }
+        } else if (err instanceof UnavailableError) {
+          this.lastTransportError = err.message;
+        }
         if (dialBound && err instanceof TimeoutError) {
           err = new UnavailableError(
             `${what}: no connection to etcd at ${this.endpoints.join(',')} within ${this.dialTimeoutMs} ms`,

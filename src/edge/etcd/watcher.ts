@@ -9,7 +9,7 @@
  * - a periodic resync re-lists and publishes the difference, bounding staleness whatever went unnoticed.
  * A re-list publishes `diffSnapshots(old, new)`, so subscribers see the same kinds of change either way.
  */
-import { AbortedError, describeError, type GoverseError } from '../../core/errors.js';
+import { AbortedError, describeError, type GoverseError, InternalError } from '../../core/errors.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { Keyspace } from '../../core/keyspace/keys.js';
 import { type Logger, nullLogger } from '../../core/log/logger.js';
@@ -128,7 +128,7 @@ export class ClusterWatcher {
 
   /** Resolves after the first successful load; rejects with AbortedError when stopped (or `signal` aborts) first. */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.started) throw new Error('ClusterWatcher.start() called twice');
+    if (this.started) throw new InternalError('ClusterWatcher.start() called twice');
     this.started = true;
     const loaded = new Promise<void>((resolve, reject) => (this.firstLoad = { resolve, reject }));
     const onAbort = (): void => void this.stop();
