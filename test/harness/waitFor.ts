@@ -12,12 +12,14 @@ export interface WaitForOptions {
   readonly describe?: () => string;
 }
 
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /** Resolves with the first truthy value `check` returns; exceptions from `check` count as "not yet". */
 export async function waitFor<T>(
   what: string,
   check: () => T | Promise<T>,
   options: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const intervalMs = options.intervalMs ?? 10;
   const start = performance.now();
@@ -26,7 +28,7 @@ export async function waitFor<T>(
   while (true) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Truthy<T>;
       lastValue = value;
       lastError = undefined;
     } catch (err) {

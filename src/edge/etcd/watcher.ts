@@ -157,11 +157,20 @@ export class ClusterWatcher {
     if (this.stopped) return;
     // A cancelled or wiped watch matters more than a periodic resync (it decides the status and the metric).
     if (this.pendingList === null || this.pendingList === 'periodic') this.pendingList = reason;
-    this.loop ??= this.runLists().finally(() => (this.loop = null));
+    this.loop ??= this.runLists();
   }
 
   /** Runs pending lists one at a time, retrying failures with backoff until one succeeds or the watcher stops. */
   private async runLists(): Promise<void> {
+    try {
+      await this.listUntilDone();
+    } finally {
+      // Synchronously with the loop's end, so a list requested right after starts a new loop.
+      this.loop = null;
+    }
+  }
+
+  private async listUntilDone(): Promise<void> {
     let attempts = 0;
     while (this.pendingList !== null && !this.stopped) {
       const reason = this.pendingList;
