@@ -80,8 +80,7 @@ describe('SqliteObjectStore on one shared file', () => {
   });
 
   it('two node processes write the same database concurrently without errors or lost writes', async () => {
-    const path = join(tempDir(), 'objects.db');
-    const store = open(path);
+    const path = join(tempDir(), 'objects.db'); // created by the writers, which open it at about the same time
     const writers = [startFixture('storeWriter', [path, 'a', '500', '3']), startFixture('storeWriter', [path, 'b', '500', '4'])];
     children.push(...writers);
     for (const w of writers) await w.line(/^ready$/);
@@ -95,7 +94,7 @@ describe('SqliteObjectStore on one shared file', () => {
     raw.close();
     expect(rows).toHaveLength(1000);
     expect(rows.every((r) => r.state === '3' && r.epoch === (r.id.startsWith('a-') ? 3 : 4))).toBe(true);
-    expect(await store.load({ type: 'Counter', id: 'b-499' }, 4, '0')).toEqual({ state: '3', created: false });
+    expect(await open(path).load({ type: 'Counter', id: 'b-499' }, 4, '0')).toEqual({ state: '3', created: false });
   });
 
   it('reports use after close as a PersistenceError', async () => {
