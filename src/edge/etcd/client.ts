@@ -336,10 +336,18 @@ class Etcd3Client implements EtcdClient {
       let revision = 0;
       // Pages at the first page's revision form one consistent read.
       while (true) {
-        const res = await this.etcd.kv.range(
-          { key: start, range_end: end, limit: RANGE_PAGE, revision: revision === 0 ? undefined : revision },
-          grpcOptions,
-        );
+        let res;
+        try {
+          res = await this.etcd.kv.range(
+            { key: start, range_end: end, limit: RANGE_PAGE, revision: revision === 0 ? undefined : revision },
+            grpcOptions,
+          );
+        } catch (err) {
+          // A compaction between pages removed the revision being read: start over at the current one.
+          if (revision === 0 || !(err instanceof GRPCOutOfRangeError)) throw err;
+          [start, revision, kvs.length] = [Buffer.from(root), 0, 0];
+          continue;
+        }
         if (revision === 0) revision = headerRevision(res.header);
         for (const kv of res.kvs) kvs.push(toKv(kv));
         const last = res.kvs[res.kvs.length - 1];
