@@ -37,6 +37,16 @@ function probeRegistry(log: string[], gates: Map<string, Deferred>): ObjectRegis
   return registry;
 }
 
+/** A host with the Probe type whose first call, `step` n=1 on Probe/a, is running and blocked until released. */
+async function hostWithBlockedCall() {
+  const log: string[] = [];
+  const gate = deferred();
+  const fixture = makeHost({ registry: probeRegistry(log, new Map([['a:1', gate]])) });
+  const first = fixture.host.call('Probe', 'a', 'step', { n: 1 });
+  await settle();
+  return { ...fixture, log, first, unblock: () => gate.resolve() };
+}
+
 /** A store whose saves can be made to fail. */
 class FlakyStore extends MemoryObjectStore {
   failSaves = false;
@@ -68,12 +78,7 @@ describe('ObjectHost: per-object serialization', () => {
   });
 
   it('a queued call gives up at its deadline or abort without blocking the queue', async () => {
-    const log: string[] = [];
-    const gates = new Map([['a:1', deferred()]]);
-    const { host, clock } = makeHost({ registry: probeRegistry(log, gates) });
-
-    const first = host.call('Probe', 'a', 'step', { n: 1 });
-    await settle();
+    const { host, clock, log, first, unblock } = await hostWithBlockedCall();
     const timedOut = host.call('Probe', 'a', 'step', { n: 2 }, { deadline: clock.monotonic() + 20 });
     const controller = new AbortController();
     const aborted = host.call('Probe', 'a', 'step', { n: 3 }, { signal: controller.signal });
@@ -82,7 +87,7 @@ describe('ObjectHost: per-object serialization', () => {
     controller.abort();
     await expect(aborted).rejects.toBeInstanceOf(AbortedError);
 
-    gates.get('a:1')!.resolve();
+    unblock();
     expect(await first).toBe(1);
     expect(await last).toBe(2);
     expect(log).toEqual(['start a:1', 'end a:1', 'start a:4', 'end a:4']);
@@ -165,30 +170,22 @@ describe('ObjectHost: activation and deactivation', () => {
   });
 
   it('eviction waits for the calls already queued on an object', async () => {
-    const log: string[] = [];
-    const gates = new Map([['a:1', deferred()]]);
-    const { host, events } = makeHost({ registry: probeRegistry(log, gates) });
-    const call = host.call('Probe', 'a', 'step', { n: 1 });
-    await settle();
+    const { host, events, first, unblock } = await hostWithBlockedCall();
     const eviction = host.evictAll({ kind: 'save' });
     await settle();
     expect(events.summary()).toEqual(['activated:Probe/a:call']);
-    gates.get('a:1')!.resolve();
-    expect(await call).toBe(1);
+    unblock();
+    expect(await first).toBe(1);
     expect(await eviction).toEqual({ deactivated: 1, failed: [] });
     expect(events.summary()).toEqual(['activated:Probe/a:call', 'deactivated:Probe/a:shutdown:saved=false']);
   });
 
   it('an eviction whose wait for the queue runs out keeps the object', async () => {
-    const log: string[] = [];
-    const gates = new Map([['a:1', deferred()]]);
-    const { host, clock } = makeHost({ registry: probeRegistry(log, gates) });
-    const call = host.call('Probe', 'a', 'step', { n: 1 });
-    await settle();
+    const { host, clock, first, unblock } = await hostWithBlockedCall();
     const report = await host.evictAll({ kind: 'save' }, { deadline: clock.monotonic() + 10 });
     expect(report.failed).toEqual([{ type: 'Probe', id: 'a', error: expect.any(TimeoutError) }]);
-    gates.get('a:1')!.resolve();
-    await call;
+    unblock();
+    await first;
     expect(host.stats().objectsByType.get('Probe')).toBe(1);
   });
 
@@ -212,15 +209,11 @@ describe('ObjectHost: activation and deactivation', () => {
   });
 
   it('a call running when the node is fenced does not acknowledge its change', async () => {
-    const log: string[] = [];
-    const gates = new Map([['a:1', deferred()]]);
-    const { host, gate, clock } = makeHost({ registry: probeRegistry(log, gates) });
-    const call = host.call('Probe', 'a', 'step', { n: 1 });
-    await settle();
+    const { host, gate, clock, first, unblock } = await hostWithBlockedCall();
     gate.defaultEpoch = null;
     await host.evictAll({ kind: 'fenced', fencedAt: clock.now() });
-    gates.get('a:1')!.resolve();
-    await expect(call).rejects.toBeInstanceOf(NotOwnerError);
+    unblock();
+    await expect(first).rejects.toBeInstanceOf(NotOwnerError);
   });
 
   it('an object whose shard epoch changed under it is saved and reloaded under the new epoch', async () => {
