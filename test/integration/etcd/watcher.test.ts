@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Keyspace } from '../../../src/core/keyspace/keys.js';
+import { DEFAULT_PREFIX, Keyspace } from '../../../src/core/keyspace/keys.js';
 import { buildSnapshot, type ClusterChange } from '../../../src/core/snapshot/snapshot.js';
 import { createEtcdClient, type EtcdClient, MAX_TXN_OPS } from '../../../src/edge/etcd/client.js';
 import { diffSnapshots } from '../../../src/edge/etcd/snapshotDiff.js';
@@ -95,11 +95,12 @@ function expectStrictlyIncreasing(revisions: readonly number[]): void {
 
 describe('ClusterWatcher', () => {
   it('loads a snapshot of 8192 shards, and nothing from a sibling prefix', async () => {
-    const prefix = uniquePrefix('load');
+    // The real default prefix with the real sibling: this etcd is private to this file and no other test uses it.
+    const prefix = DEFAULT_PREFIX;
     const keys = new Keyspace(prefix);
     await putShards(client, keys, Array.from({ length: NUM_SHARDS }, (_, i) => i), (id) => `node-${id % 7},node-${id % 5},f=x`);
-    await client.put(`${prefix}-sibling/shard/1`, 'intruder,');
-    await client.put(`${prefix}sibling/nodes/a`, 'a');
+    await client.put('/goverse-test/shard/1', 'intruder,');
+    await client.put('/goversetest/nodes/a', 'a');
     const r = await started(new Recorder(client, prefix));
     const snap = r.watcher.snapshot;
     expect(snap.shards.filter((s) => s !== undefined)).toHaveLength(NUM_SHARDS);
@@ -110,7 +111,7 @@ describe('ClusterWatcher', () => {
     expect(r.updates).toHaveLength(1);
     expect(r.updates[0]!.cause).toBe('initial');
     // Writes to the sibling prefix during the watch do not show up either.
-    await client.put(`${prefix}-sibling/shard/2`, 'intruder,');
+    await client.put('/goverse-test/shard/2', 'intruder,');
     const { revision } = await client.put(keys.shard(5), 'n,n');
     await waitFor('the shard 5 update', () => r.watcher.snapshot.revision >= revision);
     expect(r.updates.slice(1).flatMap((u) => u.changes)).toEqual([
