@@ -9,11 +9,13 @@
  * Memory: a shard has an entry only while someone holds or waits for it (waiters count, as upstream's keylock);
  * entries hang off a fixed slot table of `numShards` pointers, which is cheaper than a Map's set and delete churn.
  * Cost: an uncontended acquisition is synchronous (`tryAcquire*`, which `acquire*` tries first) and allocates one
- * handle; timers exist only for queued acquisitions and one shared max-hold sweeper.
+ * handle. Max hold times and slow warnings each share one timer for the whole lock (DeadlineList); only a queued
+ * acquisition with a finite deadline has a timer of its own.
  */
 import { systemClock, type Clock } from '../core/clock.js';
 import { AbortedError, InvalidArgumentError, LockTimeoutError } from '../core/errors.js';
 import { nullLogger, type Logger } from '../core/log/logger.js';
+import { DeadlineList, MAX_TIMER_MS, type DeadlineNode } from './deadlineList.js';
 import { HotSpotWindow, type HotShard } from './lockHotSpots.js';
 
 export type LockMode = 'read' | 'write';
@@ -110,9 +112,6 @@ export interface ShardLockStats {
   readonly hotShards: readonly HotShard[];
 }
 
-/** setTimeout's longest delay; longer waits re-arm when it fires (a longer delay would fire after 1 ms). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 const HELD = 0;
 const RELEASED = 1;
 const FORCED = 2;
@@ -132,12 +131,14 @@ class Entry {
   }
 }
 
-class Holder implements ShardLockHandle {
+class Holder implements ShardLockHandle, DeadlineNode<Holder> {
   state: HolderState = HELD;
-  /** Links of the table's hold list (oldest first). */
-  older: Holder | null = null;
-  newer: Holder | null = null;
   group: GroupHandle | null = null;
+  /** Max-hold deadline and links of the table's hold list (grant order). */
+  due: number;
+  earlier: Holder | null = null;
+  later: Holder | null = null;
+  listed = false;
   private lost: AbortController | null = null;
   private lostReason: LockTimeoutError | null = null;
 
@@ -147,7 +148,9 @@ class Holder implements ShardLockHandle {
     readonly mode: LockMode,
     readonly acquiredAt: number,
     readonly label: string | undefined,
-  ) {}
+  ) {
+    this.due = acquiredAt + table.cfg.maxHoldMs;
+  }
 
   get held(): boolean {
     return this.state === HELD;
@@ -217,12 +220,17 @@ class Attempt {
   ) {}
 }
 
-class Waiter {
+class Waiter implements DeadlineNode<Waiter> {
+  /** Links of the shard's FIFO queue. */
   prev: Waiter | null = null;
   next: Waiter | null = null;
+  /** Slow-warning time and links of the table's slow list. */
+  due: number;
+  earlier: Waiter | null = null;
+  later: Waiter | null = null;
+  listed = false;
+  /** Only acquisitions with a finite deadline have a timer of their own. */
   timer: NodeJS.Timeout | null = null;
-  /** What the armed timer is for: the slow warning, the deadline, or only re-arming a delay too long for one timer. */
-  timerFor: 'slow' | 'deadline' | 'rearm' = 'deadline';
   onAbort: (() => void) | null = null;
 
   constructor(
@@ -232,7 +240,10 @@ class Waiter {
     readonly enqueuedAt: number,
     readonly resolve: (h: Holder) => void,
     readonly reject: (err: unknown) => void,
-  ) {}
+    slowAcquireMs: number,
+  ) {
+    this.due = attempt.startedAt + slowAcquireMs;
+  }
 }
 
 interface Config {
@@ -249,11 +260,10 @@ class Table {
   /** Entry per shard ID, undefined while the shard is idle. */
   readonly slots: (Entry | undefined)[];
   activeShards = 0;
-  /** Every holder in grant order, which is also max-hold deadline order (one max hold time for all). */
-  oldest: Holder | null = null;
-  newest: Holder | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private sweeping = false;
+  /** Every holder, in grant order (which is max-hold order: one max hold time for all). */
+  readonly holders: DeadlineList<Holder>;
+  /** Waiters that have not warned yet, by slow-warning time. */
+  private readonly slow: DeadlineList<Waiter>;
 
   readLocksHeld = 0;
   writeLocksHeld = 0;
@@ -270,6 +280,8 @@ class Table {
     readonly hot: HotSpotWindow,
   ) {
     this.slots = new Array<Entry | undefined>(cfg.numShards).fill(undefined);
+    this.holders = new DeadlineList<Holder>(cfg.clock, (h, now) => this.force(h, now));
+    this.slow = new DeadlineList<Waiter>(cfg.clock, (w, now) => this.warnSlow(w, now));
   }
 
   checkShardId(shardId: number): void {
@@ -288,40 +300,36 @@ class Table {
     } else if (e.writer !== null || e.head !== null || (mode === 'write' && e.readers > 0)) {
       return null;
     }
-    return this.grant(e, mode, label, 0);
+    return this.grant(e, mode, label, 0, this.cfg.clock.monotonic());
   }
 
   /** Queues for the lock of `shardId`; the caller has just seen tryAcquire fail, so the entry exists. */
-  wait(shardId: number, mode: LockMode, attempt: Attempt): Promise<Holder> {
+  wait(shardId: number, mode: LockMode, attempt: Attempt, now: number): Promise<Holder> {
     const e = this.slots[shardId]!;
-    const now = this.cfg.clock.monotonic();
     const signal = attempt.signal;
     if (signal?.aborted) return Promise.reject(this.aborted(mode, signal));
     if (attempt.deadline <= now) return Promise.reject(this.timedOut(e, mode, attempt, now));
     return new Promise<Holder>((resolve, reject) => {
-      const w = new Waiter(attempt, e, mode, now, resolve, reject);
+      const w = new Waiter(attempt, e, mode, now, resolve, reject, this.cfg.slowAcquireMs);
       w.prev = e.tail;
       if (e.tail === null) e.head = w;
       else e.tail.next = w;
       e.tail = w;
       e.waiting++;
       this.waiting++;
+      if (!attempt.slowWarned) this.slow.add(w);
       if (signal !== undefined) {
         w.onAbort = () => this.cancel(w, this.aborted(mode, signal));
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      this.armWaiterTimer(w, now);
+      if (attempt.deadline !== Infinity) this.armDeadline(w, now);
     });
   }
 
   release(h: Holder, to: typeof RELEASED | typeof FORCED): void {
     if (h.state !== HELD) return;
     h.state = to;
-    if (h.older === null) this.oldest = h.newer;
-    else h.older.newer = h.newer;
-    if (h.newer === null) this.newest = h.older;
-    else h.newer.older = h.older;
-    h.older = h.newer = null;
+    this.holders.remove(h);
     const e = h.entry;
     if (h.mode === 'write') {
       e.writer = null;
@@ -340,24 +348,17 @@ class Table {
     this.activeShards--;
   }
 
-  private grant(e: Entry, mode: LockMode, label: string | undefined, waitMs: number): Holder {
-    const h = new Holder(this, e, mode, this.cfg.clock.monotonic(), label);
+  private grant(e: Entry, mode: LockMode, label: string | undefined, waitMs: number, now: number): Holder {
+    const h = new Holder(this, e, mode, now, label);
+    this.holders.add(h);
     if (mode === 'write') {
       e.writer = h;
       this.writeLocksHeld++;
-    } else {
-      e.readers++;
-      this.readLocksHeld++;
-    }
-    h.older = this.newest;
-    if (this.newest === null) this.oldest = h;
-    else this.newest.newer = h;
-    this.newest = h;
-    if (this.sweepTimer === null && !this.sweeping && this.cfg.maxHoldMs !== Infinity) this.armSweep(h);
-    if (mode === 'write') {
       this.writeAcquisitions++;
       this.cfg.hooks.writeLocksHeld(this.writeLocksHeld);
     } else {
+      e.readers++;
+      this.readLocksHeld++;
       this.readAcquisitions++;
     }
     this.cfg.hooks.acquired(mode, waitMs);
@@ -366,13 +367,14 @@ class Table {
 
   /** Grants from the head of the queue: one writer, or the whole run of readers at the head. */
   private drain(e: Entry): void {
+    let now = -1;
     for (let w = e.head; w !== null; w = e.head) {
       if (e.writer !== null || (w.mode === 'write' && e.readers > 0)) return;
       this.dequeue(w);
-      const now = this.cfg.clock.monotonic();
+      if (now < 0) now = this.cfg.clock.monotonic();
       const waitMs = now - w.enqueuedAt;
       this.hot.recordWait(e.shardId, waitMs, now);
-      w.resolve(this.grant(e, w.mode, w.attempt.label, waitMs));
+      w.resolve(this.grant(e, w.mode, w.attempt.label, waitMs, now));
     }
   }
 
@@ -385,6 +387,7 @@ class Table {
     w.prev = w.next = null;
     e.waiting--;
     this.waiting--;
+    this.slow.remove(w);
     if (w.timer !== null) clearTimeout(w.timer);
     w.timer = null;
     if (w.onAbort !== null) w.attempt.signal!.removeEventListener('abort', w.onAbort);
@@ -400,44 +403,37 @@ class Table {
     w.reject(err);
   }
 
-  private armWaiterTimer(w: Waiter, now: number): void {
-    const a = w.attempt;
-    const slowAt = a.slowWarned ? Infinity : a.startedAt + this.cfg.slowAcquireMs;
-    const at = Math.min(slowAt, a.deadline);
-    if (at === Infinity) return;
-    const delay = Math.max(0, at - now);
-    w.timerFor = delay > MAX_TIMER_MS ? 'rearm' : slowAt < a.deadline ? 'slow' : 'deadline';
-    w.timer = setTimeout(onWaiterTimer, Math.min(delay, MAX_TIMER_MS), this, w);
+  private armDeadline(w: Waiter, now: number): void {
+    w.timer = setTimeout(onDeadline, Math.min(Math.max(0, w.attempt.deadline - now), MAX_TIMER_MS), this, w);
   }
 
-  waiterTimerFired(w: Waiter): void {
+  deadlineTimerFired(w: Waiter): void {
     w.timer = null;
     const now = this.cfg.clock.monotonic();
+    // A deadline beyond one timer's reach re-arms; a normal one is trusted, even if it fired a hair early by the clock.
+    if (w.attempt.deadline - w.enqueuedAt > MAX_TIMER_MS && w.attempt.deadline > now) this.armDeadline(w, now);
+    else this.cancel(w, this.timedOut(w.entry, w.mode, w.attempt, now));
+  }
+
+  private warnSlow(w: Waiter, now: number): void {
     const a = w.attempt;
-    if (w.timerFor === 'rearm') {
-      this.armWaiterTimer(w, now);
-      return;
-    }
-    if (w.timerFor === 'slow') {
-      a.slowWarned = true;
-      this.slowAcquisitions++;
-      this.armWaiterTimer(w, now);
-      this.cfg.hooks.slowAcquisition(w.mode);
-      const e = w.entry;
-      this.cfg.logger.warn('slow shard lock acquisition', {
-        shardId: e.shardId,
-        mode: w.mode,
-        waitedMs: now - a.startedAt,
-        thresholdMs: this.cfg.slowAcquireMs,
-        label: a.label,
-        shardIds: a.shardIds.length > 1 ? a.shardIds : undefined,
-        readers: e.readers,
-        writer: e.writer === null ? undefined : holderInfo(e.writer, now),
-        queued: e.waiting,
-      });
-      return;
-    }
-    this.cancel(w, this.timedOut(w.entry, w.mode, a, now));
+    // One that times out at this very moment reports a timeout instead.
+    if (a.deadline <= now) return;
+    a.slowWarned = true;
+    this.slowAcquisitions++;
+    this.cfg.hooks.slowAcquisition(w.mode);
+    const e = w.entry;
+    this.cfg.logger.warn('slow shard lock acquisition', {
+      shardId: e.shardId,
+      mode: w.mode,
+      waitedMs: now - a.startedAt,
+      thresholdMs: this.cfg.slowAcquireMs,
+      label: a.label,
+      shardIds: a.shardIds.length > 1 ? a.shardIds : undefined,
+      readers: e.readers,
+      writer: e.writer === null ? undefined : holderInfo(e.writer, now),
+      queued: e.waiting,
+    });
   }
 
   /** Counts a timeout and returns the error for it. */
@@ -458,29 +454,6 @@ class Table {
     this.aborts++;
     this.cfg.hooks.aborted(mode);
     return new AbortedError('shard lock acquisition aborted', { cause: signal.reason });
-  }
-
-  private armSweep(oldest: Holder): void {
-    const delay = Math.max(0, oldest.acquiredAt + this.cfg.maxHoldMs - this.cfg.clock.monotonic());
-    this.sweepTimer = setTimeout(onSweepTimer, Math.min(delay, MAX_TIMER_MS), this);
-    this.sweepTimer.unref();
-  }
-
-  /**
-   * Force-releases holders past the max hold time. The timer is armed for the oldest holder and not moved when that
-   * one releases: on firing it simply re-arms for the new oldest (or for the same one, if it fired a hair early by
-   * this clock), so releases never touch timers.
-   */
-  sweep(): void {
-    this.sweepTimer = null;
-    this.sweeping = true;
-    try {
-      const now = this.cfg.clock.monotonic();
-      while (this.oldest !== null && this.oldest.acquiredAt + this.cfg.maxHoldMs <= now) this.force(this.oldest, now);
-    } finally {
-      this.sweeping = false;
-    }
-    if (this.oldest !== null) this.armSweep(this.oldest);
   }
 
   private force(h: Holder, now: number): void {
@@ -505,12 +478,8 @@ class Table {
   }
 }
 
-function onWaiterTimer(table: Table, w: Waiter): void {
-  table.waiterTimerFired(w);
-}
-
-function onSweepTimer(table: Table): void {
-  table.sweep();
+function onDeadline(table: Table, w: Waiter): void {
+  table.deadlineTimerFired(w);
 }
 
 function holderInfo(h: Holder, now: number): HeldLockInfo {
@@ -598,7 +567,9 @@ export class ShardLock {
     const t = this.table;
     const now = t.cfg.clock.monotonic();
     const longestHeld: HeldLockInfo[] = [];
-    for (let h = t.oldest; h !== null && longestHeld.length < top; h = h.newer) longestHeld.push(holderInfo(h, now));
+    for (let h = t.holders.first; h !== null && longestHeld.length < top; h = h.later) {
+      longestHeld.push(holderInfo(h, now));
+    }
     const contended: ContendedShardInfo[] = [];
     for (const e of t.slots) {
       if (e === undefined || e.head === null) continue;
@@ -638,7 +609,8 @@ export class ShardLock {
     if (signal?.aborted) return Promise.reject(this.table.aborted(mode, signal));
     const h = this.table.tryAcquire(shardId, mode, options?.label);
     if (h !== null) return Promise.resolve(h);
-    return this.table.wait(shardId, mode, this.attempt([shardId], options));
+    const attempt = this.attempt([shardId], options);
+    return this.table.wait(shardId, mode, attempt, attempt.startedAt);
   }
 
   private async acquireRest(ids: number[], holders: Holder[], attempt: Attempt): Promise<ShardLockHandle> {
@@ -651,7 +623,7 @@ export class ShardLock {
           holders.push(h);
           continue;
         }
-        holders.push(await this.table.wait(id, 'write', attempt));
+        holders.push(await this.table.wait(id, 'write', attempt, this.table.cfg.clock.monotonic()));
         // A long wait can outlast the max hold time of the shards taken first: a handle must hold all it names.
         const lost = holders.find((m) => !m.held);
         if (lost !== undefined) {
