@@ -1,0 +1,79 @@
+import type { LoadRecord } from '../keyspace/records.js';
+import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+import { plannerContext } from './context.js';
+import { describeMoves, type PlanResult, type RebalanceState, round, type ShardWrite, shardWrite, skip } from './plan.js';
+import type { PlannerSettings } from './settings.js';
+import { shardLoads } from './shardLoad.js';
+import { tallyTargets } from './tally.js';
+
+/**
+ * Per-shard load (see shardLoads) against the weighted ideal (ideal_i = total load * w_i / Σw). Hysteresis: nothing
+ * moves while every node is within ±band of its ideal (±band/2 right after a round that moved shards); a round then
+ * moves up to `moveBudget` shards until every node is within ±band/2. Each move goes from a node above its ideal to
+ * the node furthest below it and takes the shard whose load best closes the gap between the two, so it strictly
+ * lowers Σ (load_i - ideal_i)² / w_i: repeated planning on the resulting state converges and never ping-pongs.
+ * A node whose excess is one hot shard that cannot move without overshooting is passed over.
+ */
+export function planLoad(
+  snapshot: ClusterSnapshot,
+  settings: Pick<PlannerSettings, 'load'>,
+  loads: ReadonlyMap<string, LoadRecord> = snapshot.load,
+  state: RebalanceState = 'idle',
+): PlanResult {
+  const ctx = plannerContext(snapshot);
+  const nodes = ctx.eligible;
+  const n = nodes.length;
+  if (n === 0) return skip('no-nodes', 'no eligible node (alive, not draining, not stopping)');
+  const tally = tallyTargets(snapshot, ctx);
+  if (tally.unassigned > 0) return skip('not-all-assigned', `${tally.unassigned} shards have no target yet`);
+  const { band, moveBudget } = settings.load;
+  const { perShard, signals } = shardLoads(snapshot, loads, settings.load);
+  const { lists, pinned } = tally;
+  const w = ctx.weights;
+  const nodeLoad = lists.map((list) => list.reduce((s, id) => s + perShard[id]!, 0));
+  const total = nodeLoad.reduce((s, l) => s + l, 0);
+  const ideal = w.map((wi) => (total * wi) / ctx.totalWeight);
+  const surplus = (i: number): number => (nodeLoad[i]! - ideal[i]!) / w[i]!;
+  const worst = (): number => Math.max(...nodeLoad.map((l, i) => Math.abs(l / ideal[i]! - 1)));
+  const worstBefore = worst();
+  const basis = signals.length === 0 ? 'no load reports, shards count equally' : signals.join('+');
+  const summary = (): string => `largest deviation from ideal ${round(worstBefore)} → ${round(worst())}, band ±${band} (${basis})`;
+  const trigger = state === 'active' ? band / 2 : band;
+  if (total === 0 || worstBefore <= trigger) return skip('within-hysteresis', `load: ${summary()}`);
+
+  const moved = new Uint8Array(snapshot.numShards);
+  const writes: ShardWrite[] = [];
+  let pinnedOnly = false;
+  moves: while (writes.length < moveBudget && worst() > band / 2) {
+    let b = 0;
+    for (let i = 1; i < n; i++) if (surplus(i) < surplus(b)) b = i;
+    const donors = [...nodes.keys()].filter((i) => surplus(i) > surplus(b)).sort((x, y) => surplus(y) - surplus(x));
+    for (const a of donors) {
+      // Moving load x from a to b lowers the sum by (1/w_a + 1/w_b) * (g² - (x - g)²), best at x = g.
+      const g = (surplus(a) - surplus(b)) / (1 / w[a]! + 1 / w[b]!);
+      let pick = -1;
+      let bestGap = g * (1 - 1e-9);
+      let movable = false;
+      for (const id of lists[a]!) {
+        if (pinned[id] === 1 || moved[id] === 1) continue;
+        movable = true;
+        const gap = Math.abs(perShard[id]! - g);
+        if (gap < bestGap) {
+          bestGap = gap;
+          pick = id;
+        }
+      }
+      if (!movable) pinnedOnly = true;
+      if (pick < 0) continue;
+      moved[pick] = 1;
+      writes.push(shardWrite(snapshot, pick, { target: nodes[b]! }));
+      nodeLoad[a]! -= perShard[pick]!;
+      nodeLoad[b]! += perShard[pick]!;
+      continue moves;
+    }
+    break;
+  }
+  if (writes.length > 0) return { kind: 'write', writes, text: `load: move ${writes.length} shards (${describeMoves(writes)}); ${summary()}` };
+  if (pinnedOnly) return skip('only-pinned-movable', `load: the nodes above their ideal hold only pinned shards; ${summary()}`);
+  return skip('no-improving-move', `load: no movable shard brings a node closer to its ideal; ${summary()}`);
+}
