@@ -52,10 +52,11 @@ export interface MemberObjects {
 export interface MemberMetrics {
   claimed?(shards: number, durationMs: number): void;
   released?(shards: number, durationMs: number): void;
-  /** A migration this node completed by claiming, with its end-to-end duration when its start is known. */
-  migrationCompleted?(durationMs: number): void;
+  /** A migration this node completed by claiming, with its end-to-end duration and the previous owner. */
+  migrationCompleted?(durationMs: number, from: string): void;
   decision?(outcome: string, reason: string): void;
-  intervention?(kind: string): void;
+  /** A stuck-shard recovery action, with the shard's target before it. */
+  intervention?(kind: string, target: string): void;
   stuckDetected?(state: string): void;
   leader?(isLeader: boolean): void;
   watcher?: WatcherMetrics;
@@ -363,7 +364,7 @@ export class ClusterMember {
   private async recover(decision: Extract<LeaderDecision, { step: 'recover' }>, guard: { key: string; modRevision: number }[], now: number) {
     const writes: ShardWrite[] = [];
     for (const action of decision.actions) {
-      this.metrics.intervention?.(action.kind);
+      this.metrics.intervention?.(action.kind, this.watcher.snapshot.shards[action.shardId]?.target ?? '');
       this.log.error(`stuck shard recovery: ${action.text}`, { shard: action.shardId, action: action.kind });
       if (action.kind === 'request-release') {
         try {
@@ -495,7 +496,9 @@ export class ClusterMember {
         if (r.status !== 'written') continue;
         this.ownership.claimed(r.shardId, r.modRevision);
         const record = snap.migrations.get(r.shardId);
-        if (record !== undefined && record.target === this.address) this.metrics.migrationCompleted?.(Math.max(0, now - record.since));
+        if (record !== undefined && record.target === this.address) {
+          this.metrics.migrationCompleted?.(Math.max(0, now - record.since), record.from);
+        }
       }
       if (report.written > 0) {
         this.metrics.claimed?.(report.written, this.options.clock.monotonic() - started);

@@ -46,6 +46,8 @@ export interface HostStats {
   /** Active objects per shard (regular and fixed-shard IDs); shards without objects are absent. */
   readonly objectsByShard: ReadonlyMap<number, number>;
   readonly objectsByType: ReadonlyMap<string, number>;
+  /** Active objects per type, then per shard (null for fixed-node objects): the metrics' label pairs. */
+  readonly objectsByTypeAndShard: ReadonlyMap<string, ReadonlyMap<number | null, number>>;
   /** Active fixed-node objects. */
   readonly nodeObjects: number;
   /** Method calls executed per shard since start (monotonic counters: rates are the reader's business). */
@@ -166,16 +168,21 @@ export class ObjectHost {
   stats(): HostStats {
     const objectsByShard = new Map<number, number>();
     const objectsByType = new Map<string, number>();
+    const objectsByTypeAndShard = new Map<string, Map<number | null, number>>();
     let nodeObjects = 0;
     for (const act of this.objects.values()) {
       const shard = act.shardId;
       if (shard === null) nodeObjects++;
       else objectsByShard.set(shard, (objectsByShard.get(shard) ?? 0) + 1);
       objectsByType.set(act.key.type, (objectsByType.get(act.key.type) ?? 0) + 1);
+      let perShard = objectsByTypeAndShard.get(act.key.type);
+      if (perShard === undefined) objectsByTypeAndShard.set(act.key.type, (perShard = new Map()));
+      perShard.set(shard, (perShard.get(shard) ?? 0) + 1);
     }
     return {
       objectsByShard,
       objectsByType,
+      objectsByTypeAndShard,
       nodeObjects,
       callsByShard: new Map(this.callsByShard),
       nodeCalls: this.nodeCalls,

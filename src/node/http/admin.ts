@@ -1,0 +1,94 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { ClusterOperations } from '../../cluster/operations.js';
+import type { Clock } from '../../core/clock.js';
+import { parseDuration } from '../../core/duration.js';
+import { GoverseError, InvalidArgumentError } from '../../core/errors.js';
+import {
+  type OperationContext,
+  type OperationPlan,
+  planDrain,
+  planPause,
+  planPin,
+  planRelease,
+  planResume,
+  planRetarget,
+  planUndrain,
+} from '../../core/operations/operations.js';
+import { parseShardList } from '../../core/operations/shardList.js';
+import type { ClusterSnapshot } from '../../core/snapshot/snapshot.js';
+import { readJsonObject, sendJson } from '../../edge/http/json.js';
+import { Router } from '../../edge/http/server.js';
+
+/** The admin API refuses a request without the configured bearer token (HTTP 401). */
+export class UnauthorizedError extends GoverseError {
+  constructor(message: string) {
+    super('precondition', message);
+  }
+}
+
+export interface AdminApiOptions {
+  readonly token: string;
+  readonly operations: ClusterOperations;
+  readonly snapshot: () => ClusterSnapshot;
+  readonly clock: Clock;
+  /** Recorded as `by` in the records an operation writes. */
+  readonly by: string;
+}
+
+/**
+ * The admin API (the user asked for an HTTP endpoint for pinning): the core operations over HTTP, each
+ * `POST /admin/v1/<operation>` with a JSON body, answered with the operation result (key, old, new, ModRevision per
+ * change). Requires `Authorization: Bearer <GOVERSE_ADMIN_TOKEN>`; the server binds to loopback unless told otherwise.
+ *   shards/pin, shards/unpin {shards}          shards/retarget {shards, to?, force?}   shards/release {shards, force?}
+ *   nodes/drain, nodes/undrain {node}          rebalance/pause {for, reason?}          rebalance/resume {}
+ * Every body accepts `dryRun: true`.
+ */
+export function adminRouter(options: AdminApiOptions): Router {
+  const router = new Router();
+  const route = (path: string, plan: (body: Record<string, unknown>, ctx: OperationContext) => OperationPlan): void => {
+    router.on('POST', `/admin/v1/${path}`, async (req, res) => {
+      authorize(req, options.token);
+      const body = await readJsonObject(req, 64 * 1024);
+      const snapshot = options.snapshot();
+      const ctx: OperationContext = { snapshot, now: options.clock.now(), by: options.by };
+      const result = await options.operations.execute(plan(body, ctx), { dryRun: body.dryRun === true });
+      sendJson(res, result.conflicts > 0 ? 409 : result.failed > 0 ? 502 : 200, result);
+    });
+  };
+  const shards = (body: Record<string, unknown>, ctx: OperationContext): number[] => {
+    const v = body.shards;
+    if (typeof v === 'string') return parseShardList(v, ctx.snapshot.numShards);
+    if (Array.isArray(v) && v.every((x) => Number.isInteger(x))) return parseShardList(v.join(','), ctx.snapshot.numShards);
+    throw new InvalidArgumentError('field "shards" must be a list such as "1,5,10-20" or an array of shard IDs');
+  };
+  const node = (body: Record<string, unknown>): string => {
+    if (typeof body.node !== 'string' || body.node === '') throw new InvalidArgumentError('field "node" must be a node address');
+    return body.node;
+  };
+  route('shards/pin', (b, ctx) => planPin(ctx, shards(b, ctx), true));
+  route('shards/unpin', (b, ctx) => planPin(ctx, shards(b, ctx), false));
+  route('shards/retarget', (b, ctx) => {
+    if (b.to !== undefined && (typeof b.to !== 'string' || b.to === '')) throw new InvalidArgumentError('field "to" must be a node address');
+    return planRetarget(ctx, shards(b, ctx), (b.to as string | undefined) ?? null, b.force === true);
+  });
+  route('shards/release', (b, ctx) => planRelease(ctx, shards(b, ctx), b.force === true));
+  route('nodes/drain', (b, ctx) => planDrain(ctx, node(b)));
+  route('nodes/undrain', (b, ctx) => planUndrain(ctx, node(b)));
+  route('rebalance/pause', (b, ctx) => {
+    if (typeof b.for !== 'string') throw new InvalidArgumentError('field "for" must be a duration such as "10m"');
+    return planPause(ctx, parseDuration(b.for), typeof b.reason === 'string' ? b.reason : '');
+  });
+  route('rebalance/resume', (_b, ctx) => planResume(ctx));
+  return router;
+}
+
+function authorize(req: IncomingMessage, token: string): void {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer (.+)$/.exec(header);
+  const given = Buffer.from(m?.[1] ?? '');
+  const expected = Buffer.from(token);
+  if (token === '' || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new UnauthorizedError('admin API: missing or wrong bearer token');
+  }
+}

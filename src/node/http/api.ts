@@ -1,0 +1,122 @@
+import type { ServerResponse } from 'node:http';
+import type { Clock } from '../../core/clock.js';
+import { GoverseError, InvalidArgumentError, TimeoutError } from '../../core/errors.js';
+import { placeObject } from '../../core/sharding/objectId.js';
+import { readJsonObject, sendJson } from '../../edge/http/json.js';
+import { Router } from '../../edge/http/server.js';
+import type { NodeMetrics } from '../metrics.js';
+import type { JsonValue } from '../objects/json.js';
+import type { ObjectHost } from '../objects/objectHost.js';
+
+export const API_BODY_LIMIT = 1024 * 1024;
+const MAX_TIMEOUT_MS = 10 * 60_000;
+
+export interface ObjectApiOptions {
+  readonly host: ObjectHost;
+  readonly metrics: NodeMetrics;
+  readonly numShards: number;
+  readonly clock: Clock;
+  readonly timeouts: { readonly callMs: number; readonly createMs: number; readonly deleteMs: number };
+}
+
+/**
+ * The object API on `--listen`: JSON bodies in, JSON out.
+ *   POST /v1/objects/call   {type, id, method, args?, timeoutMs?} -> {result}
+ *   POST /v1/objects/create {type, id, state?, timeoutMs?}        -> {created}
+ *   POST /v1/objects/delete {type, id, timeoutMs?}                -> {existed}
+ * Every bad request is a 4xx JSON error naming the problem; a shard this node does not serve now is a 503 with
+ * `retriable: true` (the client routes again).
+ */
+export function objectApiRouter(options: ObjectApiOptions): Router {
+  const { host, metrics, clock, timeouts } = options;
+  const router = new Router();
+
+  router.on('POST', '/v1/objects/call', async (req, res) => {
+    const body = await readJsonObject(req, API_BODY_LIMIT);
+    const type = stringField(body, 'type');
+    const id = stringField(body, 'id');
+    const method = stringField(body, 'method');
+    const args = body.args === undefined ? {} : (body.args as JsonValue);
+    const shard = shardOf(id, options.numShards);
+    await timed(metrics, 'CallObject', clock, res, body, timeouts.callMs, async (wait) => {
+      const started = clock.monotonic();
+      try {
+        const result = await host.call(type, id, method, args, wait);
+        metrics.recordCall(type, method, shard, 'success', (clock.monotonic() - started) / 1000);
+        return { result };
+      } catch (err) {
+        if (!isRoutingRefusal(err)) metrics.recordCall(type, method, shard, 'failure', (clock.monotonic() - started) / 1000);
+        throw err;
+      }
+    });
+  });
+
+  router.on('POST', '/v1/objects/create', async (req, res) => {
+    const body = await readJsonObject(req, API_BODY_LIMIT);
+    const type = stringField(body, 'type');
+    const id = stringField(body, 'id');
+    const state = body.state === undefined ? undefined : (body.state as JsonValue);
+    await timed(metrics, 'CreateObject', clock, res, body, timeouts.createMs, (wait) => host.create(type, id, state, wait));
+  });
+
+  router.on('POST', '/v1/objects/delete', async (req, res) => {
+    const body = await readJsonObject(req, API_BODY_LIMIT);
+    const type = stringField(body, 'type');
+    const id = stringField(body, 'id');
+    await timed(metrics, 'DeleteObject', clock, res, body, timeouts.deleteMs, (wait) => host.delete(type, id, wait));
+  });
+
+  return router;
+}
+
+/** Runs an operation with its deadline and the client's disconnect as abort, recording the operation metric. */
+async function timed(
+  metrics: NodeMetrics,
+  operation: 'CallObject' | 'CreateObject' | 'DeleteObject',
+  clock: Clock,
+  res: ServerResponse,
+  body: Record<string, unknown>,
+  defaultTimeoutMs: number,
+  run: (wait: { signal: AbortSignal; deadline: number }) => Promise<unknown>,
+): Promise<void> {
+  const timeoutMs = body.timeoutMs === undefined ? defaultTimeoutMs : timeoutField(body.timeoutMs);
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort(new InvalidArgumentError('client went away'));
+  };
+  res.on('close', onClose);
+  const started = clock.monotonic();
+  try {
+    const out = await run({ signal: abort.signal, deadline: started + timeoutMs });
+    metrics.recordOperation(operation, 'success', (clock.monotonic() - started) / 1000);
+    sendJson(res, 200, out);
+  } catch (err) {
+    metrics.recordOperation(operation, err instanceof TimeoutError ? 'timeout' : 'error', (clock.monotonic() - started) / 1000);
+    throw err;
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+function stringField(body: Record<string, unknown>, name: string): string {
+  const v = body[name];
+  if (typeof v !== 'string' || v === '') throw new InvalidArgumentError(`field "${name}" must be a non-empty string`);
+  return v;
+}
+
+function timeoutField(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_TIMEOUT_MS) {
+    throw new InvalidArgumentError(`field "timeoutMs" must be a number of milliseconds in (0, ${MAX_TIMEOUT_MS}]`);
+  }
+  return v;
+}
+
+function shardOf(id: string, numShards: number): number | null {
+  const p = placeObject(id, numShards); // validates the ID first: an invalid one is a 400
+  return p.kind === 'shard' ? p.shardId : null;
+}
+
+/** A refusal to serve here (not the owner, fenced) is routing, not a failed method call. */
+function isRoutingRefusal(err: unknown): boolean {
+  return err instanceof GoverseError && (err.code === 'not_owner' || err.code === 'fenced');
+}
