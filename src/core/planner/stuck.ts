@@ -1,0 +1,175 @@
+import type { MigrationRecord } from '../keyspace/records.js';
+import { isPinned, type ShardValue } from '../keyspace/shardValue.js';
+import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+
+/** Where a shard in migration (TargetNode != CurrentNode) is held up. */
+export type MigrationState =
+  /** Target alive, no current owner: the target has not claimed it. */
+  | 'target-unclaimed'
+  /** The current owner is not alive and the (alive) target has not claimed it. */
+  | 'owner-dead'
+  /** The current owner is alive and has not released it to the (alive) target. */
+  | 'owner-not-releasing'
+  /** The target is not alive (and the shard is not pinned). */
+  | 'target-dead'
+  /** Pinned to a target that is not alive: never repaired automatically, an operator must act. */
+  | 'pinned-to-dead'
+  /** No target while a current owner is set. */
+  | 'no-target';
+
+/** When the leader (or a watcher) first saw a shard migrating to `target`, for shards without a migration record. */
+export interface FirstSeen {
+  readonly target: string;
+  readonly since: number;
+}
+
+export interface Migration {
+  readonly shardId: number;
+  readonly state: MigrationState;
+  readonly target: string;
+  readonly current: string;
+  readonly pinned: boolean;
+  /** Epoch ms the migration began. */
+  readonly since: number;
+  readonly ageMs: number;
+  /** `record`: `<prefix>/migration/<id>` for this target; `first-seen`: the map passed in; `now`: seen just now. */
+  readonly ageSource: 'record' | 'first-seen' | 'now';
+}
+
+export interface StuckShard extends Migration {
+  /** One line for the error log and the console: state, nodes, age. */
+  readonly reason: string;
+}
+
+/** The state of a shard, or null when it is not in migration (target == current, both empty included). */
+export function classifyMigration(value: ShardValue, alive: ReadonlySet<string>): MigrationState | null {
+  const { target, current } = value;
+  if (target === current) return null;
+  if (target === '') return 'no-target';
+  if (!alive.has(target)) return isPinned(value) ? 'pinned-to-dead' : 'target-dead';
+  if (current === '') return 'target-unclaimed';
+  return alive.has(current) ? 'owner-not-releasing' : 'owner-dead';
+}
+
+/**
+ * Every shard in migration with its state and age. The age comes from the shard's migration record when the record
+ * belongs to the current target (a record for an earlier target is stale), else from `firstSeen`, else it is 0.
+ */
+export function listMigrations(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<number, FirstSeen>, now: number): Migration[] {
+  const alive = new Set(snapshot.nodes.keys());
+  const out: Migration[] = [];
+  for (const entry of snapshot.shards) {
+    if (entry === undefined) continue;
+    const state = classifyMigration(entry, alive);
+    if (state === null) continue;
+    const { since, source } = migrationStart(snapshot, firstSeen, entry.id, entry.target, now);
+    out.push({
+      shardId: entry.id,
+      state,
+      target: entry.target,
+      current: entry.current,
+      pinned: isPinned(entry),
+      since,
+      ageMs: Math.max(0, now - since),
+      ageSource: source,
+    });
+  }
+  return out;
+}
+
+/** Migrations at least `timeoutMs` old, each with a one-line reason. */
+export function findStuck(
+  snapshot: ClusterSnapshot,
+  firstSeen: ReadonlyMap<number, FirstSeen>,
+  now: number,
+  timeoutMs: number,
+): StuckShard[] {
+  return listMigrations(snapshot, firstSeen, now)
+    .filter((m) => m.ageMs >= timeoutMs)
+    .map((m) => ({ ...m, reason: `shard ${m.shardId} ${describeState(m)} for ${formatAge(m.ageMs)}` }));
+}
+
+function describeState(m: Migration): string {
+  switch (m.state) {
+    case 'target-unclaimed':
+      return `is not claimed by its alive target ${m.target}`;
+    case 'owner-dead':
+      return `is not claimed by ${m.target}; its owner ${m.current} is not alive`;
+    case 'owner-not-releasing':
+      return `is not released by its alive owner ${m.current} to ${m.target}`;
+    case 'target-dead':
+      return `targets ${m.target}, which is not alive (owner ${m.current || 'none'})`;
+    case 'pinned-to-dead':
+      return `is pinned to ${m.target}, which is not alive (owner ${m.current || 'none'}); unpin or retarget it by hand`;
+    case 'no-target':
+      return `has no target (owner ${m.current})`;
+  }
+}
+
+export function formatAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h`;
+}
+
+/** The first-seen map for the next pass: entries kept while the shard still migrates to the same target. */
+export function trackFirstSeen(previous: ReadonlyMap<number, FirstSeen>, snapshot: ClusterSnapshot, now: number): Map<number, FirstSeen> {
+  const next = new Map<number, FirstSeen>();
+  for (const entry of snapshot.shards) {
+    if (entry === undefined || entry.target === entry.current) continue;
+    const seen = previous.get(entry.id);
+    next.set(entry.id, seen !== undefined && seen.target === entry.target ? seen : { target: entry.target, since: now });
+  }
+  return next;
+}
+
+/** Record keys the leader keeps tidy, each with the ModRevision to compare (0: must be absent). */
+export interface RecordRepairs {
+  /** Migrations without a record for their current target: the record to write. */
+  readonly backfill: readonly { readonly shardId: number; readonly expectedModRevision: number; readonly record: MigrationRecord }[];
+  /** Migration records of shards no longer in migration. */
+  readonly obsoleteMigrations: readonly { readonly shardId: number; readonly modRevision: number }[];
+  /** Release requests for shards no longer in migration or addressed to an earlier owner. */
+  readonly obsoleteReleaseRequests: readonly { readonly shardId: number; readonly modRevision: number }[];
+}
+
+export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<number, FirstSeen>, now: number): RecordRepairs {
+  const backfill: RecordRepairs['backfill'][number][] = [];
+  for (const entry of snapshot.shards) {
+    if (entry === undefined || entry.target === entry.current) continue;
+    const existing = snapshot.migrations.get(entry.id);
+    if (existing?.target === entry.target) continue;
+    const { since } = migrationStart(snapshot, firstSeen, entry.id, entry.target, now);
+    backfill.push({
+      shardId: entry.id,
+      expectedModRevision: existing?.modRevision ?? 0,
+      record: { since, target: entry.target, from: entry.current },
+    });
+  }
+  const inMigration = (id: number): boolean => {
+    const e = snapshot.shards[id];
+    return e !== undefined && e.target !== e.current;
+  };
+  const obsoleteMigrations = [...snapshot.migrations]
+    .filter(([id]) => !inMigration(id))
+    .map(([shardId, r]) => ({ shardId, modRevision: r.modRevision }));
+  const obsoleteReleaseRequests = [...snapshot.releaseRequests]
+    .filter(([id, r]) => !inMigration(id) || snapshot.shards[id]?.current !== r.owner)
+    .map(([shardId, r]) => ({ shardId, modRevision: r.modRevision }));
+  return { backfill, obsoleteMigrations, obsoleteReleaseRequests };
+}
+
+function migrationStart(
+  snapshot: ClusterSnapshot,
+  firstSeen: ReadonlyMap<number, FirstSeen>,
+  shardId: number,
+  target: string,
+  now: number,
+): { since: number; source: Migration['ageSource'] } {
+  const record = snapshot.migrations.get(shardId);
+  if (record !== undefined && record.target === target) return { since: record.since, source: 'record' };
+  const seen = firstSeen.get(shardId);
+  if (seen !== undefined && seen.target === target) return { since: seen.since, source: 'first-seen' };
+  return { since: now, source: 'now' };
+}

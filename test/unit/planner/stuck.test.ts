@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { encodeRecord } from '../../../src/core/keyspace/records.js';
+import type { ShardValue } from '../../../src/core/keyspace/shardValue.js';
+import { planRecovery } from '../../../src/core/planner/recovery.js';
+import { findStuck, type FirstSeen, listMigrations, recordRepairs, trackFirstSeen } from '../../../src/core/planner/stuck.js';
+import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
+import { cluster, put } from './fixtures.js';
+
+const NOW = 1_000_000;
+const TIMEOUT = 60_000;
+const v = (target: string, current: string, flags: string[] = []): ShardValue => ({ target, current, flags });
+
+/** Alive: a, b (c is dead). One shard per limbo state. */
+function scenario(): { snapshot: ClusterSnapshot; firstSeen: Map<number, FirstSeen> } {
+  const values: (ShardValue | undefined)[] = [
+    v('a', 'a'),
+    v('b', ''), // 1 target-unclaimed, record 70 s
+    v('b', 'c'), // 2 owner-dead, first seen 61 s ago
+    v('b', 'a'), // 3 owner-not-releasing, record 90 s, no request
+    v('b', 'a'), // 4 owner-not-releasing, request 61 s old
+    v('b', 'a'), // 5 owner-not-releasing, request 1 s old
+    v('c', 'a'), // 6 target-dead
+    v('c', '', ['pinned']), // 7 pinned-to-dead
+    v('', 'a'), // 8 no-target
+    v('b', ''), // 9 target-unclaimed, stale record only: age 0
+    v('b', '', ['pinned']), // 10 target-unclaimed, pinned
+    undefined,
+  ];
+  let snapshot = cluster({ numShards: values.length, nodes: ['a', 'b'], shards: (id) => values[id] });
+  const migration = (id: number, since: number, target: string): void => {
+    snapshot = put(snapshot, `migration/${id}`, encodeRecord({ since, target, from: 'a' }));
+  };
+  const request = (id: number, at: number, owner: string): void => {
+    snapshot = put(snapshot, `release-request/${id}`, encodeRecord({ at, by: 'leader', owner }));
+  };
+  migration(1, NOW - 70_000, 'b');
+  migration(3, NOW - 90_000, 'b');
+  migration(9, NOW - 999_000, 'x');
+  migration(0, NOW - 5_000, 'a'); // finished migration: obsolete
+  request(4, NOW - 61_000, 'a');
+  request(5, NOW - 1_000, 'a');
+  request(0, NOW - 1_000, 'a'); // not in migration: obsolete
+  const old = { since: NOW - 61_000 };
+  const firstSeen = new Map<number, FirstSeen>([
+    [2, { target: 'b', ...old }],
+    [4, { target: 'b', ...old }],
+    [5, { target: 'b', ...old }],
+    [6, { target: 'c', ...old }],
+    [7, { target: 'c', ...old }],
+    [8, { target: '', ...old }],
+    [10, { target: 'b', ...old }],
+  ]);
+  return { snapshot, firstSeen };
+}
+
+describe('stuck migrations', () => {
+  it('classifies every shard in migration and dates it from its record, else from first sight', () => {
+    const { snapshot, firstSeen } = scenario();
+    const m = listMigrations(snapshot, firstSeen, NOW);
+    expect(m.map((x) => [x.shardId, x.state, x.ageMs, x.ageSource])).toEqual([
+      [1, 'target-unclaimed', 70_000, 'record'],
+      [2, 'owner-dead', 61_000, 'first-seen'],
+      [3, 'owner-not-releasing', 90_000, 'record'],
+      [4, 'owner-not-releasing', 61_000, 'first-seen'],
+      [5, 'owner-not-releasing', 61_000, 'first-seen'],
+      [6, 'target-dead', 61_000, 'first-seen'],
+      [7, 'pinned-to-dead', 61_000, 'first-seen'],
+      [8, 'no-target', 61_000, 'first-seen'],
+      [9, 'target-unclaimed', 0, 'now'],
+      [10, 'target-unclaimed', 61_000, 'first-seen'],
+    ]);
+  });
+
+  it('lists the stuck ones with a reason', () => {
+    const { snapshot, firstSeen } = scenario();
+    const stuck = findStuck(snapshot, firstSeen, NOW, TIMEOUT);
+    expect(stuck.map((s) => s.shardId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 10]);
+    expect(stuck[0]!.reason).toBe('shard 1 is not claimed by its alive target b for 70 s');
+    expect(stuck.find((s) => s.shardId === 7)!.reason).toBe(
+      'shard 7 is pinned to c, which is not alive (owner none); unpin or retarget it by hand for 61 s',
+    );
+    expect(findStuck(snapshot, firstSeen, NOW, 80_000).map((s) => s.shardId)).toEqual([3]);
+  });
+
+  it('plans the recovery per state', () => {
+    const { snapshot, firstSeen } = scenario();
+    const actions = planRecovery(snapshot, findStuck(snapshot, firstSeen, NOW, TIMEOUT), { assignment: 'rendezvous', releaseTimeoutMs: 60_000 }, NOW, 'leader-x');
+    const summary = actions.map((a) => {
+      switch (a.kind) {
+        case 'retarget':
+        case 'clear-owner':
+        case 'cancel':
+          return [a.shardId, a.kind, `${a.write.after.target},${a.write.after.current}`];
+        case 'request-release':
+          return [a.shardId, a.kind, a.record.owner, a.expectedModRevision];
+        case 'wait':
+          return [a.shardId, a.kind, a.until];
+        case 'report':
+          return [a.shardId, a.kind];
+      }
+    });
+    expect(summary).toEqual([
+      [1, 'retarget', 'a,'], // the only other eligible node
+      [2, 'clear-owner', 'b,'],
+      [3, 'request-release', 'a', 0],
+      [4, 'cancel', 'a,a'],
+      [5, 'wait', NOW - 1_000 + 60_000],
+      [6, 'retarget', 'a,a'], // the owner is eligible: no data moves
+      [7, 'report'],
+      [8, 'retarget', 'a,a'],
+      [10, 'report'], // pinned: never retargeted
+    ]);
+    const release = actions.find((a) => a.kind === 'request-release');
+    expect(release).toMatchObject({ record: { at: NOW, by: 'leader-x', owner: 'a' } });
+    const noOther = planRecovery(
+      cluster({ numShards: 1, nodes: ['b'], shards: () => v('b', '') }),
+      [{ shardId: 0, state: 'target-unclaimed', target: 'b', current: '', pinned: false, since: 0, ageMs: 1, ageSource: 'now', reason: 'r' }],
+      { assignment: 'rendezvous', releaseTimeoutMs: 1 },
+      NOW,
+      'l',
+    );
+    expect(noOther).toEqual([{ kind: 'report', shardId: 0, text: 'r; no other eligible node to retarget to' }]);
+  });
+
+  it('tracks first sightings per target', () => {
+    const { snapshot } = scenario();
+    const prev = new Map<number, FirstSeen>([
+      [1, { target: 'b', since: 5 }],
+      [3, { target: 'other', since: 5 }],
+      [0, { target: 'a', since: 5 }],
+    ]);
+    const next = trackFirstSeen(prev, snapshot, NOW);
+    expect(next.get(1)).toEqual({ target: 'b', since: 5 });
+    expect(next.get(3)).toEqual({ target: 'b', since: NOW });
+    expect(next.has(0)).toBe(false);
+    expect([...next.keys()]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('lists migration records to backfill and records to delete', () => {
+    const { snapshot, firstSeen } = scenario();
+    const r = recordRepairs(snapshot, firstSeen, NOW);
+    expect(r.backfill.map((b) => b.shardId)).toEqual([2, 4, 5, 6, 7, 8, 9, 10]);
+    expect(r.backfill.find((b) => b.shardId === 2)).toEqual({
+      shardId: 2,
+      expectedModRevision: 0,
+      record: { since: NOW - 61_000, target: 'b', from: 'c' },
+    });
+    const stale = r.backfill.find((b) => b.shardId === 9)!;
+    expect(stale.expectedModRevision).toBe(snapshot.migrations.get(9)!.modRevision);
+    expect(stale.record.since).toBe(NOW);
+    expect(r.obsoleteMigrations).toEqual([{ shardId: 0, modRevision: snapshot.migrations.get(0)!.modRevision }]);
+    expect(r.obsoleteReleaseRequests).toEqual([{ shardId: 0, modRevision: snapshot.releaseRequests.get(0)!.modRevision }]);
+  });
+});
