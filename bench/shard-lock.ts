@@ -14,6 +14,7 @@
  */
 import { Mutex, Semaphore } from 'async-mutex';
 import { ShardLock, type ShardLockHandle } from '../src/cluster/shardLock.js';
+import { prng } from '../test/unit/cluster/prng.js';
 
 /** One implementation under test. `R` is what an acquisition returns and its release takes back. */
 interface Subject<R> {
@@ -82,17 +83,6 @@ function peerSemaphore(shards: number, maxReaders: number): Subject<() => void> 
     write: (s) => sems[s]!.acquire(maxReaders).then(second),
     writeMany: () => Promise.reject(new Error('not used')),
     release: (r) => r(),
-  };
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ShardLock, type AcquireOptions, type ShardLockHandle } from '../../../src/cluster/shardLock.js';
 import { AbortedError, LockTimeoutError } from '../../../src/core/errors.js';
-import { fakeClock, prng } from './shardLockHelpers.js';
+import { prng } from './prng.js';
+import { fakeClock } from './shardLockHelpers.js';
 
 const SHARDS = 16;
 const TASKS = 4000;
