@@ -5,13 +5,15 @@ import { prng } from './prng.js';
 import { fakeClock } from './shardLockHelpers.js';
 
 const SHARDS = 16;
-const TASKS = 4000;
-const START_WINDOW_MS = 500;
+const TASKS = 3000;
+const START_WINDOW_MS = 400;
 /** Far beyond what the workload needs: reaching it means some task can never finish. */
 const DEADLOCK_AFTER_MS = 10_000;
 
 /** Setimmediate is left real: one real turn of the event loop runs every continuation the fake timers released. */
 const settle = () => new Promise<void>((r) => setImmediate(r));
+/** About a second each on an idle machine; the margin is for a loaded 2-core CI runner. */
+const TEST_TIMEOUT_MS = 30_000;
 
 interface Outcome {
   granted: number;
@@ -140,12 +142,12 @@ describe('shard lock stress', () => {
     expect(s.timeouts).toBe(outcome.timeouts);
     expect(s.aborts).toBe(outcome.aborts);
     expect(s.slowAcquisitions).toBeGreaterThan(0);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('with forced releases: the next holder only gets in once the overdue one is out', async () => {
     const { lock, outcome } = await stress(4, 3);
     expect(outcome.violations).toEqual([]);
     expect(lock.stats().forcedReleases).toBeGreaterThan(10);
     expect(lock.stats()).toMatchObject({ readLocksHeld: 0, writeLocksHeld: 0, waiting: 0, activeShards: 0 });
-  });
+  }, TEST_TIMEOUT_MS);
 });
