@@ -200,11 +200,14 @@ export function readConfigFile(file: ConfigFileText, scope: ConfigScope, selecto
   return { values, warnings: reader.warnings };
 }
 
-function readNodeEntry(reader: FileReader, nodes: unknown, selector: NodeSelector | undefined, values: Map<SettingName, FileValue>): void {
-  if (!Array.isArray(nodes) || nodes.length === 0) {
-    if (selector !== undefined && Array.isArray(nodes)) reader.fail(['nodes'], `no entry has id ${JSON.stringify(selector.id)} (given by ${selector.source})`);
-    return;
-  }
+function readNodeEntry(
+  reader: FileReader,
+  nodes: unknown,
+  selector: NodeSelector | undefined,
+  values: Map<SettingName, FileValue>,
+): void {
+  // Without a nodes section the node is configured by flags and environment alone.
+  if (!Array.isArray(nodes)) return;
   const ids: string[] = [];
   for (const [i, entry] of nodes.entries()) {
     const id = nodeIdOf(isPlainMap(entry) ? entry.id : undefined);
@@ -216,7 +219,11 @@ function readNodeEntry(reader: FileReader, nodes: unknown, selector: NodeSelecto
   let index: number;
   if (selector !== undefined) {
     index = ids.indexOf(selector.id);
-    if (index < 0) reader.fail(['nodes'], `no entry has id ${JSON.stringify(selector.id)} (given by ${selector.source}); ids: ${list}`);
+    if (index < 0) {
+      reader.fail(['nodes'], `no entry has id ${JSON.stringify(selector.id)} (given by ${selector.source}); ids: ${list || 'none'}`);
+    }
+  } else if (ids.length === 0) {
+    return;
   } else if (ids.length === 1) {
     index = 0;
   } else {
