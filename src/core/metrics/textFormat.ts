@@ -1,0 +1,279 @@
+import { InvalidArgumentError } from '../errors.js';
+
+/**
+ * Parser for the Prometheus text exposition format 0.0.4, as prom-client and Go's client_golang write it. It is
+ * strict where a wrong answer would mislead (escapes, values, duplicate TYPE lines) and lenient where scrapers
+ * are (comments, blank lines, family order).
+ */
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
+
+/** Label names and values of one series. Null-prototype, so a label called `__proto__` is just a label. */
+export type Labels = Readonly<Record<string, string>>;
+
+export interface Sample {
+  /** The sample's own name: `x_bucket`, `x_sum` and `x_count` keep their suffix inside family `x`. */
+  readonly name: string;
+  readonly labels: Labels;
+  readonly value: number;
+  readonly timestampMs?: number;
+}
+
+export interface MetricFamily {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly samples: readonly Sample[];
+}
+
+/** Families by name, in order of appearance; a family declared by HELP or TYPE may have no samples. */
+export type MetricFamilies = ReadonlyMap<string, MetricFamily>;
+
+/** The text is not valid exposition format; `line` is 1-based. */
+export class MetricsParseError extends InvalidArgumentError {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`metrics text line ${line}: ${reason}`);
+  }
+}
+
+const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+const METRIC_NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
+const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
+const NON_BLANK = /[^ \t]*/y;
+const PLAIN_CHARS = /[^"\\]*/y;
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INTEGER = /^-?\d+$/;
+const INFINITY = /^([+-]?)inf(?:inity)?$/i;
+
+/** A value as Go's strconv.ParseFloat reads it: prom-client writes NaN as `Nan`, Go as `NaN`; infinities as `+Inf`. */
+export function parseFloatToken(token: string): number | undefined {
+  if (DECIMAL.test(token)) return Number(token);
+  if (token.toLowerCase() === 'nan') return Number.NaN;
+  const inf = INFINITY.exec(token);
+  if (inf !== null) return inf[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  return undefined;
+}
+
+interface FamilyBuilder {
+  readonly name: string;
+  type: MetricType;
+  help: string;
+  typeLine: number | undefined;
+  helpLine: number | undefined;
+  readonly samples: Sample[];
+}
+
+/** A position in one line, with the reads the grammar needs. */
+class Cursor {
+  pos = 0;
+
+  constructor(
+    readonly text: string,
+    readonly line: number,
+  ) {}
+
+  fail(reason: string): never {
+    throw new MetricsParseError(this.line, reason);
+  }
+
+  atEnd(): boolean {
+    return this.pos >= this.text.length;
+  }
+
+  peek(): string {
+    return this.text.charAt(this.pos);
+  }
+
+  atBlank(): boolean {
+    const c = this.peek();
+    return c === ' ' || c === '\t';
+  }
+
+  skipBlanks(): void {
+    while (this.atBlank()) this.pos++;
+  }
+
+  /** The match of a sticky pattern at the cursor ('' when none), consumed. */
+  read(pattern: RegExp): string {
+    pattern.lastIndex = this.pos;
+    const m = pattern.exec(this.text);
+    const s = m === null ? '' : m[0];
+    this.pos += s.length;
+    return s;
+  }
+
+  rest(): string {
+    const s = this.text.slice(this.pos);
+    this.pos = this.text.length;
+    return s;
+  }
+}
+
+class Parser {
+  private readonly families = new Map<string, FamilyBuilder>();
+
+  parse(text: string): MetricFamilies {
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const raw = lines[i]!;
+      const cur = new Cursor(raw.endsWith('\r') ? raw.slice(0, -1) : raw, i + 1);
+      cur.skipBlanks();
+      if (cur.atEnd()) continue;
+      if (cur.peek() === '#') this.comment(cur);
+      else this.sample(cur);
+    }
+    const out = new Map<string, MetricFamily>();
+    for (const f of this.families.values()) out.set(f.name, { name: f.name, type: f.type, help: f.help, samples: f.samples });
+    return out;
+  }
+
+  private family(name: string): FamilyBuilder {
+    let f = this.families.get(name);
+    if (f === undefined) {
+      f = { name, type: 'untyped', help: '', typeLine: undefined, helpLine: undefined, samples: [] };
+      this.families.set(name, f);
+    }
+    return f;
+  }
+
+  /**
+   * `# HELP name text`, `# TYPE name type`; any other comment is ignored. As in client_golang, a bare `# HELP` or
+   * `# TYPE name` with nothing after it is a comment too.
+   */
+  private comment(cur: Cursor): void {
+    cur.pos++;
+    cur.skipBlanks();
+    const keyword = cur.read(NON_BLANK);
+    if ((keyword !== 'HELP' && keyword !== 'TYPE') || cur.atEnd()) return;
+    cur.skipBlanks();
+    const name = cur.read(METRIC_NAME);
+    if (name === '' || !(cur.atEnd() || cur.atBlank())) cur.fail(`${keyword} line without a valid metric name`);
+    cur.skipBlanks();
+    if (cur.atEnd()) return;
+    const f = this.family(name);
+    if (keyword === 'HELP') {
+      if (f.helpLine !== undefined) cur.fail(`second HELP line for ${name} (the first is line ${f.helpLine})`);
+      f.helpLine = cur.line;
+      f.help = unescapeHelp(cur.rest());
+      return;
+    }
+    const type = cur.rest().trimEnd();
+    if (!TYPES.has(type)) {
+      cur.fail(`unknown type ${JSON.stringify(type)} for ${name}: expected counter, gauge, histogram, summary or untyped`);
+    }
+    if (f.typeLine !== undefined) cur.fail(`second TYPE line for ${name} (the first is line ${f.typeLine})`);
+    if (f.samples.length > 0) cur.fail(`TYPE line for ${name} after its samples`);
+    f.typeLine = cur.line;
+    f.type = type as MetricType;
+  }
+
+  /** `name{label="value",...} value [timestamp]` */
+  private sample(cur: Cursor): void {
+    const name = cur.read(METRIC_NAME);
+    if (name === '') cur.fail(`expected a metric name, found ${JSON.stringify(cur.peek())}`);
+    const labels: Record<string, string> = Object.create(null) as Record<string, string>;
+    const afterName = cur.pos;
+    cur.skipBlanks();
+    if (cur.peek() === '{') {
+      readLabels(cur, labels);
+      cur.skipBlanks();
+    } else if (cur.pos === afterName && !cur.atEnd()) {
+      cur.fail(`invalid character ${JSON.stringify(cur.peek())} in metric name ${name}`);
+    }
+    const valueToken = cur.read(NON_BLANK);
+    if (valueToken === '') cur.fail(`missing value for ${name}`);
+    const value = parseFloatToken(valueToken);
+    if (value === undefined) cur.fail(`invalid value ${JSON.stringify(valueToken)} for ${name}`);
+    cur.skipBlanks();
+    let timestampMs: number | undefined;
+    if (!cur.atEnd()) {
+      const token = cur.read(NON_BLANK);
+      timestampMs = INTEGER.test(token) ? Number(token) : Number.NaN;
+      if (!Number.isSafeInteger(timestampMs)) cur.fail(`invalid timestamp ${JSON.stringify(token)} for ${name}: expected milliseconds`);
+      cur.skipBlanks();
+      if (!cur.atEnd()) cur.fail(`unexpected text after the timestamp of ${name}`);
+    }
+    const sample: Sample = timestampMs === undefined ? { name, labels, value } : { name, labels, value, timestampMs };
+    this.familyOf(cur, name, labels).samples.push(sample);
+  }
+
+  /** A sample's family: its own name, or a histogram or summary it is a `_bucket`, `_sum` or `_count` of. */
+  private familyOf(cur: Cursor, name: string, labels: Labels): FamilyBuilder {
+    const own = this.families.get(name);
+    if (own !== undefined) {
+      if (own.type === 'histogram') cur.fail(`sample ${name} of histogram ${name} needs a _bucket, _sum or _count suffix`);
+      if (own.type === 'summary') checkBound(cur, name, labels, 'quantile');
+      return own;
+    }
+    for (const suffix of ['_bucket', '_sum', '_count']) {
+      if (!name.endsWith(suffix)) continue;
+      const base = this.families.get(name.slice(0, -suffix.length));
+      if (base?.type === 'histogram') {
+        if (suffix === '_bucket') checkBound(cur, name, labels, 'le');
+        return base;
+      }
+      if (base?.type === 'summary' && suffix !== '_bucket') return base;
+    }
+    return this.family(name);
+  }
+}
+
+function checkBound(cur: Cursor, name: string, labels: Labels, label: 'le' | 'quantile'): void {
+  const bound = labels[label];
+  if (bound === undefined) cur.fail(`sample ${name} needs a ${label} label`);
+  if (parseFloatToken(bound) === undefined) cur.fail(`invalid ${label} ${JSON.stringify(bound)} in ${name}`);
+}
+
+function readLabels(cur: Cursor, labels: Record<string, string>): void {
+  cur.pos++;
+  for (;;) {
+    cur.skipBlanks();
+    if (cur.peek() === '}') break;
+    const name = cur.read(LABEL_NAME);
+    if (name === '') cur.fail(cur.atEnd() ? 'unterminated label set' : `invalid label name at column ${cur.pos + 1}`);
+    cur.skipBlanks();
+    if (cur.peek() !== '=') cur.fail(`expected = after label ${name}`);
+    cur.pos++;
+    cur.skipBlanks();
+    if (cur.peek() !== '"') cur.fail(`expected a quoted value for label ${name}`);
+    cur.pos++;
+    const value = readLabelValue(cur, name);
+    if (Object.hasOwn(labels, name)) cur.fail(`duplicate label ${name}`);
+    labels[name] = value;
+    cur.skipBlanks();
+    const next = cur.peek();
+    if (next === '}') break;
+    if (next !== ',') cur.fail(cur.atEnd() ? 'unterminated label set' : `expected , or } after label ${name}`);
+    cur.pos++;
+  }
+  cur.pos++;
+}
+
+/** After the opening quote: the value up to the closing quote, with `\\`, `\"` and `\n` unescaped. */
+function readLabelValue(cur: Cursor, label: string): string {
+  let value = '';
+  for (;;) {
+    value += cur.read(PLAIN_CHARS);
+    if (cur.atEnd()) cur.fail(`unterminated value of label ${label}`);
+    const c = cur.peek();
+    cur.pos++;
+    if (c === '"') return value;
+    const escaped = cur.peek();
+    cur.pos++;
+    if (escaped === '\\' || escaped === '"') value += escaped;
+    else if (escaped === 'n') value += '\n';
+    else cur.fail(`invalid escape ${JSON.stringify(`\\${escaped}`)} in the value of label ${label}`);
+  }
+}
+
+/** HELP text escapes only `\\` and `\n`; any other backslash stays as written, as client_golang reads it. */
+function unescapeHelp(text: string): string {
+  return text.replace(/\\([\\n])/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
+}
+
+/** Parses a whole scrape. Throws only MetricsParseError, whatever the input. */
+export function parsePrometheusText(text: string): MetricFamilies {
+  return new Parser().parse(text);
+}
