@@ -605,9 +605,14 @@ export class ClusterMember {
       const placement = new Placement(ctx, snap, settings.planner.assignment);
       const writes: ShardWrite[] = [];
       for (const e of snap.shards) {
-        if (e === undefined || e.target !== this.address || isPinned(e)) continue;
+        const mine = e !== undefined && (e.target === this.address || (e.target === '' && e.current === this.address));
+        if (!mine || isPinned(e)) continue;
         const to = placement.choose(e.id, this.address);
         if (to !== null) writes.push(shardWrite(snap, e.id, { target: to }));
+      }
+      if (ctx.eligible.every((n) => n === this.address)) {
+        this.log.warn('no other eligible node to hand shards over to; keeping the assignments');
+        return true;
       }
       if (writes.length > 0) await this.writeShards(writes, [], clock.now());
       await this.runner.runNow();

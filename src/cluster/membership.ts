@@ -196,16 +196,11 @@ export class Membership {
     this.options.onFenced?.({ reason, since });
   }
 
-  private sleepInterruptibly(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const onAbort = (): void => done();
-      this.abort.signal.addEventListener('abort', onAbort, { once: true });
-      this.wake = done;
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+  private async sleepInterruptibly(ms: number): Promise<void> {
+    // stop() aborts and then wakes the sleeper; a per-sleep controller leaves no listener behind.
+    const wake = new AbortController();
+    this.wake = () => wake.abort();
+    if (!this.abort.signal.aborted) await sleep(ms, wake.signal);
+    this.wake = null;
   }
 }

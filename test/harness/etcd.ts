@@ -199,7 +199,7 @@ export async function startEtcdCluster(size = 3, label = 'etcd', options: EtcdSt
   }
 }
 
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = [];
   const ports: number[] = [];
   try {

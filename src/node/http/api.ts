@@ -27,9 +27,8 @@ export interface ObjectApiOptions {
  * Every bad request is a 4xx JSON error naming the problem; a shard this node does not serve now is a 503 with
  * `retriable: true` (the client routes again).
  */
-export function objectApiRouter(options: ObjectApiOptions): Router {
+export function objectApiRouter(options: ObjectApiOptions, router: Router = new Router()): Router {
   const { host, metrics, clock, timeouts } = options;
-  const router = new Router();
 
   router.on('POST', '/v1/objects/call', async (req, res) => {
     const body = await readJsonObject(req, API_BODY_LIMIT);

@@ -9,8 +9,8 @@ import type { NodeMetrics } from '../metrics.js';
  *   GET /healthz  200 {"status":"ok"} while the process runs
  *   GET /ready    200 or 503 with the readiness details; not latched (503 while draining, stopping or fenced)
  */
-export function opsRouter(metrics: NodeMetrics, readiness: () => Readiness): Router {
-  return new Router()
+export function opsRouter(metrics: NodeMetrics, readiness: () => Readiness, router: Router = new Router()): Router {
+  return router
     .on('GET', '/metrics', async (_req, res) => {
       const text = await metrics.metricsText();
       res.writeHead(200, { 'content-type': metrics.contentType });

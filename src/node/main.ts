@@ -1,0 +1,88 @@
+import { createWriteStream } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { flagDefinitions, flagsFromOptions } from '../core/config/flags.js';
+import { loadConfigFile } from '../core/config/loadConfigFile.js';
+import { resolveConfig } from '../core/config/resolve.js';
+import { describeError, GoverseError } from '../core/errors.js';
+import { createLogger, streamSink } from '../core/log/logger.js';
+import { VERSION } from '../version.js';
+import { GoverseNode } from './node.js';
+
+/** Exit codes: 0 clean stop, 1 runtime failure, 2 bad flags or configuration. */
+async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('goverse-node')
+    .description('A Goverse cluster node: hosts virtual objects in the shards it owns')
+    .version(VERSION)
+    .option('--config <file>', 'YAML configuration file (upstream format; env GOVERSE_CONFIG)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const f of flagDefinitions('node')) program.option(f.flags, f.description);
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  const opts = program.opts<Record<string, unknown>>();
+  let resolved;
+  try {
+    const path = (opts.config as string | undefined) ?? process.env.GOVERSE_CONFIG;
+    const file = path === undefined || path === '' ? undefined : await loadConfigFile(path);
+    resolved = resolveConfig({ scope: 'node', env: process.env, flags: flagsFromOptions(opts, 'node'), ...(file ? { file } : {}) });
+  } catch (err) {
+    process.stderr.write(`goverse-node: ${describeError(err)}\n`);
+    return 2;
+  }
+  const { config } = resolved;
+  const sink = streamSink(config.logFile === '' ? process.stderr : createWriteStream(config.logFile, { flags: 'a' }));
+  const logger = createLogger(sink, config.logLevel, { pid: process.pid });
+  for (const w of resolved.warnings) logger.warn(`config: ${w}`);
+
+  let node: GoverseNode;
+  const abort = new AbortController();
+  const early = (): void => abort.abort();
+  process.once('SIGTERM', early);
+  process.once('SIGINT', early);
+  try {
+    node = await GoverseNode.start(config, logger);
+  } catch (err) {
+    logger.error('goverse-node failed to start', { err });
+    process.stderr.write(`goverse-node: failed to start: ${describeError(err)}\n`);
+    return err instanceof GoverseError && err.code === 'config' ? 2 : 1;
+  }
+  process.off('SIGTERM', early);
+  process.off('SIGINT', early);
+  if (abort.signal.aborted) {
+    await node.stop();
+    return 0;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        logger.error('second signal during shutdown; exiting now', { signal });
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info('stopping', { signal });
+      node.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error('stop failed', { err });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`goverse-node: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
