@@ -36,7 +36,13 @@ const RANK: Readonly<Record<SettingSource, number>> = { default: 0, file: 1, env
 function show(raw: unknown, secret: boolean): string {
   if (raw === undefined) return 'missing value';
   if (secret) return 'invalid value (not shown)';
-  const text = typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
+  let text: string;
+  try {
+    text = JSON.stringify(raw) ?? String(raw);
+  } catch {
+    // A YAML alias can make a value refer to itself.
+    text = String(raw);
+  }
   return `invalid value ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
 }
 
