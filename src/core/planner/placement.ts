@@ -22,6 +22,8 @@ export class Placement {
   private readonly caps: Float64Array;
   /** 1 for nodes at or above their cap; the excluded node is blocked temporarily during a choice. */
   private readonly full: Uint8Array;
+  /** Nodes marked in `full`: while none is, rendezvous runs without the mask (faster). */
+  private fullCount = 0;
 
   constructor(
     private readonly ctx: PlannerContext,
@@ -37,7 +39,7 @@ export class Placement {
     }
     this.caps = Float64Array.from(ctx.weights, (w) => Math.ceil((snapshot.numShards * w) / ctx.totalWeight));
     this.full = new Uint8Array(n);
-    for (let i = 0; i < n; i++) this.full[i] = this.counts[i]! >= this.caps[i]! ? 1 : 0;
+    for (let i = 0; i < n; i++) if (this.counts[i]! >= this.caps[i]!) this.markFull(i);
   }
 
   /** Records that a shard was given to `node` by other means (adopting its current owner). */
@@ -64,7 +66,7 @@ export class Placement {
   }
 
   private winnerExcluding(shardId: number, blocked: Uint8Array, ex: number | undefined): number {
-    if (ex === undefined) return this.rendezvous!.winner(shardId, blocked);
+    if (ex === undefined) return this.rendezvous!.winner(shardId, blocked === this.full && this.fullCount === 0 ? undefined : blocked);
     const saved = blocked[ex]!;
     blocked[ex] = 1;
     const i = this.rendezvous!.winner(shardId, blocked);
@@ -74,7 +76,12 @@ export class Placement {
 
   private count(i: number): string {
     this.counts[i]!++;
-    if (this.counts[i]! >= this.caps[i]!) this.full[i] = 1;
+    if (this.counts[i]! >= this.caps[i]! && this.full[i] === 0) this.markFull(i);
     return this.ctx.eligible[i]!;
+  }
+
+  private markFull(i: number): void {
+    this.full[i] = 1;
+    this.fullCount++;
   }
 }

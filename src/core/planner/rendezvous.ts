@@ -28,19 +28,37 @@ function uniform(h: number): number {
  * Weighted rendezvous (highest random weight) hashing over a fixed list of nodes. For each (shard, node) pair a hash
  * gives u in (0,1) and the key -ln(u)/weight, an exponential variate with rate `weight`; the node with the smallest
  * key wins, so node i wins a share weight_i/Σweight of the shards, and adding or removing a node changes the winner
- * only of shards that the node wins or won. Per-node seeds are computed once; scoring allocates nothing.
+ * only of shards that the node wins or won.
+ *
+ * Speed (65536 shards x 1000 nodes in one plan): seeds are computed once, scoring allocates nothing, and nodes are
+ * grouped by weight: within a group the smallest key is the largest hash, so only integer compares run per node and
+ * one logarithm per group (skipped when the bound -ln(u) >= 1 - u already loses).
  */
 export class Rendezvous {
   readonly size: number;
   private readonly seeds: Int32Array;
-  private readonly inverseWeights: Float64Array;
-  private readonly uniform: boolean;
+  /** Node indices grouped by weight (ascending index within a group), their seeds in the same order. */
+  private readonly order: Int32Array;
+  private readonly orderedSeeds: Int32Array;
+  /** Group g spans order[groupStart[g]] .. order[groupStart[g + 1] - 1]. */
+  private readonly groupStart: Int32Array;
+  private readonly groupInverseWeight: Float64Array;
 
   constructor(addresses: readonly string[], weights: readonly number[]) {
     this.size = addresses.length;
     this.seeds = Int32Array.from(addresses, (a) => mix32(fnv1a32(a)));
-    this.inverseWeights = Float64Array.from(weights, (w) => 1 / w);
-    this.uniform = weights.every((w) => w === weights[0]);
+    const groups = new Map<number, number[]>();
+    weights.forEach((w, i) => {
+      const members = groups.get(w);
+      if (members === undefined) groups.set(w, [i]);
+      else members.push(i);
+    });
+    this.order = Int32Array.from([...groups.values()].flat());
+    this.orderedSeeds = Int32Array.from(this.order, (i) => this.seeds[i]!);
+    const starts = [0];
+    for (const members of groups.values()) starts.push(starts[starts.length - 1]! + members.length);
+    this.groupStart = Int32Array.from(starts);
+    this.groupInverseWeight = Float64Array.from(groups.keys(), (w) => 1 / w);
   }
 
   /**
@@ -49,31 +67,29 @@ export class Rendezvous {
    */
   winner(shardId: number, blocked?: Uint8Array): number {
     const s = shardSeed(shardId);
-    const seeds = this.seeds;
-    const n = this.size;
+    const order = this.order;
+    const seeds = this.orderedSeeds;
+    const start = this.groupStart;
     let best = -1;
-    if (this.uniform) {
-      // Equal weights: the smallest key is the largest hash, no logarithm needed.
-      let bestHash = -TWO_POW_31 - 1;
-      for (let i = 0; i < n; i++) {
-        if (blocked !== undefined && blocked[i] !== 0) continue;
-        const h = mix32(seeds[i]! ^ s);
-        if (h > bestHash) {
-          bestHash = h;
-          best = i;
+    let bestKey = Infinity;
+    for (let g = 0; g + 1 < start.length; g++) {
+      let groupBest = -1;
+      let groupHash = -TWO_POW_31 - 1;
+      for (let j = start[g]!, end = start[g + 1]!; j < end; j++) {
+        if (blocked !== undefined && blocked[order[j]!] !== 0) continue;
+        const h = mix32(seeds[j]! ^ s);
+        if (h > groupHash) {
+          groupHash = h;
+          groupBest = j;
         }
       }
-      return best;
-    }
-    const inv = this.inverseWeights;
-    let bestKey = Infinity;
-    for (let i = 0; i < n; i++) {
-      if (blocked !== undefined && blocked[i] !== 0) continue;
-      const u = uniform(mix32(seeds[i]! ^ s));
-      // -ln(u) >= 1 - u: when even that lower bound loses, skip the logarithm (almost always, with many nodes).
-      if ((1 - u) * inv[i]! >= bestKey) continue;
-      const key = -Math.log(u) * inv[i]!;
-      if (key < bestKey) {
+      if (groupBest < 0) continue;
+      const u = uniform(groupHash);
+      const inv = this.groupInverseWeight[g]!;
+      if ((1 - u) * inv > bestKey) continue;
+      const key = -Math.log(u) * inv;
+      const i = order[groupBest]!;
+      if (key < bestKey || (key === bestKey && i < best)) {
         bestKey = key;
         best = i;
       }
