@@ -34,7 +34,11 @@ export function planLoad(
   const total = nodeLoad.reduce((s, l) => s + l, 0);
   const ideal = w.map((wi) => (total * wi) / ctx.totalWeight);
   const surplus = (i: number): number => (nodeLoad[i]! - ideal[i]!) / w[i]!;
-  const worst = (): number => Math.max(...nodeLoad.map((l, i) => Math.abs(l / ideal[i]! - 1)));
+  const worst = (): number => {
+    let m = 0;
+    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(nodeLoad[i]! / ideal[i]! - 1));
+    return m;
+  };
   const worstBefore = worst();
   const basis = signals.length === 0 ? 'no load reports, shards count equally' : signals.join('+');
   const summary = (): string => `largest deviation from ideal ${round(worstBefore)} → ${round(worst())}, band ±${band} (${basis})`;
@@ -44,11 +48,17 @@ export function planLoad(
   const moved = new Uint8Array(snapshot.numShards);
   const writes: ShardWrite[] = [];
   let pinnedOnly = false;
+  const tried = new Uint8Array(n);
   moves: while (writes.length < moveBudget && worst() > band / 2) {
     let b = 0;
     for (let i = 1; i < n; i++) if (surplus(i) < surplus(b)) b = i;
-    const donors = [...nodes.keys()].filter((i) => surplus(i) > surplus(b)).sort((x, y) => surplus(y) - surplus(x));
-    for (const a of donors) {
+    tried.fill(0);
+    // Donors from the most over-ideal down; usually the first one has a fitting shard.
+    for (;;) {
+      let a = -1;
+      for (let i = 0; i < n; i++) if (tried[i] === 0 && surplus(i) > surplus(b) && (a < 0 || surplus(i) > surplus(a))) a = i;
+      if (a < 0) break moves;
+      tried[a] = 1;
       // Moving load x from a to b lowers the sum by (1/w_a + 1/w_b) * (g² - (x - g)²), best at x = g.
       const g = (surplus(a) - surplus(b)) / (1 / w[a]! + 1 / w[b]!);
       let pick = -1;
@@ -71,7 +81,6 @@ export function planLoad(
       nodeLoad[b]! += perShard[pick]!;
       continue moves;
     }
-    break;
   }
   if (writes.length > 0) return { kind: 'write', writes, text: `load: move ${writes.length} shards (${describeMoves(writes)}); ${summary()}` };
   if (pinnedOnly) return skip('only-pinned-movable', `load: the nodes above their ideal hold only pinned shards; ${summary()}`);
