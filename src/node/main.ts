@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { flagDefinitions, flagsFromOptions } from '../core/config/flags.js';
-import { loadConfigFile } from '../core/config/loadConfigFile.js';
+import { loadConfigFile } from '../edge/config/loadConfigFile.js';
 import { resolveConfig } from '../core/config/resolve.js';
 import { describeError, GoverseError } from '../core/errors.js';
 import { createLogger, streamSink } from '../core/log/logger.js';

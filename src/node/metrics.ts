@@ -41,7 +41,6 @@ export class NodeMetrics {
   constructor(readonly node: string) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
-    const node = this.node;
     const srcs = (): MetricsSources | null => this.sources;
     const migrationsOf = (s: MetricsSources) => this.migrations(s);
 

@@ -314,7 +314,7 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     defaultText: 'same as rebalanceBatchSize',
     env: 'GOVERSE_REBALANCE_MOVE_BUDGET',
     yaml: 'cluster.rebalance_move_budget',
-    description: 'Weighted and load strategies: most shards moved per round.',
+    description: 'Load strategy: most shards moved per round (count and weighted use the batch size).',
   },
   lockTimeout: {
     group: 'cluster',

@@ -22,7 +22,7 @@ import {
   type KvEvent,
 } from '../../core/snapshot/snapshot.js';
 import type { EtcdClient, WatchHandle } from './client.js';
-import { diffSnapshots } from './snapshotDiff.js';
+import { diffSnapshots } from '../../core/snapshot/diff.js';
 import { backoffDelay, sleep } from './timing.js';
 
 export type WatcherStatus =

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PREFIX, Keyspace } from '../../../src/core/keyspace/keys.js';
 import { buildSnapshot, type ClusterChange } from '../../../src/core/snapshot/snapshot.js';
 import { createEtcdClient, type EtcdClient, MAX_TXN_OPS } from '../../../src/edge/etcd/client.js';
-import { diffSnapshots } from '../../../src/edge/etcd/snapshotDiff.js';
+import { diffSnapshots } from '../../../src/core/snapshot/diff.js';
 import { ClusterWatcher, type ListReason, type SnapshotUpdate, type WatcherStatus } from '../../../src/edge/etcd/watcher.js';
 import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
 import { uniquePrefix } from '../../harness/prefix.js';

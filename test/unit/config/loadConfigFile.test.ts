@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../../src/core/config/loadConfigFile.js';
+import { loadConfigFile } from '../../../src/edge/config/loadConfigFile.js';
 import { ConfigError } from '../../../src/core/errors.js';
 
 describe('loadConfigFile', () => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from '../errors.js';
-import type { ConfigFileText } from './yamlFile.js';
+import { ConfigError } from '../../core/errors.js';
+import type { ConfigFileText } from '../../core/config/yamlFile.js';
 
 /** The loader's only I/O: the rest of the config package is pure, so that tests need no files. */
 export async function loadConfigFile(path: string): Promise<ConfigFileText> {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot, type ClusterChange, type Kv } from '../../../src/core/snapshot/snapshot.js';
-import { diffSnapshots } from '../../../src/edge/etcd/snapshotDiff.js';
+import { diffSnapshots } from '../../../src/core/snapshot/diff.js';
 
 const P = '/p';
 const kv = (key: string, value: string, modRevision: number): Kv => ({ key, value, modRevision, createRevision: modRevision, lease: '0' });

@@ -3,7 +3,7 @@
  * periodic resync). Pure; the change kinds and their meaning match what applyEvents reports for watch events,
  * so subscribers cannot tell a re-list from a burst of events.
  */
-import type { ClusterChange, ClusterSnapshot } from '../../core/snapshot/snapshot.js';
+import type { ClusterChange, ClusterSnapshot } from './snapshot.js';
 
 type WithRevision = { readonly modRevision: number };
 
