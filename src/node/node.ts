@@ -6,7 +6,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { splitHostPort } from '../core/config/addresses.js';
 import type { GoverseConfig } from '../core/config/settings.js';
 import type { Logger } from '../core/log/logger.js';
-import { defaultPlannerSettings, type PlannerSettings } from '../core/planner/settings.js';
+import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { Router, type RunningServer, startServer } from '../edge/http/server.js';
@@ -37,22 +37,8 @@ export function memberSettings(config: GoverseConfig): MemberSettings {
     shardCheckIntervalMs: config.shardCheckInterval,
     shutdownTimeoutMs: config.shutdownTimeout,
     strategy: config.rebalanceStrategy,
-    planner: plannerSettings(config),
+    planner: plannerSettingsFromConfig(config),
     lockTimeoutMs: config.lockTimeout,
-  };
-}
-
-export function plannerSettings(config: GoverseConfig): PlannerSettings {
-  const base = defaultPlannerSettings(config.numShards);
-  return {
-    ...base,
-    batchSize: config.rebalanceBatchSize,
-    imbalanceThreshold: config.imbalanceThreshold,
-    minQuorum: config.minQuorum,
-    stabilityMs: config.stabilityDuration,
-    stuckTimeoutMs: config.stuckTimeout,
-    releaseTimeoutMs: config.stuckTimeout,
-    load: { ...base.load, metric: config.loadMetric, band: config.loadHysteresis, moveBudget: config.rebalanceMoveBudget },
   };
 }
 

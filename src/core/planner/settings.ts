@@ -1,3 +1,5 @@
+import type { GoverseConfig } from '../config/settings.js';
+
 /** How shards that need a target (initial mapping, orphans) are placed. */
 export type AssignmentMode =
   /** Weighted rendezvous hashing bounded by each node's ideal share: a join or leave moves only what must move. */
@@ -50,5 +52,20 @@ export function defaultPlannerSettings(numShards: number): PlannerSettings {
     stuckTimeoutMs: 60_000,
     releaseTimeoutMs: 60_000,
     load: { metric: 'calls', band: 0.1, moveBudget: batchSize, baseLoad: 0.05, cpuWeight: 0.5, memoryWeight: 0.25 },
+  };
+}
+
+/** The planner settings of a resolved configuration (the leader's, and the console's dry runs). */
+export function plannerSettingsFromConfig(config: GoverseConfig): PlannerSettings {
+  const base = defaultPlannerSettings(config.numShards);
+  return {
+    ...base,
+    batchSize: config.rebalanceBatchSize,
+    imbalanceThreshold: config.imbalanceThreshold,
+    minQuorum: config.minQuorum,
+    stabilityMs: config.stabilityDuration,
+    stuckTimeoutMs: config.stuckTimeout,
+    releaseTimeoutMs: config.stuckTimeout,
+    load: { ...base.load, metric: config.loadMetric, band: config.loadHysteresis, moveBudget: config.rebalanceMoveBudget },
   };
 }
