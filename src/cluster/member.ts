@@ -12,7 +12,7 @@ import type { StrategyName } from '../core/planner/rebalance.js';
 import type { PlannerSettings } from '../core/planner/settings.js';
 import { findStuck, type FirstSeen, recordRepairs, trackFirstSeen } from '../core/planner/stuck.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
-import type { EtcdClient, TxnOp } from '../edge/etcd/client.js';
+import { type EtcdClient, MAX_TXN_OPS, type TxnOp } from '../edge/etcd/client.js';
 import { type ShardChange, type ShardWriteReport, ShardWriter, type ShardWriterMetrics } from '../edge/etcd/shardWriter.js';
 import { ClusterWatcher, type WatcherMetrics, type WatcherStatus } from '../edge/etcd/watcher.js';
 import { BalancerStatusLog, decisionReason } from './balancerStatus.js';
@@ -21,6 +21,9 @@ import { ShardOwnership } from './ownership.js';
 import { SerialRunner } from './serialRunner.js';
 import type { ShardLock, ShardLockHandle } from './shardLock.js';
 import { StabilityClock } from './stability.js';
+
+/** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
+const BACKFILL_AFTER_MS = 1000;
 
 export interface MemberSettings {
   readonly prefix: string;
@@ -429,28 +432,47 @@ export class ClusterMember {
     for (const id of this.stuckLogged.keys()) if (!seen.has(id)) this.stuckLogged.delete(id);
   }
 
-  /** Backfills migration records (upstream-written or missed moves) and deletes obsolete records, guarded. */
+  /**
+   * Backfills migration records (moves written by upstream nodes or by hand) and deletes obsolete records, guarded.
+   * A move that completes within moments needs no record: backfilling it would cost two writes (the record, then
+   * its deletion) and a pass on every node, racing the move itself. So a record is backfilled only for a migration
+   * seen for a while (dated from its first sighting), and only while the shard still holds the value it was seen
+   * with, so no record is ever written for a migration that already ended.
+   */
   private async repairRecords(snap: ClusterSnapshot, guard: { key: string; modRevision: number }[], now: number): Promise<void> {
     const repairs = recordRepairs(snap, this.firstSeen, now);
-    const ops: { compare: { key: string; modRevision: number }; op: TxnOp }[] = [
-      ...repairs.backfill.map((b) => ({
-        compare: { key: this.keys.migration(b.shardId), modRevision: b.expectedModRevision },
-        op: { type: 'put' as const, key: this.keys.migration(b.shardId), value: encodeRecord(b.record) },
-      })),
+    const settleMs = Math.min(BACKFILL_AFTER_MS, this.options.settings.planner.stuckTimeoutMs / 4);
+    const ops: { compares: { key: string; modRevision: number }[]; op: TxnOp }[] = [
+      ...repairs.backfill
+        .filter((b) => now - b.record.since >= settleMs)
+        .map((b) => ({
+          compares: [
+            { key: this.keys.migration(b.shardId), modRevision: b.expectedModRevision },
+            { key: this.keys.shard(b.shardId), modRevision: snap.shards[b.shardId]?.modRevision ?? 0 },
+          ],
+          op: { type: 'put' as const, key: this.keys.migration(b.shardId), value: encodeRecord(b.record) },
+        })),
       ...repairs.obsoleteMigrations.map((m) => ({
-        compare: { key: this.keys.migration(m.shardId), modRevision: m.modRevision },
+        compares: [{ key: this.keys.migration(m.shardId), modRevision: m.modRevision }],
         op: { type: 'delete' as const, key: this.keys.migration(m.shardId) },
       })),
       ...repairs.obsoleteReleaseRequests.map((m) => ({
-        compare: { key: this.keys.releaseRequest(m.shardId), modRevision: m.modRevision },
+        compares: [{ key: this.keys.releaseRequest(m.shardId), modRevision: m.modRevision }],
         op: { type: 'delete' as const, key: this.keys.releaseRequest(m.shardId) },
       })),
     ];
-    // Advisory records: one guarded batch per pass is enough; a lost compare is retried on a later pass.
-    const batch = ops.slice(0, 100);
+    // Advisory records: one guarded batch per pass (within etcd's 128 compares) is enough; a lost compare is retried
+    // on a later pass.
+    const batch: typeof ops = [];
+    let compares = guard.length;
+    for (const o of ops) {
+      if (compares + o.compares.length > MAX_TXN_OPS) break;
+      batch.push(o);
+      compares += o.compares.length;
+    }
     if (batch.length === 0) return;
     try {
-      await this.options.client.txn({ compares: [...guard, ...batch.map((b) => b.compare)], success: batch.map((b) => b.op) });
+      await this.options.client.txn({ compares: [...guard, ...batch.flatMap((b) => b.compares)], success: batch.map((b) => b.op) });
     } catch (err) {
       this.log.debug('record repair failed; retried on a later pass', { err: describeError(err) });
     }
