@@ -14,6 +14,7 @@ import { VERSION } from '../version.js';
 import { adminRouter } from './http/admin.js';
 import { objectApiRouter } from './http/api.js';
 import { opsRouter } from './http/ops.js';
+import { AutoLoader } from './autoLoader.js';
 import { LoadReporter } from './loadReporter.js';
 import { NodeMetrics } from './metrics.js';
 import { registerBuiltinTypes } from './objects/builtins/index.js';
@@ -48,6 +49,7 @@ export function memberSettings(config: GoverseConfig): MemberSettings {
  */
 export class GoverseNode {
   private loadReporter: LoadReporter | null = null;
+  private unsubscribe: (() => void) | null = null;
 
   private constructor(
     readonly address: string,
@@ -167,6 +169,28 @@ export class GoverseNode {
       logger: log,
     });
     node.loadReporter.start();
+    if (config.autoLoadObjects.length > 0) {
+      const autoLoader = new AutoLoader({
+        entries: config.autoLoadObjects,
+        self: address,
+        numShards: config.numShards,
+        served: () => {
+          const served = new Map<number, number>();
+          for (let id = 0; id < config.numShards; id++) {
+            const epoch = member.shardEpoch(id);
+            if (epoch !== null) served.set(id, epoch);
+          }
+          return served;
+        },
+        nodeEpoch: () => member.nodeEpoch(),
+        create: (type, id) => host.create(type, id),
+        logger: log,
+      });
+      node.unsubscribe = member.watcher.subscribe((ev) => {
+        if (ev.type === 'snapshot') autoLoader.trigger();
+      });
+      autoLoader.trigger();
+    }
     log.info('goverse-node started', { api: `http://${address}`, ops: ops?.port ?? null, hostname: hostname() });
     return node;
   }
@@ -174,6 +198,7 @@ export class GoverseNode {
   /** Graceful by default (hand shards over); `fast` keeps the assignments for a restart that comes right back. */
   async stop(mode: 'graceful' | 'fast' = this.config.fastShutdown ? 'fast' : 'graceful'): Promise<StopReport> {
     const started = this.clock.monotonic();
+    this.unsubscribe?.();
     await this.loadReporter?.stop();
     let report: StopReport;
     try {
