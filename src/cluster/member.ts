@@ -282,6 +282,9 @@ export class ClusterMember {
     if (this.watcher.snapshot.revision === 0) return;
     this.dropLostShards();
     if (!this.membership.fence.isServing()) return;
+    // Node steps first: a claim or release must not wait behind the leader's planning and record writes.
+    await this.claim();
+    await this.release();
     if (this.phase === 'running') {
       await this.elect();
       const leaderRevision = this.leaderRevision();
@@ -295,8 +298,6 @@ export class ClusterMember {
       }
       if (leaderRevision !== null) await this.leaderPass(leaderRevision);
     }
-    await this.claim();
-    await this.release();
   }
 
   private leaderRevision(): number | null {
