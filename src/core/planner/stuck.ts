@@ -84,7 +84,12 @@ export function findStuck(
   now: number,
   timeoutMs: number,
 ): StuckShard[] {
-  return listMigrations(snapshot, firstSeen, now)
+  return stuckAmong(listMigrations(snapshot, firstSeen, now), timeoutMs);
+}
+
+/** The migrations of a `listMigrations` result that are stuck, for callers that need both lists from one scan. */
+export function stuckAmong(migrations: readonly Migration[], timeoutMs: number): StuckShard[] {
+  return migrations
     .filter((m) => m.ageMs >= timeoutMs)
     .map((m) => ({ ...m, reason: `shard ${m.shardId} ${describeState(m)} for ${formatAge(m.ageMs)}` }));
 }
