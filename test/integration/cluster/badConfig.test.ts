@@ -1,0 +1,89 @@
+/**
+ * Issue 3 acceptance: bad configuration makes goverse-node exit with code 2 before it touches etcd, with one line
+ * naming the source of the bad value (flag, env, file:key or file:line) and the accepted form.
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NODE_BIN } from '../../harness/nodes.js';
+import { managedTempDir, removeManagedDir } from '../../harness/processes.js';
+
+const dir = managedTempDir('bad-config');
+afterAll(() => removeManagedDir(dir));
+
+/** Runs goverse-node with an etcd endpoint nobody listens on: a node that got past its configuration would hang. */
+function runNode(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [NODE_BIN, ...args],
+      { env: { ...process.env, GOVERSE_ETCD_ENDPOINTS: 'http://127.0.0.1:1', ...env }, timeout: 15_000 },
+      (_err, _stdout, stderr) => resolve({ code: child.exitCode, stderr }),
+    );
+  });
+}
+
+function yamlFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe.concurrent('goverse-node refuses bad configuration with exit code 2', () => {
+  const durationForm = 'expected a duration such as 500ms, 10s, 1m';
+
+  it.each([
+    {
+      what: 'an unknown duration unit in the environment',
+      args: [],
+      env: { GOVERSE_STABILITY_DURATION: '10fortnights' },
+      expected: ['env GOVERSE_STABILITY_DURATION', '"10fortnights"', durationForm],
+    },
+    {
+      what: 'a negative shard count flag',
+      args: ['--num-shards', '-5'],
+      env: {},
+      expected: ['flag --num-shards', '"-5"', 'expected an integer >= 1'],
+    },
+    {
+      what: 'a non-numeric environment value',
+      args: [],
+      env: { GOVERSE_NUM_SHARDS: 'abc' },
+      expected: ['env GOVERSE_NUM_SHARDS', '"abc"', 'expected an integer >= 1'],
+    },
+    {
+      what: 'a lease TTL below its minimum',
+      args: [],
+      env: { GOVERSE_LEASE_TTL: '500ms' },
+      expected: ['env GOVERSE_LEASE_TTL', 'in whole seconds, at least 2s'],
+    },
+  ])('$what', async ({ args, env, expected }) => {
+    const { code, stderr } = await runNode(args, env);
+    expect(code).toBe(2);
+    for (const part of expected) expect(stderr).toContain(part);
+  });
+
+  it('a bad value in the YAML file names the file, the key and the line', async () => {
+    const path = yamlFile('bad-value.yaml', 'cluster:\n  lease_ttl: 10 parsecs\n');
+    const { code, stderr } = await runNode(['--config', path]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${path}:cluster.lease_ttl`);
+    expect(stderr).toContain(durationForm);
+    expect(stderr).toContain('line 2');
+  });
+
+  it('a file that is not YAML names the file and the line', async () => {
+    const path = yamlFile('not-yaml.yaml', 'cluster:\n  lease_ttl: [unclosed\n');
+    const { code, stderr } = await runNode([], { GOVERSE_CONFIG: path });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+: invalid YAML`));
+  });
+
+  it('a bad flag fails even when the environment holds a valid value for it', async () => {
+    const { code, stderr } = await runNode(['--stuck-timeout', '-1s'], { GOVERSE_STUCK_TIMEOUT: '5s' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('flag --stuck-timeout');
+    expect(stderr).toContain('greater than 0');
+  });
+});
