@@ -1,0 +1,196 @@
+/**
+ * Helpers of the node acceptance tests: waiting for a settled cluster, a steady counter load through the routing
+ * client that tracks every acknowledged increment, and the activation intervals of objects across the nodes'
+ * lifecycle event logs.
+ */
+import { GoverseClient, type RetryEvent } from '../../../src/client/client.js';
+import { ClusterOperations, type OperationResult } from '../../../src/cluster/operations.js';
+import type { OperationContext, OperationPlan } from '../../../src/core/operations/operations.js';
+import { planCount } from '../../../src/core/planner/count.js';
+import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
+import { NodeCluster, type TestNode } from '../../harness/nodes.js';
+import { waitFor } from '../../harness/waitFor.js';
+
+/** A client routing through a watcher on the cluster's etcd, recording every retry it makes. */
+export async function clusterClient(cluster: NodeCluster, retries: RetryEvent[] = []): Promise<GoverseClient> {
+  return GoverseClient.watching({
+    etcd: cluster.client,
+    prefix: cluster.prefix,
+    numShards: cluster.numShards,
+    timeoutMs: 30_000,
+    onRetry: (e) => retries.push(e),
+  });
+}
+
+/** A settled cluster of 3 nodes with a routing client (recording its retries) and the core operations on its etcd. */
+export class Scenario {
+  readonly operations: ClusterOperations;
+
+  private constructor(
+    readonly cluster: NodeCluster,
+    readonly client: GoverseClient,
+    readonly retries: readonly RetryEvent[],
+  ) {
+    this.operations = new ClusterOperations({ client: cluster.client, prefix: cluster.prefix });
+  }
+
+  static async start(label: string, numShards: number): Promise<Scenario> {
+    const cluster = await NodeCluster.start({ nodes: 3, numShards, label });
+    try {
+      await waitSettled(cluster);
+      const retries: RetryEvent[] = [];
+      return new Scenario(cluster, await clusterClient(cluster, retries), retries);
+    } catch (err) {
+      await cluster.close();
+      throw err;
+    }
+  }
+
+  /** Plans an operator action against a fresh snapshot and executes it. */
+  async operate(plan: (ctx: OperationContext) => OperationPlan): Promise<OperationResult> {
+    const ctx = { snapshot: await this.cluster.snapshot(), now: Date.now(), by: 'acceptance-test' };
+    return this.operations.execute(plan(ctx));
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+    await this.cluster.close();
+  }
+}
+
+/**
+ * Waits until the cluster will not move a shard by itself: every one of `nodes` (default: the running ones) is
+ * registered, every shard is owned by its target among them, and the balancer (the harness runs the default count
+ * strategy and threshold) has nothing left to move. `waitStable` alone can return before a slow node registers,
+ * when the first node has taken every shard and the rebalance has yet to run.
+ */
+export async function waitSettled(cluster: NodeCluster, nodes: readonly TestNode[] = cluster.nodes.filter((n) => n.running)): Promise<ClusterSnapshot> {
+  let last = '';
+  return waitFor(
+    'a settled cluster',
+    async () => {
+      const snap = await cluster.waitStable({ nodes });
+      const alive = nodes.every((n) => snap.nodes.has(n.address));
+      const plan = planCount(snap, { batchSize: 1, imbalanceThreshold: 0.2 });
+      last = `alive: ${alive}; balancer: ${plan.kind === 'skip' ? plan.reason : plan.text}`;
+      return alive && plan.kind === 'skip' && snap;
+    },
+    { timeoutMs: 45_000, intervalMs: 50, describe: () => last },
+  );
+}
+
+/**
+ * Workers that keep incrementing counters, each increment with a unique requestId (so a retry is applied once),
+ * counting the acknowledged ones. Any call that finally fails is kept in `failures`: the counter could then hold
+ * one more than acknowledged, so the tests require there to be none.
+ */
+export class CounterLoad {
+  readonly acked = new Map<string, number>();
+  readonly failures: unknown[] = [];
+  private running = false;
+  private workers: Promise<void>[] = [];
+
+  constructor(
+    private readonly client: GoverseClient,
+    readonly ids: readonly string[],
+    private readonly workersPerId = 1,
+  ) {
+    for (const id of ids) this.acked.set(id, 0);
+  }
+
+  get total(): number {
+    let n = 0;
+    for (const v of this.acked.values()) n += v;
+    return n;
+  }
+
+  start(): this {
+    this.running = true;
+    for (const id of this.ids) for (let w = 0; w < this.workersPerId; w++) this.workers.push(this.work(id, w));
+    return this;
+  }
+
+  /** Waits until `more` further increments have been acknowledged (progress, not time). */
+  async progress(more: number, what = 'counter load progress'): Promise<void> {
+    const target = this.total + more;
+    await waitFor(what, () => this.total >= target || this.failures.length > 0, { timeoutMs: 30_000, describe: () => `${this.total} acked` });
+    if (this.failures.length > 0) throw this.failures[0];
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.workers);
+    this.workers = [];
+  }
+
+  /** Every counter's stored value, read through the client. */
+  async values(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const id of this.ids) out.set(id, ((await this.client.call('Counter', id, 'get')) as { value: number }).value);
+    return out;
+  }
+
+  private async work(id: string, worker: number): Promise<void> {
+    for (let n = 0; this.running; n++) {
+      try {
+        await this.client.call('Counter', id, 'increment', { requestId: `${id}/${worker}/${n}` });
+        this.acked.set(id, this.acked.get(id)! + 1);
+      } catch (err) {
+        this.failures.push(err);
+        return;
+      }
+    }
+  }
+}
+
+export interface LifecycleEvent {
+  readonly event: 'activated' | 'deactivated';
+  readonly reason: string;
+  readonly time: number;
+  readonly node: string;
+  readonly type: string;
+  readonly id: string;
+  readonly shard: number | null;
+}
+
+/** The lifecycle events of every node (running or not), in time order. */
+export function allEvents(nodes: readonly TestNode[]): LifecycleEvent[] {
+  return nodes.flatMap((n) => n.events() as unknown as LifecycleEvent[]).sort((a, b) => a.time - b.time);
+}
+
+export interface LiveInterval {
+  readonly node: string;
+  readonly from: number;
+  /** Infinity while still active. */
+  readonly to: number;
+}
+
+/** When each activation of `type/id` was live, on which node. */
+export function liveIntervals(events: readonly LifecycleEvent[], type: string, id: string): LiveInterval[] {
+  const open = new Map<string, number>();
+  const out: LiveInterval[] = [];
+  for (const e of events) {
+    if (e.type !== type || e.id !== id) continue;
+    if (e.event === 'activated') open.set(e.node, e.time);
+    else {
+      const from = open.get(e.node);
+      if (from !== undefined) out.push({ node: e.node, from, to: e.time });
+      open.delete(e.node);
+    }
+  }
+  for (const [node, from] of open) out.push({ node, from, to: Infinity });
+  return out.sort((a, b) => a.from - b.from);
+}
+
+/** Pairs of intervals on different nodes that overlap in time: two live copies. */
+export function overlaps(intervals: readonly LiveInterval[]): [LiveInterval, LiveInterval][] {
+  const out: [LiveInterval, LiveInterval][] = [];
+  for (let i = 0; i < intervals.length; i++) {
+    for (let j = i + 1; j < intervals.length; j++) {
+      const a = intervals[i]!;
+      const b = intervals[j]!;
+      if (a.node !== b.node && a.from < b.to && b.from < a.to) out.push([a, b]);
+    }
+  }
+  return out;
+}
