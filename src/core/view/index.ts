@@ -1,0 +1,52 @@
+/**
+ * The console data model (pure): an etcd snapshot plus the nodes' scraped metrics, merged into one pre-aggregated
+ * view that the Ink console and the scripted subcommands both render.
+ *
+ * Flow: `metricsTargets` says what to scrape; the edge scraper fetches; `summarizeScrape` condenses each scrape once
+ * (rates against the previous summary); `buildClusterView` merges the snapshot with the summaries, cheaply enough to
+ * run on every snapshot change.
+ */
+export { type BalancerInput, type BalancerView } from './balancer.js';
+export {
+  buildClusterView,
+  type ClusterView,
+  type HotShardView,
+  type MetricsStatus,
+  type NodeStatus,
+  type NodeView,
+  selectShards,
+  type ShardColumns,
+  type ShardCounts,
+  type ShardFilter,
+  type ShardRow,
+  shardRow,
+  type ViewInput,
+} from './clusterView.js';
+export {
+  expandTemplate,
+  identifyNode,
+  type MetricsSources,
+  metricsTargets,
+  metricsUrlOf,
+  parseMetricsSources,
+  type ScrapeTarget,
+  type TargetPlan,
+} from './metricsTargets.js';
+export {
+  type HotShardFigures,
+  latestFigures,
+  type NodeFigures,
+  type NodeMetrics,
+  type NodeMetricsOk,
+  type ScrapeOutcome,
+  summarizeScrape,
+} from './nodeMetrics.js';
+export {
+  classifyShard,
+  parseShardFilterStates,
+  SHARD_FLAG,
+  SHARD_STATE_INDEX,
+  SHARD_STATES,
+  type ShardFilterState,
+  type ShardState,
+} from './shardState.js';
