@@ -33,7 +33,7 @@ function yamlFile(name: string, text: string): string {
 describe.concurrent('goverse-node refuses bad configuration with exit code 2', () => {
   const durationForm = 'expected a duration such as 500ms, 10s, 1m';
 
-  it.each([
+  it.each<{ what: string; args: string[]; env: Record<string, string>; expected: string[] }>([
     {
       what: 'an unknown duration unit in the environment',
       args: [],
