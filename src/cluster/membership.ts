@@ -4,7 +4,7 @@ import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { type EtcdClient, LeaseNotFoundError } from '../edge/etcd/client.js';
 import { backoffDelay, sleep } from '../edge/etcd/timing.js';
-import { Fence } from './fence.js';
+import { Fence, FENCING_DISABLED_FOR_TESTS } from './fence.js';
 
 export interface MembershipOptions {
   readonly client: EtcdClient;
@@ -41,6 +41,7 @@ export class Membership {
   constructor(private readonly options: MembershipOptions) {
     this.fence = new Fence(options.clock, options.ttlSeconds * 1000 - options.fenceMarginMs);
     this.log = options.logger.child({ component: 'membership' });
+    if (FENCING_DISABLED_FOR_TESTS) this.log.error('GOVERSE_TEST_DISABLE_FENCING=1: fencing is OFF (a test-only switch); this node is unsafe');
   }
 
   get nodeKey(): string {
