@@ -1,0 +1,428 @@
+/**
+ * The console's UI state and its key reducer, pure: a key press plus what the last frame showed (row keys, page
+ * sizes, the selection) gives the next UI state and at most one effect for the controller to carry out (quit, plan a
+ * write, execute a confirmed write, copy). Nothing here touches etcd, timers or the terminal.
+ */
+import type { OperationPlan } from '../../core/operations/operations.js';
+import { bindingFor, isNamedKey, PANES, type PaneId } from '../keys.js';
+import { completeCommand, DEFAULT_PAUSE_MS, parseCommand, type WriteRequest } from './palette.js';
+import { type GridGeometry, MAP_MODES, type MapMode } from './shardGrid.js';
+
+export type ListPane = Exclude<PaneId, 'shards'>;
+export const LIST_PANES: readonly ListPane[] = ['nodes', 'stuck', 'locks', 'rebalance'];
+
+/** A row filter: substring match, case-insensitive; `inverse` keeps the rows that do not match (`/!text`). */
+export interface Filter {
+  readonly text: string;
+  readonly inverse: boolean;
+}
+
+export interface ListUi {
+  /** The key of the selected row (rows keep their selection when the data re-sorts). */
+  readonly cursor: string | null;
+  /** First row shown. */
+  readonly offset: number;
+  readonly sortColumn: number;
+  readonly descending: boolean;
+  readonly filter: Filter | null;
+}
+
+export interface MapUi {
+  /** The selected shard. */
+  readonly cursor: number;
+  /** Zoomed in (one shard per cell) around this shard, or null for the whole map. */
+  readonly zoom: number | null;
+  readonly mode: MapMode;
+  readonly filter: Filter | null;
+}
+
+/** What a details view or an action is about. */
+export type Subject =
+  | { readonly kind: 'shard'; readonly id: number; readonly pinned: boolean }
+  | { readonly kind: 'node'; readonly address: string; readonly drained: boolean }
+  | { readonly kind: 'decision'; readonly key: string };
+
+/** A planned write waiting for the operator's answer. */
+export interface PendingWrite {
+  readonly request: WriteRequest;
+  readonly plan: OperationPlan;
+}
+
+export type Overlay =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'help'; readonly offset: number }
+  | { readonly kind: 'palette'; readonly text: string }
+  | { readonly kind: 'filter'; readonly text: string; readonly previous: Filter | null }
+  | { readonly kind: 'details'; readonly subject: Subject; readonly offset: number }
+  /** Choosing the new target of a reassign: null is "the best node". */
+  | { readonly kind: 'pick'; readonly shards: readonly number[]; readonly options: readonly (string | null)[]; readonly index: number }
+  | { readonly kind: 'confirm'; readonly pending: PendingWrite; readonly choice: 'cancel' | 'confirm' }
+  /** A write is in flight: keys wait for its result. */
+  | { readonly kind: 'busy'; readonly what: string };
+
+export type StatusTone = 'info' | 'good' | 'warn' | 'bad';
+
+export interface StatusLine {
+  readonly text: string;
+  readonly tone: StatusTone;
+}
+
+export interface UiState {
+  readonly focus: PaneId;
+  readonly lists: Readonly<Record<ListPane, ListUi>>;
+  readonly map: MapUi;
+  readonly overlay: Overlay;
+  /** `Z`: the screen keeps showing the last data until resumed. */
+  readonly frozen: boolean;
+  readonly readOnly: boolean;
+  readonly status: StatusLine | null;
+}
+
+export type Effect =
+  | { readonly kind: 'quit' }
+  | { readonly kind: 'plan'; readonly request: WriteRequest }
+  | { readonly kind: 'execute'; readonly pending: PendingWrite }
+  | { readonly kind: 'copy'; readonly text: string };
+
+export interface ListContext {
+  /** Row keys in display order (filtered and sorted). */
+  readonly keys: readonly string[];
+  readonly pageSize: number;
+  readonly columns: number;
+}
+
+/** What the last frame showed, as the reducer needs it. */
+export interface KeyContext {
+  readonly lists: Readonly<Record<ListPane, ListContext>>;
+  readonly map: { readonly geo: GridGeometry; readonly numShards: number; readonly pageRows: number };
+  /** The focused pane's selected item. */
+  readonly selection: Subject | null;
+  readonly rebalancePaused: boolean;
+  /** Nodes a reassign may pick: alive and eligible, in display order. */
+  readonly targets: readonly string[];
+}
+
+export interface Reduced {
+  readonly ui: UiState;
+  readonly effect?: Effect;
+}
+
+/** Default sort column per list (the figure operators look at first), and its direction. */
+export const DEFAULT_SORT: Readonly<Record<ListPane, { readonly column: number; readonly descending: boolean }>> = {
+  nodes: { column: 0, descending: false },
+  stuck: { column: 1, descending: true },
+  locks: { column: 3, descending: true },
+  rebalance: { column: 0, descending: true },
+};
+
+export function initialUi(options: { readonly readOnly: boolean; readonly focus?: PaneId }): UiState {
+  const list = (pane: ListPane): ListUi => ({
+    cursor: null,
+    offset: 0,
+    sortColumn: DEFAULT_SORT[pane].column,
+    descending: DEFAULT_SORT[pane].descending,
+    filter: null,
+  });
+  return {
+    focus: options.focus ?? 'shards',
+    lists: { nodes: list('nodes'), stuck: list('stuck'), locks: list('locks'), rebalance: list('rebalance') },
+    map: { cursor: 0, zoom: null, mode: 'owner', filter: null },
+    overlay: { kind: 'none' },
+    frozen: false,
+    readOnly: options.readOnly,
+    status: null,
+  };
+}
+
+export function withStatus(ui: UiState, text: string, tone: StatusTone = 'info'): UiState {
+  return { ...ui, status: { text, tone } };
+}
+
+export function withOverlay(ui: UiState, overlay: Overlay): UiState {
+  return { ...ui, overlay };
+}
+
+/** Handles one key press (named as keys.ts `keyName` names it). */
+export function reduceKey(ui: UiState, name: string, ctx: KeyContext): Reduced {
+  if (name === 'ctrl-c') return { ui, effect: { kind: 'quit' } };
+  switch (ui.overlay.kind) {
+    case 'palette':
+      return paletteKey(ui, ui.overlay.text, name, ctx);
+    case 'filter':
+      return filterKey(ui, ui.overlay, name);
+    case 'confirm':
+      return confirmKey(ui, ui.overlay, name);
+    case 'pick':
+      return pickKey(ui, ui.overlay, name);
+    case 'help':
+    case 'details':
+      return scrollOverlayKey(ui, ui.overlay, name);
+    case 'busy':
+      return { ui };
+    case 'none':
+      return normalKey(ui, name, ctx);
+  }
+}
+
+function normalKey(ui: UiState, name: string, ctx: KeyContext): Reduced {
+  const binding = bindingFor(name, ui.focus, ui.readOnly);
+  if (binding === undefined) return { ui };
+  const sel = ctx.selection;
+  switch (binding.action) {
+    case 'help':
+      return { ui: withOverlay(ui, { kind: 'help', offset: 0 }) };
+    case 'palette':
+      return { ui: withOverlay(ui, { kind: 'palette', text: '' }) };
+    case 'filter': {
+      const previous = currentFilter(ui);
+      const text = previous === null ? '' : `${previous.inverse ? '!' : ''}${previous.text}`;
+      return { ui: withOverlay(ui, { kind: 'filter', text, previous }) };
+    }
+    case 'up':
+    case 'down':
+    case 'left':
+    case 'right':
+    case 'pageUp':
+    case 'pageDown':
+    case 'top':
+    case 'bottom':
+      return { ui: move(ui, binding.action, ctx) };
+    case 'nextPane':
+    case 'prevPane': {
+      const i = PANES.indexOf(ui.focus);
+      const step = binding.action === 'nextPane' ? 1 : PANES.length - 1;
+      return { ui: { ...ui, focus: PANES[(i + step) % PANES.length]! } };
+    }
+    case 'details':
+      if (ui.focus === 'shards' && ui.map.zoom === null && ctx.map.geo.perCell > 1) {
+        return { ui: { ...ui, map: { ...ui.map, zoom: ui.map.cursor } } };
+      }
+      return sel === null ? { ui } : { ui: withOverlay(ui, { kind: 'details', subject: sel, offset: 0 }) };
+    case 'sortPrev':
+    case 'sortNext':
+    case 'sortInvert':
+      return { ui: sort(ui, binding.action, ctx) };
+    case 'heatmap': {
+      const mode = MAP_MODES[(MAP_MODES.indexOf(ui.map.mode) + 1) % MAP_MODES.length]!;
+      return { ui: withStatus({ ...ui, map: { ...ui.map, mode } }, `shard map: ${mode === 'owner' ? 'owners' : `${mode} heatmap`}`) };
+    }
+    case 'freeze':
+      return {
+        ui: withStatus({ ...ui, frozen: !ui.frozen }, ui.frozen ? 'refresh resumed' : 'refresh paused: the screen shows frozen data (Z resumes)', ui.frozen ? 'info' : 'warn'),
+      };
+    case 'copy': {
+      const text = sel === null ? null : sel.kind === 'shard' ? String(sel.id) : sel.kind === 'node' ? sel.address : null;
+      return text === null ? { ui } : { ui: withStatus(ui, `copied ${text}`), effect: { kind: 'copy', text } };
+    }
+    case 'back':
+      return { ui: back(ui) };
+    case 'quit':
+      return { ui, effect: { kind: 'quit' } };
+    case 'pin':
+      if (sel?.kind !== 'shard') return { ui: withStatus(ui, 'select a shard to pin', 'warn') };
+      return { ui, effect: { kind: 'plan', request: { op: sel.pinned ? 'unpin' : 'pin', shards: [sel.id] } } };
+    case 'release':
+      if (sel?.kind !== 'shard') return { ui: withStatus(ui, 'select a shard to release', 'warn') };
+      return { ui, effect: { kind: 'plan', request: { op: 'release', shards: [sel.id] } } };
+    case 'reassign':
+      if (sel?.kind !== 'shard') return { ui: withStatus(ui, 'select a shard to reassign', 'warn') };
+      if (ctx.targets.length === 0) return { ui: withStatus(ui, 'no alive, eligible node to reassign to', 'bad') };
+      return { ui: withOverlay(ui, { kind: 'pick', shards: [sel.id], options: [null, ...ctx.targets], index: 0 }) };
+    case 'drain':
+      if (sel?.kind !== 'node') return { ui: withStatus(ui, 'select a node to drain', 'warn') };
+      return { ui, effect: { kind: 'plan', request: { op: sel.drained ? 'undrain' : 'drain', node: sel.address } } };
+    case 'pauseRebalance':
+      return { ui, effect: { kind: 'plan', request: ctx.rebalancePaused ? { op: 'resume' } : { op: 'pause', forMs: DEFAULT_PAUSE_MS } } };
+  }
+}
+
+function currentFilter(ui: UiState): Filter | null {
+  return ui.focus === 'shards' ? ui.map.filter : ui.lists[ui.focus].filter;
+}
+
+function setFilter(ui: UiState, filter: Filter | null): UiState {
+  if (ui.focus === 'shards') return { ...ui, map: { ...ui.map, filter } };
+  const pane = ui.focus;
+  return { ...ui, lists: { ...ui.lists, [pane]: { ...ui.lists[pane], filter, offset: 0 } } };
+}
+
+/** `esc`: the innermost thing open is closed: zoom, then filter, then the status message. */
+function back(ui: UiState): UiState {
+  if (ui.focus === 'shards' && ui.map.zoom !== null) return { ...ui, map: { ...ui.map, zoom: null } };
+  if (currentFilter(ui) !== null) return setFilter(ui, null);
+  return { ...ui, status: null };
+}
+
+export function parseFilter(text: string): Filter | null {
+  const inverse = text.startsWith('!');
+  const body = (inverse ? text.slice(1) : text).trim();
+  return body === '' ? null : { text: body, inverse };
+}
+
+function filterKey(ui: UiState, overlay: Extract<Overlay, { kind: 'filter' }>, name: string): Reduced {
+  if (name === 'escape') return { ui: withOverlay(setFilter(ui, overlay.previous), { kind: 'none' }) };
+  if (name === 'return') return { ui: withOverlay(ui, { kind: 'none' }) };
+  const text = editLine(overlay.text, name);
+  if (text === null) return { ui };
+  // Applied as typed, so the rows narrow down live.
+  return { ui: withOverlay(setFilter(ui, parseFilter(text)), { ...overlay, text }) };
+}
+
+function paletteKey(ui: UiState, text: string, name: string, ctx: KeyContext): Reduced {
+  if (name === 'escape') return { ui: withOverlay(ui, { kind: 'none' }) };
+  if (name === 'tab') return { ui: withOverlay(ui, { kind: 'palette', text: completeCommand(text, ui.readOnly) }) };
+  if (name !== 'return') {
+    const next = editLine(text, name);
+    return next === null ? { ui } : { ui: withOverlay(ui, { kind: 'palette', text: next }) };
+  }
+  const closed = withOverlay(ui, { kind: 'none' });
+  if (text.trim() === '') return { ui: closed };
+  const cmd = parseCommand(text, ctx.map.numShards, ui.readOnly);
+  switch (cmd.kind) {
+    case 'pane':
+      return { ui: { ...closed, focus: cmd.pane } };
+    case 'quit':
+      return { ui: closed, effect: { kind: 'quit' } };
+    case 'jump':
+      return { ui: { ...closed, focus: 'shards', map: { ...ui.map, cursor: cmd.shard, zoom: ui.map.zoom === null ? null : cmd.shard } } };
+    case 'mode':
+      return { ui: { ...closed, map: { ...ui.map, mode: cmd.mode } } };
+    case 'write':
+      return { ui: closed, effect: { kind: 'plan', request: cmd.request } };
+    case 'error':
+      return { ui: withStatus(closed, cmd.message, 'bad') };
+  }
+}
+
+/** Line editing for prompts: printable characters append, backspace deletes; null for keys it ignores. */
+function editLine(text: string, name: string): string | null {
+  if (name === 'backspace') return text.slice(0, -1);
+  // Pasted text arrives as one string; control characters never enter a prompt.
+  if (isNamedKey(name) || [...name].some((ch) => ch < ' ' || ch === '\u007f')) return null;
+  return text + name;
+}
+
+function confirmKey(ui: UiState, overlay: Extract<Overlay, { kind: 'confirm' }>, name: string): Reduced {
+  const cancel = (): Reduced => ({ ui: withStatus(withOverlay(ui, { kind: 'none' }), `${overlay.pending.plan.operation} cancelled`) });
+  switch (name) {
+    case 'left':
+    case 'right':
+    case 'tab':
+    case 'shift-tab':
+    case 'h':
+    case 'l':
+      return { ui: withOverlay(ui, { ...overlay, choice: overlay.choice === 'cancel' ? 'confirm' : 'cancel' }) };
+    case 'y':
+      return { ui, effect: { kind: 'execute', pending: overlay.pending } };
+    case 'return':
+      return overlay.choice === 'confirm' ? { ui, effect: { kind: 'execute', pending: overlay.pending } } : cancel();
+    case 'n':
+    case 'escape':
+    case 'q':
+      return cancel();
+    default:
+      return { ui };
+  }
+}
+
+function pickKey(ui: UiState, overlay: Extract<Overlay, { kind: 'pick' }>, name: string): Reduced {
+  const n = overlay.options.length;
+  switch (name) {
+    case 'up':
+    case 'k':
+      return { ui: withOverlay(ui, { ...overlay, index: (overlay.index + n - 1) % n }) };
+    case 'down':
+    case 'j':
+      return { ui: withOverlay(ui, { ...overlay, index: (overlay.index + 1) % n }) };
+    case 'return':
+      return {
+        ui: withOverlay(ui, { kind: 'none' }),
+        effect: { kind: 'plan', request: { op: 'retarget', shards: overlay.shards, to: overlay.options[overlay.index] ?? null } },
+      };
+    case 'escape':
+    case 'q':
+      return { ui: withStatus(withOverlay(ui, { kind: 'none' }), 'reassign cancelled') };
+    default:
+      return { ui };
+  }
+}
+
+function scrollOverlayKey(ui: UiState, overlay: Extract<Overlay, { kind: 'help' | 'details' }>, name: string): Reduced {
+  switch (name) {
+    case 'up':
+    case 'k':
+      return { ui: withOverlay(ui, { ...overlay, offset: Math.max(0, overlay.offset - 1) }) };
+    case 'down':
+    case 'j':
+      return { ui: withOverlay(ui, { ...overlay, offset: overlay.offset + 1 }) };
+    case 'escape':
+    case 'q':
+    case 'return':
+    case '?':
+      return { ui: withOverlay(ui, { kind: 'none' }) };
+    default:
+      return { ui };
+  }
+}
+
+type MoveAction = 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'top' | 'bottom';
+
+function move(ui: UiState, action: MoveAction, ctx: KeyContext): UiState {
+  if (ui.focus === 'shards') return { ...ui, map: moveMap(ui.map, action, ctx.map) };
+  const pane = ui.focus;
+  const list = ui.lists[pane];
+  const { keys, pageSize } = ctx.lists[pane];
+  if (keys.length === 0) return ui;
+  const at = Math.max(0, list.cursor === null ? 0 : keys.indexOf(list.cursor));
+  const page = Math.max(1, pageSize);
+  const delta: Record<MoveAction, number> = {
+    up: -1,
+    down: 1,
+    left: 0,
+    right: 0,
+    pageUp: -page,
+    pageDown: page,
+    top: -keys.length,
+    bottom: keys.length,
+  };
+  const index = clamp(at + delta[action], 0, keys.length - 1);
+  const offset = clamp(list.offset, index - page + 1, index);
+  return { ...ui, lists: { ...ui.lists, [pane]: { ...list, cursor: keys[index]!, offset } } };
+}
+
+function moveMap(map: MapUi, action: MoveAction, ctx: KeyContext['map']): MapUi {
+  const { geo, numShards, pageRows } = ctx;
+  const row = geo.cols * geo.perCell;
+  const delta: Record<MoveAction, number> = {
+    up: -row,
+    down: row,
+    left: -geo.perCell,
+    right: geo.perCell,
+    pageUp: -row * Math.max(1, pageRows),
+    pageDown: row * Math.max(1, pageRows),
+    top: -numShards,
+    bottom: numShards,
+  };
+  const cursor = clamp(map.cursor + delta[action], 0, numShards - 1);
+  if (map.zoom === null || (cursor >= geo.start && cursor < geo.end)) return { ...map, cursor };
+  // Zoomed: scroll the window by whole rows so the cursor stays in view.
+  const rowStart = cursor - (cursor % geo.cols);
+  const zoom = cursor < geo.start ? rowStart : Math.max(0, rowStart - (Math.max(1, pageRows) - 1) * geo.cols);
+  return { ...map, cursor, zoom };
+}
+
+function sort(ui: UiState, action: 'sortPrev' | 'sortNext' | 'sortInvert', ctx: KeyContext): UiState {
+  if (ui.focus === 'shards') return ui;
+  const pane = ui.focus;
+  const list = ui.lists[pane];
+  const n = Math.max(1, ctx.lists[pane].columns);
+  const next: ListUi =
+    action === 'sortInvert'
+      ? { ...list, descending: !list.descending }
+      : { ...list, sortColumn: (list.sortColumn + (action === 'sortNext' ? 1 : n - 1)) % n };
+  return { ...ui, lists: { ...ui.lists, [pane]: next } };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, v));
+}

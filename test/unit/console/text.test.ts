@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { compactAge, compactMs, compactNumber, fit } from '../../../src/console/text.js';
+
+describe('console text fitting', () => {
+  it('fits to an exact width, cutting with an ellipsis', () => {
+    expect(fit('abc', 5)).toBe('abc  ');
+    expect(fit('abc', 5, 'right')).toBe('  abc');
+    expect(fit('abcdef', 4)).toBe('abc…');
+    expect(fit('abc', 1)).toBe('…');
+    expect(fit('abc', 0)).toBe('');
+  });
+
+  it('formats numbers, latencies and ages compactly', () => {
+    expect(compactNumber(undefined)).toBe('-');
+    expect(compactNumber(999)).toBe('999');
+    expect(compactNumber(1234)).toBe('1.2k');
+    expect(compactNumber(45_678)).toBe('46k');
+    expect(compactNumber(2.5)).toBe('2.5');
+    expect(compactNumber(12_345_678)).toBe('12M');
+    expect(compactMs(null)).toBe('-');
+    expect(compactMs(0.25)).toBe('0.3ms');
+    expect(compactMs(12.4)).toBe('12ms');
+    expect(compactMs(1500)).toBe('1.5s');
+    expect(compactAge(42_000)).toBe('42s');
+    expect(compactAge(310_000)).toBe('5m10s');
+    expect(compactAge(3 * 3600_000 + 5 * 60_000)).toBe('3h05m');
+  });
+});
