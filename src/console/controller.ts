@@ -1,0 +1,254 @@
+/**
+ * The console's state holder between the edges (etcd watcher, metrics scraper, cluster operations) and the Ink
+ * components. Inputs only mark what changed and request a frame; the frame scheduler turns any number of them into
+ * one rebuild and one commit per frame, at a capped rate. The data model is rebuilt only when its inputs changed
+ * (or once a second, for ages and countdowns), never while the screen is frozen (`Z`).
+ */
+import type { Key } from 'ink';
+import type { Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/log/logger.js';
+import type { OperationPlan } from '../core/operations/operations.js';
+import { type FirstSeen, trackFirstSeen } from '../core/planner/stuck.js';
+import type { ClusterChange, ClusterSnapshot } from '../core/snapshot/snapshot.js';
+import { type BalancerInput, buildClusterView, type ClusterView, type NodeMetrics } from '../core/view/index.js';
+import type { OperationResult } from '../cluster/operations.js';
+import type { WatcherEvent, WatcherStatus } from '../edge/etcd/watcher.js';
+import { FrameScheduler, type FrameTimer, realFrameTimer } from './frameScheduler.js';
+import { keyName } from './keys.js';
+import { buildFrame, type Frame } from './model/frame.js';
+import type { Connection } from './model/header.js';
+import type { WriteRequest } from './model/palette.js';
+import { describeResult, planWrite } from './model/writes.js';
+import { type Effect, initialUi, type PendingWrite, reduceKey, type UiState, withOverlay, withStatus } from './model/ui.js';
+import type { Theme } from './theme.js';
+
+/** Executes a planned write: ClusterOperations in the console, a recorder in tests. */
+export interface WriteExecutor {
+  execute(plan: OperationPlan): Promise<OperationResult>;
+}
+
+export interface ControllerOptions {
+  readonly snapshot: ClusterSnapshot;
+  readonly endpoints: readonly string[];
+  readonly stuckTimeoutMs: number;
+  readonly balancer: Omit<BalancerInput, 'stableSince'>;
+  readonly theme: Theme;
+  readonly clock: Clock;
+  /** Null when writes are off; `readOnlyReason` says why. */
+  readonly writer: WriteExecutor | null;
+  readonly readOnlyReason: string | null;
+  /** Who acts, recorded in records (`user@host`). */
+  readonly by: string;
+  readonly size: { readonly cols: number; readonly rows: number };
+  /** Frames per second at most. */
+  readonly maxFps: number;
+  readonly onQuit: () => void;
+  readonly onCopy?: (text: string) => void;
+  readonly logger: Logger;
+  readonly timer?: FrameTimer;
+}
+
+/** How long a view is reused without new input before ages and countdowns are refreshed. */
+const AGE_REFRESH_MS = 1000;
+
+export class ConsoleController {
+  private ui: UiState;
+  private snapshot: ClusterSnapshot;
+  private status: WatcherStatus;
+  private reconnects = 0;
+  private metrics: ReadonlyMap<string, NodeMetrics> = new Map();
+  private firstSeen: ReadonlyMap<number, FirstSeen> = new Map();
+  /** When the set of alive nodes last changed; undefined until a change is seen (taken as stable until then). */
+  private stableSince: number | undefined;
+  private view: ClusterView;
+  private viewAt: number;
+  private dataDirty = false;
+  private size: { cols: number; rows: number };
+  private current: Frame;
+  private readonly listeners = new Set<() => void>();
+  private readonly scheduler: FrameScheduler;
+  private stopped = false;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.ui = initialUi({ readOnly: options.writer === null });
+    this.snapshot = options.snapshot;
+    this.status = { kind: 'connecting', since: options.clock.now() };
+    this.size = { ...options.size };
+    this.viewAt = options.clock.now();
+    this.view = this.buildView(this.viewAt, undefined);
+    this.current = this.compose();
+    this.scheduler = new FrameScheduler(1000 / options.maxFps, () => this.frame(), options.timer ?? realFrameTimer);
+  }
+
+  // ---- React side ----
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly getFrame = (): Frame => this.current;
+
+  /** A key press from Ink's useInput. */
+  readonly onKey = (input: string, key: Key): void => {
+    this.handleKey(keyName(input, key));
+  };
+
+  // ---- edge side ----
+
+  onWatcherEvent(event: WatcherEvent): void {
+    if (event.type === 'status') {
+      const lost = event.status.kind === 'reconnecting' || event.status.kind === 'stale';
+      const wasLost = this.status.kind === 'reconnecting' || this.status.kind === 'stale';
+      if (lost && !wasLost && this.snapshot.revision > 0) this.reconnects++;
+      this.status = event.status;
+    } else {
+      this.snapshot = event.snapshot;
+      if (event.changes.some(isMembershipChange)) this.stableSince = this.options.clock.now();
+      this.dataDirty = true;
+    }
+    this.request();
+  }
+
+  setMetrics(metrics: ReadonlyMap<string, NodeMetrics>): void {
+    this.metrics = metrics;
+    this.dataDirty = true;
+    this.request();
+  }
+
+  setSize(cols: number, rows: number): void {
+    this.size = { cols, rows };
+    this.request();
+  }
+
+  /** Rebuilds ages and countdowns; the caller's timer calls this every second. */
+  tick(): void {
+    if (this.options.clock.now() - this.viewAt >= AGE_REFRESH_MS) this.dataDirty = true;
+    this.request();
+  }
+
+  /** The latest snapshot (not the frozen one): what writes are planned against. */
+  get latestSnapshot(): ClusterSnapshot {
+    return this.snapshot;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.scheduler.stop();
+  }
+
+  // ---- internals ----
+
+  private request(): void {
+    if (!this.stopped) this.scheduler.request();
+  }
+
+  private frame(): void {
+    if (this.dataDirty && !this.ui.frozen) {
+      const now = this.options.clock.now();
+      this.view = this.buildView(now, this.view);
+      this.viewAt = now;
+      this.dataDirty = false;
+    }
+    this.current = this.compose();
+    for (const l of this.listeners) l();
+  }
+
+  private buildView(now: number, previous: ClusterView | undefined): ClusterView {
+    this.firstSeen = trackFirstSeen(this.firstSeen, this.snapshot, now);
+    return buildClusterView({
+      snapshot: this.snapshot,
+      now,
+      stuckTimeoutMs: this.options.stuckTimeoutMs,
+      balancer: { ...this.options.balancer, ...(this.stableSince === undefined ? {} : { stableSince: this.stableSince }) },
+      metrics: this.metrics,
+      firstSeen: this.firstSeen,
+      ...(previous === undefined ? {} : { previous }),
+    });
+  }
+
+  private compose(): Frame {
+    return buildFrame({
+      view: this.view,
+      connection: this.connection(),
+      ui: this.ui,
+      cols: this.size.cols,
+      rows: this.size.rows,
+      theme: this.options.theme,
+      readOnlyReason: this.options.readOnlyReason,
+    });
+  }
+
+  private connection(): Connection {
+    return { endpoints: this.options.endpoints, status: this.status, reconnects: this.reconnects };
+  }
+
+  private setUi(ui: UiState): void {
+    this.ui = ui;
+    // Unfreezing shows the data that arrived meanwhile.
+    if (!ui.frozen) this.dataDirty ||= this.view.snapshot !== this.snapshot;
+    this.request();
+  }
+
+  private handleKey(name: string): void {
+    const { ui, effect } = reduceKey(this.ui, name, this.current.context);
+    this.setUi(ui);
+    if (effect !== undefined) this.runEffect(effect);
+  }
+
+  private runEffect(effect: Effect): void {
+    switch (effect.kind) {
+      case 'quit':
+        this.options.onQuit();
+        return;
+      case 'copy':
+        this.options.onCopy?.(effect.text);
+        return;
+      case 'plan':
+        this.plan(effect.request);
+        return;
+      case 'execute':
+        void this.execute(effect.pending);
+        return;
+    }
+  }
+
+  private plan(request: WriteRequest): void {
+    let plan: OperationPlan;
+    try {
+      plan = planWrite(request, { snapshot: this.snapshot, now: this.options.clock.now(), by: this.options.by });
+    } catch (err) {
+      this.setUi(withStatus(this.ui, `${request.op}: ${describeError(err)}`, 'bad'));
+      return;
+    }
+    if (plan.shardChanges.length === 0 && plan.recordChanges.length === 0) {
+      const why = plan.skipped.map((s) => `shard ${s.shardId}: ${s.reason}`).join('; ');
+      this.setUi(withStatus(this.ui, `${plan.operation}: nothing to do${why === '' ? ` (${plan.summary})` : `: ${why}`}`, 'warn'));
+      return;
+    }
+    this.setUi(withOverlay(this.ui, { kind: 'confirm', pending: { request, plan }, choice: 'cancel' }));
+  }
+
+  private async execute(pending: PendingWrite): Promise<void> {
+    const writer = this.options.writer;
+    if (writer === null) {
+      this.setUi(withStatus(withOverlay(this.ui, { kind: 'none' }), `${pending.plan.operation} refused: read-only mode`, 'bad'));
+      return;
+    }
+    this.setUi(withOverlay(this.ui, { kind: 'busy', what: pending.plan.summary }));
+    let ui: UiState;
+    try {
+      const result = await writer.execute(pending.plan);
+      ui = withStatus(this.ui, describeResult(result), result.conflicts + result.failed > 0 ? 'bad' : 'good');
+    } catch (err) {
+      this.options.logger.warn('console write failed', { operation: pending.plan.operation, err });
+      ui = withStatus(this.ui, `${pending.plan.operation} failed: ${describeError(err)}`, 'bad');
+    }
+    if (!this.stopped) this.setUi(withOverlay(ui, { kind: 'none' }));
+  }
+}
+
+function isMembershipChange(c: ClusterChange): boolean {
+  return c.kind === 'node-joined' || c.kind === 'node-left';
+}

@@ -1,0 +1,249 @@
+/**
+ * One frame of the console, pure: the data model, the connection state and the UI state in, every line of the
+ * screen out (as styled strings) plus what the key reducer needs to know about them. The Ink components only lay
+ * these lines out; everything that decides what is shown is here and unit-tested.
+ */
+import { type ClusterView, SHARD_FLAG } from '../../core/view/index.js';
+import { bindingsFor, PANE_TITLES, PANES, type PaneId } from '../keys.js';
+import type { Theme } from '../theme.js';
+import { type Connection, headerLines } from './header.js';
+import { computeLayout, type Layout, type PaneSlot } from './layout.js';
+import { HOT_SHARDS_TABLE, nodeLockLines } from './locksPane.js';
+import { NODES_TABLE, nodesTitle } from './nodesPane.js';
+import { confirmContent, detailsContent, helpContent, type OverlayContent, pickContent } from './overlays.js';
+import { balancerLines, decisionRows, DECISIONS_TABLE } from './rebalancePane.js';
+import { shardsPane } from './shardsPane.js';
+import { STUCK_TABLE, stuckTitle } from './stuckPane.js';
+import { renderTable, type RenderedTable, type TableSpec } from './table.js';
+import { gridGeometry } from './shardGrid.js';
+import type { KeyContext, ListContext, ListPane, Subject, UiState } from './ui.js';
+
+export interface FrameInput {
+  readonly view: ClusterView;
+  readonly connection: Connection;
+  readonly ui: UiState;
+  readonly cols: number;
+  readonly rows: number;
+  readonly theme: Theme;
+  /** Why writes are off, shown in the header; null when they are on. */
+  readonly readOnlyReason: string | null;
+}
+
+export interface PaneFrame {
+  readonly pane: PaneId;
+  readonly focused: boolean;
+  /** Lines in all, title included. */
+  readonly height: number;
+  readonly title: string;
+  readonly lines: readonly string[];
+}
+
+export interface Frame {
+  readonly layout: Layout;
+  readonly header: readonly string[];
+  readonly tabs: string;
+  readonly panes: readonly PaneFrame[];
+  /** A dialog in place of the panes, with as many lines as they had. */
+  readonly overlay: (OverlayContent & { readonly height: number }) | null;
+  readonly status: string;
+  /** The prompt of the palette or the filter, else the key hints. */
+  readonly prompt: string;
+  readonly context: KeyContext;
+}
+
+interface PaneBuild {
+  readonly frame: PaneFrame;
+  readonly list?: ListContext;
+  readonly selection: Subject | null;
+  readonly map?: KeyContext['map'];
+}
+
+const EMPTY_LIST: ListContext = { keys: [], pageSize: 1, columns: 1 };
+
+export function buildFrame(input: FrameInput): Frame {
+  const { view, ui, theme, cols, rows } = input;
+  const layout = computeLayout(cols, rows, ui.focus);
+  const numShards = view.snapshot.numShards;
+  const defaultMap: KeyContext['map'] = { geo: gridGeometry(numShards, cols, 10, ui.map.zoom), numShards, pageRows: 10 };
+  const lists: Record<ListPane, ListContext> = { nodes: EMPTY_LIST, stuck: EMPTY_LIST, locks: EMPTY_LIST, rebalance: EMPTY_LIST };
+  let map = defaultMap;
+  let selection: Subject | null = null;
+  const panes: PaneFrame[] = [];
+  if (layout.kind === 'normal') {
+    for (const slot of layout.slots) {
+      const built = buildPane(view, ui, slot, cols, theme);
+      panes.push(built.frame);
+      if (built.list !== undefined) lists[slot.pane as ListPane] = built.list;
+      if (built.map !== undefined) map = built.map;
+      if (slot.focused) selection = built.selection;
+    }
+  }
+  const paused = view.balancer.pause !== null;
+  const context: KeyContext = {
+    lists,
+    map,
+    selection,
+    rebalancePaused: paused,
+    targets: view.nodes.filter((n) => n.alive && n.status === 'eligible').map((n) => n.address),
+  };
+  const body = layout.kind === 'normal' ? layout.body : 0;
+  return {
+    layout,
+    header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason }, theme),
+    tabs: tabBar(view, ui.focus, theme),
+    panes,
+    overlay: overlayContent(input, body),
+    status: statusText(ui, theme),
+    prompt: promptText(ui, theme),
+    context,
+  };
+}
+
+function buildPane(view: ClusterView, ui: UiState, slot: PaneSlot, width: number, theme: Theme): PaneBuild {
+  const inner = { width, height: slot.height - 1 };
+  const frame = (title: string, lines: readonly string[]): PaneFrame => ({
+    pane: slot.pane,
+    focused: slot.focused,
+    height: slot.height,
+    title: `${PANE_TITLES[slot.pane]}: ${title}`,
+    lines,
+  });
+  switch (slot.pane) {
+    case 'shards': {
+      const p = shardsPane(view, ui.map, inner, theme, slot.focused);
+      const id = Math.min(ui.map.cursor, view.snapshot.numShards - 1);
+      return {
+        frame: frame(p.title, p.lines),
+        map: { geo: p.geo, numShards: view.snapshot.numShards, pageRows: p.gridRows },
+        selection: { kind: 'shard', id, pinned: shardRowPinned(view, id) },
+      };
+    }
+    case 'nodes': {
+      const t = table(NODES_TABLE, view.nodes, ui, 'nodes', inner, theme, slot.focused);
+      const n = t.selected;
+      return {
+        frame: frame(nodesTitle(view) + filterNote(ui, 'nodes', t), [t.header, ...t.lines]),
+        list: listContext(t, NODES_TABLE),
+        selection: n === null ? null : { kind: 'node', address: n.address, drained: n.draining },
+      };
+    }
+    case 'stuck': {
+      const t = table(STUCK_TABLE, view.stuck, ui, 'stuck', inner, theme, slot.focused);
+      const s = t.selected;
+      const lines = view.stuck.length === 0 ? [t.header, theme.tone('no migration is past the stuck timeout', 'good')] : [t.header, ...t.lines];
+      return {
+        frame: frame(stuckTitle(view) + filterNote(ui, 'stuck', t), lines),
+        list: listContext(t, STUCK_TABLE),
+        selection: s === null ? null : { kind: 'shard', id: s.shardId, pinned: s.pinned },
+      };
+    }
+    case 'locks': {
+      const alive = view.nodes.filter((n) => n.alive).length;
+      const summaryRows = Math.min(alive + 1, Math.max(2, Math.floor(inner.height * 0.4)));
+      const summary = nodeLockLines(view, summaryRows, width, theme);
+      const t = table(HOT_SHARDS_TABLE, view.hotShards, ui, 'locks', { width, height: inner.height - summary.length - 1 }, theme, slot.focused);
+      const h = t.selected;
+      const hot = view.hotShards.length === 0 ? [theme.tone('no contended shard reported', 'good')] : t.lines;
+      return {
+        frame: frame(`${view.hotShards.length} hot shards${filterNote(ui, 'locks', t)}`, [...summary, t.header, ...hot]),
+        list: listContext(t, HOT_SHARDS_TABLE),
+        selection: h === null ? null : { kind: 'shard', id: h.shardId, pinned: shardRowPinned(view, h.shardId) },
+      };
+    }
+    case 'rebalance': {
+      const top = balancerLines(view, theme);
+      const decisions = decisionRows(view);
+      const t = table(DECISIONS_TABLE, decisions, ui, 'rebalance', { width, height: inner.height - top.length }, theme, slot.focused);
+      const d = t.selected;
+      const timeline = decisions.length === 0 ? [theme.tone('no recent decisions published by a leader', 'muted')] : t.lines;
+      return {
+        frame: frame(`${view.balancer.state}${filterNote(ui, 'rebalance', t)}`, [...top, t.header, ...timeline]),
+        list: listContext(t, DECISIONS_TABLE),
+        selection: d === null ? null : { kind: 'decision', key: d.key },
+      };
+    }
+  }
+}
+
+function shardRowPinned(view: ClusterView, id: number): boolean {
+  return ((view.shards.flags[id] ?? 0) & SHARD_FLAG.pinned) !== 0;
+}
+
+function table<Row>(
+  spec: TableSpec<Row>,
+  rows: readonly Row[],
+  ui: UiState,
+  pane: ListPane,
+  size: { width: number; height: number },
+  theme: Theme,
+  focused: boolean,
+): RenderedTable<Row> {
+  return renderTable(spec, rows, ui.lists[pane], { width: size.width, height: Math.max(2, size.height) }, theme, focused);
+}
+
+function listContext<Row>(t: RenderedTable<Row>, spec: TableSpec<Row>): ListContext {
+  return { keys: t.keys, pageSize: t.pageSize, columns: spec.columns.length };
+}
+
+function filterNote<Row>(ui: UiState, pane: ListPane, t: RenderedTable<Row>): string {
+  const f = ui.lists[pane].filter;
+  return f === null ? '' : ` │ filter ${f.inverse ? '!' : ''}${f.text}: ${t.keys.length} of ${t.total}`;
+}
+
+function tabBar(view: ClusterView, focus: PaneId, theme: Theme): string {
+  return PANES.map((p) => {
+    const count = p === 'stuck' && view.counts.stuck > 0 ? ` ${view.counts.stuck}` : '';
+    const label = ` ${PANE_TITLES[p]}${count} `;
+    if (p === focus) return theme.inverse(label);
+    return count === '' ? label : theme.tone(label, 'bad');
+  }).join(' ');
+}
+
+function overlayContent(input: FrameInput, height: number): Frame['overlay'] {
+  const { ui, view, theme } = input;
+  const o = ui.overlay;
+  let content: OverlayContent;
+  switch (o.kind) {
+    case 'none':
+    case 'palette':
+    case 'filter':
+      return null;
+    case 'help':
+      content = scrolled(helpContent(ui.focus, ui.readOnly), o.offset);
+      break;
+    case 'details':
+      content = scrolled(detailsContent(o.subject, view), o.offset);
+      break;
+    case 'pick':
+      content = pickContent(o, view, theme);
+      break;
+    case 'confirm':
+      // Dialog chrome: border (2), title, footer.
+      content = confirmContent(o.pending.plan, o.choice, theme, height - 4);
+      break;
+    case 'busy':
+      content = { title: 'Working', lines: [`${o.what}…`], footer: 'waiting for etcd' };
+      break;
+  }
+  return { ...content, height };
+}
+
+function scrolled(c: OverlayContent, offset: number): OverlayContent {
+  return { ...c, lines: c.lines.slice(Math.min(offset, Math.max(0, c.lines.length - 1))) };
+}
+
+function statusText(ui: UiState, theme: Theme): string {
+  if (ui.status === null) return '';
+  const tone = ui.status.tone === 'info' ? 'accent' : ui.status.tone;
+  return theme.tone(ui.status.text, tone);
+}
+
+function promptText(ui: UiState, theme: Theme): string {
+  const o = ui.overlay;
+  if (o.kind === 'palette') return `${theme.bold(':')}${o.text}█  ${theme.tone('tab completes · enter runs · esc cancels', 'muted')}`;
+  if (o.kind === 'filter') return `${theme.bold('/')}${o.text}█  ${theme.tone('!text = not matching · enter keeps · esc cancels', 'muted')}`;
+  const hints = bindingsFor(ui.focus, ui.readOnly)
+    .filter((b) => b.hint !== undefined)
+    .map((b) => `${theme.bold(b.label.split(' ')[0]!)} ${b.hint}`);
+  return theme.tone(hints.join('  '), 'muted');
+}

@@ -1,0 +1,87 @@
+/**
+ * The three header lines, pure: where the console is connected and whether its picture is current, the cluster in
+ * numbers, and what the balancer does and why. Trouble (stale view, dead leader, stuck shards, unreachable metrics)
+ * is spelled out in words, so it reads the same without colour.
+ */
+import type { ClusterView } from '../../core/view/index.js';
+import type { WatcherStatus } from '../../edge/etcd/watcher.js';
+import { compactAge } from '../text.js';
+import type { Theme } from '../theme.js';
+
+/** The etcd connection as the header shows it. */
+export interface Connection {
+  readonly endpoints: readonly string[];
+  readonly status: WatcherStatus;
+  /** Times the watch was lost (reconnecting or stale) since the console started. */
+  readonly reconnects: number;
+}
+
+export interface HeaderFlags {
+  readonly frozen: boolean;
+  /** Why writes are off (`--read-only`, stdin not a terminal), or null when they are on. */
+  readonly readOnly: string | null;
+}
+
+const SEP = ' │ ';
+
+export function connectionText(c: Connection, now: number, theme: Theme): string {
+  const s = c.status;
+  const reconnects = c.reconnects > 0 ? theme.tone(` reconnects ${c.reconnects}`, 'warn') : '';
+  switch (s.kind) {
+    case 'synced':
+      return `${theme.tone('● synced', 'good')}${reconnects}`;
+    case 'connecting':
+      return theme.tone(`○ connecting ${compactAge(now - s.since)}`, 'warn');
+    case 'reconnecting':
+      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}: etcd unreachable (attempt ${s.attempts}: ${s.lastError})`, 'bad')}${reconnects}`;
+    case 'stale':
+      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}: ${s.reason}`, 'bad')}${reconnects}`;
+  }
+}
+
+export function headerLines(view: ClusterView, connection: Connection, flags: HeaderFlags, theme: Theme): string[] {
+  const now = view.now;
+  const snap = view.snapshot;
+  const badges = [flags.frozen ? theme.tone(' FROZEN (Z) ', 'warn') : '', flags.readOnly !== null ? theme.tone(` READ-ONLY `, 'accent') : '']
+    .filter((b) => b !== '')
+    .join(' ');
+  const leader =
+    view.leader === null
+      ? theme.tone('leader none', 'warn')
+      : view.leader.alive
+        ? `leader ${view.leader.address}`
+        : theme.tone(`leader ${view.leader.address} (dead)`, 'bad');
+  const line1 = [
+    `${theme.tone('goverse-top', 'title')}${badges === '' ? '' : ` ${badges}`}`,
+    `etcd ${connection.endpoints.join(',')} ${connectionText(connection, now, theme)}`,
+    leader,
+    `rev ${snap.revision}`,
+    `prefix ${snap.prefix}`,
+  ].join(SEP);
+
+  const alive = view.nodes.filter((n) => n.alive);
+  const scraped = alive.filter((n) => n.metrics.kind === 'ok').length;
+  const metricsTrouble = alive.filter((n) => n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed').length;
+  const c = view.counts;
+  const im = view.imbalance;
+  const line2 = [
+    `nodes ${alive.length} alive${view.nodes.length > alive.length ? theme.tone(` (${view.nodes.length - alive.length} dead)`, 'bad') : ''}`,
+    metricsTrouble > 0 ? theme.tone(`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, 'bad') : `metrics ${scraped}/${alive.length}`,
+    c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
+    c.inMigration > 0 ? theme.tone(`migrating ${c.inMigration}`, 'warn') : 'migrating 0',
+    c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
+    `pinned ${c.pinned}`,
+    `imbalance ${im.maxOverIdeal.toFixed(2)}/${im.minOverIdeal.toFixed(2)} of ideal`,
+  ].join(SEP);
+
+  const b = view.balancer;
+  const tone = b.state === 'balanced' ? 'good' : b.state === 'stalled' ? 'bad' : b.state === 'acting' ? 'accent' : 'warn';
+  // The pause countdown goes first: it must stay visible when a long reason is cut at the terminal's edge.
+  const pause =
+    b.pause === null
+      ? ''
+      : `${theme.tone(`⏸ REBALANCING PAUSED ${compactAge(b.pause.remainingMs)} left, by ${b.pause.by}${b.pause.reason === '' ? '' : ` (${b.pause.reason})`}`, 'warn')}${SEP}`;
+  const line3 = `${pause}balancer ${theme.tone(b.state, tone)}${b.source === 'computed' ? ' (computed)' : ''}: ${b.reason}`;
+  // Lines longer than the terminal are cut by Ink (wrap="truncate"), which keeps escape codes intact.
+  return [line1, line2, line3];
+}

@@ -1,0 +1,160 @@
+/**
+ * Contents of the dialogs that replace the panes for a moment, pure: help for the focused pane, details of a shard,
+ * node or decision, the node picker of a reassign, and the confirmation of a write with its exact changes.
+ */
+import type { OperationPlan } from '../../core/operations/operations.js';
+import { shardRow, type ClusterView } from '../../core/view/index.js';
+import { bindingsFor, PANE_TITLES, type PaneId } from '../keys.js';
+import { compactAge, compactMs, compactNumber, fit } from '../text.js';
+import type { Theme } from '../theme.js';
+import { PALETTE } from './palette.js';
+import { decisionRows } from './rebalancePane.js';
+import { MARK_GLYPH } from './shardGrid.js';
+import type { Overlay, Subject } from './ui.js';
+
+export interface OverlayContent {
+  readonly title: string;
+  readonly lines: readonly string[];
+  /** Shown under the lines: what the keys do in this dialog. */
+  readonly footer: string;
+}
+
+const PANE_HELP: Readonly<Record<PaneId, readonly string[]>> = {
+  nodes: [
+    'One row per node. ST: U up / D down, then L leader, D draining, S stopping, N normal.',
+    'TGT/IDEAL: shards targeted at the node / its weighted ideal share. OWN: shards it owns.',
+    'LKp99: shard lock wait p99 since the last scrape. WL: write locks held. MET: metrics ok, down, bad, - (none).',
+  ],
+  shards: [
+    'Every shard, one cell per shard or per run of shards (the most urgent state of the run shows).',
+    'Lower-case letter: owner (legend below the map, colours tell nodes apart); upper case: pinned.',
+    `${MARK_GLYPH.unclaimed} unclaimed  ${MARK_GLYPH.migrating} migrating  ${MARK_GLYPH.orphaned} orphaned (dead target or owner)  ${MARK_GLYPH.stuck} stuck (past the timeout)  ${MARK_GLYPH['no-target']} no target`,
+    'm switches to the objects or calls heatmap: . cold  : - = + * # % @ hot (log scale).',
+    'The filter dims shards that do not match an ID, node, state, "pinned" or "stuck".',
+  ],
+  stuck: ['Shards in migration past the stuck timeout, oldest first. STATE * = pinned (never repaired automatically).'],
+  locks: ['Top: per node lock figures, worst wait p99 first. Below: the most contended shards over every node.'],
+  rebalance: ['Why the balancer acts or not, the pause, the imbalance it compares, and its recent decisions (enter: moves).'],
+};
+
+export function helpContent(pane: PaneId, readOnly: boolean): OverlayContent {
+  const keys = bindingsFor(pane, readOnly).map((b) => `${fit(b.label, 9)} ${b.description}`);
+  const commands = PALETTE.filter((e) => !(readOnly && e.write)).map((e) => `${fit(e.usage, 26)} ${e.description}`);
+  return {
+    title: `Help: ${PANE_TITLES[pane]}${readOnly ? ' (read-only: write keys hidden)' : ''}`,
+    lines: [...PANE_HELP[pane], '', 'Keys', ...keys, '', 'Commands (:)', ...commands],
+    footer: 'j/k scroll · esc or ? close',
+  };
+}
+
+export function detailsContent(subject: Subject, view: ClusterView): OverlayContent {
+  switch (subject.kind) {
+    case 'shard':
+      return shardDetails(subject.id, view);
+    case 'node':
+      return nodeDetails(subject.address, view);
+    case 'decision':
+      return decisionDetails(subject.key, view);
+  }
+}
+
+const field = (name: string, value: string): string => `${fit(name, 14)} ${value}`;
+
+function shardDetails(id: number, view: ClusterView): OverlayContent {
+  const r = shardRow(view, id);
+  const migration = view.snapshot.migrations.get(id);
+  const request = view.snapshot.releaseRequests.get(id);
+  const lines = [
+    field('key', `${view.snapshot.prefix}/shard/${id}`),
+    field('value', r.raw === null ? '(absent)' : JSON.stringify(r.raw)),
+    field('ModRevision', String(r.modRevision)),
+    field('state', `${r.state}${r.pinned ? ', pinned' : ''}${r.stuck ? ', STUCK' : ''}`),
+    field('target', r.target || '-'),
+    field('current', r.current || '-'),
+    field('flags', r.flags.length === 0 ? '-' : r.flags.join(', ')),
+    field('migrating for', r.ageMs === null ? '-' : compactAge(r.ageMs)),
+    field('stuck reason', r.reason ?? '-'),
+    field('migration', migration === undefined ? '-' : `since ${new Date(migration.since).toISOString()} from ${migration.from || '-'} to ${migration.target}`),
+    field('release asked', request === undefined ? '-' : `of ${request.owner} by ${request.by} at ${new Date(request.at).toISOString()}`),
+    field('objects', compactNumber(r.objects)),
+    field('calls/s', compactNumber(r.calls)),
+    ...(r.warnings.length > 0 ? [field('warnings', r.warnings.join('; '))] : []),
+  ];
+  return { title: `Shard ${id}`, lines, footer: 'p pin/unpin · r reassign · x release · esc close' };
+}
+
+function nodeDetails(address: string, view: ClusterView): OverlayContent {
+  const i = view.nodeIndex.get(address);
+  const n = i === undefined ? undefined : view.nodes[i];
+  if (n === undefined) return { title: `Node ${address}`, lines: ['(no longer in the view)'], footer: 'esc close' };
+  const m = n.metrics;
+  const metrics = m.kind === 'ok' ? `ok, ${m.url}` : m.kind === 'none' ? `none: ${m.reason}` : `${m.kind}: ${m.reason} (${m.url})`;
+  const lines = [
+    field('address', n.address),
+    field('node ID', n.nodeId ?? '-'),
+    field('version', n.version ?? '-'),
+    field('alive', n.alive ? 'yes' : 'NO'),
+    field('leader', n.leader ? 'yes' : 'no'),
+    field('ready', n.ready === null ? '-' : n.ready ? 'yes' : 'no'),
+    field('status', n.status),
+    field('weight', String(n.weight)),
+    field('shards', `target ${n.shardsTarget}, ideal ${n.ideal.toFixed(1)}, owned ${n.shardsOwned}, pinned ${n.shardsPinned}`),
+    field('objects', compactNumber(n.objects)),
+    field('calls/s', compactNumber(n.callRate)),
+    field('cpu', n.cpu === null ? '-' : `${(n.cpu * 100).toFixed(0)}% of a core`),
+    field('memory', n.rssBytes === null ? '-' : `${Math.round(n.rssBytes / 1048576)} MB`),
+    field('locks', `acquired ${compactNumber(n.lockAcquisitions)}, wait p99 ${compactMs(n.lockWaitP99Ms)}, write held ${compactNumber(n.writeLocksHeld)}, timeouts ${compactNumber(n.lockTimeouts)}`),
+    field('started', n.startedAt === null ? '-' : `${new Date(n.startedAt).toISOString()} (${compactAge(view.now - n.startedAt)} ago)`),
+    field('metrics', metrics),
+  ];
+  return { title: `Node ${address}`, lines, footer: 'd drain/undrain · esc close' };
+}
+
+function decisionDetails(key: string, view: ClusterView): OverlayContent {
+  const d = decisionRows(view).find((r) => r.key === key);
+  if (d === undefined) return { title: 'Decision', lines: ['(no longer in the leader\'s recent decisions)'], footer: 'esc close' };
+  const lines = [
+    field('at', `${new Date(d.at).toISOString()} (${compactAge(d.agoMs)} ago)`),
+    field('outcome', d.outcome),
+    field('strategy', d.strategy),
+    field('reason', d.reason),
+    field('moves', String(d.moves.length)),
+    ...d.moves.map((m) => `  shard ${fit(String(m.shard), 5, 'right')}  ${m.from || '-'} → ${m.to || '-'}`),
+  ];
+  return { title: `Decision ${d.outcome}`, lines, footer: 'j/k scroll · esc close' };
+}
+
+export function pickContent(overlay: Extract<Overlay, { kind: 'pick' }>, view: ClusterView, theme: Theme): OverlayContent {
+  const lines = overlay.options.map((o, i) => {
+    const label = o === null ? 'best node (weighted rendezvous, as the leader would choose)' : nodeOption(o, view);
+    return i === overlay.index ? theme.inverse(`▶ ${label}`) : `  ${label}`;
+  });
+  return { title: `Reassign shard ${overlay.shards.join(', ')} to`, lines, footer: 'j/k choose · enter next · esc cancel' };
+}
+
+function nodeOption(address: string, view: ClusterView): string {
+  const n = view.nodes[view.nodeIndex.get(address) ?? -1];
+  return n === undefined ? address : `${address}  (targets ${n.shardsTarget}/${Math.round(n.ideal)}, owns ${n.shardsOwned})`;
+}
+
+/** The confirmation: every change with its key, old and new value and the ModRevision compared, then what is skipped. */
+export function confirmContent(plan: OperationPlan, choice: 'cancel' | 'confirm', theme: Theme, maxLines: number): OverlayContent {
+  const changes: string[] = [];
+  const fmt = (v: string | null): string => (v === null ? '(absent)' : JSON.stringify(v));
+  for (const c of plan.shardChanges) {
+    changes.push(`key ${c.key}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${fmt(c.new)}`);
+  }
+  for (const c of plan.recordChanges) {
+    changes.push(`key ${c.key}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${c.new === null ? '(delete)' : fmt(c.new)}`);
+  }
+  const skipped = plan.skipped.map((s) => theme.tone(`skipped shard ${s.shardId}: ${s.reason}`, 'warn'));
+  const buttons = `${choice === 'cancel' ? theme.inverse('[ Cancel ]') : '[ Cancel ]'}   ${choice === 'confirm' ? theme.inverse('[ Confirm ]') : '[ Confirm ]'}`;
+  // The buttons must always show: long plans (a drain moves hundreds of shards) are cut with a count.
+  const room = Math.max(1, maxLines - 2);
+  let body = [...changes, ...skipped];
+  if (body.length > room) {
+    const hidden = body.length - (room - 1);
+    body = [...body.slice(0, room - 1), theme.tone(`… ${hidden} more lines (${plan.shardChanges.length + plan.recordChanges.length} changes)`, 'muted')];
+  }
+  return { title: `Confirm: ${plan.summary}`, lines: [...body, '', buttons], footer: 'default Cancel · ←/→ choose · enter · y confirm · esc cancel' };
+}

@@ -1,0 +1,80 @@
+/**
+ * The shard map pane, pure: title, grid, the line describing the shard under the cursor, and a legend. The filter
+ * matches shard IDs, node addresses, states and flags without building a string per shard.
+ */
+import { SHARD_FLAG, SHARD_STATES, shardRow, type ClusterView } from '../../core/view/index.js';
+import { compactNumber } from '../text.js';
+import type { Theme } from '../theme.js';
+import { cellOf, cellRange, type GridGeometry, gridGeometry, MARK_GLYPH, type MapMode, ownerColour, ownerLetter, renderGrid } from './shardGrid.js';
+import type { Filter, MapUi } from './ui.js';
+
+export interface ShardsPane {
+  readonly title: string;
+  readonly lines: readonly string[];
+  readonly geo: GridGeometry;
+  /** Grid rows the pane shows (for paging). */
+  readonly gridRows: number;
+}
+
+/** Lines under the title besides the grid: the cursor line and the legend. */
+const EXTRA_LINES = 2;
+
+/** A predicate over shard IDs for the map filter, or undefined without one. */
+export function shardMatcher(view: ClusterView, filter: Filter | null): ((id: number) => boolean) | undefined {
+  if (filter === null) return undefined;
+  const needle = filter.text.toLowerCase();
+  const nodeHit = view.nodes.map((n) => n.address.toLowerCase().includes(needle));
+  const stateHit = SHARD_STATES.map((s) => s.includes(needle));
+  const pinnedHit = 'pinned'.includes(needle);
+  const stuckHit = 'stuck'.includes(needle);
+  const { state, flags, target, current } = view.shards;
+  return (id) => {
+    const f = flags[id]!;
+    const hit =
+      String(id).includes(needle) ||
+      stateHit[state[id]!]! ||
+      (target[id]! >= 0 && nodeHit[target[id]!]!) ||
+      (current[id]! >= 0 && nodeHit[current[id]!]!) ||
+      (pinnedHit && (f & SHARD_FLAG.pinned) !== 0) ||
+      (stuckHit && (f & SHARD_FLAG.stuck) !== 0);
+    return filter.inverse ? !hit : hit;
+  };
+}
+
+export function shardsPane(view: ClusterView, ui: MapUi, size: { width: number; height: number }, theme: Theme, focused: boolean): ShardsPane {
+  const numShards = view.snapshot.numShards;
+  const gridRows = Math.max(1, size.height - 1 - EXTRA_LINES);
+  const geo = gridGeometry(numShards, size.width, gridRows, ui.zoom);
+  const cursor = Math.min(ui.cursor, numShards - 1);
+  const grid = renderGrid(view.shards, geo, theme, { mode: ui.mode, cursor: focused ? cursor : null, matches: shardMatcher(view, ui.filter) });
+  const scope = geo.perCell > 1 ? `${geo.perCell} per cell, enter zooms` : ui.zoom !== null ? `zoomed ${geo.start}-${geo.end - 1}, esc zooms out` : '1 per cell';
+  const filter = ui.filter === null ? '' : ` │ filter ${ui.filter.inverse ? '!' : ''}${ui.filter.text}`;
+  const mode = ui.mode === 'owner' ? 'owners' : `${ui.mode} heatmap, hottest cell ${compactNumber(grid.heatMax)}${ui.mode === 'calls' ? '/s' : ''}`;
+  return {
+    title: `${numShards} shards, ${scope} │ ${mode} (m)${filter}`,
+    lines: [...grid.lines, cursorLine(view, geo, cursor, theme), legend(view, ui.mode, theme)],
+    geo,
+    gridRows,
+  };
+}
+
+function cursorLine(view: ClusterView, geo: GridGeometry, id: number, theme: Theme): string {
+  const row = shardRow(view, id);
+  const cell = cellOf(geo, id);
+  const [first, last] = cell < 0 ? [id, id] : cellRange(geo, cell);
+  const range = last > first ? ` (cell ${first}-${last})` : '';
+  const flags = [row.pinned ? 'pinned' : '', row.stuck ? theme.tone('STUCK', 'bad') : ''].filter((f) => f !== '').join(' ');
+  const load = `obj ${compactNumber(row.objects)} calls ${compactNumber(row.calls)}/s`;
+  return `${theme.bold(`▶ shard ${id}`)}${range} ${row.state}${flags === '' ? '' : ` ${flags}`} target ${row.target || '-'} current ${row.current || '-'} ${load}`;
+}
+
+/** Owners first (their letters in their colours), then the symbols; `?` shows the full legend. */
+function legend(view: ClusterView, mode: MapMode, theme: Theme): string {
+  if (mode !== 'owner') return theme.tone('. cold : - = + * # % @ hot (log scale)', 'muted');
+  const symbols = `A=pinned ${MARK_GLYPH.unclaimed}=unclaimed ${MARK_GLYPH.migrating}=migrating ${MARK_GLYPH.orphaned}=orphaned ${MARK_GLYPH.stuck}=stuck ${MARK_GLYPH['no-target']}=no target`;
+  const owners = view.nodes
+    .filter((n) => n.shardsOwned > 0 || n.shardsTarget > 0)
+    .map((n) => `${theme.fg256(ownerLetter(n.index), ownerColour(n.index))}=${n.address}`)
+    .join(' ');
+  return `${owners}${owners === '' ? '' : ' │ '}${theme.tone(symbols, 'muted')}`;
+}

@@ -1,0 +1,67 @@
+/**
+ * Lays out one frame: header, tab bar, the panes or a dialog in their place, status line, prompt. Every line is a
+ * single truncated Text, so nothing wraps and the frame keeps the height the layout gave it.
+ */
+import { Box, Text } from 'ink';
+import { memo } from 'react';
+import type { Frame, PaneFrame } from '../model/frame.js';
+import { MIN_COLS, MIN_ROWS } from '../model/layout.js';
+
+const Line = memo(function Line({ text }: { readonly text: string }) {
+  // An empty Text has no height in Ink; a space keeps the line.
+  return <Text wrap="truncate">{text === '' ? ' ' : text}</Text>;
+});
+
+const Pane = memo(function Pane({ pane }: { readonly pane: PaneFrame }) {
+  const lines = pane.lines.slice(0, Math.max(0, pane.height - 1));
+  return (
+    <Box flexDirection="column" height={pane.height}>
+      <Text wrap="truncate" bold inverse={pane.focused}>
+        {` ${pane.title} `}
+      </Text>
+      {lines.map((l, i) => (
+        <Line key={i} text={l} />
+      ))}
+    </Box>
+  );
+});
+
+function Dialog({ overlay }: { readonly overlay: NonNullable<Frame['overlay']> }) {
+  // Border (2 lines), title and footer leave this many lines for the content.
+  const room = Math.max(0, overlay.height - 4);
+  return (
+    <Box flexDirection="column" height={overlay.height} borderStyle="round" paddingX={1}>
+      <Text wrap="truncate" bold>
+        {overlay.title}
+      </Text>
+      <Box flexDirection="column" height={room}>
+        {overlay.lines.slice(0, room).map((l, i) => (
+          <Line key={i} text={l} />
+        ))}
+      </Box>
+      <Text wrap="truncate" dimColor>
+        {overlay.footer}
+      </Text>
+    </Box>
+  );
+}
+
+export function Screen({ frame }: { readonly frame: Frame }) {
+  const { layout } = frame;
+  if (layout.kind === 'too-small') {
+    return (
+      <Text wrap="truncate">{`terminal ${layout.cols}x${layout.rows} is too small: goverse-top needs ${MIN_COLS}x${MIN_ROWS} (q quits)`}</Text>
+    );
+  }
+  return (
+    <Box flexDirection="column" width={layout.cols} height={layout.height}>
+      {frame.header.map((l, i) => (
+        <Line key={`h${i}`} text={l} />
+      ))}
+      <Line text={frame.tabs} />
+      {frame.overlay !== null ? <Dialog overlay={frame.overlay} /> : frame.panes.map((p) => <Pane key={p.pane} pane={p} />)}
+      <Line text={frame.status} />
+      <Line text={frame.prompt} />
+    </Box>
+  );
+}
