@@ -52,6 +52,11 @@ export function logRecords(node: TestNode): LogRecord[] {
   return out;
 }
 
+/** The first log record matching `predicate`, waiting for it (a stopped node's last lines reach its log file late). */
+export function waitForLog(node: TestNode, what: string, predicate: (r: LogRecord) => boolean, timeoutMs = 10_000): Promise<LogRecord> {
+  return waitFor(`${node.address} logs ${what}`, () => logRecords(node).find(predicate), { timeoutMs, intervalMs: 20 });
+}
+
 /** The value of one sample (summed over the other labels) in the node's /metrics, 0 when absent. */
 export async function metricOf(node: TestNode, name: string, labels: Record<string, string> = {}): Promise<number> {
   const families = parsePrometheusText(await node.metrics());
