@@ -344,6 +344,9 @@ export class ClusterMember {
       self: this.address,
     });
     this.rebalanceState = rebalanceStateAfter(decision);
+    // Logged from the snapshot the decision saw, before its writes: a recovery can change a shard's state (clearing
+    // a dead owner makes it target-unclaimed) before the watch delivers it, and the episode acted on must be logged.
+    this.logStuck(snap, now);
     const guard = [{ key: this.keys.leader, modRevision: leaderRevision }];
     let moves: { shard: number; from: string; to: string }[] = [];
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
@@ -360,7 +363,6 @@ export class ClusterMember {
     this.lastDecision = decision;
     this.status.record(decision, now, moves);
     snap = this.watcher.snapshot;
-    this.logStuck(snap, now);
     await this.repairRecords(snap, guard, now);
     await this.publishStatus();
   }
