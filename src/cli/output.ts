@@ -35,10 +35,15 @@ export class Output {
     this.out.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...doc }, null, 2)}\n`);
   }
 
+  /** One compact document per line (NDJSON), for streams such as `watch -o json`. */
+  jsonLine(doc: Record<string, unknown>): void {
+    this.out.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...doc })}\n`);
+  }
+
   table(head: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[]): void {
     const table = new Table({
       head: [...head],
-      style: this.color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] },
+      style: this.color ? { head: ['cyan'], border: ['grey'], compact: true } : { head: [], border: [], compact: true },
     });
     for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? '' : String(c))));
     this.line(table.toString());

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { DemoCluster } from '../demo/demoCluster.js';
+import { ExitCode } from '../exitCodes.js';
+import { action, withGlobalOptions } from '../command.js';
+import { openConsole } from './top.js';
+
+function positive(name: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`invalid --${name} ${JSON.stringify(text)}: expected an integer from 1 to ${max}`);
+  return n;
+}
+
+export function registerDemo(program: Command): void {
+  const cmd = program
+    .command('demo')
+    .description('start a private etcd, goverse-node processes and a skewed load, then open the console; Ctrl-C stops everything')
+    .option('--nodes <n>', 'goverse-node processes', '3')
+    .option('--shards <n>', 'number of shards', '512')
+    .option('--no-tui', 'print the GOVERSE_* settings for other subcommands and keep running instead of opening the console');
+  withGlobalOptions(cmd);
+  action(cmd, async (ctx, _args, options) => {
+    const nodes = positive('nodes', options.nodes as string, 32);
+    const shards = positive('shards', options.shards as string, 65536);
+    const started = Date.now();
+    const demo = await DemoCluster.start({ nodes, shards, note: (t) => ctx.out.note(t) });
+    let stopping: Promise<void> | null = null;
+    const shutdown = (signal: string): void => {
+      if (stopping !== null) {
+        demo.killNow();
+        process.exit(ExitCode.error);
+      }
+      ctx.out.note(`demo: ${signal}: stopping every process it started and removing ${demo.dir}`);
+      stopping = demo.stop().then(() => process.exit(ExitCode.ok));
+    };
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => {
+      const handler = (): void => shutdown(signal);
+      process.on(signal, handler);
+      return [signal, handler] as const;
+    });
+    try {
+      if (options.tui === false) {
+        ctx.out.line(`GOVERSE_ETCD_ENDPOINTS=${demo.endpoint}`);
+        ctx.out.line(`GOVERSE_ETCD_PREFIX=${demo.prefix}`);
+        ctx.out.line(`GOVERSE_NUM_SHARDS=${shards}`);
+        await reportConvergence(demo, started, (t) => ctx.out.note(t));
+        // Runs until a signal: shutdown() exits the process.
+        await new Promise<never>(() => undefined);
+      }
+      const code = await openConsole(ctx.withConfig({ etcdEndpoints: [demo.endpoint], etcdPrefix: demo.prefix, numShards: shards }));
+      await (stopping ?? demo.stop());
+      return code;
+    } finally {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    }
+  });
+}
+
+/** Progress until every shard is owned (stderr), so a newcomer sees the cluster settle. */
+async function reportConvergence(demo: DemoCluster, started: number, note: (text: string) => void): Promise<void> {
+  let last = -1;
+  for (;;) {
+    const owned = await demo.ownedShards().catch(() => last);
+    if (owned !== last) note(`demo: ${owned}/${demo.numShards} shards owned after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    last = owned;
+    if (owned === demo.numShards) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import type { ClusterView } from '../../core/view/index.js';
+import { ExitCode } from '../exitCodes.js';
+import { action, withGlobalOptions } from '../command.js';
+import { age } from '../render.js';
+
+/** The status document; `watch -o json` prints the same per line. */
+export function statusDocument(view: ClusterView): Record<string, unknown> {
+  const c = view.counts;
+  const alive = view.nodes.filter((n) => n.alive);
+  const b = view.balancer;
+  return {
+    prefix: view.snapshot.prefix,
+    revision: view.snapshot.revision,
+    leader: view.leader?.address ?? null,
+    leaderAlive: view.leader?.alive ?? false,
+    nodes: {
+      alive: alive.length,
+      eligible: alive.filter((n) => n.status === 'eligible').length,
+      draining: alive.filter((n) => n.draining).length,
+      stopping: alive.filter((n) => n.stopping).length,
+      known: view.nodes.length,
+    },
+    gates: view.gates.length,
+    shards: {
+      total: c.total,
+      owned: c.owned,
+      unowned: c.unowned,
+      stable: c.stable,
+      migrating: c.migrating,
+      unclaimed: c.unclaimed,
+      noTarget: c.noTarget,
+      orphaned: c.orphaned,
+      inMigration: c.inMigration,
+      stuck: c.stuck,
+      pinned: c.pinned,
+    },
+    balancer: { state: b.state, reason: b.reason, source: b.source, strategy: b.strategy, pause: b.pause },
+    imbalance: view.imbalance,
+    malformed: view.malformed.length,
+  };
+}
+
+export function registerStatus(program: Command): void {
+  const cmd = program
+    .command('status')
+    .description('cluster summary: leader, nodes, shard states, balancer; exit 4 when some shard has no alive owner');
+  withGlobalOptions(cmd);
+  action(cmd, async (ctx) => {
+    const view = ctx.view(await ctx.snapshot());
+    const c = view.counts;
+    if (ctx.out.format === 'json') {
+      ctx.out.json(statusDocument(view));
+    } else {
+      const out = ctx.out;
+      const alive = view.nodes.filter((n) => n.alive).length;
+      const b = view.balancer;
+      out.line(`cluster   ${view.snapshot.prefix} at revision ${view.snapshot.revision}`);
+      out.line(`leader    ${view.leader === null ? '(none)' : `${view.leader.address}${view.leader.alive ? '' : ' (not alive)'}`}`);
+      out.line(`nodes     ${alive} alive${view.gates.length > 0 ? `, ${view.gates.length} gates` : ''}`);
+      out.line(
+        `shards    ${c.owned}/${c.total} owned, ${c.migrating} migrating, ${c.unclaimed} unclaimed, ${c.noTarget} without target, ` +
+          `${c.orphaned} orphaned, ${c.stuck} stuck, ${c.pinned} pinned`,
+      );
+      out.line(`balancer  ${b.state}: ${b.reason}${b.source === 'computed' ? ' (computed here; no fresh status from a leader)' : ''}`);
+      if (b.pause !== null) out.line(`paused    by ${b.pause.by} for ${age(b.pause.remainingMs)} more${b.pause.reason ? `: ${b.pause.reason}` : ''}`);
+      if (view.malformed.length > 0) out.line(`malformed ${view.malformed.length} keys (first: ${view.malformed[0]!.key}: ${view.malformed[0]!.reason})`);
+    }
+    if (c.unowned > 0) {
+      ctx.out.note(`${c.unowned} of ${c.total} shards have no alive owner`);
+      return ExitCode.problemFound;
+    }
+    return ExitCode.ok;
+  });
+}

@@ -1,0 +1,145 @@
+import { createWriteStream } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { ReadOnlyError } from '../cluster/operations.js';
+import { flagsFromOptions } from '../core/config/flags.js';
+import { resolveConfig } from '../core/config/resolve.js';
+import type { GoverseConfig } from '../core/config/settings.js';
+import { ConfigError, describeError, GoverseError, UnavailableError } from '../core/errors.js';
+import { createLogger, type Logger, nullLogger, streamSink } from '../core/log/logger.js';
+import { plannerSettingsFromConfig } from '../core/planner/settings.js';
+import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
+import { buildClusterView, type ClusterView, type NodeMetrics, parseMetricsSources, type ViewInput } from '../core/view/index.js';
+import { loadConfigFile } from '../edge/config/loadConfigFile.js';
+import { type CallOptions, createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
+import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
+import { readSnapshot } from '../edge/etcd/readSnapshot.js';
+import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
+import { formatDuration } from '../core/duration.js';
+import { Output } from './output.js';
+import { promptHidden } from './prompt.js';
+
+/** The options a command was given: the program's (before the subcommand) under the subcommand's own. */
+export function commandOptions(cmd: Command): Record<string, unknown> {
+  const chain: Command[] = [];
+  for (let c: Command | null = cmd; c !== null; c = c.parent) chain.unshift(c);
+  const merged: Record<string, unknown> = {};
+  for (const c of chain) {
+    for (const [key, value] of Object.entries(c.opts())) {
+      // `--no-color` leaves a default `color: true` on every level; only a value given on the command line counts.
+      if (c.getOptionValueSource(key) === 'cli' || !(key in merged)) merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+/**
+ * What a command runs with: the resolved configuration, where it writes, and the etcd connection (opened on first
+ * use, closed when the command ends).
+ */
+export class CommandContext {
+  private etcd: EtcdClient | null = null;
+
+  private constructor(
+    readonly config: GoverseConfig,
+    readonly out: Output,
+    readonly logger: Logger,
+    readonly warnings: readonly string[],
+  ) {}
+
+  /** Resolves defaults < `--config` YAML < environment < flags; a bad value is a ConfigError (exit 2). */
+  static async create(options: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
+    const path = (options.config as string | undefined) ?? env.GOVERSE_CONFIG;
+    const file = path === undefined || path === '' ? undefined : await loadConfigFile(path);
+    const resolved = resolveConfig({ scope: 'cli', env, flags: flagsFromOptions(options, 'cli'), ...(file ? { file } : {}) });
+    let config = resolved.config;
+    if (config.etcdUser !== '' && config.etcdPassword === '') config = { ...config, etcdPassword: await askPassword(config.etcdUser) };
+    const logger =
+      config.logFile === '' ? nullLogger : createLogger(streamSink(createWriteStream(config.logFile, { flags: 'a' })), config.logLevel);
+    const out = Output.forProcess(config.output, config.noColor);
+    for (const w of resolved.warnings) out.note(`warning: config: ${w}`);
+    return new CommandContext(config, out, logger, resolved.warnings);
+  }
+
+  /** Who acts, recorded in drain and pause records. */
+  get actor(): string {
+    let user = 'unknown';
+    try {
+      user = userInfo().username;
+    } catch {
+      // No passwd entry (some containers): the host still says where it came from.
+    }
+    return `${user}@${hostname()}`;
+  }
+
+  client(): EtcdClient {
+    this.etcd ??= createEtcdClient(etcdOptionsFromConfig(this.config, this.logger));
+    return this.etcd;
+  }
+
+  /**
+   * Runs one etcd read within the etcd timeout. An unreachable etcd fails with an UnavailableError (exit 1) naming
+   * the endpoints tried; bad credentials stay a ConfigError (exit 2).
+   */
+  async etcdRead<T>(what: string, read: (client: EtcdClient, options: CallOptions) => Promise<T>): Promise<T> {
+    const { etcdEndpoints, etcdTimeout } = this.config;
+    try {
+      return await read(this.client(), { signal: AbortSignal.timeout(etcdTimeout), timeoutMs: etcdTimeout });
+    } catch (err) {
+      if (err instanceof GoverseError && err.code === 'config') throw err;
+      throw new UnavailableError(
+        `cannot read ${what} from etcd at ${etcdEndpoints.join(', ')} within ${formatDuration(etcdTimeout)}: ${describeError(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** One consistent read of the cluster. */
+  snapshot(): Promise<ClusterSnapshot> {
+    const { etcdPrefix, numShards } = this.config;
+    return this.etcdRead('the cluster', (client, options) => readSnapshot(client, etcdPrefix, numShards, options));
+  }
+
+  /** One round of metrics scrapes (each bounded by the etcd timeout). */
+  scrape(snapshot: ClusterSnapshot, previous: ReadonlyMap<string, NodeMetrics> = new Map()): Promise<NodeScrapes> {
+    return scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl), previous, { timeoutMs: this.config.etcdTimeout });
+  }
+
+  /** The view of a snapshot; `stableSince` as a watcher saw it (omitted: the cluster is taken as stable). */
+  view(snapshot: ClusterSnapshot, extra: Partial<Omit<ViewInput, 'snapshot' | 'balancer'>> = {}, stableSince?: number | null): ClusterView {
+    const settings = plannerSettingsFromConfig(this.config);
+    return buildClusterView({
+      snapshot,
+      now: Date.now(),
+      stuckTimeoutMs: this.config.stuckTimeout,
+      balancer: { strategy: this.config.rebalanceStrategy, settings, ...(stableSince === undefined ? {} : { stableSince }) },
+      ...extra,
+    });
+  }
+
+  /** The same command against another cluster (the demo's), writing to the same output. */
+  withConfig(changes: Partial<GoverseConfig>): CommandContext {
+    return new CommandContext({ ...this.config, ...changes }, this.out, this.logger, this.warnings);
+  }
+
+  /** Mutations refuse before touching etcd in read-only mode; a dry run is always allowed. */
+  checkWritable(operation: string, dryRun: boolean): void {
+    if (this.config.readOnly && !dryRun) throw new ReadOnlyError(operation);
+  }
+
+  async close(): Promise<void> {
+    const etcd = this.etcd;
+    this.etcd = null;
+    await etcd?.close().catch(() => undefined);
+  }
+}
+
+async function askPassword(user: string): Promise<string> {
+  if (process.stdin.isTTY !== true) {
+    throw new ConfigError(
+      'flag --user',
+      `etcd user ${JSON.stringify(user)} needs a password: set GOVERSE_ETCD_PASSWORD or give --user user:password`,
+    );
+  }
+  return promptHidden(`etcd password for ${user}: `);
+}

@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GoverseClient } from '../../client/index.js';
+import { DEFAULT_PREFIX, Keyspace } from '../../core/keyspace/keys.js';
+import { UnavailableError } from '../../core/errors.js';
+import { createEtcdClient, type EtcdClient } from '../../edge/etcd/client.js';
+import { readSnapshot } from '../../edge/etcd/readSnapshot.js';
+import { type DemoChild, freePorts, spawnChild } from './children.js';
+import { findEtcdBinary, startDemoEtcd } from './etcdServer.js';
+import { LoadGenerator } from './loadGenerator.js';
+
+const NODE_BIN = fileURLToPath(new URL('../../../bin/goverse-node.js', import.meta.url));
+
+/** Short timings so a fresh demo converges in seconds: every shard owned well under 30 s. */
+const DEMO_NODE_ENV: Readonly<Record<string, string>> = {
+  GOVERSE_LEASE_TTL: '5s',
+  GOVERSE_STABILITY_DURATION: '1s',
+  GOVERSE_SHARD_CHECK_INTERVAL: '1s',
+  GOVERSE_STUCK_TIMEOUT: '30s',
+  // Ctrl-C stops everything at once: no point handing shards to nodes that stop too.
+  GOVERSE_FAST_SHUTDOWN: 'true',
+  GOVERSE_LOG_LEVEL: 'info',
+};
+
+const LOAD = { objects: 2000, ratePerSecond: 100, concurrency: 4 };
+
+export interface DemoOptions {
+  readonly nodes: number;
+  readonly shards: number;
+  /** Progress, on stderr (not while the console owns the screen). */
+  readonly note: (text: string) => void;
+}
+
+/**
+ * Everything the demo starts: a private etcd and goverse-node processes in one temp dir, plus a load generator in
+ * this process. `stop()` (and, as a last resort, process exit) ends every child and removes the dir.
+ */
+export class DemoCluster {
+  readonly prefix = DEFAULT_PREFIX;
+  /** The etcd process first (a start retried on new ports leaves stopped ones before it), then the nodes. */
+  private readonly etcdChildren: DemoChild[] = [];
+  private readonly nodes: DemoChild[] = [];
+  private etcd: EtcdClient | null = null;
+  private client: GoverseClient | null = null;
+  private load: LoadGenerator | null = null;
+  private stopped = false;
+  private readonly onExit = (): void => this.killNow();
+
+  private constructor(
+    readonly dir: string,
+    readonly numShards: number,
+  ) {
+    process.once('exit', this.onExit);
+  }
+
+  /** The demo etcd's client endpoint (`127.0.0.1:<port>`). */
+  endpoint = '';
+
+  static async start(options: DemoOptions): Promise<DemoCluster> {
+    const binary = findEtcdBinary(process.env);
+    const demo = new DemoCluster(mkdtempSync(join(tmpdir(), 'goverse-demo-')), options.shards);
+    try {
+      await demo.boot(binary, options);
+      return demo;
+    } catch (err) {
+      await demo.stop();
+      throw err;
+    }
+  }
+
+  private async boot(binary: string, options: DemoOptions): Promise<void> {
+    options.note(`demo: starting etcd (${binary}) in ${this.dir}`);
+    const etcd = await startDemoEtcd(binary, this.dir, (child) => this.etcdChildren.push(child));
+    this.endpoint = etcd.endpoint;
+    this.etcd = createEtcdClient({ endpoints: [etcd.endpoint] });
+    const env: NodeJS.ProcessEnv = {};
+    // The operator's own GOVERSE_* settings (another cluster's endpoints, a config file) must not leak in.
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GOVERSE_')) env[k] = v;
+    Object.assign(env, DEMO_NODE_ENV, {
+      GOVERSE_ETCD_ENDPOINTS: etcd.endpoint,
+      GOVERSE_ETCD_PREFIX: this.prefix,
+      GOVERSE_NUM_SHARDS: String(this.numShards),
+      GOVERSE_DB_PATH: join(this.dir, 'objects.sqlite'),
+    });
+    const ports = await freePorts(options.nodes * 2);
+    const addresses: string[] = [];
+    for (let i = 0; i < options.nodes; i++) {
+      const address = `127.0.0.1:${ports[2 * i]}`;
+      addresses.push(address);
+      const args = [NODE_BIN, '--listen', address, '--http-listen', `127.0.0.1:${ports[2 * i + 1]}`];
+      const nodeEnv = { ...env, GOVERSE_LOG_FILE: join(this.dir, `node${i + 1}.log`) };
+      this.nodes.push(spawnChild(`node ${i + 1}`, process.execPath, args, nodeEnv, join(this.dir, `node${i + 1}.out`)));
+    }
+    options.note(`demo: starting ${options.nodes} goverse-node processes (${addresses.join(', ')}) with ${this.numShards} shards`);
+    await this.waitRegistered(addresses);
+    this.client = await GoverseClient.watching({ etcd: this.etcd, prefix: this.prefix, numShards: this.numShards });
+    this.load = new LoadGenerator(this.client, LOAD);
+    this.load.start();
+    options.note(`demo: load generator calling ${LOAD.objects} Counter objects (Zipf popularity) at ~${LOAD.ratePerSecond} calls/s`);
+  }
+
+  private async waitRegistered(addresses: readonly string[]): Promise<void> {
+    const keys = new Keyspace(this.prefix);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const dead = this.nodes.find((c) => !c.running);
+      if (dead !== undefined) throw new UnavailableError(`demo ${dead.name} exited during start-up:\n${dead.output().slice(-1500)}`);
+      const { kvs } = await this.etcd!.rangePrefix(`${keys.root}nodes/`);
+      if (addresses.every((a) => kvs.some((kv) => kv.key === keys.node(a)))) return;
+      if (Date.now() > deadline) throw new UnavailableError('demo nodes did not register within 30s; see the node logs in ' + this.dir);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** How many shards are owned by an alive node, for progress lines. */
+  async ownedShards(): Promise<number> {
+    const snapshot = await readSnapshot(this.etcd!, this.prefix, this.numShards);
+    return snapshot.shards.filter((e) => e !== undefined && snapshot.nodes.has(e.current)).length;
+  }
+
+  /** Stops the load, the nodes, then etcd, and removes the temp dir. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.load?.stop();
+    await this.client?.close().catch(() => undefined);
+    await this.etcd?.close().catch(() => undefined);
+    await Promise.all(this.nodes.map((c) => c.stop(5000)));
+    await Promise.all(this.etcdChildren.map((c) => c.stop(3000)));
+    rmSync(this.dir, { recursive: true, force: true });
+    process.off('exit', this.onExit);
+  }
+
+  /** Synchronous last resort (process exit): kill every child, remove the dir. */
+  killNow(): void {
+    for (const c of [...this.nodes, ...this.etcdChildren]) c.killNow();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,76 @@
+import type { OperationResult } from '../cluster/operations.js';
+import { formatDuration } from '../core/duration.js';
+import type { MetricsStatus, NodeView } from '../core/view/index.js';
+import { ExitCode } from './exitCodes.js';
+import type { Output } from './output.js';
+
+/** Table cells: `-` for unknown, never a misleading 0. */
+export function cell(value: number | null, digits = 0): string {
+  if (value === null || !Number.isFinite(value)) return '-';
+  return digits === 0 ? String(Math.round(value)) : value.toFixed(digits);
+}
+
+/** An age rounded to the second, in the duration form flags accept (`1m30s`). */
+export function age(ms: number | null): string {
+  return ms === null ? '-' : formatDuration(Math.round(ms / 1000) * 1000);
+}
+
+/** nodetool-style state code readable without colour: U/D alive or dead, then L leader, R not ready, X draining, S stopping. */
+export function nodeCode(n: NodeView): string {
+  let code = n.alive ? 'U' : 'D';
+  if (n.leader) code += 'L';
+  if (n.ready === false) code += 'R';
+  if (n.draining) code += 'X';
+  if (n.stopping) code += 'S';
+  return code;
+}
+
+export function metricsText(m: MetricsStatus): string {
+  return m.kind === 'ok' ? 'ok' : `${m.kind}: ${m.reason}`;
+}
+
+/** The JSON form of a node's metrics status: reachable or why not. */
+export function metricsJson(m: MetricsStatus): Record<string, unknown> {
+  return m.kind === 'ok'
+    ? { reachable: true, status: 'ok', url: m.url, atMs: m.atMs }
+    : { reachable: false, status: m.kind, url: m.kind === 'none' ? null : m.url, reason: m.reason };
+}
+
+/**
+ * Prints what a mutation did (or would do): key, old value, new value and the ModRevision compared. Exit code:
+ * 3 when a compare lost (someone changed the key since it was read), 1 when a write failed, else 0.
+ */
+export function renderOperation(out: Output, result: OperationResult): number {
+  if (out.format === 'json') {
+    out.json({
+      operation: result.operation,
+      summary: result.summary,
+      dryRun: result.dryRun,
+      changes: result.changes,
+      skipped: result.skipped,
+      conflicts: result.conflicts,
+      failed: result.failed,
+    });
+  } else {
+    out.line(result.dryRun ? `${result.summary} (dry run: nothing written)` : result.summary);
+    if (result.changes.length > 0) {
+      out.table(
+        ['ID', 'KEY', 'OLD', 'NEW', 'MODREV', 'RESULT'],
+        result.changes.map((c) => [
+          c.id,
+          c.key,
+          c.old ?? '(absent)',
+          c.new ?? '(delete)',
+          c.modRevision,
+          c.outcome === 'conflict' ? `conflict: found ${c.found ?? '(absent)'}` : c.outcome === 'failed' ? `failed: ${c.error}` : c.outcome,
+        ]),
+      );
+    }
+  }
+  for (const s of result.skipped) out.note(`skipped shard ${s.shardId}: ${s.reason}`);
+  if (result.conflicts > 0) {
+    out.note(`${result.conflicts} change(s) lost their compare-and-swap: the key changed since it was read; nothing was overwritten`);
+    return ExitCode.precondition;
+  }
+  return result.failed > 0 ? ExitCode.error : ExitCode.ok;
+}
