@@ -280,8 +280,10 @@ export class ClusterMember {
 
   private async pass(): Promise<void> {
     if (this.watcher.snapshot.revision === 0) return;
-    this.dropLostShards();
+    // A fenced node (maybe just thawed, before its keepalive loop noticed) leaves its objects to onFenced, which drops
+    // them unsaved and dates their end at the fence time; evicting lost shards here would save them and date it now.
     if (!this.membership.fence.isServing()) return;
+    this.dropLostShards();
     // Node steps first: a claim or release must not wait behind the leader's planning and record writes.
     await this.claim();
     await this.release();
