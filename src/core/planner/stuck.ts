@@ -2,7 +2,10 @@ import type { MigrationRecord } from '../keyspace/records.js';
 import { isPinned, type ShardValue } from '../keyspace/shardValue.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 
-/** Where a shard in migration (TargetNode != CurrentNode) is held up. */
+/**
+ * Where a shard in migration (TargetNode != CurrentNode) is held up; also a pinned shard whose target and owner is a
+ * node that is gone (pinned-to-dead), which looks settled although nobody serves it.
+ */
 export type MigrationState =
   /** Target alive, no current owner: the target has not claimed it. */
   | 'target-unclaimed'
@@ -41,10 +44,14 @@ export interface StuckShard extends Migration {
   readonly reason: string;
 }
 
-/** The state of a shard, or null when it is not in migration (target == current, both empty included). */
+/**
+ * The state of a shard, or null when it is settled (target == current, both empty included). A pinned shard settled
+ * on a node that is gone is not settled: reassign leaves pinned shards alone, so unless it is reported here nothing
+ * ever tells an operator that nobody serves it. (Unpinned, reassign gives it a new target once the cluster is stable.)
+ */
 export function classifyMigration(value: ShardValue, alive: ReadonlySet<string>): MigrationState | null {
   const { target, current } = value;
-  if (target === current) return null;
+  if (target === current) return target !== '' && isPinned(value) && !alive.has(target) ? 'pinned-to-dead' : null;
   if (target === '') return 'no-target';
   if (!alive.has(target)) return isPinned(value) ? 'pinned-to-dead' : 'target-dead';
   if (current === '') return 'target-unclaimed';
@@ -120,9 +127,10 @@ export function formatAge(ms: number): string {
 
 /** The first-seen map for the next pass: entries kept while the shard still migrates to the same target. */
 export function trackFirstSeen(previous: ReadonlyMap<number, FirstSeen>, snapshot: ClusterSnapshot, now: number): Map<number, FirstSeen> {
+  const alive = new Set(snapshot.nodes.keys());
   const next = new Map<number, FirstSeen>();
   for (const entry of snapshot.shards) {
-    if (entry === undefined || entry.target === entry.current) continue;
+    if (entry === undefined || classifyMigration(entry, alive) === null) continue;
     const seen = previous.get(entry.id);
     next.set(entry.id, seen !== undefined && seen.target === entry.target ? seen : { target: entry.target, since: now });
   }
@@ -140,9 +148,14 @@ export interface RecordRepairs {
 }
 
 export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<number, FirstSeen>, now: number): RecordRepairs {
+  const alive = new Set(snapshot.nodes.keys());
+  const inMigration = (id: number): boolean => {
+    const e = snapshot.shards[id];
+    return e !== undefined && classifyMigration(e, alive) !== null;
+  };
   const backfill: RecordRepairs['backfill'][number][] = [];
   for (const entry of snapshot.shards) {
-    if (entry === undefined || entry.target === entry.current) continue;
+    if (entry === undefined || !inMigration(entry.id)) continue;
     const existing = snapshot.migrations.get(entry.id);
     if (existing?.target === entry.target) continue;
     const { since } = migrationStart(snapshot, firstSeen, entry.id, entry.target, now);
@@ -152,10 +165,6 @@ export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<
       record: { since, target: entry.target, from: entry.current },
     });
   }
-  const inMigration = (id: number): boolean => {
-    const e = snapshot.shards[id];
-    return e !== undefined && e.target !== e.current;
-  };
   const obsoleteMigrations = [...snapshot.migrations]
     .filter(([id]) => !inMigration(id))
     .map(([shardId, r]) => ({ shardId, modRevision: r.modRevision }));

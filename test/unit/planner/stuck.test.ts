@@ -122,6 +122,26 @@ describe('stuck migrations', () => {
     expect(noOther).toEqual([{ kind: 'report', shardId: 0, text: 'r; no other eligible node to retarget to' }]);
   });
 
+  it('a pinned shard settled on a node that is gone is pinned-to-dead: tracked, dated, reported, its record kept', () => {
+    const values = [v('c', 'c', ['pinned']), v('c', 'c'), v('a', 'a', ['pinned'])];
+    const snapshot = cluster({ numShards: values.length, nodes: ['a'], shards: (id) => values[id] });
+    const firstSeen = trackFirstSeen(new Map(), snapshot, NOW - 61_000);
+    // The unpinned one is reassign's job (a new target once the cluster is stable), not a migration yet.
+    expect([...firstSeen]).toEqual([[0, { target: 'c', since: NOW - 61_000 }]]);
+    const stuck = findStuck(snapshot, firstSeen, NOW, TIMEOUT);
+    expect(stuck.map((s) => [s.shardId, s.state, s.ageMs])).toEqual([[0, 'pinned-to-dead', 61_000]]);
+    expect(stuck[0]!.reason).toBe('shard 0 is pinned to c, which is not alive (owner c); unpin or retarget it by hand for 61 s');
+    expect(planRecovery(snapshot, stuck, { assignment: 'rendezvous', releaseTimeoutMs: 1 }, NOW, 'l').map((a) => a.kind)).toEqual(['report']);
+    const repairs = recordRepairs(snapshot, firstSeen, NOW);
+    expect(repairs.backfill).toEqual([{ shardId: 0, expectedModRevision: 0, record: { since: NOW - 61_000, target: 'c', from: 'c' } }]);
+    // The record stays while c is gone, and is obsolete once c is back.
+    const recorded = put(snapshot, 'migration/0', encodeRecord(repairs.backfill[0]!.record));
+    expect(recordRepairs(recorded, firstSeen, NOW).obsoleteMigrations).toEqual([]);
+    const back = put(recorded, 'nodes/c', 'c');
+    expect(recordRepairs(back, firstSeen, NOW).obsoleteMigrations.map((m) => m.shardId)).toEqual([0]);
+    expect(listMigrations(back, firstSeen, NOW)).toEqual([]);
+  });
+
   it('tracks first sightings per target', () => {
     const { snapshot } = scenario();
     const prev = new Map<number, FirstSeen>([
