@@ -74,7 +74,10 @@ export function settledCounts(snap: ClusterSnapshot, addresses: readonly string[
   return counts;
 }
 
-/** Waits until every shard is settled on one of `nodes` with at most `maxSpread` between the largest and smallest share. */
+/**
+ * Waits until every shard is settled on one of `nodes`, at most `maxSpread` apart, and the leader's published status
+ * says balanced: its last decision moved nothing, so no round is still under way (a snapshot taken then stays true).
+ */
 export async function waitBalanced(cluster: NodeCluster, nodes: readonly TestNode[], maxSpread: number, timeoutMs = 20_000): Promise<ClusterSnapshot> {
   const addresses = nodes.map((n) => n.address);
   let last = '';
@@ -83,8 +86,10 @@ export async function waitBalanced(cluster: NodeCluster, nodes: readonly TestNod
     async () => {
       const snap = await cluster.snapshot();
       const counts = settledCounts(snap, addresses);
-      last = counts === null ? 'not settled' : JSON.stringify([...counts]);
-      return counts !== null && Math.max(...counts.values()) - Math.min(...counts.values()) <= maxSpread ? snap : null;
+      const status = snap.balancer;
+      last = `${counts === null ? 'not settled' : JSON.stringify([...counts])}; balancer ${status?.state} (${status?.reason})`;
+      if (counts === null || Math.max(...counts.values()) - Math.min(...counts.values()) > maxSpread) return null;
+      return status?.state === 'balanced' && status.leader === snap.leader?.address ? snap : null;
     },
     { timeoutMs, intervalMs: 50, describe: () => last },
   );
