@@ -249,12 +249,14 @@ async function migrateMany(ctx: FaultContext): Promise<void> {
   ).slice(0, 2 + Math.floor(ctx.random() * 3));
   const snap = snapshot(ctx);
   const taken = new Set<number>();
-  const moves = pairs.map(([from, to]) => {
-    const free = stableShards(snap, from.address).filter((id) => !taken.has(id));
-    const ids = choose(ctx, free, 3 + Math.floor(ctx.random() * 10));
-    for (const id of ids) taken.add(id);
-    return { from, to, ids };
-  });
+  const moves = pairs
+    .map(([from, to]) => {
+      const free = stableShards(snap, from.address).filter((id) => !taken.has(id));
+      const ids = choose(ctx, free, 3 + Math.floor(ctx.random() * 10));
+      for (const id of ids) taken.add(id);
+      return { from, to, ids };
+    })
+    .filter((m) => m.ids.length > 0);
   const startedAt = Date.now();
   await Promise.all(moves.map((m) => ctx.operate('retarget', planRetarget(opContext(ctx), m.ids, m.to.address))));
   const detail = moves.map((m) => `${m.from.name}->${m.to.name} x${m.ids.length}`).join(', ');

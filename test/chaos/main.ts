@@ -11,7 +11,7 @@ import { FAULT_KINDS, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
 import { type ChaosOptions, runChaos } from './run.js';
 
 const USAGE = `usage: npm run chaos -- [--seed N] [--duration D] [--etcd-members 1|3] [--nodes 3-5] [--shards N]
-       [--faults kind,...] [--clients N] [--counters N] [--node-env KEY=VALUE]... [--quiet]
+       [--faults kind,...] [--clients N] [--counters N] [--node-env KEY=VALUE]... [--keep] [--quiet]
 fault kinds: ${FAULT_KINDS.join(', ')}`;
 
 /** The first violations explain the rest; the kept run directory has them all. */
@@ -33,6 +33,7 @@ function parseOptions(argv: string[]): ChaosOptions {
       counters: { type: 'string', default: '256' },
       'node-env': { type: 'string', multiple: true, default: [] },
       quiet: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -71,6 +72,7 @@ function parseOptions(argv: string[]): ChaosOptions {
     nodeEnv,
     workers: int('clients', values.clients, 1, 64),
     counters: int('counters', values.counters, 1, 10_000),
+    keep: values.keep,
     log: (line) => {
       if (!quiet) process.stderr.write(`${line}\n`);
     },
@@ -107,7 +109,7 @@ async function main(): Promise<number> {
   out(`checked: ${coverage(r.history)}`);
   for (const w of r.warnings) out(`warning: ${w}`);
   if (r.aborted !== null) out(`fault injection stopped early: ${r.aborted}`);
-  if (r.keptIn !== null) out(`the run's logs, event logs and history are in ${r.keptIn}`);
+  if (r.keptIn !== null) out(`the run's logs, event logs, history and violations are in ${r.keptIn}`);
   out(`violations: ${r.summary.violations}${r.summary.violations > 0 ? ` (seed ${options.seed})` : ''}`);
   out(JSON.stringify(r.summary));
   return r.summary.violations > 0 ? 1 : 0;

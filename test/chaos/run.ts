@@ -36,6 +36,8 @@ export interface ChaosOptions {
   readonly nodeEnv: Readonly<Record<string, string>>;
   readonly workers: number;
   readonly counters: number;
+  /** Keep the run's files even without violations (they are always kept with violations). */
+  readonly keep?: boolean;
   /** Progress lines (one per fault). */
   readonly log: (line: string) => void;
 }
@@ -56,7 +58,7 @@ export interface ChaosResult {
   readonly warnings: readonly string[];
   /** Why fault injection stopped early, if it did. */
   readonly aborted: string | null;
-  /** Where the run's logs, event logs and history were copied (when there were violations). */
+  /** Where the run's logs, event logs and history were copied (when there were violations, or asked to). */
   readonly keptIn: string | null;
 }
 
@@ -217,7 +219,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       },
     };
     const violations = checkHistory(history);
-    if (violations.length > 0) keptIn = keep(cluster.harness.dir, history, violations);
+    if (violations.length > 0 || o.keep === true) keptIn = keep(cluster.harness.dir, history, violations);
     return {
       summary: { seed: o.seed, faults: counts, acknowledged: clients.stats.acknowledged, violations: violations.length, worstRecoveryMs: worstRecovery(faults) },
       violations,
