@@ -86,7 +86,7 @@ export class GoverseNode {
     const opsRouterRef = new Router();
     const ops = config.httpListen === '' ? null : await startServer(config.httpListen, opsRouterRef, log);
     const client = createEtcdClient(etcdOptionsFromConfig(config, log));
-    const store = SqliteObjectStore.open(config.dbPath, { clock });
+    const store = SqliteObjectStore.open(config.dbPath, { clock, synchronous: config.dbSynchronous });
     const events: LifecycleSink & { close?(): void } = config.eventLog === '' ? { record: () => {} } : new LifecycleLogFile(config.eventLog);
     const lock = new ShardLock({
       numShards: config.numShards,

@@ -8,6 +8,7 @@ import { bool, decimal, duration, integer, list, oneOf, text, type ValueType } f
 export type RebalanceStrategy = 'count' | 'weighted' | 'load';
 export type LoadMetric = 'objects' | 'calls';
 export type OutputFormat = 'table' | 'json';
+export type DbSynchronous = 'full' | 'normal';
 
 /** Every setting of both binaries, resolved. Durations are milliseconds; an empty string means "not set". */
 export interface GoverseConfig {
@@ -48,6 +49,7 @@ export interface GoverseConfig {
   readonly nodeId: string;
   readonly weight: number;
   readonly dbPath: string;
+  readonly dbSynchronous: DbSynchronous;
   readonly adminToken: string;
   readonly adminListen: string;
   // Logging: both binaries.
@@ -440,6 +442,17 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_DB_PATH',
     flag: '--db',
     description: 'SQLite database of object state, shared by the nodes of one machine.',
+  },
+  dbSynchronous: {
+    group: 'node',
+    usedBy: 'node',
+    type: oneOf(['full', 'normal']),
+    default: 'full',
+    env: 'GOVERSE_DB_SYNCHRONOUS',
+    flag: '--db-synchronous',
+    description:
+      'SQLite sync policy. `full`: every commit reaches the disk before the reply (acknowledged writes survive power loss). ' +
+      '`normal`: survives a process crash (kill -9) but an OS crash or power loss can lose the last commits; much faster on slow-fsync disks.',
   },
   adminToken: {
     group: 'node',
