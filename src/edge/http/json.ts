@@ -18,24 +18,49 @@ export class MethodNotAllowedError extends InvalidArgumentError {
   }
 }
 
-/** Reads a JSON object body; typed errors for a too large body, bad JSON, or a body that is not an object. */
-export async function readJsonObject(req: IncomingMessage, limitBytes: number): Promise<Record<string, unknown>> {
+/**
+ * Reads a JSON object body; typed errors for a too large body, bad JSON, or a body that is not an object.
+ * Listens for events rather than iterating the stream: the async iterator costs a few microseconds per request on
+ * the node's hot path. A body past the limit is drained (not kept) so the error reply still reaches the client.
+ */
+export function readJsonObject(req: IncomingMessage, limitBytes: number): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) {
     req.resume();
-    throw new BodyTooLargeError(limitBytes);
+    return Promise.reject(new BodyTooLargeError(limitBytes));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) {
-      req.resume();
-      throw new BodyTooLargeError(limitBytes);
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > limitBytes) fail(new BodyTooLargeError(limitBytes));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (settled) return;
+      settled = true;
+      try {
+        resolve(parseJsonObject(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    req.on('error', fail);
+    req.on('close', () => {
+      if (!req.complete) fail(new InvalidArgumentError('request body cut short: the client closed the connection'));
+    });
+  });
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
   let value: unknown;
   try {
