@@ -3,18 +3,10 @@
  * the unit tests build synthetic ones. Every time is wall-clock epoch milliseconds, which the node processes and
  * the runner share (one machine).
  */
+import type { ObjectLifecycleEvent } from '../../src/node/objects/lifecycleLog.js';
 
-/** One line of a node's lifecycle event log (src/node/objects/lifecycleLog.ts). */
-export interface LifecycleEvent {
-  readonly event: 'activated' | 'deactivated';
-  readonly time: number;
-  readonly node: string;
-  readonly type: string;
-  readonly id: string;
-  readonly shard: number | null;
-  readonly epoch: number;
-  readonly reason: string;
-}
+/** One line of a node's lifecycle event log. */
+export type LifecycleEvent = ObjectLifecycleEvent;
 
 /** One run of one goverse-node process: a node restarted on the same address is a new incarnation. */
 export interface Incarnation {

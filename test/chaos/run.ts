@@ -23,6 +23,7 @@ import { ShardHistory } from './shardHistory.js';
 
 export interface ChaosOptions {
   readonly seed: number;
+  /** How long faults are injected, from the moment the cluster is up. */
   readonly durationMs: number;
   readonly etcdMembers: number;
   /** Nodes at the start; scale up and down stay within [minNodes, maxNodes]. */
@@ -163,7 +164,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     // Let the clients activate objects everywhere before the first fault.
     await sleep(1500);
     const allowed = new Set(o.faults);
-    const deadline = startedAt + o.durationMs;
+    const deadline = Date.now() + o.durationMs;
     let aborted: string | null = null;
     while (Date.now() < deadline) {
       const fault = chooseFault(ctx, allowed);

@@ -1,16 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { checkHistory, formatViolation, worstRecovery } from '../../chaos/checker.js';
+import type { DeactivationReason } from '../../../src/node/objects/lifecycleLog.js';
 import type { ChaosHistory, FaultRecord, Incarnation, IncrementRecord, LifecycleEvent } from '../../chaos/history.js';
 
 const T0 = 1_700_000_000_000;
 const A = '127.0.0.1:7001';
 const B = '127.0.0.1:7002';
 
-function ev(event: LifecycleEvent['event'], at: number, node: string, id: string, epoch: number, reason: string): LifecycleEvent {
-  return { event, time: T0 + at, node, type: 'Counter', id, shard: 3, epoch, reason };
-}
-const act = (at: number, node: string, id: string, epoch: number) => ev('activated', at, node, id, epoch, 'call');
-const deact = (at: number, node: string, id: string, epoch: number, reason = 'evicted') => ev('deactivated', at, node, id, epoch, reason);
+const act = (at: number, node: string, id: string, epoch: number): LifecycleEvent => ({
+  event: 'activated',
+  reason: 'call',
+  time: T0 + at,
+  node,
+  type: 'Counter',
+  id,
+  shard: 3,
+  epoch,
+});
+const deact = (at: number, node: string, id: string, epoch: number, reason: DeactivationReason = 'evicted'): LifecycleEvent => ({
+  event: 'deactivated',
+  reason,
+  saved: reason !== 'fenced',
+  time: T0 + at,
+  node,
+  type: 'Counter',
+  id,
+  shard: 3,
+  epoch,
+});
 
 function incarnation(name: string, address: string, events: LifecycleEvent[], endedAt: number | null = null): Incarnation {
   return { name, address, startedAt: T0, endedAt: endedAt === null ? null : T0 + endedAt, events };
