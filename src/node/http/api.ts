@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Clock } from '../../core/clock.js';
 import { GoverseError, InvalidArgumentError, TimeoutError } from '../../core/errors.js';
 import { placeObject } from '../../core/sharding/objectId.js';
@@ -79,22 +80,34 @@ async function timed(
   run: (wait: { signal: AbortSignal; deadline: number }) => Promise<unknown>,
 ): Promise<void> {
   const timeoutMs = body.timeoutMs === undefined ? defaultTimeoutMs : timeoutField(body.timeoutMs);
-  const abort = new AbortController();
-  const onClose = (): void => {
-    if (!res.writableFinished) abort.abort(new InvalidArgumentError('client went away'));
-  };
-  res.on('close', onClose);
   const started = clock.monotonic();
   try {
-    const out = await run({ signal: abort.signal, deadline: started + timeoutMs });
+    const out = await run({ signal: disconnectSignal(res.socket), deadline: started + timeoutMs });
     metrics.recordOperation(operation, 'success', (clock.monotonic() - started) / 1000);
     sendJson(res, 200, out);
   } catch (err) {
     metrics.recordOperation(operation, err instanceof TimeoutError ? 'timeout' : 'error', (clock.monotonic() - started) / 1000);
     throw err;
-  } finally {
-    res.off('close', onClose);
   }
+}
+
+const disconnects = new WeakMap<Socket, AbortSignal>();
+const GONE = AbortSignal.abort(new InvalidArgumentError('client went away'));
+
+/**
+ * Aborts when the client's connection closes. One per connection, not per request: a kept-alive connection carries
+ * one request at a time, so its close means the client of the request in flight went away, and the hot path saves
+ * an AbortController and a pair of listeners per call.
+ */
+function disconnectSignal(socket: Socket | null): AbortSignal {
+  if (socket === null || socket.destroyed) return GONE;
+  let signal = disconnects.get(socket);
+  if (signal === undefined) {
+    const abort = new AbortController();
+    socket.once('close', () => abort.abort(new InvalidArgumentError('client went away')));
+    disconnects.set(socket, (signal = abort.signal));
+  }
+  return signal;
 }
 
 function stringField(body: Record<string, unknown>, name: string): string {

@@ -101,9 +101,7 @@ export class ObjectHost {
     return this.gated(placement, options, `call ${type}.${method}`, (epochNow, lockSignal) =>
       this.withActivation(objectType, id, placement, epochNow, 'call', undefined, options, async (act) => {
         this.countCall(placement);
-        const signals = [options.signal, lockSignal].filter((s) => s !== undefined);
-        const signal = signals.length === 0 ? NEVER_ABORTED : signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
-        const outcome = await invoke(handler, act, method, args, signal);
+        const outcome = await invoke(handler, act, method, args, () => callSignal(options.signal, lockSignal?.()));
         if (outcome.state !== undefined) await this.commit(act, outcome.state, epochNow);
         return outcome.result;
       }),
@@ -198,7 +196,7 @@ export class ObjectHost {
     placement: ObjectPlacement,
     options: WaitOptions,
     label: string,
-    fn: (epochNow: EpochNow, lockSignal: AbortSignal | undefined) => Promise<T>,
+    fn: (epochNow: EpochNow, lockSignal: (() => AbortSignal) | undefined) => Promise<T>,
   ): Promise<T> {
     if (placement.kind === 'node') {
       if (placement.node !== this.gate.nodeAddress) {
@@ -217,7 +215,7 @@ export class ObjectHost {
         const epoch = this.gate.shardEpoch(shardId);
         if (epoch === null) throw new NotOwnerError(`shard ${shardId} is not served by ${this.gate.nodeAddress}`, shardId);
         return epoch;
-      }, lease.signal);
+      }, () => lease.signal);
     } finally {
       lease.release();
     }
@@ -394,15 +392,29 @@ export class ObjectHost {
   }
 }
 
+/** The caller's signal and the lock's, combined: built only when a method reads it (most never do). */
+function callSignal(caller: AbortSignal | undefined, lock: AbortSignal | undefined): AbortSignal {
+  if (caller === undefined) return lock ?? NEVER_ABORTED;
+  return lock === undefined ? caller : AbortSignal.any([caller, lock]);
+}
+
 async function invoke(
   handler: MethodHandler<JsonValue>,
   act: Activation,
   method: string,
   args: JsonObject,
-  signal: AbortSignal,
+  makeSignal: () => AbortSignal,
 ): Promise<MethodOutcome<JsonValue>> {
+  let signal: AbortSignal | undefined;
+  const ctx = {
+    type: act.key.type,
+    id: act.key.id,
+    get signal(): AbortSignal {
+      return (signal ??= makeSignal());
+    },
+  };
   try {
-    return await handler(act.state, args, { type: act.key.type, id: act.key.id, signal });
+    return await handler(act.state, args, ctx);
   } catch (err) {
     if (err instanceof GoverseError) throw err;
     throw new InternalError(`${act.key.type}.${method} on ${act.key.id} failed`, { cause: err });

@@ -19,6 +19,8 @@ export class FakeGate implements ShardGate {
   readonly epochs = new Map<number, number | null>();
   readonly acquired: number[] = [];
   readonly readers = new Map<number, number>();
+  /** The lock-loss controller of every lease handed out, in order (abort one to take its lock away). */
+  readonly leases: AbortController[] = [];
 
   constructor(readonly nodeAddress = 'node-a') {}
 
@@ -35,8 +37,10 @@ export class FakeGate implements ShardGate {
     this.acquired.push(shardId);
     this.readers.set(shardId, (this.readers.get(shardId) ?? 0) + 1);
     let held = true;
+    const lost = new AbortController();
+    this.leases.push(lost);
     return {
-      signal: new AbortController().signal,
+      signal: lost.signal,
       release: () => {
         if (!held) return;
         held = false;

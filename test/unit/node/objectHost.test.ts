@@ -94,6 +94,32 @@ describe('ObjectHost: per-object serialization', () => {
   });
 });
 
+describe('ObjectHost: the signal a method gets', () => {
+  it('aborts when the caller gives up or when the shard lock is taken away', async () => {
+    const registry = new ObjectRegistry();
+    registry.register<null>('Waiter', {
+      persistence: { kind: 'transient' },
+      initialState: () => null,
+      parseState: () => null,
+      methods: {
+        wait: (_state, _args, ctx) =>
+          new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ result: String(ctx.signal.reason) }), { once: true })),
+      },
+    });
+    const { host, gate } = makeHost({ registry });
+    const caller = new AbortController();
+    const byCaller = host.call('Waiter', 'w1', 'wait', {}, { signal: caller.signal });
+    await settle();
+    caller.abort('the caller gave up');
+    expect(await byCaller).toBe('the caller gave up');
+
+    const byLock = host.call('Waiter', 'w2', 'wait', {}, { signal: new AbortController().signal });
+    await settle();
+    gate.leases.at(-1)!.abort('the lock was taken away');
+    expect(await byLock).toBe('the lock was taken away');
+  });
+});
+
 describe('ObjectHost: activation and deactivation', () => {
   it('activates on first call under the shard epoch and records it', async () => {
     const { host, gate, events } = makeHost();
