@@ -1,16 +1,20 @@
 /**
- * `npm run bench -- node-calls [--concurrency N] [--seconds S] [--rounds N] [--objects N]`: object calls per second
+ * `npm run bench -- node-calls [--concurrency N] [--seconds S] [--rounds N] [--objects N] [--db-dir DIR]
+ * [--db-synchronous full|normal]`: object calls per second
  * through the routing client against a 3-node cluster (private etcd, three goverse-node processes from dist/, as
  * the test harness starts them), beside a bare `node:http` echo server (one process) driven by the same load
  * generator at the same concurrency in the same run.
  *
  * Headline: `Echo.echo` (a transient type: routing, shard read lock, activation lookup, JSON and HTTP, no storage)
  * against the bare echo. Detail: `Counter.increment` with a requestId, which writes through to SQLite before each
- * reply (the cost of an acknowledged, durable change). After a warm-up, each round runs bare, client Echo and
+ * reply (the cost of an acknowledged, durable change); its database is where the test harness puts it (tmpfs, so
+ * fsync costs nothing) unless `--db-dir` names a directory on a real disk. After a warm-up, each round runs bare, client Echo and
  * client Counter back to back; the ratios are the medians of the per-round ratios (a round's three runs share the
  * machine's load of the moment), the rates the medians of the rounds. Needs `npm run build` first.
  */
+import { rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { GoverseClient } from '../src/client/client.js';
 import { freePorts } from '../test/harness/etcd.js';
 import { NodeCluster } from '../test/harness/nodes.js';
@@ -18,6 +22,14 @@ import { spawnManaged } from '../test/harness/processes.js';
 import { waitFor } from '../test/harness/waitFor.js';
 
 const NUM_SHARDS = 256;
+
+function textOption(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  return v;
+}
 
 function option(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -87,10 +99,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const ms = option(args, '--seconds', 2) * 1000;
   const rounds = option(args, '--rounds', 7);
   const objects = option(args, '--objects', 1000);
+  const dbDir = textOption(args, '--db-dir');
+  const dbSynchronous = textOption(args, '--db-synchronous') ?? 'full';
   const log = (s: string): boolean => process.stderr.write(`${s}\n`);
+  const dbPath = dbDir === undefined ? undefined : join(dbDir, `goverse-bench-${process.pid}.sqlite`);
+  const env: Record<string, string> = { GOVERSE_LOG_LEVEL: 'info', GOVERSE_DB_SYNCHRONOUS: dbSynchronous };
+  if (dbPath !== undefined) env.GOVERSE_DB_PATH = dbPath;
 
   log(`starting etcd, 3 goverse-node processes (${NUM_SHARDS} shards) and a bare echo server`);
-  const cluster = await NodeCluster.start({ nodes: 3, numShards: NUM_SHARDS, label: 'bench-node-calls', env: { GOVERSE_LOG_LEVEL: 'info' } });
+  const cluster = await NodeCluster.start({ nodes: 3, numShards: NUM_SHARDS, label: 'bench-node-calls', env });
   const [echoPort] = await freePorts(1);
   const echo = spawnManaged('bench echo server', process.execPath, ['-e', ECHO_SERVER, String(echoPort)]);
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
@@ -129,6 +146,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       headlineType: 'Echo (not persisted)',
       counterCallsPerSec: Math.round(median(results.counter)),
       counterRatio: Number(perRound('counter').toFixed(2)),
+      counterDb: `${dbDir ?? 'tmpfs (harness temp dir)'}, synchronous=${dbSynchronous}`,
       concurrency,
       seconds: ms / 1000,
       rounds,
@@ -138,5 +156,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     agent.destroy();
     await echo.stop('SIGTERM');
     await cluster.close();
+    if (dbPath !== undefined) for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
   }
 }
