@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { flagDefinitions } from '../core/config/flags.js';
 import { describeError } from '../core/errors.js';
-import { CommandContext, commandOptions } from './context.js';
+import { CommandContext, globalOptions, markGlobal } from './context.js';
 import { exitCodeFor } from './exitCodes.js';
 
 const CONFIG_FLAG = ['--config <file>', 'YAML configuration file, upstream format (env GOVERSE_CONFIG)'] as const;
@@ -16,6 +16,7 @@ export function withGlobalOptions(cmd: Command, except: readonly string[] = []):
   const hidden = cmd.parent !== null;
   const add = (flags: string, description: string): void => {
     const option = new Option(flags, description);
+    markGlobal(cmd, option.attributeName());
     cmd.addOption(hidden ? option.hideHelp() : option);
   };
   add(...CONFIG_FLAG);
@@ -26,6 +27,7 @@ export function withGlobalOptions(cmd: Command, except: readonly string[] = []):
   return cmd;
 }
 
+/** `options` are the command's own (`--dry-run`, `--to`); connection and output options are in `ctx.config`. */
 export type CommandHandler = (ctx: CommandContext, args: string[], options: Record<string, unknown>) => Promise<number>;
 
 /**
@@ -36,11 +38,10 @@ export function action(cmd: Command, handler: CommandHandler): Command {
   return cmd.action(async (...params: unknown[]) => {
     const self = params[params.length - 1] as Command;
     const args = params.slice(0, -2).flatMap((a) => (a === undefined ? [] : Array.isArray(a) ? (a as string[]) : [a as string]));
-    const options = commandOptions(self);
     let ctx: CommandContext | null = null;
     try {
-      ctx = await CommandContext.create(options);
-      process.exitCode = await handler(ctx, args, options);
+      ctx = await CommandContext.create(globalOptions(self));
+      process.exitCode = await handler(ctx, args, self.opts());
     } catch (err) {
       process.stderr.write(`goverse-top ${self.name()}: ${describeError(err)}\n`);
       process.exitCode = exitCodeFor(err);

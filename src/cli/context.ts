@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { ReadOnlyError } from '../cluster/operations.js';
 import { flagsFromOptions } from '../core/config/flags.js';
 import { resolveConfig } from '../core/config/resolve.js';
 import type { GoverseConfig } from '../core/config/settings.js';
@@ -11,7 +10,7 @@ import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import { buildClusterView, type ClusterView, type NodeMetrics, parseMetricsSources, type ViewInput } from '../core/view/index.js';
 import { loadConfigFile } from '../edge/config/loadConfigFile.js';
-import { type CallOptions, createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
+import type { CallOptions, EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { readSnapshot } from '../edge/etcd/readSnapshot.js';
 import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
@@ -19,13 +18,27 @@ import { formatDuration } from '../core/duration.js';
 import { Output } from './output.js';
 import { promptHidden } from './prompt.js';
 
-/** The options a command was given: the program's (before the subcommand) under the subcommand's own. */
-export function commandOptions(cmd: Command): Record<string, unknown> {
+/** Attribute names of the connection and output options each command declares (see withGlobalOptions). */
+const globalAttributes = new WeakMap<Command, Set<string>>();
+
+export function markGlobal(cmd: Command, attribute: string): void {
+  let set = globalAttributes.get(cmd);
+  if (set === undefined) globalAttributes.set(cmd, (set = new Set()));
+  set.add(attribute);
+}
+
+/**
+ * The connection and output options a command was given: the program's (before the subcommand) under the
+ * subcommand's own. A command's own option of the same name (`stuck --timeout`) is not one of them.
+ */
+export function globalOptions(cmd: Command): Record<string, unknown> {
   const chain: Command[] = [];
   for (let c: Command | null = cmd; c !== null; c = c.parent) chain.unshift(c);
   const merged: Record<string, unknown> = {};
   for (const c of chain) {
+    const globals = globalAttributes.get(c) ?? new Set<string>();
     for (const [key, value] of Object.entries(c.opts())) {
+      if (!globals.has(key)) continue;
       // `--no-color` leaves a default `color: true` on every level; only a value given on the command line counts.
       if (c.getOptionValueSource(key) === 'cli' || !(key in merged)) merged[key] = value;
     }
@@ -72,8 +85,12 @@ export class CommandContext {
     return `${user}@${hostname()}`;
   }
 
-  client(): EtcdClient {
-    this.etcd ??= createEtcdClient(etcdOptionsFromConfig(this.config, this.logger));
+  /** etcd3 (gRPC, protobuf) costs a third of a second to load: commands that never reach etcd do not pay it. */
+  async client(): Promise<EtcdClient> {
+    if (this.etcd === null) {
+      const { createEtcdClient } = await import('../edge/etcd/client.js');
+      this.etcd ??= createEtcdClient(etcdOptionsFromConfig(this.config, this.logger));
+    }
     return this.etcd;
   }
 
@@ -84,7 +101,8 @@ export class CommandContext {
   async etcdRead<T>(what: string, read: (client: EtcdClient, options: CallOptions) => Promise<T>): Promise<T> {
     const { etcdEndpoints, etcdTimeout } = this.config;
     try {
-      return await read(this.client(), { signal: AbortSignal.timeout(etcdTimeout), timeoutMs: etcdTimeout });
+      const client = await this.client();
+      return await read(client, { signal: AbortSignal.timeout(etcdTimeout), timeoutMs: etcdTimeout });
     } catch (err) {
       if (err instanceof GoverseError && err.code === 'config') throw err;
       throw new UnavailableError(
@@ -122,10 +140,6 @@ export class CommandContext {
     return new CommandContext({ ...this.config, ...changes }, this.out, this.logger, this.warnings);
   }
 
-  /** Mutations refuse before touching etcd in read-only mode; a dry run is always allowed. */
-  checkWritable(operation: string, dryRun: boolean): void {
-    if (this.config.readOnly && !dryRun) throw new ReadOnlyError(operation);
-  }
 
   async close(): Promise<void> {
     const etcd = this.etcd;

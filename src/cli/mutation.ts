@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { ClusterOperations } from '../cluster/operations.js';
 import type { OperationContext, OperationName, OperationPlan } from '../core/operations/operations.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import type { CommandContext } from './context.js';
@@ -27,15 +26,18 @@ export interface MutationRun {
 
 /**
  * Plan against one consistent read, then write with compare-and-swap on each key's ModRevision. Read-only mode
- * refuses before etcd is touched; a dry run writes nothing.
+ * refuses before etcd is touched (a dry run is always allowed); a dry run writes nothing.
  */
 export async function runMutation(run: MutationRun): Promise<number> {
   const { ctx, options } = run;
   const dryRun = options.dryRun === true;
-  ctx.checkWritable(run.operation, dryRun);
+  // Loaded here: it brings etcd3 along, which commands that fail on their input never need.
+  const { ClusterOperations, ReadOnlyError } = await import('../cluster/operations.js');
+  if (ctx.config.readOnly && !dryRun) throw new ReadOnlyError(run.operation);
   const snapshot = await ctx.snapshot();
   const plan = run.plan({ snapshot, now: Date.now(), by: ctx.actor });
-  const operations = new ClusterOperations({ client: ctx.client(), prefix: ctx.config.etcdPrefix, readOnly: ctx.config.readOnly, logger: ctx.logger });
+  const client = await ctx.client();
+  const operations = new ClusterOperations({ client, prefix: ctx.config.etcdPrefix, readOnly: ctx.config.readOnly, logger: ctx.logger });
   const pending = plan.shardChanges.length + plan.recordChanges.length;
   if (options.confirm === true && !dryRun && pending > 0) {
     const preview = new Output(process.stderr, process.stderr, 'table', ctx.out.color);

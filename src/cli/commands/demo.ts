@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { DemoCluster } from '../demo/demoCluster.js';
+import type { DemoCluster } from '../demo/demoCluster.js';
 import { ExitCode } from '../exitCodes.js';
 import { action, withGlobalOptions } from '../command.js';
 import { openConsole } from './top.js';
@@ -23,6 +23,7 @@ export function registerDemo(program: Command): void {
     const nodes = positive('nodes', options.nodes as string, 32);
     const shards = positive('shards', options.shards as string, 65536);
     const started = Date.now();
+    const { DemoCluster } = await import('../demo/demoCluster.js');
     const demo = await DemoCluster.start({ nodes, shards, note: (t) => ctx.out.note(t) });
     let stopping: Promise<void> | null = null;
     const shutdown = (signal: string): void => {
