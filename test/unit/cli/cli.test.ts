@@ -1,0 +1,87 @@
+import { PassThrough } from 'node:stream';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import type { OperationResult } from '../../../src/cluster/operations.js';
+import { withGlobalOptions } from '../../../src/cli/command.js';
+import { globalOptions } from '../../../src/cli/context.js';
+import { ZipfSampler } from '../../../src/cli/demo/loadGenerator.js';
+import { Output } from '../../../src/cli/output.js';
+import { renderOperation } from '../../../src/cli/render.js';
+
+function parsed(argv: string[]): Command {
+  const program = withGlobalOptions(new Command('t').enablePositionalOptions().exitOverride());
+  let leaf: Command | null = null;
+  const grab = (_o: unknown, cmd: Command): void => void (leaf = cmd);
+  withGlobalOptions(program.command('status')).action(grab);
+  withGlobalOptions(program.command('stuck').option('--timeout <d>'), ['--timeout']).action(grab);
+  program.parse(argv, { from: 'user' });
+  return leaf!;
+}
+
+describe('global options', () => {
+  it('merge the program\'s (before the subcommand) under the subcommand\'s own', () => {
+    expect(globalOptions(parsed(['--etcd', 'a:1', '-o', 'json', 'status', '--etcd', 'b:1']))).toMatchObject({ etcd: 'b:1', output: 'json' });
+  });
+
+  it('keep --no-color given before the subcommand', () => {
+    expect(globalOptions(parsed(['--no-color', 'status']))).toMatchObject({ color: false });
+  });
+
+  it('leave out a command option that shares a global name', () => {
+    const leaf = parsed(['--timeout', '2s', 'stuck', '--timeout', '5m']);
+    expect(globalOptions(leaf)).toMatchObject({ timeout: '2s' });
+    expect(leaf.opts()).toMatchObject({ timeout: '5m' });
+    expect(globalOptions(parsed(['stuck', '--timeout', '5m'])).timeout).toBeUndefined();
+  });
+});
+
+function memoryOutput(format: 'table' | 'json'): { out: Output; text: () => string; notes: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let o = '';
+  let e = '';
+  stdout.on('data', (c: Buffer) => (o += c.toString()));
+  stderr.on('data', (c: Buffer) => (e += c.toString()));
+  return { out: new Output(stdout, stderr, format, false), text: () => o, notes: () => e };
+}
+
+const base: OperationResult = { operation: 'pin', summary: 'pin 1 shards', dryRun: false, changes: [], skipped: [], conflicts: 0, failed: 0 };
+
+describe('renderOperation', () => {
+  it('prints key, old, new and the ModRevision compared, plain when colour is off', () => {
+    const m = memoryOutput('table');
+    const code = renderOperation(m.out, {
+      ...base,
+      changes: [{ id: 3, key: '/g/shard/3', old: 'a:1,a:1', new: 'a:1,a:1,f=pinned', modRevision: 42, written: true, outcome: 'written' }],
+      skipped: [{ shardId: 4, reason: 'already pinned' }],
+    });
+    expect(code).toBe(0);
+    expect(m.text()).toMatch(/\/g\/shard\/3 .*a:1,a:1 .*a:1,a:1,f=pinned .*42 .*written/);
+    expect(m.text()).not.toContain('\u001b[');
+    expect(m.notes()).toContain('skipped shard 4: already pinned');
+  });
+
+  it('exits 3 on a lost compare and 1 on a failed write', () => {
+    const conflict = { id: 3, key: 'k', old: 'x', new: 'y', modRevision: 1, written: false, outcome: 'conflict' as const, found: 'z' };
+    const m = memoryOutput('json');
+    expect(renderOperation(m.out, { ...base, changes: [conflict], conflicts: 1 })).toBe(3);
+    expect(JSON.parse(m.text())).toMatchObject({ schemaVersion: 1, changes: [{ outcome: 'conflict', found: 'z', written: false }] });
+    const failed = { ...conflict, outcome: 'failed' as const, error: 'etcd down' };
+    expect(renderOperation(memoryOutput('table').out, { ...base, changes: [failed], failed: 1 })).toBe(1);
+  });
+});
+
+describe('ZipfSampler', () => {
+  it('draws every rank in range, the first few far more often than the rest', () => {
+    let seed = 42;
+    const random = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const sampler = new ZipfSampler(2000, 1.1, random);
+    const counts = new Int32Array(2000);
+    for (let i = 0; i < 50_000; i++) counts[sampler.next()]!++;
+    const top10 = counts.slice(0, 10).reduce((a, b) => a + b, 0);
+    const last1000 = counts.slice(1000).reduce((a, b) => a + b, 0);
+    expect(top10 / 50_000).toBeGreaterThan(0.3);
+    expect(last1000 / 50_000).toBeLessThan(0.1);
+    expect(counts[0]).toBeGreaterThan(counts[1]!);
+  });
+});
