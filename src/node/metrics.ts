@@ -5,6 +5,7 @@ import { isPinned } from '../core/keyspace/shardValue.js';
 import { imbalance } from '../core/planner/imbalance.js';
 import { listMigrations, trackFirstSeen, type FirstSeen } from '../core/planner/stuck.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
+import { type CounterSeries, type HistogramSeries, HotCounter, HotHistogram } from './hotMetrics.js';
 import type { HostStats } from './objects/objectHost.js';
 
 /** What the scrape-time gauges read; bound once the node's parts exist. */
@@ -31,10 +32,14 @@ export class NodeMetrics {
   private sources: MetricsSources | null = null;
   private firstSeen: ReadonlyMap<number, FirstSeen> = new Map();
 
-  readonly methodCalls: Counter<'node' | 'object_type' | 'method_name' | 'status'>;
-  readonly methodDuration: Histogram<'node' | 'object_type' | 'method_name' | 'status'>;
-  readonly shardMethodCalls: Counter<'shard'>;
-  readonly operationDuration: Histogram<'node_addr' | 'operation' | 'status'>;
+  // Updated on every object call: hot-path metrics, their series looked up once per label set.
+  private readonly methodCalls: HotCounter;
+  private readonly methodDuration: HotHistogram;
+  private readonly shardMethodCalls: HotCounter;
+  private readonly operationDuration: HotHistogram;
+  private readonly callSeries = new Map<string, { readonly calls: CounterSeries; readonly duration: HistogramSeries }>();
+  private readonly shardCallSeries: (CounterSeries | undefined)[] = [];
+  private readonly operationSeries = new Map<string, HistogramSeries>();
   readonly operationTimeouts: Counter<'node_addr' | 'operation'>;
   readonly stopDuration: Histogram<'node_addr' | 'status'>;
 
@@ -59,32 +64,27 @@ export class NodeMetrics {
         }
       },
     });
-    this.methodCalls = new Counter({
-      name: 'goverse_method_calls_total',
-      help: 'Object method calls executed on this node',
-      labelNames: ['node', 'object_type', 'method_name', 'status'],
-      registers: [r],
-    });
-    this.methodDuration = new Histogram({
-      name: 'goverse_method_call_duration',
-      help: 'Object method call duration in seconds (upstream name, without a unit suffix)',
-      labelNames: ['node', 'object_type', 'method_name', 'status'],
-      buckets: CALL_BUCKETS,
-      registers: [r],
-    });
-    this.shardMethodCalls = new Counter({
-      name: 'goverse_shard_method_calls_total',
-      help: 'Object method calls executed on this node, by shard',
-      labelNames: ['shard'],
-      registers: [r],
-    });
-    this.operationDuration = new Histogram({
-      name: 'goverse_operation_duration_seconds',
-      help: 'Duration of object API operations (CallObject, CreateObject, DeleteObject) served by this node',
-      labelNames: ['node_addr', 'operation', 'status'],
-      buckets: OP_BUCKETS,
-      registers: [r],
-    });
+    this.methodCalls = new HotCounter(
+      'goverse_method_calls_total',
+      'Object method calls executed on this node',
+      ['node', 'object_type', 'method_name', 'status'],
+      r,
+    );
+    this.methodDuration = new HotHistogram(
+      'goverse_method_call_duration',
+      'Object method call duration in seconds (upstream name, without a unit suffix)',
+      ['node', 'object_type', 'method_name', 'status'],
+      CALL_BUCKETS,
+      r,
+    );
+    this.shardMethodCalls = new HotCounter('goverse_shard_method_calls_total', 'Object method calls executed on this node, by shard', ['shard'], r);
+    this.operationDuration = new HotHistogram(
+      'goverse_operation_duration_seconds',
+      'Duration of object API operations (CallObject, CreateObject, DeleteObject) served by this node',
+      ['node_addr', 'operation', 'status'],
+      OP_BUCKETS,
+      r,
+    );
     this.operationTimeouts = new Counter({
       name: 'goverse_operation_timeouts_total',
       help: 'Object API operations that ended in a timeout',
@@ -335,19 +335,10 @@ export class NodeMetrics {
     };
 
     // ---- shard locks ----
-    const lockAcq = new Counter({
-      name: 'goverse_shard_lock_acquisitions_total',
-      help: 'Shard lock acquisitions by mode',
-      labelNames: ['mode'],
-      registers: [r],
-    });
-    const lockWait = new Histogram({
-      name: 'goverse_shard_lock_wait_seconds',
-      help: 'Time spent waiting for a shard lock, by mode',
-      labelNames: ['mode'],
-      buckets: LOCK_BUCKETS,
-      registers: [r],
-    });
+    const lockAcq = new HotCounter('goverse_shard_lock_acquisitions_total', 'Shard lock acquisitions by mode', ['mode'], r);
+    const lockWait = new HotHistogram('goverse_shard_lock_wait_seconds', 'Time spent waiting for a shard lock, by mode', ['mode'], LOCK_BUCKETS, r);
+    const acquisitions = { read: lockAcq.series('read'), write: lockAcq.series('write') };
+    const waits = { read: lockWait.series('read'), write: lockWait.series('write') };
     const writeHeld = new Gauge({ name: 'goverse_shard_write_locks_held', help: 'Shard write locks held now', registers: [r] });
     const lockTimeouts = new Counter({ name: 'goverse_shard_lock_timeouts_total', help: 'Shard lock acquisitions that timed out', labelNames: ['mode'], registers: [r] });
     const lockForced = new Counter({
@@ -382,14 +373,13 @@ export class NodeMetrics {
       },
     });
     for (const mode of ['read', 'write'] as LockMode[]) {
-      lockAcq.inc({ mode }, 0);
       lockTimeouts.inc({ mode }, 0);
       lockForced.inc({ mode }, 0);
     }
     this.lock = {
       acquired: (mode, waitMs) => {
-        lockAcq.inc({ mode });
-        lockWait.observe({ mode }, waitMs / 1000);
+        acquisitions[mode].value++;
+        waits[mode].observe(waitMs / 1000);
       },
       writeLocksHeld: (n) => writeHeld.set(n),
       timedOut: (mode) => lockTimeouts.inc({ mode }),
@@ -409,14 +399,23 @@ export class NodeMetrics {
   }
 
   recordCall(type: string, method: string, shardId: number | null, status: 'success' | 'failure', seconds: number): void {
-    const labels = { node: this.node, object_type: type, method_name: method, status };
-    this.methodCalls.inc(labels);
-    this.methodDuration.observe(labels, seconds);
-    if (shardId !== null) this.shardMethodCalls.inc({ shard: String(shardId) });
+    const key = `${type}\u0000${method}\u0000${status}`;
+    let series = this.callSeries.get(key);
+    if (series === undefined) {
+      const labels = [this.node, type, method, status];
+      series = { calls: this.methodCalls.series(...labels), duration: this.methodDuration.series(...labels) };
+      this.callSeries.set(key, series);
+    }
+    series.calls.value++;
+    series.duration.observe(seconds);
+    if (shardId !== null) (this.shardCallSeries[shardId] ??= this.shardMethodCalls.series(String(shardId))).value++;
   }
 
   recordOperation(operation: 'CallObject' | 'CreateObject' | 'DeleteObject', status: 'success' | 'error' | 'timeout', seconds: number): void {
-    this.operationDuration.observe({ node_addr: this.node, operation, status }, seconds);
+    const key = `${operation}\u0000${status}`;
+    let series = this.operationSeries.get(key);
+    if (series === undefined) this.operationSeries.set(key, (series = this.operationDuration.series(this.node, operation, status)));
+    series.observe(seconds);
     if (status === 'timeout') this.operationTimeouts.inc({ node_addr: this.node, operation });
   }
 

@@ -6,6 +6,7 @@ import { placeObject } from '../../core/sharding/objectId.js';
 import { readJsonObject, sendJson } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
 import type { NodeMetrics } from '../metrics.js';
+import { UnknownMethodError, UnknownObjectTypeError } from '../objects/errors.js';
 import type { JsonValue } from '../objects/json.js';
 import type { ObjectHost } from '../objects/objectHost.js';
 
@@ -45,7 +46,7 @@ export function objectApiRouter(options: ObjectApiOptions, router: Router = new 
         metrics.recordCall(type, method, shard, 'success', (clock.monotonic() - started) / 1000);
         return { result };
       } catch (err) {
-        if (!isRoutingRefusal(err)) metrics.recordCall(type, method, shard, 'failure', (clock.monotonic() - started) / 1000);
+        if (wasExecuted(err)) metrics.recordCall(type, method, shard, 'failure', (clock.monotonic() - started) / 1000);
         throw err;
       }
     });
@@ -128,7 +129,11 @@ function shardOf(id: string, numShards: number): number | null {
   return p.kind === 'shard' ? p.shardId : null;
 }
 
-/** A refusal to serve here (not the owner, fenced) is routing, not a failed method call. */
-function isRoutingRefusal(err: unknown): boolean {
-  return err instanceof GoverseError && (err.code === 'not_owner' || err.code === 'fenced');
+/**
+ * Whether a failed call counts as a method call: a refusal to serve here (not the owner, fenced) is routing, and an
+ * unknown type or method never ran (counting it would also let any client create metric series at will).
+ */
+function wasExecuted(err: unknown): boolean {
+  if (err instanceof UnknownObjectTypeError || err instanceof UnknownMethodError) return false;
+  return !(err instanceof GoverseError && (err.code === 'not_owner' || err.code === 'fenced'));
 }
