@@ -61,11 +61,19 @@ export function classifyMigration(value: ShardValue, alive: ReadonlySet<string>)
 /**
  * Every shard in migration with its state and age. The age comes from the shard's migration record when the record
  * belongs to the current target (a record for an earlier target is stale), else from `firstSeen`, else it is 0.
+ * `candidates`, when given, are the only shards looked at (ascending IDs that include every shard in migration and
+ * every pinned shard on a dead target): the console's view knows them from its columns and skips the 8192-shard scan.
  */
-export function listMigrations(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<number, FirstSeen>, now: number): Migration[] {
+export function listMigrations(
+  snapshot: ClusterSnapshot,
+  firstSeen: ReadonlyMap<number, FirstSeen>,
+  now: number,
+  candidates?: Iterable<number>,
+): Migration[] {
   const alive = new Set(snapshot.nodes.keys());
   const out: Migration[] = [];
-  for (const entry of snapshot.shards) {
+  for (const id of candidates ?? snapshot.shards.keys()) {
+    const entry = snapshot.shards[id];
     if (entry === undefined) continue;
     const state = classifyMigration(entry, alive);
     if (state === null) continue;

@@ -156,7 +156,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
   const pass = (previous === undefined ? null : incrementalPass(snapshot, previous, listed)) ?? fullPass(snapshot, listed);
   const { addresses, nodeIndex, columns, tally } = pass;
 
-  const migrations = listMigrations(snapshot, firstSeen, now).sort(oldestFirst);
+  const migrations = listMigrations(snapshot, firstSeen, now, migrationCandidates(columns, tally.alive)).sort(oldestFirst);
   const stuck = stuckAmong(migrations, stuckTimeoutMs);
   for (const s of stuck) columns.flags[s.shardId]! |= SHARD_FLAG.stuck;
 
@@ -231,6 +231,17 @@ export function buildClusterView(input: ViewInput): ClusterView {
     migrationIndex: new Map(migrations.map((m) => [m.shardId, m])),
     stuckIndex: new Map(stuck.map((s) => [s.shardId, s])),
   };
+}
+
+/** Shards listMigrations must look at: in migration, or pinned to a target that is not alive. From the columns alone. */
+function migrationCandidates(columns: ShardColumns, alive: Uint8Array): number[] {
+  const { flags, target } = columns;
+  const out: number[] = [];
+  for (let id = 0; id < flags.length; id++) {
+    const f = flags[id]!;
+    if ((f & SHARD_FLAG.inMigration) !== 0 || ((f & SHARD_FLAG.pinned) !== 0 && target[id]! >= 0 && alive[target[id]!] !== 1)) out.push(id);
+  }
+  return out;
 }
 
 function oldestFirst(a: Migration, b: Migration): number {

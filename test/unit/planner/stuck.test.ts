@@ -54,6 +54,13 @@ function scenario(): { snapshot: ClusterSnapshot; firstSeen: Map<number, FirstSe
 }
 
 describe('stuck migrations', () => {
+  it('looks only at the candidates it is given, with the same answer when they cover every shard in migration', () => {
+    const { snapshot, firstSeen } = scenario();
+    const full = listMigrations(snapshot, firstSeen, NOW);
+    expect(listMigrations(snapshot, firstSeen, NOW, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])).toEqual(full);
+    expect(listMigrations(snapshot, firstSeen, NOW, [2, 7]).map((m) => m.shardId)).toEqual([2, 7]);
+  });
+
   it('classifies every shard in migration and dates it from its record, else from first sight', () => {
     const { snapshot, firstSeen } = scenario();
     const m = listMigrations(snapshot, firstSeen, NOW);
