@@ -116,7 +116,7 @@ export class ClusterMember {
   private readonly metrics: MemberMetrics;
   private objects: MemberObjects | null = null;
   private phase: MemberPhase = 'created';
-  /** The leader ModRevision won by our own CAS, until the watch shows it. */
+  /** The revision of our own winning leader CAS: it counts only until the snapshot has caught up with it. */
   private wonLeaderRevision = 0;
   private rebalanceState: RebalanceState = 'idle';
   private firstSeen: ReadonlyMap<number, FirstSeen> = new Map();
@@ -302,11 +302,15 @@ export class ClusterMember {
     }
   }
 
+  /**
+   * The leader key's ModRevision when this node leads, else null. The snapshot decides once it has caught up with our
+   * own winning write; before that, the win itself. A win the snapshot has passed never counts again: the key may be
+   * gone (a later leader resigned) while this node, fenced in between, lost the term long ago.
+   */
   private leaderRevision(): number | null {
-    const leader = this.watcher.snapshot.leader;
-    if (leader?.address === this.address) return Math.max(leader.modRevision, this.wonLeaderRevision);
-    if (this.wonLeaderRevision > (leader?.modRevision ?? 0)) return this.wonLeaderRevision;
-    return null;
+    const snap = this.watcher.snapshot;
+    if (snap.revision < this.wonLeaderRevision) return this.wonLeaderRevision;
+    return snap.leader?.address === this.address ? snap.leader.modRevision : null;
   }
 
   /** Upstream's CAS election (reference core 2.3): only when there is no alive leader. */
@@ -314,7 +318,7 @@ export class ClusterMember {
     const snap = this.watcher.snapshot;
     const leader = snap.leader;
     if (leader !== null && (leader.address === this.address || snap.nodes.has(leader.address))) return;
-    if (this.wonLeaderRevision > (leader?.modRevision ?? 0)) return;
+    if (snap.revision < this.wonLeaderRevision) return; // our win is on its way through the watch
     if (!snap.nodes.has(this.address)) return;
     try {
       const res = await this.options.client.txn({
