@@ -299,19 +299,24 @@ export class ObjectHost {
     if (act.phase === 'retired' || act.epoch !== epochNow()) {
       throw new NotOwnerError(`${act.label} was deactivated while the call ran; its change was not applied`, act.shardId);
     }
-    if (act.writeThrough) await this.fencedWrite(act, () => this.store.save(act.key, act.epoch, JSON.stringify(next)));
+    const confirmedAt = this.clock.now();
+    if (act.writeThrough) await this.fencedWrite(act, () => this.store.save(act.key, act.epoch, JSON.stringify(next)), confirmedAt);
     else if (act.persistent) act.dirty = true;
     act.state = next;
   }
 
-  /** Runs a store write; a StaleEpochError means a newer owner took the object over, so this copy is dropped. */
-  private async fencedWrite<T>(act: Activation, write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a store write; a StaleEpochError means a newer owner took the object over, so this copy is dropped. Its end
+   * is dated at `confirmedAt`, when ownership was last confirmed for the write: a process frozen between that check
+   * and the write (past its fence) served nothing after it, and the refused write changed nothing.
+   */
+  private async fencedWrite<T>(act: Activation, write: () => Promise<T>, confirmedAt?: number): Promise<T> {
     try {
       return await write();
     } catch (err) {
       if (err instanceof StaleEpochError) {
         this.logger.warn('object superseded by a newer owner; dropping this copy', { object: act.label, err });
-        this.retire(act, 'superseded', false);
+        this.retire(act, 'superseded', false, confirmedAt);
       }
       throw err;
     }

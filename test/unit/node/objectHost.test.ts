@@ -343,6 +343,24 @@ describe('ObjectHost: write-through and idempotence', () => {
     await expect(a.host.call('Counter', 'c', 'get')).rejects.toBeInstanceOf(StaleEpochError);
     expect(await b.host.call('Counter', 'c', 'get')).toEqual({ value: 11 });
   });
+
+  it('a copy superseded while its process was frozen between the ownership check and the write ends at the check', async () => {
+    const store = new MemoryObjectStore();
+    const a = makeHost({ store });
+    await a.host.call('Counter', 'c', 'add', { amount: 1 });
+    const gateB = new FakeGate('node-b');
+    gateB.defaultEpoch = 2;
+    const b = makeHost({ store, gate: gateB });
+    const confirmedAt = a.clock.wall;
+    const save = store.save.bind(store);
+    store.save = async (key, epoch, state) => {
+      a.clock.wall += 5000; // node-a stops here, past its fence, while node-b takes the object over
+      await b.host.call('Counter', 'c', 'get');
+      return save(key, epoch, state);
+    };
+    await expect(a.host.call('Counter', 'c', 'add', { amount: 1 })).rejects.toBeInstanceOf(StaleEpochError);
+    expect(a.events.events.at(-1)).toMatchObject({ event: 'deactivated', reason: 'superseded', time: confirmedAt });
+  });
 });
 
 describe('ObjectHost: ownership gate', () => {
