@@ -294,11 +294,14 @@ export function coverage(h: ChaosHistory): string {
   const intervals = [...activationIntervals(h.incarnations).values()];
   const activations = intervals.reduce((n, list) => n + list.length, 0);
   const acked = h.increments.filter((r) => r.ackedAt !== null).length;
+  // Acknowledged after an attempt that may have been applied: the request-ID deduplication was put to work.
+  const retriedBlind = h.increments.filter((r) => r.ackedAt !== null && r.maybeApplied).length;
   const counters = new Set(h.increments.map((r) => r.counter)).size;
   const pinnedChanges = h.shardChanges.filter((c) => c.before !== null && isPinned(parse(c.before))).length;
   return (
     `${activations} activations of ${intervals.length} objects in ${h.incarnations.length} incarnations, ` +
-    `${acked} acknowledged increments on ${counters} counters, ${h.shardChanges.length} shard changes ` +
+    `${acked} acknowledged increments on ${counters} counters (${retriedBlind} after an unanswered attempt), ` +
+    `${h.shardChanges.length} shard changes ` +
     `(${pinnedChanges} of pinned shards), ${h.faults.length} recoveries`
   );
 }

@@ -130,9 +130,17 @@ async function killOne(ctx: FaultContext): Promise<void> {
   const quick = ctx.random() < 0.25;
   const startedAt = Date.now();
   await victim.kill();
-  if (quick) await victim.start();
+  // The restart boots while recovery is timed: its shards recover by whichever comes first, the new incarnation's
+  // re-claim or the others' claim after the old lease expires.
+  const restarted = quick ? victim.start() : null;
+  restarted?.catch(() => undefined); // awaited below; a failed start must not be an unhandled rejection meanwhile
   await ctx.recover('kill', `kill -9 ${victim.name}${quick ? ', restarted at once' : ''}`, startedAt);
-  if (!quick) await restartAndSettle(ctx, 'kill', [victim]);
+  if (restarted !== null) {
+    await restarted;
+    await ctx.settle('kill', `${victim.name} restarted`);
+  } else {
+    await restartAndSettle(ctx, 'kill', [victim]);
+  }
 }
 
 async function killMidMigration(ctx: FaultContext): Promise<void> {
@@ -182,10 +190,11 @@ async function gracefulRestart(ctx: FaultContext): Promise<void> {
   await ctx.settle('restart', `${victim.name} restarted`);
 }
 
+/** Timed from the new node's registration: how long its process takes to boot is no property of the cluster. */
 async function scaleUp(ctx: FaultContext): Promise<void> {
   const startedAt = Date.now();
   const node = await ctx.cluster.addNode();
-  await ctx.recover('scale-up', `added ${node.name} (${node.address})`, startedAt);
+  await ctx.recover('scale-up', `added ${node.name} (${node.address})`, startedAt, Date.now());
 }
 
 async function scaleDown(ctx: FaultContext): Promise<void> {

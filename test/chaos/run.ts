@@ -87,6 +87,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const watcher = new ClusterWatcher({ client, prefix: cluster.prefix, numShards: o.numShards, resyncIntervalMs: 10_000 });
   let shards: ShardHistory | null = null;
   let closeHealth: (() => Promise<void>) | null = null;
+  let clients: IncrementClients | null = null;
   let keptIn: string | null = null;
   try {
     await watcher.start();
@@ -99,7 +100,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     say(`cluster up: ${o.nodes} nodes, ${o.etcdMembers} etcd member(s), ${o.numShards} shards`);
 
     const warnings: string[] = [];
-    const clients = new IncrementClients({
+    const load = new IncrementClients({
       routing: () => watcher.snapshot,
       workers: o.workers,
       counters,
@@ -111,13 +112,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         if (warnings.length < 100) warnings.push(what);
       },
     });
-    clients.start();
+    clients = load;
+    load.start();
 
     const faults: FaultRecord[] = [];
     const operatorWrites: OperatorWrite[] = [];
     const counts: Record<string, number> = {};
     const ops = new ClusterOperations({ client, prefix: cluster.prefix });
-    const recordRecovery = async (kind: FaultKind, detail: string, begun: number, from: number): Promise<number | null> => {
+    const recordRecovery = async (kind: FaultKind, detail: string, begun: number, from: number): Promise<number> => {
       const r = await health.waitHealthy(from + RECOVERY_CAP_MS - Date.now());
       faults.push({ kind, detail, startedAt: begun, measuredFrom: from, recoveredAt: r.at, boundMs: RECOVERY_BOUND_MS[kind] });
       if (r.at === null) throw new NotRecoveredError(`${kind} (${detail}): not healthy after ${RECOVERY_CAP_MS} ms: ${r.problem}`);
@@ -196,8 +198,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     }
     const settled = await health.waitHealthy(RECOVERY_CAP_MS);
     if (settled.at === null) say(`not healthy at the end: ${settled.problem}`);
-    await clients.stop();
-    say(`clients stopped: ${clients.stats.acknowledged} increments acknowledged, ${clients.stats.givenUp} given up`);
+    await load.stop();
+    say(`clients stopped: ${load.stats.acknowledged} increments acknowledged, ${load.stats.givenUp} given up`);
 
     const finalCounters = await readCounters(watcher, counters);
     const finalSnap = await readSnapshot(client, cluster.prefix, o.numShards);
@@ -209,7 +211,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       seed: o.seed,
       startedAt,
       incarnations: cluster.incarnations(),
-      increments: clients.records,
+      increments: load.records,
       shardChanges: recorder.changes,
       operatorWrites,
       faults,
@@ -222,15 +224,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const violations = checkHistory(history);
     if (violations.length > 0 || o.keep === true) keptIn = keep(cluster.harness.dir, history, violations);
     return {
-      summary: { seed: o.seed, faults: counts, acknowledged: clients.stats.acknowledged, violations: violations.length, worstRecoveryMs: worstRecovery(faults) },
+      summary: { seed: o.seed, faults: counts, acknowledged: load.stats.acknowledged, violations: violations.length, worstRecoveryMs: worstRecovery(faults) },
       violations,
       history,
-      clients: clients.stats,
+      clients: load.stats,
       warnings,
       aborted,
       keptIn,
     };
   } finally {
+    await clients?.stop();
     await shards?.stop();
     await closeHealth?.();
     await watcher.stop();
