@@ -10,8 +10,8 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log/logger.js';
 import type { OperationPlan } from '../core/operations/operations.js';
 import { type FirstSeen, trackFirstSeen } from '../core/planner/stuck.js';
-import type { ClusterChange, ClusterSnapshot } from '../core/snapshot/snapshot.js';
-import { type BalancerInput, buildClusterView, type ClusterView, type NodeMetrics } from '../core/view/index.js';
+import type { ClusterSnapshot, ShardEntry } from '../core/snapshot/snapshot.js';
+import { type BalancerInput, buildClusterView, type ClusterView, type NodeMetrics, type ViewInput } from '../core/view/index.js';
 import type { OperationResult } from '../cluster/operations.js';
 import type { WatcherEvent, WatcherStatus } from '../edge/etcd/watcher.js';
 import { FrameScheduler, type FrameTimer, realFrameTimer } from './frameScheduler.js';
@@ -58,7 +58,9 @@ export class ConsoleController {
   private status: WatcherStatus;
   private reconnects = 0;
   private metrics: ReadonlyMap<string, NodeMetrics> = new Map();
-  private firstSeen: ReadonlyMap<number, FirstSeen> = new Map();
+  private unmatched: ViewInput['unmatchedMetrics'] = [];
+  /** When each migration without a record was first seen (its age); kept up to date from the watcher's changes. */
+  private firstSeen = new Map<number, FirstSeen>();
   /** When the set of alive nodes last changed; undefined until a change is seen (taken as stable until then). */
   private stableSince: number | undefined;
   private view: ClusterView;
@@ -76,6 +78,7 @@ export class ConsoleController {
     this.status = { kind: 'connecting', since: options.clock.now() };
     this.size = { ...options.size };
     this.viewAt = options.clock.now();
+    this.firstSeen = trackFirstSeen(new Map(), this.snapshot, this.viewAt);
     this.view = this.buildView(this.viewAt, undefined);
     this.current = this.compose();
     this.scheduler = new FrameScheduler(1000 / options.maxFps, () => this.frame(), options.timer ?? realFrameTimer);
@@ -105,14 +108,20 @@ export class ConsoleController {
       this.status = event.status;
     } else {
       this.snapshot = event.snapshot;
-      if (event.changes.some(isMembershipChange)) this.stableSince = this.options.clock.now();
+      const now = this.options.clock.now();
+      if (event.cause === 'initial') this.firstSeen = trackFirstSeen(new Map(), event.snapshot, now);
+      for (const change of event.changes) {
+        if (change.kind === 'shard') this.trackMigration(change.id, change.after, now);
+        else if (change.kind === 'node-joined' || change.kind === 'node-left') this.stableSince = now;
+      }
       this.dataDirty = true;
     }
     this.request();
   }
 
-  setMetrics(metrics: ReadonlyMap<string, NodeMetrics>): void {
+  setMetrics(metrics: ReadonlyMap<string, NodeMetrics>, unmatched: ViewInput['unmatchedMetrics'] = []): void {
     this.metrics = metrics;
+    this.unmatched = unmatched;
     this.dataDirty = true;
     this.request();
   }
@@ -155,14 +164,24 @@ export class ConsoleController {
     for (const l of this.listeners) l();
   }
 
+  /** trackFirstSeen for one changed shard: a full pass over 8192 shards per watch batch would dominate a storm. */
+  private trackMigration(id: number, entry: ShardEntry | undefined, now: number): void {
+    if (entry === undefined || entry.target === entry.current) {
+      this.firstSeen.delete(id);
+      return;
+    }
+    const seen = this.firstSeen.get(id);
+    if (seen === undefined || seen.target !== entry.target) this.firstSeen.set(id, { target: entry.target, since: now });
+  }
+
   private buildView(now: number, previous: ClusterView | undefined): ClusterView {
-    this.firstSeen = trackFirstSeen(this.firstSeen, this.snapshot, now);
     return buildClusterView({
       snapshot: this.snapshot,
       now,
       stuckTimeoutMs: this.options.stuckTimeoutMs,
       balancer: { ...this.options.balancer, ...(this.stableSince === undefined ? {} : { stableSince: this.stableSince }) },
       metrics: this.metrics,
+      unmatchedMetrics: this.unmatched,
       firstSeen: this.firstSeen,
       ...(previous === undefined ? {} : { previous }),
     });
@@ -249,6 +268,3 @@ export class ConsoleController {
   }
 }
 
-function isMembershipChange(c: ClusterChange): boolean {
-  return c.kind === 'node-joined' || c.kind === 'node-left';
-}

@@ -44,3 +44,24 @@ export function compactAge(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/**
+ * A styled line cut to `width` visible columns: escape sequences pass through uncounted, and a cut line ends with a
+ * reset so no style leaks into the next. Cheap enough for every line of every frame (Ink's own truncation re-measures
+ * the whole string with Unicode segmentation).
+ */
+export function truncateStyled(line: string, width: number): string {
+  let visible = 0;
+  for (let i = 0; i < line.length; i++) {
+    if (line.charCodeAt(i) === 0x1b) {
+      // CSI: ESC [ parameters final-byte (0x40-0x7e).
+      let j = i + 2;
+      while (j < line.length && (line.charCodeAt(j) < 0x40 || line.charCodeAt(j) > 0x7e)) j++;
+      i = j;
+      continue;
+    }
+    if (visible === width) return `${line.slice(0, i)}\u001b[0m`;
+    visible++;
+  }
+  return line;
+}

@@ -12,8 +12,11 @@ export interface Theme {
   bold(text: string): string;
   inverse(text: string): string;
   underline(text: string): string;
-  /** A foreground from the 256-colour palette (owner colours, heat ramp). */
-  fg256(text: string, code: number): string;
+  /**
+   * A foreground colour by SGR code (31-36, 91-96: the short forms, which Ink parses several times faster than
+   * 256-colour codes). Runs of cells are painted by `colourRun`, which leaves the colour open for the next run.
+   */
+  fg(text: string, code: number): string;
 }
 
 /** Open and close codes; closes are specific (not a full reset) so that styles nest. */
@@ -35,20 +38,19 @@ export function createTheme(color: boolean): Theme {
     bold: (text) => sgr('1', text, '22'),
     inverse: (text) => sgr('7', text, '27'),
     underline: (text) => sgr('4', text, '24'),
-    fg256: (text, code) => (color ? sgr(`38;5;${code}`, text, '39') : text),
+    fg: (text, code) => (color ? sgr(String(code), text, '39') : text),
   };
 }
 
 /**
- * Owner colours: well separated hues of the xterm 256-colour cube, bright enough on dark and light backgrounds.
- * With more nodes than colours they repeat; the owner letter and the cursor's details tell nodes apart.
+ * Owner colours: hues of the basic palette, normal then bright; red is kept for stuck and orphaned shards, yellow
+ * for the heatmap.
+ * With more nodes than colours they repeat; adjacent owner bands always differ, and the letter tells nodes apart.
  */
-export const OWNER_COLOURS: readonly number[] = [
-  39, 208, 41, 170, 220, 75, 203, 114, 141, 179, 44, 212, 148, 69, 215, 80, 162, 106, 111, 173, 43, 135, 186, 167,
-];
+export const OWNER_COLOURS: readonly number[] = [32, 34, 36, 35, 92, 94, 96, 95, 37, 97];
 
-/** Heat ramp, cold to hot (blue, green, yellow, red). */
-export const HEAT_COLOURS: readonly number[] = [24, 31, 37, 71, 107, 143, 179, 209, 203, 196];
+/** Colours of shard marks and heat tiers, apart from the owner colours. */
+export const MARK_COLOURS = { stuck: 91, orphaned: 31, dimmed: 90, heat: [90, 33, 91] } as const;
 
 /** Heat glyphs, light to dense, so intensity reads without colour. */
 export const HEAT_GLYPHS = '.:-=+*#%@';

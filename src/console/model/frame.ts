@@ -5,6 +5,7 @@
  */
 import { type ClusterView, SHARD_FLAG } from '../../core/view/index.js';
 import { bindingsFor, PANE_TITLES, PANES, type PaneId } from '../keys.js';
+import { clip, fit, truncateStyled } from '../text.js';
 import type { Theme } from '../theme.js';
 import { type Connection, headerLines } from './header.js';
 import { computeLayout, type Layout, type PaneSlot } from './layout.js';
@@ -15,8 +16,7 @@ import { balancerLines, decisionRows, DECISIONS_TABLE } from './rebalancePane.js
 import { shardsPane } from './shardsPane.js';
 import { STUCK_TABLE, stuckTitle } from './stuckPane.js';
 import { renderTable, type RenderedTable, type TableSpec } from './table.js';
-import { gridGeometry } from './shardGrid.js';
-import type { KeyContext, ListContext, ListPane, Subject, UiState } from './ui.js';
+import type { KeyContext, ListContext, ListPane, MapContext, Subject, UiState } from './ui.js';
 
 export interface FrameInput {
   readonly view: ClusterView;
@@ -55,7 +55,7 @@ interface PaneBuild {
   readonly frame: PaneFrame;
   readonly list?: ListContext;
   readonly selection: Subject | null;
-  readonly map?: KeyContext['map'];
+  readonly map?: MapContext;
 }
 
 const EMPTY_LIST: ListContext = { keys: [], pageSize: 1, columns: 1 };
@@ -63,10 +63,8 @@ const EMPTY_LIST: ListContext = { keys: [], pageSize: 1, columns: 1 };
 export function buildFrame(input: FrameInput): Frame {
   const { view, ui, theme, cols, rows } = input;
   const layout = computeLayout(cols, rows, ui.focus);
-  const numShards = view.snapshot.numShards;
-  const defaultMap: KeyContext['map'] = { geo: gridGeometry(numShards, cols, 10, ui.map.zoom), numShards, pageRows: 10 };
   const lists: Record<ListPane, ListContext> = { nodes: EMPTY_LIST, stuck: EMPTY_LIST, locks: EMPTY_LIST, rebalance: EMPTY_LIST };
-  let map = defaultMap;
+  let map: MapContext | null = null;
   let selection: Subject | null = null;
   const panes: PaneFrame[] = [];
   if (layout.kind === 'normal') {
@@ -80,6 +78,7 @@ export function buildFrame(input: FrameInput): Frame {
   }
   const paused = view.balancer.pause !== null;
   const context: KeyContext = {
+    numShards: view.snapshot.numShards,
     lists,
     map,
     selection,
@@ -87,14 +86,29 @@ export function buildFrame(input: FrameInput): Frame {
     targets: view.nodes.filter((n) => n.alive && n.status === 'eligible').map((n) => n.address),
   };
   const body = layout.kind === 'normal' ? layout.body : 0;
+  // Every line is cut to the width here, cheaply: Ink would otherwise measure and cut long styled lines itself.
+  const cut = (line: string): string => truncateStyled(line, cols);
+  const overlay = overlayContent(input, body);
   return {
     layout,
-    header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason }, theme),
-    tabs: tabBar(view, ui.focus, theme),
-    panes,
-    overlay: overlayContent(input, body),
-    status: statusText(ui, theme),
-    prompt: promptText(ui, theme),
+    header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason }, theme).map(cut),
+    tabs: cut(tabBar(view, ui.focus, theme)),
+    panes: panes.map((p) => {
+      const title = fit(` ${p.title}`, cols);
+      return { ...p, title: p.focused ? theme.inverse(theme.bold(title)) : theme.bold(title), lines: p.lines.map(cut) };
+    }),
+    overlay:
+      overlay === null
+        ? null
+        : {
+            ...overlay,
+            // Inside the dialog's border and padding.
+            title: theme.bold(clip(overlay.title, cols - 4)),
+            footer: theme.tone(clip(overlay.footer, cols - 4), 'muted'),
+            lines: overlay.lines.map((l) => truncateStyled(l, cols - 4)),
+          },
+    status: cut(statusText(ui, theme)),
+    prompt: cut(promptText(ui, theme)),
     context,
   };
 }
@@ -114,7 +128,7 @@ function buildPane(view: ClusterView, ui: UiState, slot: PaneSlot, width: number
       const id = Math.min(ui.map.cursor, view.snapshot.numShards - 1);
       return {
         frame: frame(p.title, p.lines),
-        map: { geo: p.geo, numShards: view.snapshot.numShards, pageRows: p.gridRows },
+        map: p.map,
         selection: { kind: 'shard', id, pinned: shardRowPinned(view, id) },
       };
     }
@@ -242,8 +256,9 @@ function promptText(ui: UiState, theme: Theme): string {
   const o = ui.overlay;
   if (o.kind === 'palette') return `${theme.bold(':')}${o.text}█  ${theme.tone('tab completes · enter runs · esc cancels', 'muted')}`;
   if (o.kind === 'filter') return `${theme.bold('/')}${o.text}█  ${theme.tone('!text = not matching · enter keeps · esc cancels', 'muted')}`;
+  // Plain text in one tone: every escape code costs Ink time on every frame.
   const hints = bindingsFor(ui.focus, ui.readOnly)
     .filter((b) => b.hint !== undefined)
-    .map((b) => `${theme.bold(b.label.split(' ')[0]!)} ${b.hint}`);
+    .map((b) => `${b.label.split(' ')[0]!} ${b.hint}`);
   return theme.tone(hints.join('  '), 'muted');
 }

@@ -1,10 +1,10 @@
 /**
- * The shard map as a grid of cells, pure. Every shard is on screen at once: when the pane has fewer cells than the
- * cluster has shards, each cell stands for a run of consecutive shards and shows the most urgent state among them;
- * zooming in (enter) shows one shard per cell around the cursor. Each row is built as one styled string.
+ * The shard map as a grid of cells, pure. Every shard is on screen at once, grouped by owner: when the pane has fewer
+ * cells than the cluster has shards, each cell stands for a run of shards and shows the most urgent state among
+ * them; zooming in (enter) shows one shard per cell around the cursor. Each row is built as one styled string.
  */
 import { SHARD_FLAG, SHARD_STATES, type ShardColumns, type ShardState } from '../../core/view/index.js';
-import { HEAT_COLOURS, HEAT_GLYPHS, OWNER_COLOURS, type Theme } from '../theme.js';
+import { HEAT_GLYPHS, MARK_COLOURS, OWNER_COLOURS, type Theme } from '../theme.js';
 
 /** A shard's mark on the map, least urgent first (an aggregated cell shows the most urgent of its shards). */
 export const SHARD_MARKS = ['stable', 'no-target', 'pinned', 'unclaimed', 'migrating', 'orphaned', 'stuck'] as const;
@@ -51,20 +51,58 @@ export function ownerColour(index: number): number {
   return OWNER_COLOURS[index % OWNER_COLOURS.length]!;
 }
 
+/**
+ * The order shards are laid out in: grouped by owner (CurrentNode, else TargetNode; unassigned last), so each node
+ * shows as one band whose length is its share and a row changes colour once per band rather than once per cell
+ * (Ink re-parses every escape code of every frame). In ID order within a band, or hottest first in a heatmap.
+ */
+export interface MapOrder {
+  /** Shard ID at each position. */
+  readonly order: Int32Array;
+  /** Position of each shard ID. */
+  readonly position: Int32Array;
+}
+
+export function mapOrder(shards: ShardColumns, nodeCount: number, mode: MapMode): MapOrder {
+  const n = shards.state.length;
+  const band = (id: number): number => {
+    const o = shards.current[id]! >= 0 ? shards.current[id]! : shards.target[id]!;
+    return o >= 0 && o < nodeCount ? o : nodeCount;
+  };
+  // Counting sort by band: stable, so IDs stay ascending within a band.
+  const starts = new Int32Array(nodeCount + 2);
+  for (let id = 0; id < n; id++) starts[band(id) + 1]!++;
+  for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
+  const next = starts.slice(0, nodeCount + 1);
+  const order = new Int32Array(n);
+  for (let id = 0; id < n; id++) order[next[band(id)]!++] = id;
+  if (mode !== 'owner') {
+    const metric = mode === 'objects' ? shards.objects : shards.calls;
+    const value = (id: number): number => (metric[id]! > 0 ? metric[id]! : 0);
+    for (let b = 0; b <= nodeCount; b++) {
+      const slice = order.subarray(starts[b]!, starts[b + 1]!);
+      slice.sort((x, y) => value(y) - value(x) || x - y);
+    }
+  }
+  const position = new Int32Array(n);
+  for (let p = 0; p < n; p++) position[order[p]!] = p;
+  return { order, position };
+}
+
 export interface GridGeometry {
   readonly cols: number;
   readonly rows: number;
-  /** Shards per cell. */
+  /** Positions (shards) per cell. */
   readonly perCell: number;
-  /** First shard shown (0 unless zoomed). */
+  /** First position shown (0 unless zoomed). */
   readonly start: number;
-  /** Shards shown: [start, end). */
+  /** Positions shown: [start, end). */
   readonly end: number;
 }
 
 /**
- * Cells for `numShards` in a `width` x `height` area: one shard per cell when they fit (or when zoomed), else the
- * smallest run length that fits. Zoomed, the window starts at the row holding `zoomStart`, kept inside the shards.
+ * Cells for `numShards` positions in a `width` x `height` area: one per cell when they fit (or when zoomed), else
+ * the smallest run length that fits. Zoomed, the window starts at the row holding position `zoomStart`, kept inside.
  */
 export function gridGeometry(numShards: number, width: number, height: number, zoomStart: number | null): GridGeometry {
   const cols = Math.max(1, width);
@@ -80,13 +118,13 @@ export function gridGeometry(numShards: number, width: number, height: number, z
   return { cols, rows: Math.ceil((end - start) / cols), perCell: 1, start, end };
 }
 
-/** The cell index (row-major) holding shard `id`, or -1 when it is outside the window. */
-export function cellOf(geo: GridGeometry, id: number): number {
-  if (id < geo.start || id >= geo.end) return -1;
-  return Math.floor((id - geo.start) / geo.perCell);
+/** The cell index (row-major) holding `position`, or -1 when it is outside the window. */
+export function cellOf(geo: GridGeometry, position: number): number {
+  if (position < geo.start || position >= geo.end) return -1;
+  return Math.floor((position - geo.start) / geo.perCell);
 }
 
-/** The shards of a cell: [first, last]. */
+/** The positions of a cell: [first, last]. */
 export function cellRange(geo: GridGeometry, cell: number): readonly [number, number] {
   const first = geo.start + cell * geo.perCell;
   return [first, Math.min(geo.end, first + geo.perCell) - 1];
@@ -94,6 +132,7 @@ export function cellRange(geo: GridGeometry, cell: number): readonly [number, nu
 
 export interface GridRenderOptions {
   readonly mode: MapMode;
+  /** Position of the cursor, or null when the pane has no focus. */
   readonly cursor: number | null;
   /** Shards matching the filter; undefined: no filter. Others are shown dimmed as `·`. */
   readonly matches?: (id: number) => boolean;
@@ -105,13 +144,18 @@ export interface RenderedGrid {
   readonly heatMax: number;
 }
 
-/** The grid's rows as styled strings, each exactly `geo.cols` columns wide (the last row may be shorter). */
-export function renderGrid(shards: ShardColumns, geo: GridGeometry, theme: Theme, options: GridRenderOptions): RenderedGrid {
+/** Cell styles besides colour codes. */
+const PLAIN = 39;
+const DIMMED: number = MARK_COLOURS.dimmed;
+/** Trouble gets a colour of its own; shards on the move keep their band's colour (their symbol marks them). */
+const STATE_COLOURS: Readonly<Partial<Record<ShardMark, number>>> = { stuck: MARK_COLOURS.stuck, orphaned: MARK_COLOURS.orphaned };
+
+/** The grid's rows as styled strings, each at most `geo.cols` columns wide. */
+export function renderGrid(shards: ShardColumns, order: MapOrder, geo: GridGeometry, theme: Theme, options: GridRenderOptions): RenderedGrid {
   const cells = Math.ceil((geo.end - geo.start) / geo.perCell);
   const glyphs: string[] = new Array<string>(cells);
   const colours = new Int16Array(cells);
   const values = options.mode === 'owner' ? null : new Float64Array(cells);
-  const dimmed = new Uint8Array(cells);
   const metric = options.mode === 'objects' ? shards.objects : shards.calls;
   const ownerCount = new Map<number, number>();
   for (let c = 0; c < cells; c++) {
@@ -121,7 +165,8 @@ export function renderGrid(shards: ShardColumns, geo: GridGeometry, theme: Theme
     let sum = 0;
     let anyMatch = options.matches === undefined;
     ownerCount.clear();
-    for (let id = first; id < last; id++) {
+    for (let p = first; p < last; p++) {
+      const id = order.order[p]!;
       const m = MARK_TABLE[shards.state[id]! * 4 + (shards.flags[id]! & MARK_BITS)]!;
       if (m > worst) worst = m;
       // NaN (not reported) counts as nothing.
@@ -130,67 +175,55 @@ export function renderGrid(shards: ShardColumns, geo: GridGeometry, theme: Theme
       if (o >= 0) ownerCount.set(o, (ownerCount.get(o) ?? 0) + 1);
       if (!anyMatch && options.matches!(id)) anyMatch = true;
     }
-    dimmed[c] = anyMatch ? 0 : 1;
+    if (!anyMatch) {
+      glyphs[c] = '·';
+      colours[c] = DIMMED;
+      continue;
+    }
     if (values !== null) {
       values[c] = sum;
       continue;
     }
     const owner = majority(ownerCount);
-    colours[c] = owner < 0 ? -1 : ownerColour(owner);
     const mark = SHARD_MARKS[worst]!;
-    glyphs[c] =
-      mark === 'stable' || mark === 'pinned'
-        ? owner < 0
-          ? MARK_GLYPH['no-target']
-          : mark === 'pinned'
-            ? ownerLetter(owner).toUpperCase()
-            : ownerLetter(owner)
-        : MARK_GLYPH[mark];
-    // State marks keep a colour of their own so they stand out from owner colours.
-    if (mark === 'stuck' || mark === 'orphaned') colours[c] = 196;
-    else if (mark === 'migrating') colours[c] = 226;
+    if (mark === 'stable' || mark === 'pinned') {
+      glyphs[c] = owner < 0 ? MARK_GLYPH['no-target'] : mark === 'pinned' ? ownerLetter(owner).toUpperCase() : ownerLetter(owner);
+      colours[c] = owner < 0 ? PLAIN : ownerColour(owner);
+    } else {
+      glyphs[c] = MARK_GLYPH[mark];
+      colours[c] = STATE_COLOURS[mark] ?? (owner < 0 ? PLAIN : ownerColour(owner));
+    }
   }
   let heatMax = 0;
   if (values !== null) {
-    for (let c = 0; c < cells; c++) if (values[c]! > heatMax) heatMax = values[c]!;
+    for (let c = 0; c < cells; c++) if (colours[c] !== DIMMED && values[c]! > heatMax) heatMax = values[c]!;
     // Log scale: call rates and object counts are heavily skewed, linear would leave all but the top cell cold.
-    const scale = heatMax > 0 ? (HEAT_GLYPHS.length - 1) / Math.log1p(heatMax) : 0;
+    const top = HEAT_GLYPHS.length - 1;
+    const scale = heatMax > 0 ? top / Math.log1p(heatMax) : 0;
     for (let c = 0; c < cells; c++) {
+      if (colours[c] === DIMMED) continue;
       const v = values[c]!;
       const level = v > 0 ? Math.max(1, Math.round(Math.log1p(v) * scale)) : 0;
       glyphs[c] = HEAT_GLYPHS[level]!;
-      colours[c] = HEAT_COLOURS[Math.round((level * (HEAT_COLOURS.length - 1)) / (HEAT_GLYPHS.length - 1))]!;
+      // Three colour tiers (glyph density carries the level): few colour changes per band.
+      colours[c] = MARK_COLOURS.heat[Math.min(2, Math.floor((level * 3) / (top + 1)))]!;
     }
   }
   const cursorCell = options.cursor === null ? -1 : cellOf(geo, options.cursor);
   const lines: string[] = [];
   for (let r = 0; r < geo.rows; r++) {
+    // A colour code where the colour changes, none to close a run: half the escape codes Ink has to parse.
     let line = '';
-    // Runs of one style are painted together: far fewer escape codes than one per cell.
-    let run = '';
-    let runStyle = -2;
-    const flush = (): void => {
-      if (run === '') return;
-      line += runStyle === -3 ? theme.tone(run, 'muted') : runStyle < 0 ? run : theme.fg256(run, runStyle);
-      run = '';
-    };
+    let current = PLAIN;
     const rowEnd = Math.min(cells, (r + 1) * geo.cols);
     for (let c = r * geo.cols; c < rowEnd; c++) {
-      if (c === cursorCell) {
-        flush();
-        line += theme.inverse(dimmed[c] ? '·' : glyphs[c]!);
-        runStyle = -2;
-        continue;
+      if (theme.color && colours[c] !== current) {
+        current = colours[c]!;
+        line += `\u001b[${current}m`;
       }
-      const style = dimmed[c] ? -3 : colours[c]!;
-      if (style !== runStyle) {
-        flush();
-        runStyle = style;
-      }
-      run += dimmed[c] ? '·' : glyphs[c]!;
+      line += c === cursorCell ? theme.inverse(glyphs[c]!) : glyphs[c]!;
     }
-    flush();
-    lines.push(line);
+    lines.push(current === PLAIN ? line : `${line}\u001b[39m`);
   }
   return { lines, heatMax };
 }

@@ -5,15 +5,25 @@
 import { SHARD_FLAG, SHARD_STATES, shardRow, type ClusterView } from '../../core/view/index.js';
 import { compactNumber } from '../text.js';
 import type { Theme } from '../theme.js';
-import { cellOf, cellRange, type GridGeometry, gridGeometry, MARK_GLYPH, type MapMode, ownerColour, ownerLetter, renderGrid } from './shardGrid.js';
-import type { Filter, MapUi } from './ui.js';
+import {
+  cellOf,
+  cellRange,
+  type GridGeometry,
+  gridGeometry,
+  MARK_GLYPH,
+  type MapMode,
+  type MapOrder,
+  mapOrder,
+  ownerColour,
+  ownerLetter,
+  renderGrid,
+} from './shardGrid.js';
+import type { Filter, MapContext, MapUi } from './ui.js';
 
 export interface ShardsPane {
   readonly title: string;
   readonly lines: readonly string[];
-  readonly geo: GridGeometry;
-  /** Grid rows the pane shows (for paging). */
-  readonly gridRows: number;
+  readonly map: MapContext;
 }
 
 /** Lines under the title besides the grid: the cursor line and the legend. */
@@ -41,28 +51,44 @@ export function shardMatcher(view: ClusterView, filter: Filter | null): ((id: nu
   };
 }
 
+/** The layout order per view and mode: rebuilt when the view changes, reused while only the cursor moves. */
+const orders = new WeakMap<ClusterView, Map<MapMode, MapOrder>>();
+
+function orderOf(view: ClusterView, mode: MapMode): MapOrder {
+  let byMode = orders.get(view);
+  if (byMode === undefined) orders.set(view, (byMode = new Map()));
+  let order = byMode.get(mode);
+  if (order === undefined) byMode.set(mode, (order = mapOrder(view.shards, view.nodes.length, mode)));
+  return order;
+}
+
 export function shardsPane(view: ClusterView, ui: MapUi, size: { width: number; height: number }, theme: Theme, focused: boolean): ShardsPane {
   const numShards = view.snapshot.numShards;
-  const gridRows = Math.max(1, size.height - 1 - EXTRA_LINES);
-  const geo = gridGeometry(numShards, size.width, gridRows, ui.zoom);
+  const pageRows = Math.max(1, size.height - 1 - EXTRA_LINES);
+  const order = orderOf(view, ui.mode);
+  const geo = gridGeometry(numShards, size.width, pageRows, ui.zoom);
   const cursor = Math.min(ui.cursor, numShards - 1);
-  const grid = renderGrid(view.shards, geo, theme, { mode: ui.mode, cursor: focused ? cursor : null, matches: shardMatcher(view, ui.filter) });
-  const scope = geo.perCell > 1 ? `${geo.perCell} per cell, enter zooms` : ui.zoom !== null ? `zoomed ${geo.start}-${geo.end - 1}, esc zooms out` : '1 per cell';
+  const position = order.position[cursor]!;
+  const grid = renderGrid(view.shards, order, geo, theme, {
+    mode: ui.mode,
+    cursor: focused ? position : null,
+    matches: shardMatcher(view, ui.filter),
+  });
+  const scope = geo.perCell > 1 ? `${geo.perCell} per cell` : ui.zoom !== null ? 'zoomed in, esc zooms out' : '1 per cell';
   const filter = ui.filter === null ? '' : ` │ filter ${ui.filter.inverse ? '!' : ''}${ui.filter.text}`;
   const mode = ui.mode === 'owner' ? 'owners' : `${ui.mode} heatmap, hottest cell ${compactNumber(grid.heatMax)}${ui.mode === 'calls' ? '/s' : ''}`;
   return {
-    title: `${numShards} shards, ${scope} │ ${mode} (m)${filter}`,
-    lines: [...grid.lines, cursorLine(view, geo, cursor, theme), legend(view, ui.mode, theme)],
-    geo,
-    gridRows,
+    title: `${numShards} shards by owner, ${scope} │ ${mode} (m)${filter}`,
+    lines: [...grid.lines, cursorLine(view, geo, order, cursor, theme), legend(view, ui.mode, theme)],
+    map: { geo, order, pageRows },
   };
 }
 
-function cursorLine(view: ClusterView, geo: GridGeometry, id: number, theme: Theme): string {
+function cursorLine(view: ClusterView, geo: GridGeometry, order: MapOrder, id: number, theme: Theme): string {
   const row = shardRow(view, id);
-  const cell = cellOf(geo, id);
-  const [first, last] = cell < 0 ? [id, id] : cellRange(geo, cell);
-  const range = last > first ? ` (cell ${first}-${last})` : '';
+  const cell = cellOf(geo, order.position[id]!);
+  const [first, last] = cell < 0 ? [0, 0] : cellRange(geo, cell);
+  const range = last > first ? ` (1 of ${last - first + 1} in the cell, enter zooms)` : '';
   const flags = [row.pinned ? 'pinned' : '', row.stuck ? theme.tone('STUCK', 'bad') : ''].filter((f) => f !== '').join(' ');
   const load = `obj ${compactNumber(row.objects)} calls ${compactNumber(row.calls)}/s`;
   return `${theme.bold(`▶ shard ${id}`)}${range} ${row.state}${flags === '' ? '' : ` ${flags}`} target ${row.target || '-'} current ${row.current || '-'} ${load}`;
@@ -74,7 +100,7 @@ function legend(view: ClusterView, mode: MapMode, theme: Theme): string {
   const symbols = `A=pinned ${MARK_GLYPH.unclaimed}=unclaimed ${MARK_GLYPH.migrating}=migrating ${MARK_GLYPH.orphaned}=orphaned ${MARK_GLYPH.stuck}=stuck ${MARK_GLYPH['no-target']}=no target`;
   const owners = view.nodes
     .filter((n) => n.shardsOwned > 0 || n.shardsTarget > 0)
-    .map((n) => `${theme.fg256(ownerLetter(n.index), ownerColour(n.index))}=${n.address}`)
+    .map((n) => `${theme.fg(ownerLetter(n.index), ownerColour(n.index))}=${n.address}`)
     .join(' ');
   return `${owners}${owners === '' ? '' : ' │ '}${theme.tone(symbols, 'muted')}`;
 }

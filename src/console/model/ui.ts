@@ -6,7 +6,7 @@
 import type { OperationPlan } from '../../core/operations/operations.js';
 import { bindingFor, isNamedKey, PANES, type PaneId } from '../keys.js';
 import { completeCommand, DEFAULT_PAUSE_MS, parseCommand, type WriteRequest } from './palette.js';
-import { type GridGeometry, MAP_MODES, type MapMode } from './shardGrid.js';
+import { type GridGeometry, MAP_MODES, type MapMode, type MapOrder } from './shardGrid.js';
 
 export type ListPane = Exclude<PaneId, 'shards'>;
 export const LIST_PANES: readonly ListPane[] = ['nodes', 'stuck', 'locks', 'rebalance'];
@@ -30,7 +30,7 @@ export interface ListUi {
 export interface MapUi {
   /** The selected shard. */
   readonly cursor: number;
-  /** Zoomed in (one shard per cell) around this shard, or null for the whole map. */
+  /** Zoomed in (one shard per cell) from this map position, or null for the whole map. */
   readonly zoom: number | null;
   readonly mode: MapMode;
   readonly filter: Filter | null;
@@ -91,10 +91,19 @@ export interface ListContext {
   readonly columns: number;
 }
 
+export interface MapContext {
+  readonly geo: GridGeometry;
+  readonly order: MapOrder;
+  /** Grid rows on screen (for paging). */
+  readonly pageRows: number;
+}
+
 /** What the last frame showed, as the reducer needs it. */
 export interface KeyContext {
+  readonly numShards: number;
   readonly lists: Readonly<Record<ListPane, ListContext>>;
-  readonly map: { readonly geo: GridGeometry; readonly numShards: number; readonly pageRows: number };
+  /** The shard map as shown; null when it is not on screen. */
+  readonly map: MapContext | null;
   /** The focused pane's selected item. */
   readonly selection: Subject | null;
   readonly rebalancePaused: boolean;
@@ -194,8 +203,8 @@ function normalKey(ui: UiState, name: string, ctx: KeyContext): Reduced {
       return { ui: { ...ui, focus: PANES[(i + step) % PANES.length]! } };
     }
     case 'details':
-      if (ui.focus === 'shards' && ui.map.zoom === null && ctx.map.geo.perCell > 1) {
-        return { ui: { ...ui, map: { ...ui.map, zoom: ui.map.cursor } } };
+      if (ui.focus === 'shards' && ui.map.zoom === null && ctx.map !== null && ctx.map.geo.perCell > 1) {
+        return { ui: { ...ui, map: { ...ui.map, zoom: ctx.map.order.position[ui.map.cursor] ?? 0 } } };
       }
       return sel === null ? { ui } : { ui: withOverlay(ui, { kind: 'details', subject: sel, offset: 0 }) };
     case 'sortPrev':
@@ -277,14 +286,16 @@ function paletteKey(ui: UiState, text: string, name: string, ctx: KeyContext): R
   }
   const closed = withOverlay(ui, { kind: 'none' });
   if (text.trim() === '') return { ui: closed };
-  const cmd = parseCommand(text, ctx.map.numShards, ui.readOnly);
+  const cmd = parseCommand(text, ctx.numShards, ui.readOnly);
   switch (cmd.kind) {
     case 'pane':
       return { ui: { ...closed, focus: cmd.pane } };
     case 'quit':
       return { ui: closed, effect: { kind: 'quit' } };
-    case 'jump':
-      return { ui: { ...closed, focus: 'shards', map: { ...ui.map, cursor: cmd.shard, zoom: ui.map.zoom === null ? null : cmd.shard } } };
+    case 'jump': {
+      const zoom = ui.map.zoom === null || ctx.map === null ? ui.map.zoom : (ctx.map.order.position[cmd.shard] ?? 0);
+      return { ui: { ...closed, focus: 'shards', map: { ...ui.map, cursor: cmd.shard, zoom } } };
+    }
     case 'mode':
       return { ui: { ...closed, map: { ...ui.map, mode: cmd.mode } } };
     case 'write':
@@ -368,7 +379,7 @@ function scrollOverlayKey(ui: UiState, overlay: Extract<Overlay, { kind: 'help' 
 type MoveAction = 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'top' | 'bottom';
 
 function move(ui: UiState, action: MoveAction, ctx: KeyContext): UiState {
-  if (ui.focus === 'shards') return { ...ui, map: moveMap(ui.map, action, ctx.map) };
+  if (ui.focus === 'shards') return { ...ui, map: moveMap(ui.map, action, ctx.map, ctx.numShards) };
   const pane = ui.focus;
   const list = ui.lists[pane];
   const { keys, pageSize } = ctx.lists[pane];
@@ -390,8 +401,10 @@ function move(ui: UiState, action: MoveAction, ctx: KeyContext): UiState {
   return { ...ui, lists: { ...ui.lists, [pane]: { ...list, cursor: keys[index]!, offset } } };
 }
 
-function moveMap(map: MapUi, action: MoveAction, ctx: KeyContext['map']): MapUi {
-  const { geo, numShards, pageRows } = ctx;
+/** Moves through map positions (owner bands), not shard IDs: the cursor goes where the eye does. */
+function moveMap(map: MapUi, action: MoveAction, ctx: MapContext | null, numShards: number): MapUi {
+  if (ctx === null) return map;
+  const { geo, order, pageRows } = ctx;
   const row = geo.cols * geo.perCell;
   const delta: Record<MoveAction, number> = {
     up: -row,
@@ -403,11 +416,12 @@ function moveMap(map: MapUi, action: MoveAction, ctx: KeyContext['map']): MapUi 
     top: -numShards,
     bottom: numShards,
   };
-  const cursor = clamp(map.cursor + delta[action], 0, numShards - 1);
-  if (map.zoom === null || (cursor >= geo.start && cursor < geo.end)) return { ...map, cursor };
+  const position = clamp((order.position[map.cursor] ?? 0) + delta[action], 0, numShards - 1);
+  const cursor = order.order[position]!;
+  if (map.zoom === null || (position >= geo.start && position < geo.end)) return { ...map, cursor };
   // Zoomed: scroll the window by whole rows so the cursor stays in view.
-  const rowStart = cursor - (cursor % geo.cols);
-  const zoom = cursor < geo.start ? rowStart : Math.max(0, rowStart - (Math.max(1, pageRows) - 1) * geo.cols);
+  const rowStart = position - (position % geo.cols);
+  const zoom = position < geo.start ? rowStart : Math.max(0, rowStart - (Math.max(1, pageRows) - 1) * geo.cols);
   return { ...map, cursor, zoom };
 }
 

@@ -1,24 +1,26 @@
 /**
- * Lays out one frame: header, tab bar, the panes or a dialog in their place, status line, prompt. Every line is a
- * single truncated Text, so nothing wraps and the frame keeps the height the layout gave it.
+ * Lays out one frame: header, tab bar, the panes or a dialog in their place, status line, prompt. The frame builder
+ * has already cut every line to the width and styled it, so each line reaches Ink's output as it is.
  */
-import { Box, Text } from 'ink';
+import { Box, Text, Transform } from 'ink';
 import { memo } from 'react';
 import type { Frame, PaneFrame } from '../model/frame.js';
 import { MIN_COLS, MIN_ROWS } from '../model/layout.js';
 
+/**
+ * One screen line. Ink measures (and caches forever, keyed by the text) every Text's content for layout, which costs
+ * a Unicode segmentation per styled line per frame and grows without bound as lines change. The content here is a
+ * constant one-column placeholder that Ink measures once; the real line replaces it at output time.
+ */
 const Line = memo(function Line({ text }: { readonly text: string }) {
-  // An empty Text has no height in Ink; a space keeps the line.
-  return <Text wrap="truncate">{text === '' ? ' ' : text}</Text>;
+  return <Transform transform={() => text}>{' '}</Transform>;
 });
 
 const Pane = memo(function Pane({ pane }: { readonly pane: PaneFrame }) {
   const lines = pane.lines.slice(0, Math.max(0, pane.height - 1));
   return (
     <Box flexDirection="column" height={pane.height}>
-      <Text wrap="truncate" bold inverse={pane.focused}>
-        {` ${pane.title} `}
-      </Text>
+      <Line text={pane.title} />
       {lines.map((l, i) => (
         <Line key={i} text={l} />
       ))}
@@ -31,17 +33,13 @@ function Dialog({ overlay }: { readonly overlay: NonNullable<Frame['overlay']> }
   const room = Math.max(0, overlay.height - 4);
   return (
     <Box flexDirection="column" height={overlay.height} borderStyle="round" paddingX={1}>
-      <Text wrap="truncate" bold>
-        {overlay.title}
-      </Text>
+      <Line text={overlay.title} />
       <Box flexDirection="column" height={room}>
         {overlay.lines.slice(0, room).map((l, i) => (
           <Line key={i} text={l} />
         ))}
       </Box>
-      <Text wrap="truncate" dimColor>
-        {overlay.footer}
-      </Text>
+      <Line text={overlay.footer} />
     </Box>
   );
 }

@@ -8,7 +8,6 @@ describe('console app', () => {
   it('renders the header, the tab bar and the shard map', async () => {
     h = await mount(snapshotOf({ nodes: ['n1:1', 'n2:1', 'n3:1'], numShards: 64, leader: 'n1:1' }));
     const f = h.lastFrame();
-    console.log(f);
     expect(f).toContain('leader n1:1');
   });
 });

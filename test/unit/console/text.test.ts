@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compactAge, compactMs, compactNumber, fit } from '../../../src/console/text.js';
+import { compactAge, compactMs, compactNumber, fit, truncateStyled } from '../../../src/console/text.js';
 
 describe('console text fitting', () => {
   it('fits to an exact width, cutting with an ellipsis', () => {
@@ -24,5 +24,15 @@ describe('console text fitting', () => {
     expect(compactAge(42_000)).toBe('42s');
     expect(compactAge(310_000)).toBe('5m10s');
     expect(compactAge(3 * 3600_000 + 5 * 60_000)).toBe('3h05m');
+  });
+});
+
+describe('truncateStyled', () => {
+  it('counts only visible characters and resets styles after a cut', () => {
+    const red = (s: string): string => `\u001b[31m${s}\u001b[39m`;
+    expect(truncateStyled(`ab${red('cd')}ef`, 10)).toBe(`ab${red('cd')}ef`);
+    expect(truncateStyled(`ab${red('cd')}ef`, 3)).toBe('ab\u001b[31mc\u001b[0m');
+    expect(truncateStyled(`ab${red('cd')}ef`, 4)).toBe(`ab\u001b[31mcd\u001b[39m\u001b[0m`);
+    expect(truncateStyled('abc', 0)).toBe('\u001b[0m');
   });
 });

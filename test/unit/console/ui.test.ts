@@ -1,14 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationPlan } from '../../../src/core/operations/operations.js';
-import { gridGeometry } from '../../../src/console/model/shardGrid.js';
+import { gridGeometry, mapOrder } from '../../../src/console/model/shardGrid.js';
+import type { ShardColumns } from '../../../src/core/view/index.js';
 import { initialUi, type KeyContext, type ListContext, reduceKey, type Subject, type UiState } from '../../../src/console/model/ui.js';
 
 const list = (keys: string[], pageSize = 3, columns = 4): ListContext => ({ keys, pageSize, columns });
 
+/** The map order of `n` shards all owned by one node: position = shard ID. */
+function identityOrder(n: number) {
+  const cols: ShardColumns = {
+    state: new Uint8Array(n),
+    flags: new Uint8Array(n),
+    target: new Int32Array(n),
+    current: new Int32Array(n),
+    objects: new Float64Array(n),
+    calls: new Float64Array(n),
+  };
+  return mapOrder(cols, 1, 'owner');
+}
+
 function ctx(over: Partial<KeyContext> = {}): KeyContext {
   return {
+    numShards: 100,
     lists: { nodes: list(['a', 'b', 'c', 'd', 'e']), stuck: list(['7', '9']), locks: list([]), rebalance: list([]) },
-    map: { geo: gridGeometry(100, 10, 5, null), numShards: 100, pageRows: 5 },
+    map: { geo: gridGeometry(100, 10, 5, null), order: identityOrder(100), pageRows: 5 },
     selection: null,
     rebalancePaused: false,
     targets: ['n1:1', 'n2:1'],
@@ -51,7 +66,7 @@ describe('console key reducer', () => {
 
   it('the map cursor moves by cells and rows; enter zooms into an aggregated cell, esc zooms out', () => {
     const geo = gridGeometry(8192, 78, 12, null);
-    const c = ctx({ map: { geo, numShards: 8192, pageRows: 12 } });
+    const c = ctx({ numShards: 8192, map: { geo, order: identityOrder(8192), pageRows: 12 } });
     const ui = initialUi({ readOnly: false });
     let r = press(ui, ['l', 'l', 'j'], c);
     expect(r.ui.map.cursor).toBe(2 * geo.perCell + 78 * geo.perCell);
@@ -63,7 +78,7 @@ describe('console key reducer', () => {
 
   it('zoomed in, moving past the window scrolls it by rows', () => {
     const zoomedGeo = gridGeometry(8192, 10, 4, 0);
-    const c = ctx({ map: { geo: zoomedGeo, numShards: 8192, pageRows: 4 } });
+    const c = ctx({ numShards: 8192, map: { geo: zoomedGeo, order: identityOrder(8192), pageRows: 4 } });
     const ui = { ...initialUi({ readOnly: false }), map: { cursor: 35, zoom: 0, mode: 'owner' as const, filter: null } };
     const r = press(ui, ['j'], c);
     expect(r.ui.map.cursor).toBe(45);

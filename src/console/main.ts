@@ -1,0 +1,175 @@
+/**
+ * `goverse-top` and `goverse-top top`: the interactive console. Wires the edges (etcd watcher, metrics scrapes,
+ * cluster operations, the terminal) to the controller and renders it with Ink on the alternate screen until the
+ * operator quits or a signal arrives. Nothing is printed while the screen is in use; logs go to --log-file only.
+ */
+import { ClusterOperations } from '../cluster/operations.js';
+import { systemClock } from '../core/clock.js';
+import type { GoverseConfig } from '../core/config/settings.js';
+import type { Logger } from '../core/log/logger.js';
+import { plannerSettingsFromConfig } from '../core/planner/settings.js';
+import { type ClusterSnapshot, emptySnapshot } from '../core/snapshot/snapshot.js';
+import { type NodeMetrics, parseMetricsSources } from '../core/view/index.js';
+import { createEtcdClient } from '../edge/etcd/client.js';
+import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
+import { ClusterWatcher } from '../edge/etcd/watcher.js';
+import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
+import { ConsoleController } from './controller.js';
+import { copyToClipboard, enterTerminal } from './terminal.js';
+import { createTheme, wantsColor } from './theme.js';
+
+/** What the CLI hands over (src/cli/consoleHook.ts `ConsoleLaunch`). */
+export interface ConsoleContext {
+  readonly config: GoverseConfig;
+  /** Goes to --log-file or nowhere, never to the screen. */
+  readonly logger: Logger;
+  /** Who acts, recorded in records (`user@host`). */
+  readonly actor: string;
+}
+
+export interface ConsoleIo {
+  readonly stdin: NodeJS.ReadStream;
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+}
+
+/** Frames per second at most: smooth for a human, cheap under a storm of etcd events. */
+const MAX_FPS = 10;
+
+/** Runs the console until quit; returns the exit code. */
+export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): Promise<number> {
+  const { config, logger } = ctx;
+  const { stdin, stdout } = io;
+  if (stdout.isTTY !== true) {
+    io.stderr.write('goverse-top: the console needs a terminal on stdout; for scripts use `goverse-top status`, `watch` or `-o json`\n');
+    return 2;
+  }
+  const readOnlyReason = config.readOnly ? '--read-only' : stdin.isTTY !== true ? 'stdin is not a terminal' : null;
+  const client = createEtcdClient(etcdOptionsFromConfig(config, logger));
+  const watcher = new ClusterWatcher({ client, prefix: config.etcdPrefix, numShards: config.numShards, logger });
+  const operations = readOnlyReason === null ? new ClusterOperations({ client, prefix: config.etcdPrefix, logger }) : null;
+
+  let quit: () => void = () => {};
+  const quitting = new Promise<void>((resolve) => (quit = resolve));
+  const controller = new ConsoleController({
+    snapshot: emptySnapshot(config.etcdPrefix, config.numShards),
+    endpoints: config.etcdEndpoints,
+    stuckTimeoutMs: config.stuckTimeout,
+    balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
+    theme: createTheme(wantsColor(config.noColor, true)),
+    clock: systemClock,
+    writer: operations,
+    readOnlyReason,
+    by: ctx.actor,
+    size: { cols: stdout.columns, rows: stdout.rows },
+    maxFps: MAX_FPS,
+    onQuit: () => quit(),
+    onCopy: (text) => copyToClipboard(stdout, text),
+    logger,
+  });
+
+  const terminal = enterTerminal(stdout, logger);
+  // The console must outlive any stray rejection of a library; it is logged, never shown.
+  const onRejection = (err: unknown): void => logger.error('unhandled rejection in the console', { err });
+  process.on('unhandledRejection', onRejection);
+  const onSignal = (): void => quit();
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  const onResize = (): void => controller.setSize(stdout.columns, stdout.rows);
+  stdout.on('resize', onResize);
+
+  watcher.subscribe((event) => controller.onWatcherEvent(event));
+  // start() settles on the first load or on stop; until then the header shows the connection's state.
+  watcher.start().catch(() => undefined);
+  const scrapes = new ScrapeLoop(config, () => controller.latestSnapshot, (s) => controller.setMetrics(s.metrics, s.unmatched), logger);
+  const ticker = setInterval(() => controller.tick(), 1000);
+
+  const ink = await loadInk();
+  const app = ink.render(ink.element(controller), {
+    stdout,
+    stdin,
+    stderr: io.stderr,
+    exitOnCtrlC: false,
+    patchConsole: false,
+    maxFps: MAX_FPS * 2,
+  });
+  try {
+    await quitting;
+  } finally {
+    clearInterval(ticker);
+    controller.stop();
+    app.unmount();
+    terminal.restore();
+    stdout.off('resize', onResize);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal);
+    await Promise.all([scrapes.stop(), watcher.stop()]);
+    await client.close().catch(() => undefined);
+    process.off('unhandledRejection', onRejection);
+  }
+  return 0;
+}
+
+/**
+ * Loads Ink and React for a live terminal. Ink renders nothing but the last frame when it thinks it runs in CI (a set
+ * CI variable), which would leave the operator a blank screen: the console only runs on a terminal (checked above),
+ * so the variable is dropped before Ink is loaded (the process starts no children that could miss it). React's
+ * development build is several times slower per commit, so production is the default.
+ */
+async function loadInk() {
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  process.env.NODE_ENV ??= 'production';
+  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./ui/App.js')]);
+  return { render, element: (controller: ConsoleController) => createElement(App, { controller }) };
+}
+
+/** Scrapes every node's /metrics each refresh interval (self-rescheduling: a slow round never overlaps the next). */
+class ScrapeLoop {
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private stopped = false;
+  private previous: ReadonlyMap<string, NodeMetrics> = new Map();
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly config: GoverseConfig,
+    private readonly snapshot: () => ClusterSnapshot,
+    private readonly publish: (scrapes: NodeScrapes) => void,
+    private readonly logger: Logger,
+  ) {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    if (this.timer !== null) clearTimeout(this.timer);
+    await this.inFlight;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.inFlight = this.round().finally(() => {
+        this.inFlight = null;
+        this.schedule(this.config.refresh);
+      });
+    }, delayMs);
+  }
+
+  private async round(): Promise<void> {
+    const snapshot = this.snapshot();
+    if (snapshot.nodes.size === 0) return;
+    try {
+      const scrapes = await scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl), this.previous, {
+        // A node that does not answer within the interval is reported unreachable, not waited for.
+        timeoutMs: Math.min(this.config.refresh, this.config.etcdTimeout),
+        signal: this.abort.signal,
+      });
+      if (this.stopped) return;
+      this.previous = scrapes.metrics;
+      this.publish(scrapes);
+    } catch (err) {
+      this.logger.warn('metrics scrape round failed', { err });
+    }
+  }
+}
