@@ -4,6 +4,7 @@ import type { DemoCluster } from '../demo/demoCluster.js';
 import { ExitCode } from '../exitCodes.js';
 import { action, withGlobalOptions } from '../command.js';
 import { openConsole } from './top.js';
+import { runWatch } from './watch.js';
 
 function positive(name: string, text: string, max: number): number {
   const n = Number(text);
@@ -24,13 +25,17 @@ export function registerDemo(program: Command): void {
     const shards = positive('shards', options.shards as string, 65536);
     const started = Date.now();
     const { DemoCluster } = await import('../demo/demoCluster.js');
-    const demo = await DemoCluster.start({ nodes, shards, note: (t) => ctx.out.note(t) });
+    // Signals are caught from the start: a Ctrl-C during start-up must not leave half a cluster running.
+    const abort = new AbortController();
+    let demo: DemoCluster | null = null;
     let stopping: Promise<void> | null = null;
     const shutdown = (signal: string): void => {
-      if (stopping !== null) {
-        demo.killNow();
+      if (abort.signal.aborted) {
+        demo?.killNow();
         process.exit(ExitCode.error);
       }
+      abort.abort();
+      if (demo === null) return ctx.out.note(`demo: ${signal} during start-up: stopping what was started`);
       ctx.out.note(`demo: ${signal}: stopping every process it started and removing ${demo.dir}`);
       stopping = demo.stop().then(() => process.exit(ExitCode.ok));
     };
@@ -40,6 +45,13 @@ export function registerDemo(program: Command): void {
       return [signal, handler] as const;
     });
     try {
+      try {
+        demo = await DemoCluster.start({ nodes, shards, note: (t) => ctx.out.note(t), signal: abort.signal });
+      } catch (err) {
+        // start() has stopped everything it started.
+        if (abort.signal.aborted) return ExitCode.ok;
+        throw err;
+      }
       if (options.tui === false) {
         ctx.out.line(`GOVERSE_ETCD_ENDPOINTS=${demo.endpoint}`);
         ctx.out.line(`GOVERSE_ETCD_PREFIX=${demo.prefix}`);
@@ -48,7 +60,9 @@ export function registerDemo(program: Command): void {
         // Runs until a signal: shutdown() exits the process.
         await new Promise<never>(() => undefined);
       }
-      const code = await openConsole(ctx.withConfig({ etcdEndpoints: [demo.endpoint], etcdPrefix: demo.prefix, numShards: shards }));
+      const cluster = ctx.withConfig({ etcdEndpoints: [demo.endpoint], etcdPrefix: demo.prefix, numShards: shards });
+      // Piped or redirected: the console needs a terminal, so the demo shows `watch` lines instead.
+      const code = process.stdout.isTTY === true ? await openConsole(cluster) : await runWatch(cluster, cluster.config.refresh, null);
       await (stopping ?? demo.stop());
       return code;
     } finally {

@@ -31,6 +31,8 @@ export interface DemoOptions {
   readonly shards: number;
   /** Progress, on stderr (not while the console owns the screen). */
   readonly note: (text: string) => void;
+  /** Aborts the start-up: everything started so far is stopped and start() rejects. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -71,8 +73,10 @@ export class DemoCluster {
   }
 
   private async boot(binary: string, options: DemoOptions): Promise<void> {
+    const signal = options.signal ?? new AbortController().signal;
     options.note(`demo: starting etcd (${binary}) in ${this.dir}`);
     const etcd = await startDemoEtcd(binary, this.dir, (child) => this.etcdChildren.push(child));
+    signal.throwIfAborted();
     this.endpoint = etcd.endpoint;
     this.etcd = createEtcdClient({ endpoints: [etcd.endpoint] });
     const env: NodeJS.ProcessEnv = {};
@@ -94,17 +98,19 @@ export class DemoCluster {
       this.nodes.push(spawnChild(`node ${i + 1}`, process.execPath, args, nodeEnv, join(this.dir, `node${i + 1}.out`)));
     }
     options.note(`demo: starting ${options.nodes} goverse-node processes (${addresses.join(', ')}) with ${this.numShards} shards`);
-    await this.waitRegistered(addresses);
-    this.client = await GoverseClient.watching({ etcd: this.etcd, prefix: this.prefix, numShards: this.numShards });
+    await this.waitRegistered(addresses, signal);
+    this.client = await GoverseClient.watching({ etcd: this.etcd, prefix: this.prefix, numShards: this.numShards, signal });
+    signal.throwIfAborted();
     this.load = new LoadGenerator(this.client, LOAD);
     this.load.start();
     options.note(`demo: load generator calling ${LOAD.objects} Counter objects (Zipf popularity) at ~${LOAD.ratePerSecond} calls/s`);
   }
 
-  private async waitRegistered(addresses: readonly string[]): Promise<void> {
+  private async waitRegistered(addresses: readonly string[], signal: AbortSignal): Promise<void> {
     const keys = new Keyspace(this.prefix);
     const deadline = Date.now() + 30_000;
     for (;;) {
+      signal.throwIfAborted();
       const dead = this.nodes.find((c) => !c.running);
       if (dead !== undefined) throw new UnavailableError(`demo ${dead.name} exited during start-up:\n${dead.output().slice(-1500)}`);
       const { kvs } = await this.etcd!.rangePrefix(`${keys.root}nodes/`);

@@ -117,4 +117,23 @@ describe('goverse-top demo', () => {
     await waitFor('every child of the demo gone', () => children.every((pid) => !alive(pid)), { timeoutMs: 10_000 });
     expect(existsSync(dir)).toBe(false);
   });
+
+  it('SIGINT during start-up stops what was started', async () => {
+    const demo = spawnManaged('goverse-top demo', process.execPath, [CLI_BIN, 'demo', '--no-tui', '--nodes', '2', '--shards', '64'], {
+      env: cliEnv({ GOVERSE_ETCD_BIN: etcdPath() }),
+    });
+    let stderr = '';
+    demo.child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    await waitFor('the nodes starting', () => stderr.includes('goverse-node processes'), { timeoutMs: 30_000, describe: () => stderr });
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(demo.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((pid) => pid > 0);
+    leftovers.push(...children);
+    const dir = /in (\S*goverse-demo-\w+)/.exec(stderr)![1]!;
+    demo.child.kill('SIGINT');
+    expect((await demo.exited).code).toBe(0);
+    await waitFor('every child of the demo gone', () => children.every((pid) => !alive(pid)), { timeoutMs: 10_000 });
+    expect(existsSync(dir)).toBe(false);
+  });
 });
