@@ -2,7 +2,8 @@
  * Issue 4 acceptance, shutdown: a graceful stop (SIGTERM) of one of 3 nodes owning 64 shards under a steady call
  * load hands everything to the survivors within 1 s of the signal, no call fails with anything but a retriable
  * error, and object state is saved; a fast shutdown keeps the assignments and a restart on the same address
- * reclaims them. The stability window is long (4 s): handover must not wait for it, and a fast restart fits in it.
+ * reclaims them. The stability window is long (8 s, near upstream's 10 s): handover must not wait for it, and a fast
+ * restart fits in it even on a loaded machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GoverseClient, type RetryEvent } from '../../../src/client/client.js';
@@ -23,7 +24,8 @@ import {
 } from './clusterTools.js';
 
 const NUM_SHARDS = 64;
-const STABILITY = { GOVERSE_STABILITY_DURATION: '4s' };
+const STABILITY_MS = 8000;
+const STABILITY = { GOVERSE_STABILITY_DURATION: `${STABILITY_MS}ms` };
 
 let etcd: EtcdCluster;
 let cluster: NodeCluster;
@@ -148,9 +150,13 @@ describe('node shutdown', () => {
       const snap = await cluster.snapshot();
       last = mine.map((e) => `${e.id}: ${snap.shards[e.id]!.raw} @${snap.shards[e.id]!.modRevision}`).join('; ');
       return mine.every((e) => snap.shards[e.id]!.raw === e.raw && snap.shards[e.id]!.modRevision > kept.shards[e.id]!.modRevision) ? snap : null;
-    }, { timeoutMs: 10_000, intervalMs: 20, describe: () => last });
+    }, {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      describe: () => `${last}; restarted node: ${logRecords(fast).filter((r) => r.level !== 'debug').slice(-15).map((r) => `${r.time} ${r.msg}`).join(' | ')}`,
+    });
     // Had the restart taken longer than the stability window, the leader would have moved the shards instead.
-    expect(performance.now() - stoppedAt).toBeLessThan(4000);
+    expect(performance.now() - stoppedAt).toBeLessThan(STABILITY_MS);
     expect(ownedBy(reclaimed, fast.address).map((e) => e.id)).toEqual(mine.map((e) => e.id));
     for (const id of ids) expect(await client.call('KeyValue', id, 'get', { key: 'k' })).toEqual({ found: true, value: 'kept' });
     expect((await cluster.client.get(keys.node(fast.address)))?.value).toBe(fast.address);
