@@ -80,34 +80,41 @@ export async function waitSettled(cluster: NodeCluster, nodes: readonly TestNode
 }
 
 /**
- * Workers that keep incrementing counters, each increment with a unique requestId (so a retry is applied once),
- * counting the acknowledged ones. Any call that finally fails is kept in `failures`: the counter could then hold
- * one more than acknowledged, so the tests require there to be none.
+ * Workers that keep incrementing counters, each increment with a requestId unique to this load (so a retry is
+ * applied once, and no id of an earlier load on the same counters is taken for a retry), counting the acknowledged
+ * ones. Any call that finally fails is kept in `failures`: the counter could then hold one more than acknowledged,
+ * so the tests require there to be none.
  */
 export class CounterLoad {
+  private static loads = 0;
   readonly acked = new Map<string, number>();
   readonly failures: unknown[] = [];
+  private readonly run = `load${++CounterLoad.loads}`;
   private running = false;
   private workers: Promise<void>[] = [];
 
-  constructor(
+  private constructor(
     private readonly client: GoverseClient,
     readonly ids: readonly string[],
-    private readonly workersPerId = 1,
+    private readonly workersPerId: number,
+    /** The counters' values before this load. */
+    private readonly baseline: ReadonlyMap<string, number>,
   ) {
     for (const id of ids) this.acked.set(id, 0);
+  }
+
+  /** Reads the counters' current values, then starts the workers. */
+  static async start(client: GoverseClient, ids: readonly string[], workersPerId = 1): Promise<CounterLoad> {
+    const load = new CounterLoad(client, ids, workersPerId, await counterValues(client, ids));
+    load.running = true;
+    for (const id of ids) for (let w = 0; w < workersPerId; w++) load.workers.push(load.work(id, w));
+    return load;
   }
 
   get total(): number {
     let n = 0;
     for (const v of this.acked.values()) n += v;
     return n;
-  }
-
-  start(): this {
-    this.running = true;
-    for (const id of this.ids) for (let w = 0; w < this.workersPerId; w++) this.workers.push(this.work(id, w));
-    return this;
   }
 
   /** Waits until `more` further increments have been acknowledged (progress, not time). */
@@ -123,17 +130,20 @@ export class CounterLoad {
     this.workers = [];
   }
 
+  /** What each counter must hold now: its value before the load plus the increments acknowledged since. */
+  expected(): Record<string, number> {
+    return Object.fromEntries(this.ids.map((id) => [id, this.baseline.get(id)! + this.acked.get(id)!]));
+  }
+
   /** Every counter's stored value, read through the client. */
-  async values(): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (const id of this.ids) out.set(id, ((await this.client.call('Counter', id, 'get')) as { value: number }).value);
-    return out;
+  async values(): Promise<Record<string, number>> {
+    return Object.fromEntries(await counterValues(this.client, this.ids));
   }
 
   private async work(id: string, worker: number): Promise<void> {
     for (let n = 0; this.running; n++) {
       try {
-        await this.client.call('Counter', id, 'increment', { requestId: `${id}/${worker}/${n}` });
+        await this.client.call('Counter', id, 'increment', { requestId: `${this.run}/${id}/${worker}/${n}` });
         this.acked.set(id, this.acked.get(id)! + 1);
       } catch (err) {
         this.failures.push(err);
@@ -141,6 +151,12 @@ export class CounterLoad {
       }
     }
   }
+}
+
+async function counterValues(client: GoverseClient, ids: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const id of ids) out.set(id, ((await client.call('Counter', id, 'get')) as { value: number }).value);
+  return out;
 }
 
 export interface LifecycleEvent {

@@ -56,7 +56,7 @@ describe('drain and graceful restart under steady load', () => {
     const drained = cluster.node(2);
     await readyStatus(drained, 200);
     await putMaps('before-drain');
-    const load = new CounterLoad(client, COUNTERS, 2).start();
+    const load = await CounterLoad.start(client, COUNTERS, 2);
     try {
       await load.progress(100, 'load before the drain');
       const result = await scenario.operate((ctx) => planDrain(ctx, drained.address));
@@ -77,7 +77,7 @@ describe('drain and graceful restart under steady load', () => {
       await load.stop();
     }
     expect(load.failures).toEqual([]);
-    expect(Object.fromEntries(await load.values())).toEqual(Object.fromEntries(load.acked));
+    expect(await load.values()).toEqual(load.expected());
     await expectMaps();
   });
 
@@ -85,7 +85,7 @@ describe('drain and graceful restart under steady load', () => {
     const { cluster, client, retries } = scenario;
     const restarted = cluster.node(1);
     await putMaps('before-restart');
-    const load = new CounterLoad(client, COUNTERS, 2).start();
+    const load = await CounterLoad.start(client, COUNTERS, 2);
     try {
       await load.progress(100, 'load before the restart');
       const exit = await restarted.stop();
@@ -103,7 +103,7 @@ describe('drain and graceful restart under steady load', () => {
       await load.stop();
     }
     expect(load.failures).toEqual([]);
-    expect(Object.fromEntries(await load.values())).toEqual(Object.fromEntries(load.acked));
+    expect(await load.values()).toEqual(load.expected());
     await expectMaps();
     expect(retries.every((r) => (r.error as { retriable?: boolean }).retriable === true)).toBe(true);
 

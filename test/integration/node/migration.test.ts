@@ -44,7 +44,7 @@ describe('a shard migrating under steady load', () => {
     const first = (await cluster.snapshot()).shards[shard]!.current;
     const [second, third] = cluster.nodes.map((n) => n.address).filter((a) => a !== first);
 
-    const load = new CounterLoad(client, [...inShard, fixed, ...elsewhere], 2).start();
+    const load = await CounterLoad.start(client, [...inShard, fixed, ...elsewhere], 2);
     let retriesBefore = 0;
     try {
       await load.progress(100, 'load before the migrations');
@@ -64,7 +64,7 @@ describe('a shard migrating under steady load', () => {
       expect((r.error as { retriable?: boolean }).retriable, String(r.error)).toBe(true);
       expect(r.trace.shard).toBe(shard);
     }
-    expect(Object.fromEntries(await load.values())).toEqual(Object.fromEntries(load.acked));
+    expect(await load.values()).toEqual(load.expected());
 
     // Each object of the shard was live on the first owner, then the second, then the third; never on two at once.
     const events = allEvents(cluster.nodes);
