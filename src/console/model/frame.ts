@@ -120,7 +120,7 @@ function buildPane(view: ClusterView, ui: UiState, slot: PaneSlot, width: number
     focused: slot.focused,
     height: slot.height,
     title: `${PANE_TITLES[slot.pane]}: ${title}`,
-    lines,
+    lines: lines.slice(0, inner.height),
   });
   switch (slot.pane) {
     case 'shards': {
@@ -165,7 +165,8 @@ function buildPane(view: ClusterView, ui: UiState, slot: PaneSlot, width: number
       };
     }
     case 'rebalance': {
-      const top = balancerLines(view, theme);
+      // On a short pane the balancer's state keeps its first lines and the timeline keeps a few rows.
+      const top = balancerLines(view, theme).slice(0, Math.max(1, inner.height - 4));
       const decisions = decisionRows(view);
       const t = table(DECISIONS_TABLE, decisions, ui, 'rebalance', { width, height: inner.height - top.length }, theme, slot.focused);
       const d = t.selected;

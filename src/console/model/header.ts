@@ -26,6 +26,7 @@ const SEP = ' │ ';
 
 export function connectionText(c: Connection, now: number, theme: Theme): string {
   const s = c.status;
+  // The counter goes before the reason, which can be long and is cut at the terminal's edge.
   const reconnects = c.reconnects > 0 ? theme.tone(` reconnects ${c.reconnects}`, 'warn') : '';
   switch (s.kind) {
     case 'synced':
@@ -33,9 +34,9 @@ export function connectionText(c: Connection, now: number, theme: Theme): string
     case 'connecting':
       return theme.tone(`○ connecting ${compactAge(now - s.since)}`, 'warn');
     case 'reconnecting':
-      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}: etcd unreachable (attempt ${s.attempts}: ${s.lastError})`, 'bad')}${reconnects}`;
+      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}`, 'bad')}${reconnects}${theme.tone(`: etcd unreachable (attempt ${s.attempts}: ${s.lastError})`, 'bad')}`;
     case 'stale':
-      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}: ${s.reason}`, 'bad')}${reconnects}`;
+      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}`, 'bad')}${reconnects}${theme.tone(`: ${s.reason}`, 'bad')}`;
   }
 }
 

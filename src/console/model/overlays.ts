@@ -141,11 +141,12 @@ function nodeOption(address: string, view: ClusterView): string {
 export function confirmContent(plan: OperationPlan, choice: 'cancel' | 'confirm', theme: Theme, maxLines: number): OverlayContent {
   const changes: string[] = [];
   const fmt = (v: string | null): string => (v === null ? '(absent)' : JSON.stringify(v));
-  for (const c of plan.shardChanges) {
-    changes.push(`key ${c.key}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${fmt(c.new)}`);
-  }
+  // Records first: a drain's record is the headline, its retargets may be hundreds.
   for (const c of plan.recordChanges) {
     changes.push(`key ${c.key}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${c.new === null ? '(delete)' : fmt(c.new)}`);
+  }
+  for (const c of plan.shardChanges) {
+    changes.push(`key ${c.key}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${fmt(c.new)}`);
   }
   const skipped = plan.skipped.map((s) => theme.tone(`skipped shard ${s.shardId}: ${s.reason}`, 'warn'));
   const buttons = `${choice === 'cancel' ? theme.inverse('[ Cancel ]') : '[ Cancel ]'}   ${choice === 'confirm' ? theme.inverse('[ Confirm ]') : '[ Confirm ]'}`;

@@ -1,13 +1,408 @@
+/**
+ * The console as an operator drives it: the real controller, frame builder and Ink components, rendered by
+ * ink-testing-library, with the core operations planning every write and a recorder in place of etcd.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness, mount, snapshotOf } from './fixtures.js';
+import { encodeRecord } from '../../../src/core/keyspace/records.js';
+import { applyEvents } from '../../../src/core/snapshot/snapshot.js';
+import { type Harness, kv, mount, N1, N2, N3, NOW, P, RecordingWriter, richMetrics, richSnapshot, snapshotOf } from './fixtures.js';
 
 let h: Harness | null = null;
-afterEach(() => h?.unmount());
+afterEach(() => {
+  h?.unmount();
+  h = null;
+});
 
-describe('console app', () => {
-  it('renders the header, the tab bar and the shard map', async () => {
-    h = await mount(snapshotOf({ nodes: ['n1:1', 'n2:1', 'n3:1'], numShards: 64, leader: 'n1:1' }));
+const lines = (frame: string): string[] => frame.split('\n');
+
+describe('console screen', () => {
+  it('shows the header, the tab bar and the shard map, in fewer lines than the terminal has', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 140, rows: 30 });
     const f = h.lastFrame();
-    expect(f).toContain('leader n1:1');
+    expect(f).toContain('etcd 127.0.0.1:2379 ● synced');
+    expect(f).toContain(`leader ${N1}`);
+    expect(f).toMatch(/rev \d+/);
+    expect(f).toContain('prefix /gv');
+    expect(f).toContain('nodes 2 alive (1 dead)');
+    expect(f).toContain('shards 46/48 owned');
+    expect(f).toContain('migrating 2');
+    expect(f).toContain('stuck 1');
+    expect(f).toContain('pinned 1');
+    expect(f).toMatch(/imbalance \d\.\d\d\/\d\.\d\d/);
+    expect(f).toContain('balancer balanced: count: spread 1 within the threshold');
+    expect(f).toContain('Shard map: 48 shards by owner');
+    // Owners by letter (A: pinned), '>' migrating, '!' stuck, '.' no target: readable without colour.
+    expect(f).toContain('aaaAaaaaaaaaaaaaaaaaaaaaabb>bbbbbbbbbbbbbbbbbb!.');
+    expect(f).toContain(`a=${N1} b=${N2} c=${N3}`);
+    expect(lines(f).length).toBeLessThan(30);
+  });
+
+  it('works at 80x24: every line fits and the frame is one line shorter than the terminal', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 80, rows: 24 });
+    for (const pane of ['shards', 'stuck', 'locks', 'rebalance', 'nodes']) {
+      const f = lines(h.lastFrame());
+      expect(f.length, pane).toBeLessThanOrEqual(23);
+      for (const l of f) expect(l.length, `${pane}: ${l}`).toBeLessThanOrEqual(80);
+      await h.press('tab');
+    }
+  });
+
+  it('adapts to a resize and says when the terminal is too small', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 30 });
+    h.controller.setSize(30, 10);
+    await h.settle();
+    expect(h.lastFrame()).toContain('too small');
+    h.controller.setSize(120, 50);
+    await h.settle();
+    // A tall terminal shows the node table under the map.
+    expect(h.lastFrame()).toContain('Shard map:');
+    expect(h.lastFrame()).toContain('Nodes: 2/3 alive');
+  });
+
+  it('shows a stale badge and the reconnect count when etcd is lost, and recovers', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 30 });
+    h.controller.onWatcherEvent({
+      type: 'status',
+      status: { kind: 'reconnecting', since: NOW - 12_000, attempts: 3, lastError: 'connect ECONNREFUSED 127.0.0.1:2379' },
+    });
+    await h.settle();
+    expect(h.lastFrame()).toContain('✖ STALE 12s reconnects 1: etcd unreachable (attempt 3: connect ECONNREFUSED');
+    h.controller.onWatcherEvent({ type: 'status', status: { kind: 'synced', revision: 99, since: NOW } });
+    await h.settle();
+    expect(h.lastFrame()).toContain('● synced reconnects 1');
+  });
+
+  it('before the first load says it is connecting, with an empty map', async () => {
+    h = await mount(snapshotOf({ nodes: [], numShards: 16 }), { cols: 100, rows: 24 });
+    h.controller.onWatcherEvent({ type: 'status', status: { kind: 'connecting', since: NOW - 3000 } });
+    await h.settle();
+    expect(h.lastFrame()).toContain('○ connecting 3s');
+    expect(h.lastFrame()).toContain('................');
+  });
+
+  it('shows a rebalancing pause prominently with its countdown', async () => {
+    const pause = kv(`${P}/rebalance/pause`, encodeRecord({ until: NOW + 252_000, by: 'ops@box', at: NOW - 1000, reason: 'deploy' }));
+    h = await mount(richSnapshot([pause]), { cols: 120, rows: 30 });
+    expect(h.lastFrame()).toContain('⏸ REBALANCING PAUSED 4m12s left, by ops@box (deploy)');
+  });
+});
+
+describe('panes', () => {
+  it('nodes: one row per node with state codes, shards vs ideal, load, locks and metrics reachability', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
+    await h.press(':', 'n', 'o', 'd', 'e', 's', 'return');
+    const f = h.lastFrame();
+    expect(f).toContain('Nodes: 2/3 alive');
+    expect(f).toMatch(/NODE▲ +ST RDY +TGT\/IDEAL +OWN +OBJ +CALL\/s +LKp99 +WL MET/);
+    expect(f).toMatch(new RegExp(`${N1} +UL yes +26/24 +25 +576 +50 +1ms +2 ok`));
+    expect(f).toMatch(new RegExp(`${N3} +DN - +0/- +1 +- +- +- +- down`));
+  });
+
+  it('nodes: sorts by any column (< > change it, I inverts it) and keeps the selection', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
+    await h.press(':', 'n', 'o', 'd', 'e', 's', 'return');
+    const order = (): string[] => [N1, N2, N3].sort((a, b) => h!.lastFrame().indexOf(`\n${a}`) - h!.lastFrame().indexOf(`\n${b}`));
+    expect(order()).toEqual([N1, N2, N3]);
+    // OWN column, ascending: N3 (1), N2 (21), N1 (25); then inverted.
+    await h.press('>', '>', '>', '>');
+    expect(h.lastFrame()).toContain('OWN▲');
+    expect(order()).toEqual([N3, N2, N1]);
+    await h.press('I');
+    expect(h.lastFrame()).toContain('OWN▼');
+    expect(order()).toEqual([N1, N2, N3]);
+    await h.press('<', '<', '<', '<', '<');
+    expect(h.lastFrame()).toContain('MET▼');
+  });
+
+  it('nodes: / filters rows as typed, /! keeps the rest, esc clears', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
+    await h.press(':', 'n', 'o', 'd', 'e', 's', 'return', '/', '0', '.', '2');
+    expect(h.lastFrame()).toContain('filter 0.2: 1 of 3');
+    expect(h.lastFrame()).not.toContain(`${N1}  `);
+    await h.press('return', '/', 'backspace', 'backspace', 'backspace', '!', 'd', 'o', 'w', 'n', 'return');
+    expect(h.lastFrame()).toContain('filter !down: 2 of 3');
+    expect(h.lastFrame()).not.toMatch(new RegExp(`${N3} +DN`));
+    await h.press('escape');
+    expect(h.lastFrame()).toMatch(new RegExp(`${N3} +DN`));
+  });
+
+  it('shard map: the cursor selects shards and the line under the map describes the selected one', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
+    expect(h.lastFrame()).toContain(`▶ shard 0 stable target ${N1} current ${N1} obj 1`);
+    // The map is in owner order: N1's band is 0 2 4 5 6 ... (5 is pinned), so the third step right is shard 5.
+    await h.press('l', 'l');
+    expect(h.lastFrame()).toContain(`▶ shard 4 stable target ${N1}`);
+    await h.press('l');
+    expect(h.lastFrame()).toContain(`▶ shard 5 stable pinned target ${N1}`);
+    await h.press('G');
+    expect(h.lastFrame()).toContain('▶ shard 11 no-target target - current -');
+  });
+
+  it('shard map: at 8192 shards cells aggregate runs; enter zooms in to single shards, esc zooms out', async () => {
+    h = await mount(snapshotOf({ nodes: [N1, N2, N3], numShards: 8192, leader: N1 }), { cols: 80, rows: 24 });
+    expect(h.lastFrame()).toMatch(/8192 shards by owner, \d+ per cell/);
+    expect(h.lastFrame()).toMatch(/▶ shard 0 \(1 of \d+ in the cell, enter zooms\)/);
+    await h.press('return');
+    expect(h.lastFrame()).toContain('zoomed in, esc zooms out');
+    await h.press('l');
+    expect(h.lastFrame()).toContain('▶ shard 3 stable');
+    await h.press('escape');
+    expect(h.lastFrame()).toMatch(/\d+ per cell/);
+  });
+
+  it('shard map: m switches to the objects and calls heatmaps and back', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
+    await h.press('m');
+    expect(h.lastFrame()).toMatch(/objects heatmap, hottest cell \d+/);
+    expect(h.lastFrame()).toContain('. cold : - = + * # % @ hot');
+    await h.press('m');
+    expect(h.lastFrame()).toMatch(/calls heatmap, hottest cell [\d.]+\/s/);
+    await h.press('m');
+    expect(h.lastFrame()).toContain('owners (m)');
+  });
+
+  it('shard map: the filter dims shards that do not match', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 30 });
+    await h.press('/', 's', 't', 'u', 'c', 'k', 'return');
+    expect(h.lastFrame()).toContain('filter stuck');
+    expect(h.lastFrame()).toContain('·'.repeat(20));
+    expect(h.lastFrame()).toMatch(/·!·/);
+  });
+
+  it('stuck: shards past the timeout, oldest first, with age, state, target, current and reason', async () => {
+    h = await mount(richSnapshot(), { cols: 140, rows: 30 });
+    await h.press('tab');
+    const f = h.lastFrame();
+    expect(f).toContain('Stuck: 1 past 1m00s of 2 migrating │ <1m 0 · 1-5m 0 · 5-30m 1 · >30m 0');
+    expect(f).toMatch(new RegExp(`7 +5m00s owner-dead +${N2} +${N3} +shard 7 is not claimed by ${N2}; its owner ${N3}`));
+  });
+
+  it('stuck: says so when nothing is stuck', async () => {
+    h = await mount(snapshotOf({ nodes: [N1], numShards: 8 }), { cols: 100, rows: 24 });
+    await h.press(':', 's', 't', 'u', 'c', 'k', 'return');
+    expect(h.lastFrame()).toContain('no migration is past the stuck timeout');
+  });
+
+  it('locks: per node acquisitions, wait p99, write locks held and timeouts; the hottest shards below', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
+    await h.press(':', 'l', 'o', 'c', 'k', 's', 'return');
+    const f = h.lastFrame();
+    expect(f).toMatch(/NODE +ACQUIRED +WAIT p99 +WLOCKS +TIMEOUTS/);
+    expect(f).toMatch(new RegExp(`${N1} +1\\.0k +\\d+ms +2 +2`));
+    expect(f).toMatch(/SHARD NODE +WAITS +WAITED▼ +MAX +TMO/);
+    expect(f).toMatch(new RegExp(`0 ${N1} +12 +750ms +250ms +1`));
+  });
+
+  it('rebalance: why the balancer does what it does, the pause, and the timeline; enter shows the moves', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 30 });
+    await h.press(':', 'r', 'e', 'b', 'tab', 'return');
+    const f = h.lastFrame();
+    expect(f).toContain('state balanced: count: spread 1 within the threshold');
+    expect(f).toContain(`source: published by the leader ${N1} 2s ago, strategy count`);
+    expect(f).toContain('pause: none');
+    expect(f).toMatch(/1m00s rebalance +count +2 move 2 shards off the fullest node/);
+    expect(f).toMatch(/2m00s reassign +count +0 assign 48 shards/);
+    await h.press('return');
+    expect(h.lastFrame()).toContain('Decision rebalance');
+    expect(h.lastFrame()).toContain(`shard     3  ${N1} → ${N2}`);
+    await h.press('escape');
+    expect(h.lastFrame()).not.toContain('Decision rebalance');
+  });
+
+  it('enter on a node shows its details, esc goes back', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
+    await h.press(':', 'n', 'o', 'd', 'e', 's', 'return', 'j', 'j', 'return');
+    expect(h.lastFrame()).toContain(`Node ${N3}`);
+    expect(h.lastFrame()).toContain('metrics        unreachable: connect ECONNREFUSED 10.0.0.3:9100');
+    await h.press('escape');
+    expect(h.lastFrame()).toContain('Nodes: 2/3 alive');
+  });
+});
+
+describe('keys', () => {
+  it('? shows help for the focused pane; the command palette switches panes and quits', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 40 });
+    await h.press('?');
+    expect(h.lastFrame()).toContain('Help: Shard map');
+    expect(h.lastFrame()).toContain('~ unclaimed  > migrating');
+    await h.press('escape', ':', 's', 't', 'u', 'c', 'k', 'return');
+    expect(h.lastFrame()).toContain('Stuck: 1 past');
+    await h.press(':', 'b', 'o', 'g', 'u', 's', 'return');
+    expect(h.lastFrame()).toContain('unknown command :bogus');
+    expect(h.quits).toEqual([]);
+    await h.press(':', 'q', 'return');
+    expect(h.quits).toEqual([1]);
+  });
+
+  it('q and ctrl-c quit; c copies the selected ID', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 30 });
+    await h.press('l', 'c');
+    expect(h.copies).toEqual(['2']);
+    await h.press('q');
+    await h.press('ctrl-c');
+    expect(h.quits).toEqual([1, 1]);
+  });
+
+  it('Z freezes the screen: new data shows only after Z again', async () => {
+    const snap = richSnapshot();
+    h = await mount(snap, { cols: 100, rows: 30 });
+    await h.press('Z');
+    expect(h.lastFrame()).toContain('FROZEN (Z)');
+    const { snapshot, changes } = applyEvents(
+      snap,
+      [{ type: 'put', kv: { key: `${P}/shard/0`, value: `${N1},${N1},f=pinned`, modRevision: snap.revision + 1, createRevision: 1, lease: '0' } }],
+      snap.revision + 1,
+    );
+    h.controller.onWatcherEvent({ type: 'snapshot', snapshot, changes, cause: 'watch' });
+    await h.settle();
+    expect(h.lastFrame()).toContain('pinned 1 │');
+    await h.press('Z');
+    expect(h.lastFrame()).toContain('pinned 2 │');
+    expect(h.lastFrame()).not.toContain('FROZEN');
+  });
+});
+
+describe('writes', () => {
+  it('p asks to pin with key, old and new value; enter on the default Cancel writes nothing', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 30 });
+    await h.press('p');
+    const f = h.lastFrame();
+    expect(f).toContain('Confirm: pin 1 shards');
+    expect(f).toContain(`key /gv/shard/0  (ModRevision`);
+    expect(f).toContain(`old "${N1},${N1}"`);
+    expect(f).toContain(`new "${N1},${N1},f=pinned"`);
+    expect(f).toContain('[ Cancel ]   [ Confirm ]');
+    await h.press('return');
+    expect(h.writer.plans).toEqual([]);
+    expect(h.lastFrame()).toContain('pin cancelled');
+  });
+
+  it('confirming a pin executes the core plan and reports what was written', async () => {
+    h = await mount(richSnapshot(), { cols: 140, rows: 30 });
+    await h.press('p', 'right', 'return');
+    expect(h.writer.plans).toHaveLength(1);
+    const plan = h.writer.plans[0]!;
+    expect(plan.operation).toBe('pin');
+    expect(plan.shardChanges.map((c) => [c.key, c.new])).toEqual([['/gv/shard/0', `${N1},${N1},f=pinned`]]);
+    expect(h.lastFrame()).toContain(`pin: wrote /gv/shard/0: "${N1},${N1}" → "${N1},${N1},f=pinned" (ModRevision was`);
+  });
+
+  it('p on a pinned shard unpins it', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 30 });
+    await h.press(':', 's', 'h', 'a', 'r', 'd', ' ', '5', 'return', 'p', 'y');
+    expect(h.writer.plans[0]!.operation).toBe('unpin');
+    expect(h.writer.plans[0]!.shardChanges[0]!.new).toBe(`${N1},${N1}`);
+  });
+
+  it('r reassigns the selected stuck shard to a picked node', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 30 });
+    await h.press('tab', 'r');
+    expect(h.lastFrame()).toContain('Reassign shard 7 to');
+    expect(h.lastFrame()).toContain('▶ best node');
+    await h.press('j', 'return');
+    expect(h.lastFrame()).toContain('Confirm: retarget 1 shards to');
+    expect(h.lastFrame()).toContain(`new "${N1},${N3}"`);
+    await h.press('y');
+    expect(h.writer.plans[0]!.shardChanges[0]!.after.target).toBe(N1);
+  });
+
+  it('r with "best node" lets the core pick the target', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 30 });
+    await h.press('tab', 'r', 'return', 'y');
+    const change = h.writer.plans[0]!.shardChanges[0]!;
+    expect(change.shardId).toBe(7);
+    expect([N1, N2]).toContain(change.after.target);
+  });
+
+  it('x releases a shard held by a dead owner', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 30 });
+    await h.press('tab', 'x');
+    expect(h.lastFrame()).toContain(`old "${N2},${N3}"`);
+    expect(h.lastFrame()).toContain(`new "${N2},"`);
+    await h.press('y');
+    expect(h.writer.plans[0]!.operation).toBe('release');
+  });
+
+  it('x on a stable shard of a live owner explains why nothing is done', async () => {
+    h = await mount(richSnapshot(), { cols: 140, rows: 30 });
+    await h.press('x');
+    expect(h.lastFrame()).toContain(`release: nothing to do: shard 0: owned by alive node ${N1} and not migrating`);
+    expect(h.writer.plans).toEqual([]);
+  });
+
+  it('d drains the selected node: the drain record and the retargets of its shards', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 40 });
+    await h.press(':', 'n', 'o', 'd', 'e', 's', 'return', 'j', 'd');
+    expect(h.lastFrame()).toMatch(/Confirm: drain 10\.0\.0\.2:7001: retarget \d+ shards/);
+    expect(h.lastFrame()).toContain(`key /gv/drain/${N2}`);
+    await h.press('y');
+    const plan = h.writer.plans[0]!;
+    expect(plan.operation).toBe('drain');
+    expect(plan.recordChanges[0]!.key).toBe(`/gv/drain/${N2}`);
+    expect(plan.shardChanges.every((c) => c.after.target === N1)).toBe(true);
+  });
+
+  it('P pauses rebalancing (a record under a lease) and resumes a pause', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 30 });
+    await h.press('P');
+    expect(h.lastFrame()).toContain('Confirm: pause rebalancing until');
+    expect(h.lastFrame()).toContain('key /gv/rebalance/pause');
+    await h.press('y');
+    expect(h.writer.plans[0]!.recordChanges[0]!.leaseTtlSeconds).toBe(600);
+    h.unmount();
+    const pause = kv(`${P}/rebalance/pause`, encodeRecord({ until: NOW + 60_000, by: 'ops', at: NOW, reason: '' }));
+    h = await mount(richSnapshot([pause]), { cols: 120, rows: 30 });
+    await h.press('P');
+    expect(h.lastFrame()).toContain('Confirm: resume rebalancing');
+    expect(h.lastFrame()).toContain('new (delete)');
+  });
+
+  it('a failed write is reported in the status line, and the console stays usable', async () => {
+    h = await mount(richSnapshot(), { cols: 140, rows: 30, writer: new RecordingWriter(new Error('etcd unavailable: deadline exceeded')) });
+    await h.press('p', 'y');
+    expect(h.lastFrame()).toContain('pin failed: etcd unavailable: deadline exceeded');
+    await h.press('tab');
+    expect(h.lastFrame()).toContain('Stuck: 1 past');
+  });
+
+  it('read-only: write keys are hidden from hints and help and do nothing; views still work', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 40, readOnly: true });
+    expect(h.lastFrame()).toContain('READ-ONLY');
+    expect(h.lastFrame()).not.toMatch(/\bp pin\b/);
+    for (const k of ['p', 'r', 'x', 'P']) await h.press(k);
+    expect(h.lastFrame()).not.toContain('Confirm');
+    await h.press('?');
+    expect(h.lastFrame()).toContain('read-only: write keys hidden');
+    expect(h.lastFrame()).not.toContain('pin / unpin');
+    await h.press('escape', 'tab');
+    expect(h.lastFrame()).toContain('Stuck: 1 past');
+    expect(h.writer.plans).toEqual([]);
+  });
+});
+
+describe('without a terminal on stdin', () => {
+  it('renders the read-only view and reads no keys (useInput would throw on a non-TTY stdin)', async () => {
+    const { render } = await import('ink');
+    const { createElement } = await import('react');
+    const { EventEmitter } = await import('node:events');
+    const { App } = await import('../../../src/console/ui/App.js');
+    const probe = await mount(richSnapshot(), { readOnly: true, cols: 100, rows: 30 });
+    const frames: string[] = [];
+    const stdout = Object.assign(new EventEmitter(), { columns: 100, rows: 30, isTTY: true, write: (s: string) => frames.push(s) });
+    const stdin = Object.assign(new EventEmitter(), { isTTY: false, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {}, read: () => null });
+    const app = render(createElement(App, { controller: probe.controller }), {
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      debug: true,
+      patchConsole: false,
+      exitOnCtrlC: false,
+    });
+    await probe.settle();
+    expect(frames.join('')).toContain('READ-ONLY');
+    stdin.emit('data', 'q');
+    await probe.settle();
+    expect(probe.quits).toEqual([]);
+    app.unmount();
+    probe.unmount();
   });
 });

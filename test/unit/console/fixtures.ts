@@ -6,7 +6,10 @@ import type { Clock } from '../../../src/core/clock.js';
 import { nullLogger } from '../../../src/core/log/logger.js';
 import type { OperationPlan } from '../../../src/core/operations/operations.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
+import { encodeRecord } from '../../../src/core/keyspace/records.js';
+import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
 import { buildSnapshot, type ClusterSnapshot, type Kv } from '../../../src/core/snapshot/snapshot.js';
+import { type NodeMetrics, summarizeScrape } from '../../../src/core/view/index.js';
 import { ConsoleController, type WriteExecutor } from '../../../src/console/controller.js';
 import type { FrameTimer } from '../../../src/console/frameScheduler.js';
 import { createTheme } from '../../../src/console/theme.js';
@@ -29,13 +32,99 @@ export interface ClusterSpec {
 
 export function snapshotOf(spec: ClusterSpec): ClusterSnapshot {
   const kvs: Kv[] = spec.nodes.map((n) => kv(`${P}/nodes/${n}`, n, '1'));
-  for (let id = 0; id < spec.numShards; id++) {
+  for (let id = 0; id < spec.numShards && spec.nodes.length > 0; id++) {
     const n = spec.nodes[id % spec.nodes.length]!;
     kvs.push(kv(`${P}/shard/${id}`, spec.shards?.[id] ?? `${n},${n}`));
   }
   if (spec.leader !== undefined) kvs.push(kv(`${P}/leader`, spec.leader));
   kvs.push(...(spec.extra ?? []));
   return buildSnapshot(P, spec.numShards, kvs, rev++);
+}
+
+export const N1 = '10.0.0.1:7001';
+export const N2 = '10.0.0.2:7001';
+export const N3 = '10.0.0.3:7001';
+
+const info = (i: number): string =>
+  encodeRecord({ nodeId: `node-${i}`, opsUrl: `http://10.0.0.${i}:9100`, apiUrl: `http://10.0.0.${i}:7001`, version: '0.1.0', weight: 1, startedAt: NOW - 3_600_000, state: 'running' });
+
+/**
+ * 48 shards over N1 and N2 (alive, N1 leads) and N3 (dead): shard 5 pinned, shard 7 stuck (owner N3 dead, targeted
+ * at N2 for 5 minutes), shard 9 migrating for 10 s, shard 11 without a target; the leader's balancer status with two
+ * recent decisions.
+ */
+export function richSnapshot(extra: readonly Kv[] = []): ClusterSnapshot {
+  const shards: Record<number, string> = {
+    5: `${N1},${N1},f=pinned`,
+    7: `${N2},${N3}`,
+    9: `${N1},${N2}`,
+    11: `,`,
+  };
+  for (let id = 0; id < 48; id++) if (shards[id] === undefined) shards[id] = id % 2 === 0 ? `${N1},${N1}` : `${N2},${N2}`;
+  return snapshotOf({
+    nodes: [N1, N2],
+    numShards: 48,
+    shards,
+    leader: N1,
+    extra: [
+      kv(`${P}/nodeinfo/${N1}`, info(1), '1'),
+      kv(`${P}/nodeinfo/${N2}`, info(2), '1'),
+      kv(`${P}/migration/7`, encodeRecord({ since: NOW - 300_000, target: N2, from: N3 })),
+      kv(`${P}/migration/9`, encodeRecord({ since: NOW - 10_000, target: N1, from: N2 })),
+      kv(
+        `${P}/rebalance/status`,
+        encodeRecord({
+          leader: N1,
+          strategy: 'count',
+          state: 'balanced',
+          reason: 'count: spread 1 within the threshold',
+          at: NOW - 2_000,
+          recent: [
+            { at: NOW - 60_000, strategy: 'count', outcome: 'rebalance', reason: 'move 2 shards off the fullest node', moves: [{ shard: 3, from: N1, to: N2 }, { shard: 13, from: N1, to: N2 }] },
+            { at: NOW - 120_000, strategy: 'count', outcome: 'reassign', reason: 'assign 48 shards', moves: [] },
+          ],
+        }),
+        '1',
+      ),
+      ...extra,
+    ],
+  });
+}
+
+/** /metrics of one node as goverse-node writes them (the parts the console reads), counters scaled by `scale`. */
+function metricsText(address: string, shards: readonly number[], scale: number, lockP99Bucket: string): string {
+  const lines = ['# TYPE goverse_node_ready gauge', 'goverse_node_ready 1', '# TYPE goverse_objects_total gauge'];
+  for (const id of shards) lines.push(`goverse_objects_total{node="${address}",type="Counter",shard="${id}"} ${id + 1}`);
+  lines.push('# TYPE goverse_method_calls_total counter', `goverse_method_calls_total{node="${address}",object_type="Counter",method_name="Add",status="success"} ${100 * scale}`);
+  lines.push('# TYPE goverse_shard_method_calls_total counter');
+  for (const id of shards) lines.push(`goverse_shard_method_calls_total{shard="${id}"} ${id * scale}`);
+  lines.push('# TYPE goverse_shard_lock_acquisitions_total counter', `goverse_shard_lock_acquisitions_total{mode="read"} ${500 * scale}`);
+  lines.push('# TYPE goverse_shard_lock_wait_seconds histogram');
+  for (const le of ['0.001', '0.01', '0.1', '+Inf']) {
+    lines.push(`goverse_shard_lock_wait_seconds_bucket{mode="read",le="${le}"} ${(le === lockP99Bucket || le === '+Inf' ? 100 : 99) * scale}`);
+  }
+  lines.push(`goverse_shard_lock_wait_seconds_sum{mode="read"} ${scale}`, `goverse_shard_lock_wait_seconds_count{mode="read"} ${100 * scale}`);
+  lines.push('# TYPE goverse_shard_write_locks_held gauge', 'goverse_shard_write_locks_held 2');
+  lines.push('# TYPE goverse_shard_lock_timeouts_total counter', `goverse_shard_lock_timeouts_total{mode="read"} ${scale}`);
+  lines.push('# TYPE goverse_shard_lock_contended gauge');
+  const hot = shards[0]!;
+  for (const [stat, v] of [['waits', 12], ['wait_seconds', 0.75], ['max_wait_seconds', 0.25], ['timeouts', 1]] as const) {
+    lines.push(`goverse_shard_lock_contended{shard="${hot}",stat="${stat}"} ${v}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Two scrapes of N1 and N2 (so rates exist) summarized as the scraper does; N3 unreachable. */
+export function richMetrics(): Map<string, NodeMetrics> {
+  const out = new Map<string, NodeMetrics>();
+  for (const [address, parity, bucket] of [[N1, 0, '0.01'], [N2, 1, '0.1']] as const) {
+    const shards = Array.from({ length: 24 }, (_, i) => 2 * i + parity);
+    const url = `http://${address}/metrics`;
+    const first = summarizeScrape({ kind: 'ok', url, atMs: NOW - 2000, families: parsePrometheusText(metricsText(address, shards, 1, bucket)) });
+    out.set(address, summarizeScrape({ kind: 'ok', url, atMs: NOW, families: parsePrometheusText(metricsText(address, shards, 2, bucket)) }, first));
+  }
+  out.set(N3, { kind: 'unreachable', url: 'http://10.0.0.3:9100/metrics', atMs: NOW, reason: 'connect ECONNREFUSED 10.0.0.3:9100', lastOk: null });
+  return out;
 }
 
 /** Runs frames on the next turn of the event loop: tests wait for conditions, not for the frame interval. */
@@ -70,6 +159,8 @@ export interface Harness {
   lastFrame(): string;
   /** Types keys one at a time, with the ticks ink-testing-library needs around each write. */
   press(...keys: string[]): Promise<void>;
+  /** Lets a frame requested from outside (watcher event, resize) render. */
+  settle(): Promise<void>;
   unmount(): void;
 }
 
@@ -90,7 +181,14 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export async function mount(
   snapshot: ClusterSnapshot,
-  options: { readOnly?: boolean; cols?: number; rows?: number; writer?: RecordingWriter; color?: boolean } = {},
+  options: {
+    readOnly?: boolean;
+    cols?: number;
+    rows?: number;
+    writer?: RecordingWriter;
+    color?: boolean;
+    metrics?: Map<string, NodeMetrics>;
+  } = {},
 ): Promise<Harness> {
   const writer = options.writer ?? new RecordingWriter();
   const quits: number[] = [];
@@ -113,6 +211,7 @@ export async function mount(
     timer: immediateTimer,
   });
   controller.onWatcherEvent({ type: 'status', status: { kind: 'synced', revision: snapshot.revision, since: NOW } });
+  if (options.metrics !== undefined) controller.setMetrics(options.metrics);
   const r = render(createElement(App, { controller }));
   await tick();
   await tick();
@@ -129,6 +228,11 @@ export async function mount(
         await tick();
         await tick();
       }
+    },
+    async settle() {
+      await tick();
+      await tick();
+      await tick();
     },
     unmount: () => {
       controller.stop();
