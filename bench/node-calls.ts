@@ -19,6 +19,7 @@ import { GoverseClient } from '../src/client/client.js';
 import { freePorts } from '../test/harness/etcd.js';
 import { NodeCluster } from '../test/harness/nodes.js';
 import { spawnManaged } from '../test/harness/processes.js';
+import { waitSettled } from '../test/harness/settled.js';
 import { waitFor } from '../test/harness/waitFor.js';
 
 const NUM_SHARDS = 256;
@@ -113,7 +114,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
   let client: GoverseClient | null = null;
   try {
-    await cluster.waitStable();
+    await waitSettled(cluster);
     await waitFor('every node ready', async () => (await Promise.all(cluster.nodes.map((n) => n.ready()))).every((r) => r.status === 200), {
       timeoutMs: 30_000,
     });
@@ -126,8 +127,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       counter: async (w, n) => void (await c.call('Counter', `c${(w * 7919 + n) % objects}`, 'increment', { requestId: `${w}/${n}` })),
     };
     await waitFor('the echo server', () => bareCall(agent, echoPort!, '{}').then(() => true), { timeoutMs: 10_000 });
-    log('warming up (activates the objects, opens the connections)');
-    for (const once of Object.values(subjects)) await drive(concurrency, 1000, once);
+    log('warming up (activates the objects, opens the connections, lets the nodes optimise their code)');
+    for (const once of Object.values(subjects)) await drive(concurrency, 3000, once);
     const results: Record<keyof typeof subjects, number[]> = { bare: [], echo: [], counter: [] };
     for (let r = 0; r < rounds; r++) {
       for (const name of Object.keys(subjects) as (keyof typeof subjects)[]) {

@@ -1,14 +1,13 @@
 /**
- * Helpers of the node acceptance tests: waiting for a settled cluster, a steady counter load through the routing
+ * Helpers of the node acceptance tests: a settled cluster with a client, a steady counter load through the routing
  * client that tracks every acknowledged increment, and the activation intervals of objects across the nodes'
  * lifecycle event logs.
  */
 import { GoverseClient, type RetryEvent } from '../../../src/client/client.js';
 import { ClusterOperations, type OperationResult } from '../../../src/cluster/operations.js';
 import type { OperationContext, OperationPlan } from '../../../src/core/operations/operations.js';
-import { planCount } from '../../../src/core/planner/count.js';
-import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
 import { NodeCluster, type TestNode } from '../../harness/nodes.js';
+import { waitSettled } from '../../harness/settled.js';
 import { waitFor } from '../../harness/waitFor.js';
 
 /** A client routing through a watcher on the cluster's etcd, recording every retry it makes. */
@@ -56,27 +55,6 @@ export class Scenario {
     await this.client.close();
     await this.cluster.close();
   }
-}
-
-/**
- * Waits until the cluster will not move a shard by itself: every one of `nodes` (default: the running ones) is
- * registered, every shard is owned by its target among them, and the balancer (the harness runs the default count
- * strategy and threshold) has nothing left to move. `waitStable` alone can return before a slow node registers,
- * when the first node has taken every shard and the rebalance has yet to run.
- */
-export async function waitSettled(cluster: NodeCluster, nodes: readonly TestNode[] = cluster.nodes.filter((n) => n.running)): Promise<ClusterSnapshot> {
-  let last = '';
-  return waitFor(
-    'a settled cluster',
-    async () => {
-      const snap = await cluster.waitStable({ nodes });
-      const alive = nodes.every((n) => snap.nodes.has(n.address));
-      const plan = planCount(snap, { batchSize: 1, imbalanceThreshold: 0.2 });
-      last = `alive: ${alive}; balancer: ${plan.kind === 'skip' ? plan.reason : plan.text}`;
-      return alive && plan.kind === 'skip' && snap;
-    },
-    { timeoutMs: 45_000, intervalMs: 50, describe: () => last },
-  );
 }
 
 /**

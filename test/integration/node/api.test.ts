@@ -16,7 +16,8 @@ import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
 import { NodeMetrics } from '../../../src/node/metrics.js';
 import { NodeCluster } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
-import { allEvents, clusterClient, waitSettled } from './acceptance.js';
+import { waitSettled } from '../../harness/settled.js';
+import { allEvents, clusterClient } from './acceptance.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 

@@ -9,7 +9,8 @@ import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
 import { planDrain, planUndrain } from '../../../src/core/operations/operations.js';
 import type { TestNode } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
-import { allEvents, CounterLoad, liveIntervals, overlaps, Scenario, waitSettled } from './acceptance.js';
+import { waitSettled } from '../../harness/settled.js';
+import { allEvents, CounterLoad, liveIntervals, overlaps, Scenario } from './acceptance.js';
 
 let scenario: Scenario;
 const COUNTERS = Array.from({ length: 12 }, (_, i) => `handover-${i}`);
@@ -90,7 +91,9 @@ describe('drain and graceful restart under steady load', () => {
       await load.progress(100, 'load before the restart');
       const exit = await restarted.stop();
       expect(exit).toEqual({ code: 0, signal: null });
-      expect(restarted.log()).toMatch(/"msg":"stopped".*"mode":"graceful".*"timedOut":false/);
+      // The harness copies the process output to the log file asynchronously: wait for the line, not for the exit.
+      const stopped = /"msg":"stopped".*"mode":"graceful".*"timedOut":(true|false)/;
+      expect((await waitFor('the stop logged', () => stopped.exec(restarted.log())))[1]).toBe('false');
       const snap = await cluster.snapshot();
       expect(snap.shards.filter((e) => e?.current === restarted.address)).toEqual([]);
       await load.progress(100, 'load while the node is down');
