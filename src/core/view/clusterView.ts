@@ -35,7 +35,12 @@ export type MetricsStatus =
 /** `eligible` for new targets, why an alive node is not, or `dead` (not registered, only named by records). */
 export type NodeStatus = 'eligible' | 'draining' | 'stopping' | 'dead';
 
-export interface NodeView {
+/**
+ * One node. The metrics figures (`ready` ... `lockTimeouts`) are those of its latest scrape (the last good one while
+ * it does not answer); `objects` and `callRate` fall back to its load record in etcd. null: unknown, never 0.
+ */
+export interface NodeView
+  extends Pick<NodeFigures, 'ready' | 'objects' | 'callRate' | 'lockAcquisitions' | 'lockWaitP99Ms' | 'writeLocksHeld' | 'lockTimeouts'> {
   /** Position in `ClusterView.nodes`; the value stored in `ShardColumns.target` and `.current`. */
   readonly index: number;
   readonly address: string;
@@ -43,8 +48,6 @@ export interface NodeView {
   readonly nodeId: string | null;
   readonly alive: boolean;
   readonly leader: boolean;
-  /** From the node's metrics; null when unknown (upstream node, metrics unreachable). */
-  readonly ready: boolean | null;
   readonly status: NodeStatus;
   readonly draining: boolean;
   readonly stopping: boolean;
@@ -55,14 +58,6 @@ export interface NodeView {
   /** Weighted ideal share of shards (0 when not eligible). */
   readonly ideal: number;
   readonly targetsOverIdeal: number | null;
-  /** Metrics first, else the node's load record in etcd; null when neither says. */
-  readonly objects: number | null;
-  /** Calls per second: metrics (two scrapes) first, else the load record. */
-  readonly callRate: number | null;
-  readonly lockAcquisitions: number | null;
-  readonly lockWaitP99Ms: number | null;
-  readonly writeLocksHeld: number | null;
-  readonly lockTimeouts: number | null;
   /** From the load record: CPU in cores and resident memory. */
   readonly cpu: number | null;
   readonly rssBytes: number | null;
