@@ -22,7 +22,7 @@ export interface MembershipOptions {
 /**
  * Keeps this node registered under a lease and judges, with its own timing, whether it may serve.
  *
- * Keepalives go out every TTL/3. A failed keepalive is retried on the same lease (no revoke-and-regrant churn that
+ * Keepalives go out every TTL/3, counted from send to send. A failed keepalive is retried on the same lease (no revoke-and-regrant churn that
  * would make everyone see the node leave and join). Only when etcd says the lease is gone does the node register
  * again under a new lease. The Fence stops serving TTL - margin after the last acknowledged keepalive was sent, even
  * if no timer ran in between (a frozen process is judged when it thaws).
@@ -150,16 +150,21 @@ export class Membership {
     const { client, clock, ttlSeconds } = this.options;
     const period = (ttlSeconds * 1000) / 3;
     let failures = 0;
+    // Keepalives go out one period after the previous one was sent, not after it was answered: a slow etcd must not
+    // stretch the interval by its latency, or the fence (counted from the send) would trip although etcd answers.
+    let nextAt = clock.monotonic() + period;
     while (!this.abort.signal.aborted) {
-      await this.sleepInterruptibly(failures === 0 ? period : Math.min(period, backoffDelay(failures - 1, 100, 1000)));
+      await this.sleepInterruptibly(failures === 0 ? Math.max(0, nextAt - clock.monotonic()) : Math.min(period, backoffDelay(failures - 1, 100, 1000)));
       if (this.abort.signal.aborted) return;
       if (!this.fence.isServing()) {
         // Fenced (the lease is gone, or contact is too old, possibly while this process was frozen): tell the
         // runtime first, so it drops its shards, then come back under the same lease if it survived, else a new one.
         this.notifyFenced();
+        const startedAt = clock.monotonic();
         try {
           await this.register(this.leaseId);
           failures = 0;
+          nextAt = startedAt + period;
         } catch (err) {
           if (this.abort.signal.aborted) return;
           failures++;
@@ -169,6 +174,7 @@ export class Membership {
       }
       const lease = this.leaseId!;
       const sentAt = clock.monotonic();
+      nextAt = sentAt + period;
       try {
         await client.keepAliveOnce(lease, { signal: this.abort.signal, timeoutMs: Math.max(500, period) });
         this.fence.contact(sentAt);
