@@ -3,6 +3,7 @@
  * client that tracks every acknowledged increment, and the activation intervals of objects across the nodes'
  * lifecycle event logs.
  */
+import { expect } from 'vitest';
 import { GoverseClient, type RetryEvent } from '../../../src/client/client.js';
 import { ClusterOperations, type OperationResult } from '../../../src/cluster/operations.js';
 import type { OperationContext, OperationPlan } from '../../../src/core/operations/operations.js';
@@ -108,14 +109,11 @@ export class CounterLoad {
     this.workers = [];
   }
 
-  /** What each counter must hold now: its value before the load plus the increments acknowledged since. */
-  expected(): Record<string, number> {
-    return Object.fromEntries(this.ids.map((id) => [id, this.baseline.get(id)! + this.acked.get(id)!]));
-  }
-
-  /** Every counter's stored value, read through the client. */
-  async values(): Promise<Record<string, number>> {
-    return Object.fromEntries(await counterValues(this.client, this.ids));
+  /** After stop(): no call failed, and every counter holds its value before the load plus the acknowledged increments. */
+  async expectIntact(): Promise<void> {
+    expect(this.failures).toEqual([]);
+    const expected = Object.fromEntries(this.ids.map((id) => [id, this.baseline.get(id)! + this.acked.get(id)!]));
+    expect(Object.fromEntries(await counterValues(this.client, this.ids))).toEqual(expected);
   }
 
   private async work(id: string, worker: number): Promise<void> {

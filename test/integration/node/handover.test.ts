@@ -77,8 +77,7 @@ describe('drain and graceful restart under steady load', () => {
     } finally {
       await load.stop();
     }
-    expect(load.failures).toEqual([]);
-    expect(await load.values()).toEqual(load.expected());
+    await load.expectIntact();
     await expectMaps();
   });
 
@@ -105,8 +104,7 @@ describe('drain and graceful restart under steady load', () => {
     } finally {
       await load.stop();
     }
-    expect(load.failures).toEqual([]);
-    expect(await load.values()).toEqual(load.expected());
+    await load.expectIntact();
     await expectMaps();
     expect(retries.every((r) => (r.error as { retriable?: boolean }).retriable === true)).toBe(true);
 
