@@ -15,7 +15,7 @@ import { type BalancerInput, buildClusterView, type ClusterView, type NodeMetric
 import type { OperationResult } from '../cluster/operations.js';
 import type { WatcherEvent, WatcherStatus } from '../edge/etcd/watcher.js';
 import { FrameScheduler, type FrameTimer, realFrameTimer } from './frameScheduler.js';
-import { keyName } from './keys.js';
+import { keyName, typedKeys } from './keys.js';
 import { buildFrame, type Frame } from './model/frame.js';
 import type { Connection } from './model/header.js';
 import type { WriteRequest } from './model/palette.js';
@@ -95,7 +95,10 @@ export class ConsoleController {
 
   /** A key press from Ink's useInput. */
   readonly onKey = (input: string, key: Key): void => {
-    this.handleKey(keyName(input, key));
+    const name = keyName(input, key);
+    // Keys typed fast or pasted arrive as one string: each character is a key of its own (`:stuck` opens the palette).
+    if (name === input && input.length > 1) for (const k of typedKeys(input)) this.handleKey(k);
+    else this.handleKey(name);
   };
 
   // ---- edge side ----

@@ -139,6 +139,21 @@ export function keyName(input: string, key: Key): string {
   return input;
 }
 
+/**
+ * Key names of text that arrived as one piece (typed fast, or pasted): Ink splits escape sequences out but hands over
+ * a run such as `k\r` whole, so control characters are named here as they would be alone.
+ */
+export function typedKeys(text: string): string[] {
+  return [...text].map((ch) => {
+    const code = ch.charCodeAt(0);
+    if (ch === '\r' || ch === '\n') return 'return';
+    if (ch === '\t') return 'tab';
+    if (ch === '\u007f' || ch === '\b') return 'backspace';
+    if (code < 0x20) return `ctrl-${String.fromCharCode(code + 0x60)}`;
+    return ch;
+  });
+}
+
 /** The binding of a key in a pane, or undefined. Write keys do nothing in read-only mode. */
 export function bindingFor(name: string, pane: PaneId, readOnly: boolean): Binding | undefined {
   return BINDINGS.find((b) => b.keys.includes(name) && (b.panes === undefined || b.panes.includes(pane)) && !(readOnly && b.write));

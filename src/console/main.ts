@@ -149,27 +149,30 @@ class ScrapeLoop {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.inFlight = this.round().finally(() => {
+      this.inFlight = this.round().then((scraped) => {
         this.inFlight = null;
-        this.schedule(this.config.refresh);
+        // Until etcd has named some nodes there is nothing to scrape: look again soon rather than a refresh later.
+        this.schedule(scraped ? this.config.refresh : Math.min(250, this.config.refresh));
       });
     }, delayMs);
   }
 
-  private async round(): Promise<void> {
+  /** One round of scrapes; false when no node was known yet. */
+  private async round(): Promise<boolean> {
     const snapshot = this.snapshot();
-    if (snapshot.nodes.size === 0) return;
+    if (snapshot.nodes.size === 0) return false;
     try {
       const scrapes = await scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl), this.previous, {
         // A node that does not answer within the interval is reported unreachable, not waited for.
         timeoutMs: Math.min(this.config.refresh, this.config.etcdTimeout),
         signal: this.abort.signal,
       });
-      if (this.stopped) return;
+      if (this.stopped) return true;
       this.previous = scrapes.metrics;
       this.publish(scrapes);
     } catch (err) {
       this.logger.warn('metrics scrape round failed', { err });
     }
+    return true;
   }
 }

@@ -234,6 +234,14 @@ describe('keys', () => {
     expect(h.quits).toEqual([1]);
   });
 
+  it('keys typed fast (or pasted) arrive as one string and still count one by one', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 30 });
+    await h.press(':stuck\r');
+    expect(h.lastFrame()).toContain('Stuck: 1 past');
+    await h.press('jk\r');
+    expect(h.lastFrame()).toContain('Shard 7');
+  });
+
   it('q and ctrl-c quit; c copies the selected ID', async () => {
     h = await mount(richSnapshot(), { cols: 100, rows: 30 });
     await h.press('l', 'c');
