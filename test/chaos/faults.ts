@@ -6,6 +6,7 @@
  * leaves fewer than one running, eligible node, and never takes the etcd quorum away for longer than an outage.
  */
 import { isPinned } from '../../src/core/keyspace/shardValue.js';
+import { planCount } from '../../src/core/planner/count.js';
 import type { ClusterOperations, OperationResult } from '../../src/cluster/operations.js';
 import {
   type OperationContext,
@@ -21,6 +22,7 @@ import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import type { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
 import type { ChaosCluster, ChaosNode } from './cluster.js';
 import { sleep } from './clients.js';
+import type { ExtraCondition } from './health.js';
 
 export const FAULT_KINDS = [
   'migrate-many',
@@ -66,6 +68,18 @@ export const RECOVERY_BOUND_MS: Readonly<Record<FaultKind, number>> = {
   pause: 5_000,
 };
 
+/** The nodes' count rebalancing settings (run.ts passes them on), so the runner can tell when it has finished. */
+export const CHAOS_REBALANCE = { batchSize: 8, imbalanceThreshold: 0.2 } as const;
+
+/**
+ * Scale up and undrain are absorbed once the count rebalancer, which the leader runs with these settings, has nothing
+ * left to move (or rebalancing is paused): health alone holds before the leader even starts moving shards.
+ */
+const rebalanced: ExtraCondition = (snap) => {
+  if (snap.pause !== null && snap.pause.until > Date.now()) return null;
+  return planCount(snap, CHAOS_REBALANCE).kind === 'write' ? 'the count rebalancer still has shards to move' : null;
+};
+
 export interface FaultContext {
   readonly cluster: ChaosCluster;
   readonly watcher: ClusterWatcher;
@@ -78,8 +92,11 @@ export interface FaultContext {
   log(line: string): void;
   /** Executes a plan, recording the shard values it wrote (or may have written) as operator writes. */
   operate(action: string, plan: OperationPlan): Promise<OperationResult>;
-  /** Times the recovery from `measuredFrom` (default `startedAt`); throws if the cluster never recovers. */
-  recover(kind: FaultKind, detail: string, startedAt: number, measuredFrom?: number): Promise<void>;
+  /**
+   * Times the recovery from `measuredFrom` (default `startedAt`) until healthy and `also` holds; throws if the
+   * cluster never recovers.
+   */
+  recover(kind: FaultKind, detail: string, startedAt: number, measuredFrom?: number, also?: ExtraCondition): Promise<void>;
   /** Waits until healthy again after an episode put things back; throws if it never is. */
   settle(kind: FaultKind, detail: string): Promise<void>;
 }
@@ -190,11 +207,11 @@ async function gracefulRestart(ctx: FaultContext): Promise<void> {
   await ctx.settle('restart', `${victim.name} restarted`);
 }
 
-/** Timed from the new node's registration: how long its process takes to boot is no property of the cluster. */
+/** Timed from the new node's registration (how long a process takes to boot is no property of the cluster). */
 async function scaleUp(ctx: FaultContext): Promise<void> {
   const startedAt = Date.now();
   const node = await ctx.cluster.addNode();
-  await ctx.recover('scale-up', `added ${node.name} (${node.address})`, startedAt, Date.now());
+  await ctx.recover('scale-up', `added ${node.name} (${node.address})`, startedAt, Date.now(), rebalanced);
 }
 
 async function scaleDown(ctx: FaultContext): Promise<void> {
@@ -310,7 +327,7 @@ async function undrain(ctx: FaultContext): Promise<void> {
   const address = pick(ctx, drained(ctx));
   const startedAt = Date.now();
   await ctx.operate('undrain', planUndrain(opContext(ctx), address));
-  await ctx.recover('undrain', `undrain ${address}`, startedAt);
+  await ctx.recover('undrain', `undrain ${address}`, startedAt, startedAt, rebalanced);
 }
 
 async function pause(ctx: FaultContext): Promise<void> {

@@ -8,10 +8,14 @@
 import { GoverseClient } from '../../src/client/client.js';
 import { routeObject } from '../../src/client/route.js';
 import { isPinned } from '../../src/core/keyspace/shardValue.js';
+import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import type { EtcdClient } from '../../src/edge/etcd/client.js';
 import type { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
 import type { ChaosCluster } from './cluster.js';
 import { sleep } from './clients.js';
+
+/** What a fault kind needs beyond health (see faults.ts): null when met, else what is missing. */
+export type ExtraCondition = (snapshot: ClusterSnapshot) => string | null;
 
 const POLL_MS = 150;
 const PROBE_COUNTERS = 4;
@@ -40,7 +44,7 @@ export class Health {
    * Polls until the cluster is healthy or `timeoutMs` passes. Returns the moment it was seen healthy (after the
    * check, so a recovery is never timed short), or null with the last problem.
    */
-  async waitHealthy(timeoutMs: number): Promise<{ at: number } | { at: null; problem: string }> {
+  async waitHealthy(timeoutMs: number, also?: ExtraCondition): Promise<{ at: number } | { at: null; problem: string }> {
     const deadline = Date.now() + timeoutMs;
     let synced = false;
     let problem = 'not checked yet';
@@ -48,7 +52,7 @@ export class Health {
       // Whatever was written before the wait (an operation, a claim) must be in the snapshot judged.
       synced ||= await this.syncPoint();
       if (synced) {
-        const p = await this.problem();
+        const p = (await this.problem()) ?? also?.(this.watcher.snapshot) ?? null;
         if (p === null) return { at: Date.now() };
         problem = p;
       } else {

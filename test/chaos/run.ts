@@ -16,8 +16,8 @@ import { prng } from '../unit/cluster/prng.js';
 import { checkHistory, formatViolation, type Violation, worstRecovery } from './checker.js';
 import { ChaosCluster } from './cluster.js';
 import { type ClientStats, IncrementClients, sleep } from './clients.js';
-import { chooseFault, type FaultContext, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
-import { Health } from './health.js';
+import { CHAOS_REBALANCE, chooseFault, type FaultContext, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
+import { type ExtraCondition, Health } from './health.js';
 import type { ChaosHistory, FaultRecord, OperatorWrite } from './history.js';
 import { ShardHistory } from './shardHistory.js';
 
@@ -64,7 +64,11 @@ export interface ChaosResult {
 }
 
 /** Node settings on top of the harness's FAST_ENV: quieter logs, and rebalancing fast enough for a short run. */
-const CHAOS_NODE_ENV: Readonly<Record<string, string>> = { GOVERSE_LOG_LEVEL: 'info', GOVERSE_REBALANCE_BATCH_SIZE: '8' };
+const CHAOS_NODE_ENV: Readonly<Record<string, string>> = {
+  GOVERSE_LOG_LEVEL: 'info',
+  GOVERSE_REBALANCE_BATCH_SIZE: String(CHAOS_REBALANCE.batchSize),
+  GOVERSE_IMBALANCE_THRESHOLD: String(CHAOS_REBALANCE.imbalanceThreshold),
+};
 const START_TIMEOUT_MS = 60_000;
 /** A fault that has not recovered by then never will: the run stops injecting and reports it. */
 const RECOVERY_CAP_MS = 60_000;
@@ -119,8 +123,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const operatorWrites: OperatorWrite[] = [];
     const counts: Record<string, number> = {};
     const ops = new ClusterOperations({ client, prefix: cluster.prefix });
-    const recordRecovery = async (kind: FaultKind, detail: string, begun: number, from: number): Promise<number> => {
-      const r = await health.waitHealthy(from + RECOVERY_CAP_MS - Date.now());
+    const recordRecovery = async (kind: FaultKind, detail: string, begun: number, from: number, also?: ExtraCondition): Promise<number> => {
+      const r = await health.waitHealthy(from + RECOVERY_CAP_MS - Date.now(), also);
       faults.push({ kind, detail, startedAt: begun, measuredFrom: from, recoveredAt: r.at, boundMs: RECOVERY_BOUND_MS[kind] });
       if (r.at === null) throw new NotRecoveredError(`${kind} (${detail}): not healthy after ${RECOVERY_CAP_MS} ms: ${r.problem}`);
       return r.at - from;
@@ -150,8 +154,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           throw err;
         }
       },
-      recover: async (kind, detail, begun, from = begun) => {
-        const ms = await recordRecovery(kind, detail, begun, from);
+      recover: async (kind, detail, begun, from = begun, also) => {
+        const ms = await recordRecovery(kind, detail, begun, from, also);
         say(`${kind}: ${detail}; recovered in ${ms} ms`);
       },
       settle: async (kind, detail) => {
