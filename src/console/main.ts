@@ -10,7 +10,7 @@ import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import { type ClusterSnapshot, emptySnapshot } from '../core/snapshot/snapshot.js';
 import { type NodeMetrics, parseMetricsSources } from '../core/view/index.js';
-import { createEtcdClient } from '../edge/etcd/client.js';
+import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
@@ -36,6 +36,8 @@ export interface ConsoleIo {
 /** Frames per second at most: smooth for a human, cheap under a storm of etcd events. */
 const MAX_FPS = 10;
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** Runs the console until quit; returns the exit code. */
 export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): Promise<number> {
   const { config, logger } = ctx;
@@ -45,64 +47,67 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     return 2;
   }
   const readOnlyReason = config.readOnly ? '--read-only' : stdin.isTTY !== true ? 'stdin is not a terminal' : null;
-  const client = createEtcdClient(etcdOptionsFromConfig(config, logger));
-  const watcher = new ClusterWatcher({ client, prefix: config.etcdPrefix, numShards: config.numShards, logger });
-  const operations = readOnlyReason === null ? new ClusterOperations({ client, prefix: config.etcdPrefix, logger }) : null;
-
+  // The screen is taken at once with a word of what is happening: loading Ink and the etcd client can take seconds
+  // on a loaded machine, and both load in parallel.
+  const terminal = enterTerminal(stdout, logger);
+  stdout.write(`goverse-top: connecting to ${config.etcdEndpoints.join(', ')}…\u001b[H`);
+  let client: EtcdClient | undefined;
+  let watcher: ClusterWatcher | undefined;
+  let controller: ConsoleController | undefined;
+  let scrapes: ScrapeLoop | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let app: { unmount(): void } | undefined;
   let quit: () => void = () => {};
   const quitting = new Promise<void>((resolve) => (quit = resolve));
-  const controller = new ConsoleController({
-    snapshot: emptySnapshot(config.etcdPrefix, config.numShards),
-    endpoints: config.etcdEndpoints,
-    stuckTimeoutMs: config.stuckTimeout,
-    balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
-    theme: createTheme(wantsColor(config.noColor, true)),
-    clock: systemClock,
-    writer: operations,
-    readOnlyReason,
-    by: ctx.actor,
-    size: { cols: stdout.columns, rows: stdout.rows },
-    maxFps: MAX_FPS,
-    onQuit: () => quit(),
-    onCopy: (text) => copyToClipboard(stdout, text),
-    logger,
-  });
-
-  const terminal = enterTerminal(stdout, logger);
+  const onSignal = (): void => quit();
+  for (const s of SIGNALS) process.on(s, onSignal);
   // The console must outlive any stray rejection of a library; it is logged, never shown.
   const onRejection = (err: unknown): void => logger.error('unhandled rejection in the console', { err });
   process.on('unhandledRejection', onRejection);
-  const onSignal = (): void => quit();
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
-  const onResize = (): void => controller.setSize(stdout.columns, stdout.rows);
+  const onResize = (): void => controller?.setSize(stdout.columns, stdout.rows);
   stdout.on('resize', onResize);
 
-  watcher.subscribe((event) => controller.onWatcherEvent(event));
-  // start() settles on the first load or on stop; until then the header shows the connection's state.
-  watcher.start().catch(() => undefined);
-  const scrapes = new ScrapeLoop(config, () => controller.latestSnapshot, (s) => controller.setMetrics(s.metrics, s.unmatched), logger);
-  const ticker = setInterval(() => controller.tick(), 1000);
-
-  const ink = await loadInk();
-  const app = ink.render(ink.element(controller), {
-    stdout,
-    stdin,
-    stderr: io.stderr,
-    exitOnCtrlC: false,
-    patchConsole: false,
-    maxFps: MAX_FPS * 2,
-  });
+  // Whatever fails below (a bad TLS file, say), the terminal is given back before the error is reported.
   try {
+    const inkLoaded = loadInk();
+    client = createEtcdClient(etcdOptionsFromConfig(config, logger));
+    watcher = new ClusterWatcher({ client, prefix: config.etcdPrefix, numShards: config.numShards, logger });
+    const ctl = new ConsoleController({
+      snapshot: emptySnapshot(config.etcdPrefix, config.numShards),
+      endpoints: config.etcdEndpoints,
+      stuckTimeoutMs: config.stuckTimeout,
+      balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
+      theme: createTheme(wantsColor(config.noColor, true)),
+      clock: systemClock,
+      writer: readOnlyReason === null ? new ClusterOperations({ client, prefix: config.etcdPrefix, logger }) : null,
+      readOnlyReason,
+      by: ctx.actor,
+      size: { cols: stdout.columns, rows: stdout.rows },
+      maxFps: MAX_FPS,
+      onQuit: () => quit(),
+      onCopy: (text) => copyToClipboard(stdout, text),
+      logger,
+    });
+    controller = ctl;
+    watcher.subscribe((event) => ctl.onWatcherEvent(event));
+    // start() settles on the first load or on stop; until then the header shows the connection's state.
+    watcher.start().catch(() => undefined);
+    scrapes = new ScrapeLoop(config, () => ctl.latestSnapshot, (s) => ctl.setMetrics(s.metrics, s.unmatched), logger);
+    ticker = setInterval(() => ctl.tick(), 1000);
+    const ink = await inkLoaded;
+    app = ink.render(ink.element(ctl), { stdout, stdin, stderr: io.stderr, exitOnCtrlC: false, patchConsole: false, maxFps: MAX_FPS * 2 });
     await quitting;
   } finally {
+    // Stop input and timers, unmount (Ink's last frame lands on the alternate screen), give the terminal back, and
+    // only then wait for the connections to close.
     clearInterval(ticker);
-    controller.stop();
-    app.unmount();
-    terminal.restore();
+    controller?.stop();
+    app?.unmount();
     stdout.off('resize', onResize);
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal);
-    await Promise.all([scrapes.stop(), watcher.stop()]);
-    await client.close().catch(() => undefined);
+    terminal.restore();
+    for (const s of SIGNALS) process.off(s, onSignal);
+    await Promise.all([scrapes?.stop(), watcher?.stop()]);
+    await client?.close().catch(() => undefined);
     process.off('unhandledRejection', onRejection);
   }
   return 0;

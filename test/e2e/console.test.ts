@@ -136,6 +136,13 @@ describe('goverse-top console (tmux, real cluster)', () => {
     await shows('no migration is past the stuck timeout');
   });
 
+  it('shows a stale badge while etcd is down and recovers by itself when it is back', async () => {
+    await cluster.etcd.member(0).stop();
+    await shows(/✖ STALE \d+s/);
+    await cluster.etcd.member(0).start();
+    await shows(/● synced reconnects [1-9]/, 30_000);
+  });
+
   it('q quits and gives the terminal back', async () => {
     await type('q');
     await waitFor('the console to exit', async () => /Pane is dead \(status 0/.test(await screen()), { timeoutMs: 15_000, intervalMs: 100 });

@@ -98,6 +98,15 @@ describe('panes', () => {
     expect(f).toMatch(new RegExp(`${N3} +DN - +0/- +1 +- +- +- +- down`));
   });
 
+  it('nodes: an alive node whose metrics cannot be read is marked in the header and on its row', async () => {
+    const metrics = richMetrics();
+    metrics.set(N2, { kind: 'unreachable', url: 'http://10.0.0.2:9100/metrics', atMs: NOW, reason: 'no answer within 1s', lastOk: null });
+    h = await mount(richSnapshot(), { metrics, cols: 140, rows: 30 });
+    await h.press(':nodes\r');
+    expect(h.lastFrame()).toContain('metrics 1/2 (1 unreachable)');
+    expect(h.lastFrame()).toMatch(new RegExp(`${N2} +UN - .* down`));
+  });
+
   it('nodes: sorts by any column (< > change it, I inverts it) and keeps the selection', async () => {
     h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
     await h.press(':', 'n', 'o', 'd', 'e', 's', 'return');
