@@ -127,7 +127,7 @@ export class GoverseNode {
         nodeAddress: address,
         shardEpoch: (id) => member.shardEpoch(id),
         nodeEpoch: () => member.nodeEpoch(),
-        acquireRead: (id, wait) => lock.acquireRead(id, { ...wait, label: wait.label ?? 'call' }),
+        acquireRead: (id, wait) => lock.acquireRead(id, wait),
       },
     });
     member.attachObjects(host);
