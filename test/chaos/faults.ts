@@ -3,7 +3,7 @@
  * episode took away (restart killed nodes), and wait until the cluster is healthy before the next one. Operator
  * state deliberately outlives its episode (pins, a drained node, a rebalance pause), so later faults hit a cluster
  * that carries it. Every choice comes from the seeded PRNG; the cluster stays within its tolerance: a fault never
- * leaves fewer than one running, eligible node, and never takes the etcd quorum away for longer than an outage.
+ * leaves fewer than one running node that may receive shards, and only the whole-etcd restart takes the quorum away.
  */
 import { isPinned } from '../../src/core/keyspace/shardValue.js';
 import { planCount } from '../../src/core/planner/count.js';
@@ -89,7 +89,6 @@ export interface FaultContext {
   readonly minNodes: number;
   readonly maxNodes: number;
   readonly maxPins: number;
-  log(line: string): void;
   /** Executes a plan, recording the shard values it wrote (or may have written) as operator writes. */
   operate(action: string, plan: OperationPlan): Promise<OperationResult>;
   /**

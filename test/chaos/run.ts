@@ -138,7 +138,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       minNodes: o.minNodes,
       maxNodes: o.maxNodes,
       maxPins: 8,
-      log: say,
       operate: async (action: string, plan: OperationPlan): Promise<OperationResult> => {
         try {
           const result = await ops.execute(plan);
