@@ -57,10 +57,12 @@ export class HttpTransport {
         },
       );
       req.on('error', (error) => finish({ kind: 'socket-error', error }));
+      // Whole milliseconds: Node keeps one timer list per distinct duration, and fractional ones would make a list
+      // (and a priority-queue insertion) per request.
       const timer = setTimeout(() => {
         finish({ kind: 'timeout' });
         req.destroy();
-      }, Math.max(1, timeoutMs));
+      }, Math.max(1, Math.ceil(timeoutMs)));
       const onAbort = (): void => {
         finish({ kind: 'aborted' });
         req.destroy();
