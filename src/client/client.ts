@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../core/clock.js';
+import { TimeoutError } from '../core/errors.js';
 import { DEFAULT_PREFIX } from '../core/keyspace/keys.js';
 import { type Logger, nullLogger } from '../core/log/logger.js';
 import { DEFAULT_NUM_SHARDS } from '../core/sharding/objectId.js';
@@ -168,7 +169,7 @@ export class GoverseClient {
               failure = socketError(route.node, outcome.error);
               break;
             case 'timeout':
-              throw new CallTimeoutError(trace(), last);
+              throw new CallTimeoutError(trace(), new TimeoutError(`no reply from ${route.node} before the deadline`, { cause: last }));
             case 'aborted':
               throw new CallAbortedError(trace(), last ?? signal?.reason);
           }
