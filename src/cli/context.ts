@@ -57,7 +57,6 @@ export class CommandContext {
     readonly config: GoverseConfig,
     readonly out: Output,
     readonly logger: Logger,
-    readonly warnings: readonly string[],
   ) {}
 
   /** Resolves defaults < `--config` YAML < environment < flags; a bad value is a ConfigError (exit 2). */
@@ -71,7 +70,7 @@ export class CommandContext {
       config.logFile === '' ? nullLogger : createLogger(streamSink(createWriteStream(config.logFile, { flags: 'a' })), config.logLevel);
     const out = Output.forProcess(config.output, config.noColor);
     for (const w of resolved.warnings) out.note(`warning: config: ${w}`);
-    return new CommandContext(config, out, logger, resolved.warnings);
+    return new CommandContext(config, out, logger);
   }
 
   /** Who acts, recorded in drain and pause records. */
@@ -137,7 +136,7 @@ export class CommandContext {
 
   /** The same command against another cluster (the demo's), writing to the same output. */
   withConfig(changes: Partial<GoverseConfig>): CommandContext {
-    return new CommandContext({ ...this.config, ...changes }, this.out, this.logger, this.warnings);
+    return new CommandContext({ ...this.config, ...changes }, this.out, this.logger);
   }
 
 
