@@ -88,7 +88,7 @@ export class CallTimeoutError extends TimeoutError {
     readonly trace: CallTrace,
     cause: unknown,
   ) {
-    super(`${describeCall(trace)}: deadline passed after ${trace.attempts} attempts in ${Math.round(trace.elapsedMs)} ms${lastCause(cause)}`, {
+    super(`${describeCall(trace)}: deadline passed after ${attempts(trace)} in ${Math.round(trace.elapsedMs)} ms${lastCause(cause)}`, {
       cause,
     });
   }
@@ -100,7 +100,7 @@ export class CallAbortedError extends AbortedError {
     readonly trace: CallTrace,
     cause: unknown,
   ) {
-    super(`${describeCall(trace)}: aborted by the caller after ${trace.attempts} attempts${lastCause(cause)}`, { cause });
+    super(`${describeCall(trace)}: aborted by the caller after ${attempts(trace)}${lastCause(cause)}`, { cause });
   }
 }
 
@@ -109,6 +109,10 @@ export function describeCall(t: CallTrace): string {
   const what = t.operation === 'call' ? `call ${t.type}/${t.id}.${t.method ?? '?'}` : `${t.operation} ${t.type}/${t.id}`;
   const where = [t.shard === null ? 'fixed-node' : `shard ${t.shard}`, ...(t.node === null ? [] : [`last node ${t.node}`])];
   return `${what} (${where.join(', ')})`;
+}
+
+function attempts(t: CallTrace): string {
+  return t.attempts === 1 ? '1 attempt' : `${t.attempts} attempts`;
 }
 
 function lastCause(cause: unknown): string {

@@ -157,7 +157,7 @@ describe('GoverseClient', () => {
     const err = (await c.call('Counter', 'c1', 'get').catch((e: unknown) => e)) as CallTimeoutError;
     expect(err).toBeInstanceOf(CallTimeoutError);
     expect(err.trace).toMatchObject({ attempts: 1, node: node.address });
-    expect(err.message).toMatch(new RegExp(`deadline passed after 1 attempts in \\d+ ms; last error: no reply from ${node.address} before the deadline$`));
+    expect(err.message).toMatch(new RegExp(`deadline passed after 1 attempt in \\d+ ms; last error: no reply from ${node.address} before the deadline$`));
     expect(performance.now() - started).toBeLessThan(1500);
     await c.close();
     await node.close();
