@@ -25,11 +25,12 @@ export function registerLocate(program: Command): void {
       const keys = new Keyspace(ctx.config.etcdPrefix);
       if (shard !== null) {
         const kv = await ctx.etcdRead(`shard ${shard}`, (client, o) => client.get(keys.shard(shard), o));
-        // An absent key: the shard has no target or owner yet.
+        // An absent key, or empty parts: no target or owner yet (null in JSON, as for unknown).
         const value = parseShardValue(kv?.value ?? '').value;
-        target = value.target;
-        current = value.current;
-        alive = current === '' ? false : (await ctx.etcdRead(`node ${current}`, (client, o) => client.get(keys.node(current!), o))) !== null;
+        target = value.target === '' ? null : value.target;
+        const owner = value.current;
+        current = owner === '' ? null : owner;
+        alive = owner === '' ? false : (await ctx.etcdRead(`node ${owner}`, (client, o) => client.get(keys.node(owner), o))) !== null;
       } else {
         alive = (await ctx.etcdRead(`node ${node}`, (client, o) => client.get(keys.node(node!), o))) !== null;
       }
@@ -43,8 +44,8 @@ export function registerLocate(program: Command): void {
     if (shard !== null) ctx.out.line(`shard    ${shard}`);
     if (node !== null) ctx.out.line(`node     ${node}${alive === null ? '' : alive ? ' (alive)' : ' (not alive)'}`);
     if (options.offline !== true && shard !== null) {
-      ctx.out.line(`target   ${target || '(none)'}`);
-      ctx.out.line(`current  ${current || '(none)'}${current === '' ? '' : alive ? ' (alive)' : ' (not alive)'}`);
+      ctx.out.line(`target   ${target ?? '(none)'}`);
+      ctx.out.line(`current  ${current ?? '(none)'}${current === null ? '' : alive ? ' (alive)' : ' (not alive)'}`);
     }
     return ExitCode.ok;
   });
