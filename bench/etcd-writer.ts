@@ -8,16 +8,9 @@ import { formatShardValue, type ShardValue } from '../src/core/keyspace/shardVal
 import { createEtcdClient, type EtcdClient } from '../src/edge/etcd/client.js';
 import { ShardWriter } from '../src/edge/etcd/shardWriter.js';
 import { startEtcd } from '../test/harness/etcd.js';
+import { integerOption } from './_options.js';
 
 const UPSTREAM_IN_FLIGHT = 16;
-
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} needs a positive integer, got ${JSON.stringify(args[i + 1])}`);
-  return n;
-}
 
 const valueOf = (id: number): ShardValue => ({ target: `node-${id % 8}:47000`, current: '', flags: ['pinned'] });
 
@@ -53,8 +46,8 @@ const median = (xs: number[]): number => {
 };
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
-  const shards = option(args, '--shards', 8192);
-  const rounds = option(args, '--rounds', 3);
+  const shards = integerOption(args, '--shards', 8192);
+  const rounds = integerOption(args, '--rounds', 3);
   const etcd = await startEtcd('bench-writer');
   const client = createEtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 30_000 });
   try {

@@ -10,16 +10,9 @@ import { formatShardValue, parseShardValue } from '../src/core/keyspace/shardVal
 import type { WatchHandle } from '../src/edge/etcd/client.js';
 import { startEtcd } from '../test/harness/etcd.js';
 import { NodeCluster } from '../test/harness/nodes.js';
+import { integerOption } from './_options.js';
 
 const WARMUP = 10;
-
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} needs a positive integer, got ${JSON.stringify(args[i + 1])}`);
-  return n;
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -82,8 +75,8 @@ class ShardMirror {
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
-  const samples = option(args, '--samples', 200);
-  const numShards = option(args, '--shards', 64);
+  const samples = integerOption(args, '--samples', 200);
+  const numShards = integerOption(args, '--shards', 64);
   const etcd = await startEtcd('bench-migration');
   let cluster: NodeCluster | null = null;
   let watch: WatchHandle | null = null;
