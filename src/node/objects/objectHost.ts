@@ -26,7 +26,8 @@ export interface ObjectHostOptions {
 /**
  * `save`: save each object (after the calls queued on it), then drop it; an object whose save fails is kept and
  * reported, so the caller does not release its shard. `fenced`: the node may already have lost the shard, so drop
- * everything at once without saving; `fencedAt` (wall-clock ms) is when the node stopped being able to serve.
+ * everything at once, saving unsaved changes only where the epoch guard lets them through; `fencedAt` (wall-clock
+ * ms) is when the node stopped being able to serve.
  */
 export type EvictionMode = { readonly kind: 'save' } | { readonly kind: 'fenced'; readonly fencedAt: number };
 
@@ -329,9 +330,27 @@ export class ObjectHost {
     wait: WaitOptions,
   ): Promise<EvictionReport> {
     if (mode.kind === 'fenced') {
-      // No waiting for queues: a running call can no longer acknowledge (commit re-checks the epoch) and its
-      // store writes are fenced by the epoch.
-      for (const act of acts) this.retire(act, 'fenced', act.persistent && !act.dirty, Math.max(mode.fencedAt, act.activatedAt));
+      // No waiting for queues: a running call can no longer acknowledge (commit re-checks the epoch). Unsaved
+      // changes are still saved, under the object's own epoch: the store refuses the write if a newer owner has
+      // activated the object, and otherwise the state it keeps holds only acknowledged calls. So a spurious fence
+      // (a slow etcd, a loaded machine) loses nothing, and a real one overwrites nothing.
+      // Only objects that became active were recorded as activated; one still loading just disappears.
+      const active = acts.filter((act) => act.phase === 'active');
+      for (const act of acts) this.forget(act);
+      await Promise.all(
+        active.map(async (act) => {
+          let saved = act.persistent && !act.dirty;
+          if (act.dirty) {
+            try {
+              await this.store.save(act.key, act.epoch, JSON.stringify(act.state));
+              saved = true;
+            } catch (err) {
+              if (!(err instanceof StaleEpochError)) this.logger.error('fenced object could not be saved; its unsaved changes are lost', { object: act.label, err });
+            }
+          }
+          this.emit({ event: 'deactivated', reason: 'fenced', saved, time: Math.max(mode.fencedAt, act.activatedAt), ...this.eventBase(act) });
+        }),
+      );
       return { deactivated: acts.length, failed: [] };
     }
     const failed: EvictionFailure[] = [];

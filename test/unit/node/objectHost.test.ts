@@ -215,22 +215,30 @@ describe('ObjectHost: activation and deactivation', () => {
     expect(host.stats().objectsByType.get('Probe')).toBe(1);
   });
 
-  it('fenced eviction drops everything without saving, dated at the fence time', async () => {
+  it('fenced eviction drops everything at once, dated at the fence time, saving only what the epoch guard lets through', async () => {
     const store = new MemoryObjectStore();
     const { host, events, clock } = makeHost({ store });
     await host.call('KeyValue', 'kv', 'put', { key: 'k', value: 1 });
+    await host.call('KeyValue', 'taken', 'put', { key: 'k', value: 2 });
     await host.call('Counter', 'c', 'add', { amount: 5 });
+    // A newer owner (epoch 2) has activated `taken` elsewhere: this node's copy must not overwrite it.
+    await store.load({ type: 'KeyValue', id: 'taken' }, 2, '{}');
     const fencedAt = clock.wall + 10;
     clock.wall += 60_000; // the process was frozen; eviction runs long after the fence
-    expect(await host.evictAll({ kind: 'fenced', fencedAt })).toEqual({ deactivated: 2, failed: [] });
+    expect(await host.evictAll({ kind: 'fenced', fencedAt })).toEqual({ deactivated: 3, failed: [] });
     expect(host.stats().objectsByType.size).toBe(0);
     const deactivations = events.events.filter((e) => e.event === 'deactivated');
-    expect(deactivations).toEqual([
-      expect.objectContaining({ id: 'kv', reason: 'fenced', saved: false, time: fencedAt }),
-      expect.objectContaining({ id: 'c', reason: 'fenced', saved: true, time: fencedAt }),
-    ]);
-    // The KeyValue change was never saved; the write-through counter was.
-    expect(JSON.parse(store.peek({ type: 'KeyValue', id: 'kv' })!.state)).toEqual({ entries: {} });
+    expect(deactivations).toHaveLength(3);
+    expect(deactivations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: 'kv', reason: 'fenced', saved: true, time: fencedAt }),
+        expect.objectContaining({ id: 'taken', reason: 'fenced', saved: false, time: fencedAt }),
+        expect.objectContaining({ id: 'c', reason: 'fenced', saved: true, time: fencedAt }),
+      ]),
+    );
+    // A spurious fence loses nothing acknowledged; a real one overwrites nothing.
+    expect(JSON.parse(store.peek({ type: 'KeyValue', id: 'kv' })!.state)).toEqual({ entries: { k: 1 } });
+    expect(JSON.parse(store.peek({ type: 'KeyValue', id: 'taken' })!.state)).toEqual({ entries: {} });
     expect(JSON.parse(store.peek({ type: 'Counter', id: 'c' })!.state).value).toBe(5);
   });
 
