@@ -97,8 +97,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const concurrency = option(args, '--concurrency', 32);
-  const ms = option(args, '--seconds', 2) * 1000;
-  const rounds = option(args, '--rounds', 7);
+  const ms = option(args, '--seconds', 1) * 1000;
+  const rounds = option(args, '--rounds', 15);
   const objects = option(args, '--objects', 1000);
   const dbDir = textOption(args, '--db-dir');
   const dbSynchronous = textOption(args, '--db-synchronous') ?? 'full';
