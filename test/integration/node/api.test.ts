@@ -17,7 +17,7 @@ import { NodeMetrics } from '../../../src/node/metrics.js';
 import { NodeCluster } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { waitSettled } from '../../harness/settled.js';
-import { allEvents, clusterClient } from './acceptance.js';
+import { allEvents, clusterClient, SLOW_MACHINE_ENV } from './acceptance.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -28,7 +28,7 @@ const readyWhileStarting: number[][] = [];
 
 beforeAll(async () => {
   cluster = await NodeCluster.start({ nodes: 0, numShards: 64, label: 'node-api' });
-  await cluster.addNodes(3, { GOVERSE_ADMIN_TOKEN: ADMIN_TOKEN, GOVERSE_ADMIN_LISTEN: '127.0.0.1:0' }, false);
+  await cluster.addNodes(3, { ...SLOW_MACHINE_ENV, GOVERSE_ADMIN_TOKEN: ADMIN_TOKEN, GOVERSE_ADMIN_LISTEN: '127.0.0.1:0' }, false);
   let polling = true;
   const pollers = cluster.nodes.map(async (node, i) => {
     readyWhileStarting[i] = [];
