@@ -160,15 +160,19 @@ async function killOne(ctx: FaultContext): Promise<void> {
 }
 
 async function killMidMigration(ctx: FaultContext): Promise<void> {
-  const [from, to] = shuffle(ctx, eligible(ctx));
-  const owned = stableShards(snapshot(ctx), from!.address);
+  const snap = snapshot(ctx);
+  const nodes = shuffle(ctx, eligible(ctx));
+  // A source with shards to move, when there is one (a node just restarted during a pause has none).
+  const from = nodes.find((n) => stableShards(snap, n.address).length > 0) ?? nodes[0]!;
+  const to = nodes.find((n) => n !== from)!;
+  const owned = stableShards(snap, from.address);
   const shards = choose(ctx, owned, Math.max(1, Math.round(owned.length * (0.4 + 0.4 * ctx.random()))));
-  await ctx.operate('retarget', planRetarget(opContext(ctx), shards, to!.address));
+  await ctx.operate('retarget', planRetarget(opContext(ctx), shards, to.address));
   await sleep(ctx.random() * 80);
-  const victim = ctx.random() < 0.5 ? from! : to!;
+  const victim = ctx.random() < 0.5 ? from : to;
   const startedAt = Date.now();
   await victim.kill();
-  await ctx.recover('kill-mid-migration', `${shards.length} shards ${from!.name} -> ${to!.name}, kill -9 ${victim.name}`, startedAt);
+  await ctx.recover('kill-mid-migration', `${shards.length} shards ${from.name} -> ${to.name}, kill -9 ${victim.name}`, startedAt);
   await restartAndSettle(ctx, 'kill-mid-migration', [victim]);
 }
 
