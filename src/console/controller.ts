@@ -41,8 +41,8 @@ export interface ControllerOptions {
   /** Who acts, recorded in records (`user@host`). */
   readonly by: string;
   readonly size: { readonly cols: number; readonly rows: number };
-  /** Frames per second at most. */
-  readonly maxFps: number;
+  /** Frames per second at most: for data changes, and for the operator's keys. */
+  readonly maxFps: { readonly data: number; readonly input: number };
   readonly onQuit: () => void;
   readonly onCopy?: (text: string) => void;
   readonly logger: Logger;
@@ -81,7 +81,7 @@ export class ConsoleController {
     this.firstSeen = trackFirstSeen(new Map(), this.snapshot, this.viewAt);
     this.view = this.buildView(this.viewAt, undefined);
     this.current = this.compose();
-    this.scheduler = new FrameScheduler(1000 / options.maxFps, () => this.frame(), options.timer ?? realFrameTimer);
+    this.scheduler = new FrameScheduler(1000 / options.maxFps.data, 1000 / options.maxFps.input, () => this.frame(), options.timer ?? realFrameTimer);
   }
 
   // ---- React side ----
@@ -131,7 +131,7 @@ export class ConsoleController {
 
   setSize(cols: number, rows: number): void {
     this.size = { cols, rows };
-    this.request();
+    this.request(true);
   }
 
   /** Rebuilds ages and countdowns; the caller's timer calls this every second. */
@@ -152,8 +152,8 @@ export class ConsoleController {
 
   // ---- internals ----
 
-  private request(): void {
-    if (!this.stopped) this.scheduler.request();
+  private request(input = false): void {
+    if (!this.stopped) this.scheduler.request(input);
   }
 
   private frame(): void {
@@ -210,7 +210,7 @@ export class ConsoleController {
     this.ui = ui;
     // Unfreezing shows the data that arrived meanwhile.
     if (!ui.frozen) this.dataDirty ||= this.view.snapshot !== this.snapshot;
-    this.request();
+    this.request(true);
   }
 
   private handleKey(name: string): void {

@@ -13,24 +13,34 @@ export const realFrameTimer: FrameTimer = {
 
 /**
  * Coalesces update requests into frames: any number of requests between two frames give one frame, and frames are
- * at least `intervalMs` apart (the frame-rate cap). A request after a quiet spell is served on the next turn of the
- * event loop, so a key press shows at once while a storm of etcd events still costs one frame per interval.
+ * spaced by a cap. Two caps: data changes (a storm of etcd events) wait `dataIntervalMs` after the last frame, an
+ * operator's key only `inputIntervalMs`, so typing stays snappy while a storm costs a few frames a second. A request
+ * after a quiet spell is served on the next turn of the event loop.
  */
 export class FrameScheduler {
   private pending: unknown = null;
+  private pendingAt = Number.POSITIVE_INFINITY;
   private last = Number.NEGATIVE_INFINITY;
   private stopped = false;
 
   constructor(
-    private readonly intervalMs: number,
+    private readonly dataIntervalMs: number,
+    private readonly inputIntervalMs: number,
     private readonly onFrame: () => void,
     private readonly timer: FrameTimer = realFrameTimer,
   ) {}
 
-  request(): void {
-    if (this.pending !== null || this.stopped) return;
-    const wait = Math.max(0, this.last + this.intervalMs - this.timer.now());
-    this.pending = this.timer.set(() => this.run(), wait);
+  /** `input`: the frame answers the operator (a key, a resize), so it may come sooner. */
+  request(input = false): void {
+    if (this.stopped) return;
+    const now = this.timer.now();
+    const at = Math.max(now, this.last + (input ? this.inputIntervalMs : this.dataIntervalMs));
+    if (this.pending !== null) {
+      if (at >= this.pendingAt) return;
+      this.timer.clear(this.pending);
+    }
+    this.pendingAt = at;
+    this.pending = this.timer.set(() => this.run(), at - now);
   }
 
   /** Cancels the pending frame; later requests are ignored. */
@@ -42,6 +52,7 @@ export class FrameScheduler {
 
   private run(): void {
     this.pending = null;
+    this.pendingAt = Number.POSITIVE_INFINITY;
     this.last = this.timer.now();
     this.onFrame();
   }

@@ -12,9 +12,11 @@ import { type ClusterSnapshot, emptySnapshot } from '../core/snapshot/snapshot.j
 import { type NodeMetrics, parseMetricsSources } from '../core/view/index.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
+import { sleep } from '../edge/etcd/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
 import { ConsoleController } from './controller.js';
+import { HeapGuard } from './heapGuard.js';
 import { copyToClipboard, enterTerminal } from './terminal.js';
 import { createTheme, wantsColor } from './theme.js';
 
@@ -33,8 +35,11 @@ export interface ConsoleIo {
   readonly stderr: NodeJS.WriteStream;
 }
 
-/** Frames per second at most: smooth for a human, cheap under a storm of etcd events. */
-const MAX_FPS = 10;
+/** Frames per second at most: a storm of etcd events costs a few frames a second, while keys answer at once. */
+const MAX_FPS = { data: 5, input: 20 } as const;
+
+/** How long quitting waits for the connections to close. */
+const CLOSE_GRACE_MS = 2000;
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -93,9 +98,13 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     // start() settles on the first load or on stop; until then the header shows the connection's state.
     watcher.start().catch(() => undefined);
     scrapes = new ScrapeLoop(config, () => ctl.latestSnapshot, (s) => ctl.setMetrics(s.metrics, s.unmatched), logger);
-    ticker = setInterval(() => ctl.tick(), 1000);
+    const heap = new HeapGuard();
+    ticker = setInterval(() => {
+      ctl.tick();
+      heap.check();
+    }, 1000);
     const ink = await inkLoaded;
-    app = ink.render(ink.element(ctl), { stdout, stdin, stderr: io.stderr, exitOnCtrlC: false, patchConsole: false, maxFps: MAX_FPS * 2 });
+    app = ink.render(ink.element(ctl), { stdout, stdin, stderr: io.stderr, exitOnCtrlC: false, patchConsole: false, maxFps: MAX_FPS.input });
     await quitting;
   } finally {
     // Stop input and timers, unmount (Ink's last frame lands on the alternate screen), give the terminal back, and
@@ -106,8 +115,10 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     stdout.off('resize', onResize);
     terminal.restore();
     for (const s of SIGNALS) process.off(s, onSignal);
-    await Promise.all([scrapes?.stop(), watcher?.stop()]);
-    await client?.close().catch(() => undefined);
+    // Closing is bounded: a quit must never hang on an etcd or a node that stopped answering.
+    const closing = Promise.all([scrapes?.stop(), watcher?.stop()]).then(() => client?.close());
+    const closed = await Promise.race([closing.then(() => true, () => true), sleep(CLOSE_GRACE_MS).then(() => false)]);
+    if (!closed) logger.warn('connections did not close in time; quitting anyway', { graceMs: CLOSE_GRACE_MS });
     process.off('unhandledRejection', onRejection);
   }
   return 0;

@@ -204,7 +204,7 @@ export async function mount(
     readOnlyReason: options.readOnly ? '--read-only' : null,
     by: 'tester@host',
     size: { cols: options.cols ?? 100, rows: options.rows ?? 24 },
-    maxFps: 1000,
+    maxFps: { data: 1000, input: 1000 },
     onQuit: () => quits.push(1),
     onCopy: (t) => copies.push(t),
     logger: nullLogger,

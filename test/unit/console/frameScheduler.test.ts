@@ -34,7 +34,7 @@ describe('FrameScheduler', () => {
   it('coalesces any number of requests between frames into one frame', () => {
     const timer = new ManualTimer();
     let frames = 0;
-    const s = new FrameScheduler(100, () => frames++, timer);
+    const s = new FrameScheduler(100, 20, () => frames++, timer);
     for (let i = 0; i < 1000; i++) s.request();
     timer.advance(0);
     expect(frames).toBe(1);
@@ -43,7 +43,7 @@ describe('FrameScheduler', () => {
   it('serves a request after a quiet spell at once, and caps the rate under a storm', () => {
     const timer = new ManualTimer();
     const at: number[] = [];
-    const s = new FrameScheduler(100, () => at.push(timer.now()), timer);
+    const s = new FrameScheduler(100, 20, () => at.push(timer.now()), timer);
     s.request();
     timer.advance(0);
     expect(at).toEqual([0]);
@@ -58,10 +58,23 @@ describe('FrameScheduler', () => {
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(100);
   });
 
+  it('a key during a storm is answered after the shorter input interval, not the data one', () => {
+    const timer = new ManualTimer();
+    const at: number[] = [];
+    const s = new FrameScheduler(200, 50, () => at.push(timer.now()), timer);
+    s.request();
+    timer.advance(0);
+    s.request();
+    timer.advance(10);
+    s.request(true);
+    timer.advance(100);
+    expect(at).toEqual([0, 50]);
+  });
+
   it('runs nothing after stop', () => {
     const timer = new ManualTimer();
     let frames = 0;
-    const s = new FrameScheduler(50, () => frames++, timer);
+    const s = new FrameScheduler(50, 20, () => frames++, timer);
     s.request();
     s.stop();
     s.request();
