@@ -47,6 +47,11 @@ export class TmuxTerminal {
     await this.tmux('send-keys', '-t', session, ...(literal ? ['-l'] : []), ...keys);
   }
 
+  /** The process ID of the program running in the session (started with `exec`, it is the pane's process). */
+  async pid(session: string): Promise<number> {
+    return Number((await this.tmux('display-message', '-p', '-t', session, '#{pane_pid}')).stdout.trim());
+  }
+
   async close(): Promise<void> {
     await this.tmux('kill-server').catch(() => undefined);
     await this.server.stop('SIGTERM', 5000);
