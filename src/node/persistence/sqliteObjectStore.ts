@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../../core/clock.js';
+import { backoffDelay, sleep } from '../../edge/etcd/timing.js';
 import { PersistenceError, StaleEpochError } from './errors.js';
 import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
 
@@ -7,8 +8,9 @@ import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
  * The embedded default ObjectStore: one SQLite file shared by every node process of a machine.
  *
  * WAL mode lets readers proceed while one process writes; the busy timeout makes a writer wait for another
- * process's transaction instead of failing. better-sqlite3 is synchronous, so every transaction here is a few
- * statements on one row: a wait for the lock blocks this process's event loop for at most the busy timeout.
+ * process's transaction instead of failing. better-sqlite3 is synchronous and SQLite's own busy wait would block the
+ * event loop (keepalives, calls, timers) for as long as the lock is held, so SQLite waits only briefly and the rest
+ * of the busy timeout is spent in asynchronous retries. Every transaction here is a few statements on one row.
  * Writing transactions start IMMEDIATE (take the write lock up front): a deferred transaction that reads and then
  * writes can fail with SQLITE_BUSY without waiting, when another process committed in between.
  */
@@ -25,6 +27,12 @@ export interface SqliteObjectStoreOptions {
   synchronous?: 'full' | 'normal';
   clock?: Clock;
 }
+
+/** SQLite's own (synchronous, loop-blocking) wait for a lock: enough for another node's one-row transaction. */
+const SYNC_BUSY_MS = 20;
+/** Pause between attempts while another process holds the write lock. */
+const RETRY_BASE_MS = 10;
+const RETRY_MAX_MS = 200;
 
 interface Row {
   state: string;
@@ -45,6 +53,7 @@ export class SqliteObjectStore implements ObjectStore {
   private constructor(
     private readonly db: Database.Database,
     private readonly path: string,
+    private readonly busyTimeoutMs: number,
     private readonly clock: Clock,
   ) {
     this.select = db.prepare('SELECT state, epoch FROM objects WHERE type = ? AND id = ?');
@@ -71,13 +80,16 @@ export class SqliteObjectStore implements ObjectStore {
   /** Opens (creating if needed) the database file, switches it to WAL and creates or checks the schema. */
   static open(path: string, options: SqliteObjectStoreOptions = {}): SqliteObjectStore {
     let db: Database.Database | undefined;
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     try {
-      db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+      // Opening (WAL switch, schema) is start-up work: it may block for the whole busy timeout.
+      db = new Database(path, { timeout: busyTimeoutMs });
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new PersistenceError(`${path}: cannot switch to WAL mode (journal mode is ${String(mode)})`);
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       ensureSchema(db, path);
-      return new SqliteObjectStore(db, path, options.clock ?? systemClock);
+      db.pragma(`busy_timeout = ${Math.min(SYNC_BUSY_MS, busyTimeoutMs)}`);
+      return new SqliteObjectStore(db, path, busyTimeoutMs, options.clock ?? systemClock);
     } catch (err) {
       db?.close();
       throw asPersistenceError(err, `${path}: cannot open the object database`);
@@ -89,7 +101,7 @@ export class SqliteObjectStore implements ObjectStore {
   }
 
   async save(key: ObjectKey, epoch: number, state: string): Promise<void> {
-    this.run(`save ${key.type}/${key.id}`, () => {
+    await this.run(`save ${key.type}/${key.id}`, () => {
       const { changes } = this.update.run(state, epoch, this.clock.now(), key.type, key.id, epoch);
       if (changes === 0) throw new StaleEpochError(key, epoch, this.selectEpoch.get(key.type, key.id)?.epoch ?? null);
     });
@@ -108,11 +120,18 @@ export class SqliteObjectStore implements ObjectStore {
     if (this.db.open) this.db.close();
   }
 
-  private run<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw asPersistenceError(err, `${this.path}: ${what} failed`);
+  /** Runs one transaction; while the database is busy, retries with backoff until the busy timeout has passed. */
+  private async run<T>(what: string, fn: () => T): Promise<T> {
+    const deadline = this.clock.monotonic() + this.busyTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return fn();
+      } catch (raw) {
+        const err = asPersistenceError(raw, `${this.path}: ${what} failed`);
+        const left = deadline - this.clock.monotonic();
+        if (!(err instanceof PersistenceError && err.retriable) || left <= 0) throw err;
+        await sleep(Math.min(left, backoffDelay(attempt, RETRY_BASE_MS, RETRY_MAX_MS)));
+      }
     }
   }
 }

@@ -56,7 +56,7 @@ describe('SqliteObjectStore on one shared file', () => {
     expect(await open(path).load(X, 8, '0')).toEqual({ state: '3', created: false });
   });
 
-  it('a save issued while another process holds the write lock waits for it (busy timeout)', async () => {
+  it('a save issued while another process holds the write lock waits for it (busy timeout) without blocking the event loop', async () => {
     const path = join(tempDir(), 'objects.db');
     const waiting = open(path, { busyTimeoutMs: 20_000 });
     const impatient = open(path, { busyTimeoutMs: 50 });
@@ -69,10 +69,16 @@ describe('SqliteObjectStore on one shared file', () => {
     expect(busy).toBeInstanceOf(PersistenceError);
     expect(busy).toMatchObject({ retriable: true });
 
+    // Waits until the holder commits (it cannot fail with SQLITE_BUSY as the impatient store did), then succeeds;
+    // the wait is asynchronous: this process's event loop keeps running (keepalives, calls) meanwhile.
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const saved = waiting.save(X, 1, '2');
     holder.child.stdin!.write('release 500\n');
     await holder.line(/^releasing$/);
-    // Blocks until the holder commits (it cannot fail with SQLITE_BUSY as the impatient store did), then succeeds.
-    await waiting.save(X, 1, '2');
+    await saved;
+    clearInterval(ticker);
+    expect(ticks, 'timer ticks while the save waited 500 ms for the lock').toBeGreaterThan(5);
     expect(await waiting.load(X, 1, '0')).toEqual({ state: '2', created: false });
     expect(await waiting.load({ type: 'Lock', id: 'held' }, 0, '0')).toEqual({ state: '1', created: false });
     await holder.line(/^committed /);
