@@ -1,8 +1,7 @@
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
-import { plannerContext } from './context.js';
 import { describeMoves, type PlanResult, round, type ShardWrite, shardWrite, skip } from './plan.js';
 import type { PlannerSettings } from './settings.js';
-import { tallyTargets } from './tally.js';
+import { rebalanceInputs } from './tally.js';
 
 /**
  * Upstream's RebalanceShards (core 3.7), move for move, so it reproduces the vectors of core 10.3. Counts by
@@ -13,12 +12,10 @@ import { tallyTargets } from './tally.js';
  * destination and its shards do not count; reassign moves them off.
  */
 export function planCount(snapshot: ClusterSnapshot, settings: Pick<PlannerSettings, 'batchSize' | 'imbalanceThreshold'>): PlanResult {
-  const ctx = plannerContext(snapshot);
-  const nodes = ctx.eligible;
-  if (nodes.length === 0) return skip('no-nodes', 'no eligible node (alive, not draining, not stopping)');
-  const tally = tallyTargets(snapshot, ctx);
-  if (tally.unassigned > 0) return skip('not-all-assigned', `${tally.unassigned} shards have no target yet`);
-  const { counts, lists, pinned } = tally;
+  const inputs = rebalanceInputs(snapshot);
+  if ('kind' in inputs) return inputs;
+  const nodes = inputs.ctx.eligible;
+  const { counts, lists, pinned } = inputs.tally;
   const ideal = snapshot.numShards / nodes.length;
   const limit = settings.imbalanceThreshold * ideal;
   // Picks always take the first unpinned ID not yet moved; a cursor per node over its original list does that.

@@ -7,6 +7,7 @@ import { rebalanceStrategy, type StrategyName } from './rebalance.js';
 import { planRecovery, type RecoveryAction } from './recovery.js';
 import type { PlannerSettings } from './settings.js';
 import { findStuck, type FirstSeen, formatAge } from './stuck.js';
+import { noEligibleNodes } from './tally.js';
 
 export interface LeaderStepInput {
   readonly snapshot: ClusterSnapshot;
@@ -42,7 +43,7 @@ export type LeaderDecision =
 export function leaderStep(input: LeaderStepInput): LeaderDecision {
   const { snapshot, settings, now } = input;
   const ctx = plannerContext(snapshot);
-  if (ctx.eligible.length === 0) return idle('no-nodes', 'no eligible node (alive, not draining, not stopping)');
+  if (ctx.eligible.length === 0) return idle('no-nodes', noEligibleNodes().text);
   const quorum = Math.max(1, settings.minQuorum);
   if (ctx.alive.size < quorum) return idle('below-quorum', `${ctx.alive.size} alive nodes, quorum is ${quorum}`);
   if (input.stableSince === null) return idle('not-stable', 'the set of alive nodes has not been observed yet');

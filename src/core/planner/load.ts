@@ -1,10 +1,9 @@
 import type { LoadRecord } from '../keyspace/records.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
-import { plannerContext } from './context.js';
 import { describeMoves, type PlanResult, type RebalanceState, round, type ShardWrite, shardWrite, skip } from './plan.js';
 import type { PlannerSettings } from './settings.js';
 import { shardLoads } from './shardLoad.js';
-import { tallyTargets } from './tally.js';
+import { rebalanceInputs } from './tally.js';
 
 /**
  * Per-shard load (see shardLoads) against the weighted ideal (ideal_i = total load * w_i / Σw). Hysteresis: nothing
@@ -20,12 +19,11 @@ export function planLoad(
   loads: ReadonlyMap<string, LoadRecord> = snapshot.load,
   state: RebalanceState = 'idle',
 ): PlanResult {
-  const ctx = plannerContext(snapshot);
+  const inputs = rebalanceInputs(snapshot);
+  if ('kind' in inputs) return inputs;
+  const { ctx, tally } = inputs;
   const nodes = ctx.eligible;
   const n = nodes.length;
-  if (n === 0) return skip('no-nodes', 'no eligible node (alive, not draining, not stopping)');
-  const tally = tallyTargets(snapshot, ctx);
-  if (tally.unassigned > 0) return skip('not-all-assigned', `${tally.unassigned} shards have no target yet`);
   const { band, moveBudget } = settings.load;
   const { perShard, signals } = shardLoads(snapshot, loads, settings.load);
   const { lists, pinned } = tally;

@@ -4,6 +4,7 @@ import { type PlannerContext, plannerContext } from './context.js';
 import { type PlanResult, type ShardWrite, shardValueAt, shardWrite, skip } from './plan.js';
 import { Placement } from './placement.js';
 import type { PlannerSettings } from './settings.js';
+import { noEligibleNodes } from './tally.js';
 
 /**
  * Targets for shards that have none or whose target is not an eligible node (core 3.3, with eligible nodes where
@@ -16,7 +17,7 @@ export function planReassign(
   settings: Pick<PlannerSettings, 'assignment'>,
   ctx: PlannerContext = plannerContext(snapshot),
 ): PlanResult {
-  if (ctx.eligible.length === 0) return skip('no-nodes', 'no eligible node (alive, not draining, not stopping)');
+  if (ctx.eligible.length === 0) return noEligibleNodes();
   const eligible = ctx.index;
   const placement = new Placement(ctx, snapshot, settings.assignment);
   const writes: ShardWrite[] = [];

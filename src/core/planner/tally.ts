@@ -1,6 +1,7 @@
 import { isPinned } from '../keyspace/shardValue.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
-import type { PlannerContext } from './context.js';
+import { type PlannerContext, plannerContext } from './context.js';
+import { type PlanSkip, skip } from './plan.js';
 
 /** Shards per eligible node by TargetNode, the input of every rebalance strategy. */
 export interface TargetTally {
@@ -37,4 +38,19 @@ export function tallyTargets(snapshot: ClusterSnapshot, ctx: PlannerContext): Ta
     total++;
   }
   return { counts, lists, pinned, unassigned, total };
+}
+
+/** The no-nodes skip, shared by every planner: its text is what the console and the logs show. */
+export const noEligibleNodes = (): PlanSkip => skip('no-nodes', 'no eligible node (alive, not draining, not stopping)');
+
+/**
+ * What every rebalance strategy checks first: some node is eligible and every shard has a target. Returns the
+ * context and the tally, or the reason to do nothing.
+ */
+export function rebalanceInputs(snapshot: ClusterSnapshot): { ctx: PlannerContext; tally: TargetTally } | PlanSkip {
+  const ctx = plannerContext(snapshot);
+  if (ctx.eligible.length === 0) return noEligibleNodes();
+  const tally = tallyTargets(snapshot, ctx);
+  if (tally.unassigned > 0) return skip('not-all-assigned', `${tally.unassigned} shards have no target yet`);
+  return { ctx, tally };
 }

@@ -1,9 +1,8 @@
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
-import { plannerContext } from './context.js';
 import { describeMoves, type PlanResult, type RebalanceState, round, type ShardWrite, shardWrite, skip } from './plan.js';
 import { Rendezvous } from './rendezvous.js';
 import type { PlannerSettings } from './settings.js';
-import { tallyTargets } from './tally.js';
+import { rebalanceInputs } from './tally.js';
 
 const EPSILON = 1e-9;
 
@@ -22,12 +21,11 @@ export function planWeighted(
   settings: Pick<PlannerSettings, 'batchSize' | 'imbalanceThreshold'>,
   state: RebalanceState = 'idle',
 ): PlanResult {
-  const ctx = plannerContext(snapshot);
+  const inputs = rebalanceInputs(snapshot);
+  if ('kind' in inputs) return inputs;
+  const { ctx, tally } = inputs;
   const nodes = ctx.eligible;
   const n = nodes.length;
-  if (n === 0) return skip('no-nodes', 'no eligible node (alive, not draining, not stopping)');
-  const tally = tallyTargets(snapshot, ctx);
-  if (tally.unassigned > 0) return skip('not-all-assigned', `${tally.unassigned} shards have no target yet`);
   const { counts, lists, pinned } = tally;
   const w = ctx.weights;
   const ideal = w.map((wi) => (tally.total * wi) / ctx.totalWeight);
