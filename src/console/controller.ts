@@ -38,6 +38,8 @@ export interface ControllerOptions {
   /** Null when writes are off; `readOnlyReason` says why. */
   readonly writer: WriteExecutor | null;
   readonly readOnlyReason: string | null;
+  /** False when stdin is not a terminal (no key can be read); default true. */
+  readonly readsKeys?: boolean;
   /** Who acts, recorded in records (`user@host`). */
   readonly by: string;
   readonly size: { readonly cols: number; readonly rows: number };
@@ -199,6 +201,7 @@ export class ConsoleController {
       rows: this.size.rows,
       theme: this.options.theme,
       readOnlyReason: this.options.readOnlyReason,
+      readsKeys: this.options.readsKeys ?? true,
     });
   }
 

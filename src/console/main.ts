@@ -86,6 +86,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       clock: systemClock,
       writer: readOnlyReason === null ? new ClusterOperations({ client, prefix: config.etcdPrefix, logger }) : null,
       readOnlyReason,
+      readsKeys: stdin.isTTY === true,
       by: ctx.actor,
       size: { cols: stdout.columns, rows: stdout.rows },
       maxFps: MAX_FPS,

@@ -27,6 +27,8 @@ export interface FrameInput {
   readonly theme: Theme;
   /** Why writes are off, shown in the header; null when they are on. */
   readonly readOnlyReason: string | null;
+  /** False when stdin is not a terminal: no key is read, so the hint line says how to quit instead. */
+  readonly readsKeys?: boolean;
 }
 
 export interface PaneFrame {
@@ -77,6 +79,8 @@ export function buildFrame(input: FrameInput): Frame {
     }
   }
   const paused = view.balancer.pause !== null;
+  const body = layout.kind === 'normal' ? layout.body : 0;
+  const { overlay, scrollMax } = overlayContent(input, body);
   const context: KeyContext = {
     numShards: view.snapshot.numShards,
     lists,
@@ -84,11 +88,10 @@ export function buildFrame(input: FrameInput): Frame {
     selection,
     rebalancePaused: paused,
     targets: view.nodes.filter((n) => n.alive && n.status === 'eligible').map((n) => n.address),
+    overlayScrollMax: scrollMax,
   };
-  const body = layout.kind === 'normal' ? layout.body : 0;
   // Every line is cut to the width here, cheaply: Ink would otherwise measure and cut long styled lines itself.
   const cut = (line: string): string => truncateStyled(line, cols);
-  const overlay = overlayContent(input, body);
   return {
     layout,
     header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason }, theme).map(cut),
@@ -108,7 +111,7 @@ export function buildFrame(input: FrameInput): Frame {
             lines: overlay.lines.map((l) => truncateStyled(l, cols - 4)),
           },
     status: cut(statusText(ui, theme)),
-    prompt: cut(promptText(ui, theme)),
+    prompt: cut(promptText(ui, theme, input.readsKeys ?? true)),
     context,
   };
 }
@@ -166,7 +169,7 @@ function buildPane(view: ClusterView, ui: UiState, slot: PaneSlot, width: number
     }
     case 'rebalance': {
       // On a short pane the balancer's state keeps its first lines and the timeline keeps a few rows.
-      const top = balancerLines(view, theme).slice(0, Math.max(1, inner.height - 4));
+      const top = balancerLines(view, theme, ui.readOnly).slice(0, Math.max(1, inner.height - 4));
       const decisions = decisionRows(view);
       const t = table(DECISIONS_TABLE, decisions, ui, 'rebalance', { width, height: inner.height - top.length }, theme, slot.focused);
       const d = t.selected;
@@ -214,37 +217,38 @@ function tabBar(view: ClusterView, focus: PaneId, theme: Theme): string {
   }).join(' ');
 }
 
-function overlayContent(input: FrameInput, height: number): Frame['overlay'] {
+/** Dialog chrome: border (2 lines), title, footer. */
+const DIALOG_CHROME = 4;
+
+function overlayContent(input: FrameInput, height: number): { overlay: Frame['overlay']; scrollMax: number | null } {
   const { ui, view, theme } = input;
   const o = ui.overlay;
+  const room = Math.max(1, height - DIALOG_CHROME);
   let content: OverlayContent;
+  let scrollMax: number | null = null;
   switch (o.kind) {
     case 'none':
     case 'palette':
     case 'filter':
-      return null;
+      return { overlay: null, scrollMax };
     case 'help':
-      content = scrolled(helpContent(ui.focus, ui.readOnly), o.offset);
+    case 'details': {
+      const full = o.kind === 'help' ? helpContent(ui.focus, ui.readOnly) : detailsContent(o.subject, view, ui.readOnly);
+      scrollMax = Math.max(0, full.lines.length - room);
+      content = { ...full, lines: full.lines.slice(Math.min(o.offset, scrollMax)) };
       break;
-    case 'details':
-      content = scrolled(detailsContent(o.subject, view), o.offset);
-      break;
+    }
     case 'pick':
       content = pickContent(o, view, theme);
       break;
     case 'confirm':
-      // Dialog chrome: border (2), title, footer.
-      content = confirmContent(o.pending.plan, o.choice, theme, height - 4);
+      content = confirmContent(o.pending.plan, o.choice, theme, height - DIALOG_CHROME);
       break;
     case 'busy':
       content = { title: 'Working', lines: [`${o.what}…`], footer: 'waiting for etcd' };
       break;
   }
-  return { ...content, height };
-}
-
-function scrolled(c: OverlayContent, offset: number): OverlayContent {
-  return { ...c, lines: c.lines.slice(Math.min(offset, Math.max(0, c.lines.length - 1))) };
+  return { overlay: { ...content, height }, scrollMax };
 }
 
 function statusText(ui: UiState, theme: Theme): string {
@@ -253,7 +257,8 @@ function statusText(ui: UiState, theme: Theme): string {
   return theme.tone(ui.status.text, tone);
 }
 
-function promptText(ui: UiState, theme: Theme): string {
+function promptText(ui: UiState, theme: Theme, readsKeys: boolean): string {
+  if (!readsKeys) return theme.tone('no keys: stdin is not a terminal · Ctrl-C quits', 'muted');
   const o = ui.overlay;
   if (o.kind === 'palette') return `${theme.bold(':')}${o.text}█  ${theme.tone('tab completes · enter runs · esc cancels', 'muted')}`;
   if (o.kind === 'filter') return `${theme.bold('/')}${o.text}█  ${theme.tone('!text = not matching · enter keeps · esc cancels', 'muted')}`;

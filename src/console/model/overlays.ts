@@ -47,12 +47,13 @@ export function helpContent(pane: PaneId, readOnly: boolean): OverlayContent {
   };
 }
 
-export function detailsContent(subject: Subject, view: ClusterView): OverlayContent {
+/** Details of a shard, node or decision; shard and node details offer their pane's write keys unless read-only. */
+export function detailsContent(subject: Subject, view: ClusterView, readOnly: boolean): OverlayContent {
   switch (subject.kind) {
     case 'shard':
-      return shardDetails(subject.id, view);
+      return shardDetails(subject.id, view, readOnly);
     case 'node':
-      return nodeDetails(subject.address, view);
+      return nodeDetails(subject.address, view, readOnly);
     case 'decision':
       return decisionDetails(subject.key, view);
   }
@@ -60,7 +61,7 @@ export function detailsContent(subject: Subject, view: ClusterView): OverlayCont
 
 const field = (name: string, value: string): string => `${fit(name, 14)} ${value}`;
 
-function shardDetails(id: number, view: ClusterView): OverlayContent {
+function shardDetails(id: number, view: ClusterView, readOnly: boolean): OverlayContent {
   const r = shardRow(view, id);
   const migration = view.snapshot.migrations.get(id);
   const request = view.snapshot.releaseRequests.get(id);
@@ -80,10 +81,10 @@ function shardDetails(id: number, view: ClusterView): OverlayContent {
     field('calls/s', compactNumber(r.calls)),
     ...(r.warnings.length > 0 ? [field('warnings', r.warnings.join('; '))] : []),
   ];
-  return { title: `Shard ${id}`, lines, footer: 'p pin/unpin · r reassign · x release · esc close' };
+  return { title: `Shard ${id}`, lines, footer: readOnly ? 'esc close' : 'p pin/unpin · r reassign · x release · esc close' };
 }
 
-function nodeDetails(address: string, view: ClusterView): OverlayContent {
+function nodeDetails(address: string, view: ClusterView, readOnly: boolean): OverlayContent {
   const i = view.nodeIndex.get(address);
   const n = i === undefined ? undefined : view.nodes[i];
   if (n === undefined) return { title: `Node ${address}`, lines: ['(no longer in the view)'], footer: 'esc close' };
@@ -107,7 +108,7 @@ function nodeDetails(address: string, view: ClusterView): OverlayContent {
     field('started', n.startedAt === null ? '-' : `${new Date(n.startedAt).toISOString()} (${compactAge(view.now - n.startedAt)} ago)`),
     field('metrics', metrics),
   ];
-  return { title: `Node ${address}`, lines, footer: 'd drain/undrain · esc close' };
+  return { title: `Node ${address}`, lines, footer: readOnly ? 'esc close' : 'd drain/undrain · esc close' };
 }
 
 function decisionDetails(key: string, view: ClusterView): OverlayContent {

@@ -28,8 +28,8 @@ export const DECISION_COLUMNS: readonly Column<DecisionRow>[] = [
 
 export const DECISIONS_TABLE: TableSpec<DecisionRow> = { columns: DECISION_COLUMNS, key: (d) => d.key };
 
-/** The balancer's state in a few lines, above the timeline. */
-export function balancerLines(view: ClusterView, theme: Theme): string[] {
+/** The balancer's state in a few lines, above the timeline; the `P` hint only where the key works. */
+export function balancerLines(view: ClusterView, theme: Theme, readOnly: boolean): string[] {
   const b = view.balancer;
   const im = view.imbalance;
   const source =
@@ -38,7 +38,7 @@ export function balancerLines(view: ClusterView, theme: Theme): string[] {
       : `computed here (no status from a live leader), strategy ${b.strategy}`;
   const pause =
     b.pause === null
-      ? 'pause: none (P pauses rebalancing for 10m)'
+      ? `pause: none${readOnly ? '' : ' (P pauses rebalancing for 10m)'}`
       : theme.tone(
           `pause: PAUSED by ${b.pause.by} until ${new Date(b.pause.until).toISOString()}, ${compactAge(b.pause.remainingMs)} left${b.pause.reason === '' ? '' : `: ${b.pause.reason}`}`,
           'warn',

@@ -4,7 +4,7 @@
  * write, execute a confirmed write, copy). Nothing here touches etcd, timers or the terminal.
  */
 import type { OperationPlan } from '../../core/operations/operations.js';
-import { bindingFor, isNamedKey, PANES, type PaneId } from '../keys.js';
+import { type Action, bindingFor, isNamedKey, PANES, type PaneId } from '../keys.js';
 import { completeCommand, DEFAULT_PAUSE_MS, parseCommand, type WriteRequest } from './palette.js';
 import { type GridGeometry, MAP_MODES, type MapMode, type MapOrder } from './shardGrid.js';
 
@@ -109,6 +109,8 @@ export interface KeyContext {
   readonly rebalancePaused: boolean;
   /** Nodes a reassign may pick: alive and eligible, in display order. */
   readonly targets: readonly string[];
+  /** The furthest the open help or details dialog scrolls (its lines past the dialog's room); null: unknown. */
+  readonly overlayScrollMax: number | null;
 }
 
 export interface Reduced {
@@ -164,8 +166,9 @@ export function reduceKey(ui: UiState, name: string, ctx: KeyContext): Reduced {
     case 'pick':
       return pickKey(ui, ui.overlay, name);
     case 'help':
+      return scrollOverlayKey(ui, ui.overlay, name, ctx);
     case 'details':
-      return scrollOverlayKey(ui, ui.overlay, name);
+      return detailsKey(ui, ui.overlay, name, ctx);
     case 'busy':
       return { ui };
     case 'none':
@@ -358,14 +361,33 @@ function pickKey(ui: UiState, overlay: Extract<Overlay, { kind: 'pick' }>, name:
   }
 }
 
-function scrollOverlayKey(ui: UiState, overlay: Extract<Overlay, { kind: 'help' | 'details' }>, name: string): Reduced {
+/** The write keys a details dialog offers in its footer: they act on the shard or node it shows. */
+const SUBJECT_ACTIONS: ReadonlySet<Action> = new Set<Action>(['pin', 'reassign', 'release', 'drain']);
+
+function detailsKey(ui: UiState, overlay: Extract<Overlay, { kind: 'details' }>, name: string, ctx: KeyContext): Reduced {
+  const binding = bindingFor(name, ui.focus, ui.readOnly);
+  if (binding === undefined || !SUBJECT_ACTIONS.has(binding.action)) return scrollOverlayKey(ui, overlay, name, ctx);
+  // The pane's selection when it is still the subject (its pinned or drained state is fresh), else the subject itself
+  // (the row may have left the list meanwhile).
+  const sel = ctx.selection;
+  const subject = overlay.subject;
+  const same =
+    sel !== null &&
+    ((sel.kind === 'shard' && subject.kind === 'shard' && sel.id === subject.id) ||
+      (sel.kind === 'node' && subject.kind === 'node' && sel.address === subject.address));
+  return normalKey(withOverlay(ui, { kind: 'none' }), name, { ...ctx, selection: same ? sel : subject });
+}
+
+function scrollOverlayKey(ui: UiState, overlay: Extract<Overlay, { kind: 'help' | 'details' }>, name: string, ctx: KeyContext): Reduced {
+  // Scrolling stops at the last page, so the way back up is never longer than the way down.
+  const max = ctx.overlayScrollMax ?? Number.POSITIVE_INFINITY;
   switch (name) {
     case 'up':
     case 'k':
-      return { ui: withOverlay(ui, { ...overlay, offset: Math.max(0, overlay.offset - 1) }) };
+      return { ui: withOverlay(ui, { ...overlay, offset: Math.max(0, Math.min(overlay.offset, max) - 1) }) };
     case 'down':
     case 'j':
-      return { ui: withOverlay(ui, { ...overlay, offset: overlay.offset + 1 }) };
+      return { ui: withOverlay(ui, { ...overlay, offset: Math.min(max, overlay.offset + 1) }) };
     case 'escape':
     case 'q':
     case 'return':

@@ -487,7 +487,7 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     usedBy: 'both',
     type: filePath,
     default: '',
-    defaultText: 'empty: stderr (the console: no log)',
+    defaultText: 'empty: stderr (goverse-top: no log)',
     env: 'GOVERSE_LOG_FILE',
     flag: '--log-file',
     description: 'Write JSON log lines to this file.',

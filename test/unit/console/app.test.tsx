@@ -218,6 +218,22 @@ describe('panes', () => {
     expect(h.lastFrame()).not.toContain('Decision rebalance');
   });
 
+  it('details list the write keys that act on what they show: x releases the stuck shard, d drains the node', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 120, rows: 30 });
+    await h.press('tab', 'return');
+    expect(h.lastFrame()).toContain('Shard 7');
+    expect(h.lastFrame()).toContain('p pin/unpin · r reassign · x release · esc close');
+    await h.press('x');
+    expect(h.lastFrame()).toContain('Confirm: release 1 shards');
+    await h.press('y');
+    expect(h.writer.plans[0]!.operation).toBe('release');
+    await h.press(':nodes\r', 'j', 'return');
+    expect(h.lastFrame()).toContain(`Node ${N2}`);
+    expect(h.lastFrame()).toContain('d drain/undrain · esc close');
+    await h.press('d');
+    expect(h.lastFrame()).toMatch(/Confirm: drain 10\.0\.0\.2:7001/);
+  });
+
   it('enter on a node shows its details, esc goes back', async () => {
     h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
     await h.press(':', 'n', 'o', 'd', 'e', 's', 'return', 'j', 'j', 'return');
@@ -241,6 +257,17 @@ describe('keys', () => {
     expect(h.quits).toEqual([]);
     await h.press(':', 'q', 'return');
     expect(h.quits).toEqual([1]);
+  });
+
+  it('help scrolls to its last page and no further: k moves back up at once', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 24 });
+    await h.press('?', ...Array.from({ length: 50 }, () => 'j'));
+    const bottom = h.lastFrame();
+    // The last page is full: the dialog ends with the last commands, not with one line and blanks.
+    expect(bottom).toContain(':pin <shards>');
+    expect(bottom).toContain(':resume');
+    await h.press('k');
+    expect(h.lastFrame()).not.toBe(bottom);
   });
 
   it('keys typed fast (or pasted) arrive as one string and still count one by one', async () => {
@@ -393,11 +420,23 @@ describe('writes', () => {
     expect(h.lastFrame()).not.toContain('pin / unpin');
     await h.press('escape', 'tab');
     expect(h.lastFrame()).toContain('Stuck: 1 past');
+    await h.press('return');
+    expect(h.lastFrame()).toContain('Shard 7');
+    expect(h.lastFrame()).not.toContain('p pin/unpin');
+    await h.press('x', 'escape', ':rebalance\r');
+    expect(h.lastFrame()).toContain('pause: none');
+    expect(h.lastFrame()).not.toContain('P pauses');
     expect(h.writer.plans).toEqual([]);
   });
 });
 
 describe('without a terminal on stdin', () => {
+  it('the hint line says that no key is read and how to quit', async () => {
+    h = await mount(richSnapshot(), { cols: 100, rows: 24, readOnly: true, readsKeys: false });
+    expect(h.lastFrame()).toContain('no keys: stdin is not a terminal · Ctrl-C quits');
+    expect(h.lastFrame()).not.toContain('? help');
+  });
+
   it('renders the read-only view and reads no keys (useInput would throw on a non-TTY stdin)', async () => {
     const { render } = await import('ink');
     const { createElement } = await import('react');

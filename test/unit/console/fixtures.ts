@@ -188,6 +188,7 @@ export async function mount(
     writer?: RecordingWriter;
     color?: boolean;
     metrics?: Map<string, NodeMetrics>;
+    readsKeys?: boolean;
   } = {},
 ): Promise<Harness> {
   const writer = options.writer ?? new RecordingWriter();
@@ -202,6 +203,7 @@ export async function mount(
     clock: fixedClock(),
     writer: options.readOnly ? null : writer,
     readOnlyReason: options.readOnly ? '--read-only' : null,
+    ...(options.readsKeys === undefined ? {} : { readsKeys: options.readsKeys }),
     by: 'tester@host',
     size: { cols: options.cols ?? 100, rows: options.rows ?? 24 },
     maxFps: { data: 1000, input: 1000 },

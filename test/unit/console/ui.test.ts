@@ -27,6 +27,7 @@ function ctx(over: Partial<KeyContext> = {}): KeyContext {
     selection: null,
     rebalancePaused: false,
     targets: ['n1:1', 'n2:1'],
+    overlayScrollMax: null,
     ...over,
   };
 }
@@ -183,6 +184,38 @@ describe('console key reducer', () => {
     expect(press(ui, ['return'], ctx({ selection: shard(7) })).ui.overlay).toEqual({ kind: 'details', subject: shard(7), offset: 0 });
     expect(press(ui, ['Z']).ui.frozen).toBe(true);
     expect(press(ui, ['Z', 'Z']).ui.frozen).toBe(false);
+  });
+
+  it('help and details scroll no further than their last page, so k goes back up at once', () => {
+    const ui = initialUi({ readOnly: false });
+    const c = ctx({ overlayScrollMax: 2 });
+    let r = press(ui, ['?', 'j', 'j', 'j', 'j', 'j'], c);
+    expect(r.ui.overlay).toEqual({ kind: 'help', offset: 2 });
+    r = press(r.ui, ['k'], c);
+    expect(r.ui.overlay).toEqual({ kind: 'help', offset: 1 });
+    // Before the first frame with the dialog the limit is unknown; the next k still steps back from the limit.
+    r = press(ui, ['?', 'j', 'j', 'j', 'j'], ctx());
+    expect(press(r.ui, ['k'], c).ui.overlay).toEqual({ kind: 'help', offset: 1 });
+  });
+
+  it('the write keys a details dialog lists act on the shard or node it shows', () => {
+    const stuck = { ...initialUi({ readOnly: false }), focus: 'stuck' as const };
+    const details = press(stuck, ['return'], ctx({ selection: shard(7) })).ui;
+    // The selection is still shard 7 (now pinned): its fresh state decides pin or unpin.
+    expect(press(details, ['p'], ctx({ selection: shard(7, true) }))).toMatchObject({
+      ui: { overlay: { kind: 'none' } },
+      effect: { kind: 'plan', request: { op: 'unpin', shards: [7] } },
+    });
+    // The row left the list: the dialog's subject is acted on, not whatever is selected now.
+    expect(press(details, ['x'], ctx({ selection: shard(9) })).effect).toEqual({ kind: 'plan', request: { op: 'release', shards: [7] } });
+    expect(press(details, ['r'], ctx({ selection: null })).ui.overlay).toEqual({ kind: 'pick', shards: [7], options: [null, 'n1:1', 'n2:1'], index: 0 });
+    expect(press(details, ['j']).ui.overlay).toEqual({ kind: 'details', subject: shard(7), offset: 1 });
+    expect(press(details, ['P']).effect).toBeUndefined();
+    const node = { kind: 'node' as const, address: 'a', drained: false };
+    const nodes = press({ ...initialUi({ readOnly: false }), focus: 'nodes' }, ['return'], ctx({ selection: node })).ui;
+    expect(press(nodes, ['d'], ctx({ selection: node })).effect).toEqual({ kind: 'plan', request: { op: 'drain', node: 'a' } });
+    const readOnly = press({ ...initialUi({ readOnly: true }), focus: 'stuck' }, ['return'], ctx({ selection: shard(7) })).ui;
+    expect(press(readOnly, ['p'], ctx({ selection: shard(7) }))).toEqual({ ui: readOnly, effect: undefined });
   });
 
   it('m cycles the map between owners and the two heatmaps', () => {
