@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderConfigurationDoc } from '../../../src/core/config/docs.js';
+import { renderConfigurationDoc, renderSettingsSummary, withSettingsSummary } from '../../../src/core/config/docs.js';
 import { SETTING_NAMES, SETTINGS } from '../../../src/core/config/settings.js';
 
 describe('docs/CONFIGURATION.md', () => {
@@ -14,7 +15,22 @@ describe('docs/CONFIGURATION.md', () => {
     }
   });
 
-  it('is checked in up to date (`npx vitest run -u test/unit/config` regenerates it)', async () => {
+  it('is checked in up to date (`npm run docs` regenerates it)', async () => {
     await expect(doc).toMatchFileSnapshot('../../../docs/CONFIGURATION.md');
+  });
+});
+
+describe("README.md's settings table", () => {
+  it('has a row for every environment variable', () => {
+    const table = renderSettingsSummary();
+    for (const name of SETTING_NAMES) {
+      const env = SETTINGS[name].env;
+      if (env !== undefined) expect(table).toContain(`\`${env}\``);
+    }
+  });
+
+  it('is checked in up to date (`npm run docs` regenerates it)', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(withSettingsSummary(readme) === readme, 'README.md settings table is stale: run `npm run docs`').toBe(true);
   });
 });
