@@ -47,7 +47,7 @@ export function renderConfigurationDoc(): string {
     '# Configuration',
     '',
     '<!-- Generated from src/core/config/settings.ts by renderConfigurationDoc(). Do not edit by hand:',
-    '     `npx vitest run -u test/unit/config` rewrites this file after the table changes. -->',
+    '     `npm run docs` rewrites this file after the table changes. -->',
     '',
     'Both binaries, `goverse-node` and `goverse-top`, read their settings through one loader. Precedence, lowest',
     'first: built-in defaults, the YAML file given with `--config`, environment variables, command-line flags.',
