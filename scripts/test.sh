@@ -1,7 +1,9 @@
 #!/bin/sh
-# The README's test command: installs what the suite needs (etcd, node modules), builds, runs every test.
+# The README's test command: installs what the suite needs (etcd, tmux for the console's end-to-end test, node
+# modules), builds, runs every test.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/ensure-etcd.sh
+sh scripts/ensure-package.sh tmux tmux
 sh scripts/ensure-deps.sh
 exec npx vitest run "$@"
