@@ -19,7 +19,7 @@ import { keyName, typedKeys } from './keys.js';
 import { buildFrame, type Frame } from './model/frame.js';
 import type { Connection } from './model/header.js';
 import type { WriteRequest } from './model/palette.js';
-import { describeResult, planWrite } from './model/writes.js';
+import { describeResult, nothingToDoText, planFailureText, planWrite } from './model/writes.js';
 import { type Effect, initialUi, type PendingWrite, reduceKey, type UiState, withOverlay, withStatus } from './model/ui.js';
 import type { Theme } from './theme.js';
 
@@ -244,12 +244,11 @@ export class ConsoleController {
     try {
       plan = planWrite(request, { snapshot: this.snapshot, now: this.options.clock.now(), by: this.options.by });
     } catch (err) {
-      this.setUi(withStatus(this.ui, `${request.op}: ${describeError(err)}`, 'bad'));
+      this.setUi(withStatus(this.ui, planFailureText(request, err), 'bad'));
       return;
     }
     if (plan.shardChanges.length === 0 && plan.recordChanges.length === 0) {
-      const why = plan.skipped.map((s) => `shard ${s.shardId}: ${s.reason}`).join('; ');
-      this.setUi(withStatus(this.ui, `${plan.operation}: nothing to do${why === '' ? ` (${plan.summary})` : `: ${why}`}`, 'warn'));
+      this.setUi(withStatus(this.ui, nothingToDoText(plan), 'warn'));
       return;
     }
     this.setUi(withOverlay(this.ui, { kind: 'confirm', pending: { request, plan }, choice: 'cancel' }));

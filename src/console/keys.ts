@@ -55,17 +55,20 @@ export interface Binding {
   readonly panes?: readonly PaneId[];
   /** A write to etcd: hidden and refused in read-only mode. */
   readonly write?: true;
-  /** Shown in the hint line at the bottom, with this word. */
-  readonly hint?: string;
+  /**
+   * Shown in the hint line at the bottom as `<key> <word>`. A line too narrow for every hint drops them whole, highest
+   * `rank` first: 0 (`?` help, `q` quit) always shows.
+   */
+  readonly hint?: { readonly word: string; readonly rank: number };
 }
 
 const LISTS: readonly PaneId[] = ['nodes', 'stuck', 'locks', 'rebalance'];
 const SHARD_PANES: readonly PaneId[] = ['shards', 'stuck', 'locks'];
 
 export const BINDINGS: readonly Binding[] = [
-  { keys: ['?'], label: '?', action: 'help', hint: 'help', description: 'help for the focused pane' },
-  { keys: [':'], label: ':', action: 'palette', hint: 'cmd', description: 'command palette (:nodes :shards :stuck :locks :rebalance :q, actions)' },
-  { keys: ['/'], label: '/', action: 'filter', hint: 'filter', description: 'filter rows (/!text: rows NOT matching); shard map: dims the rest' },
+  { keys: ['?'], label: '?', action: 'help', hint: { word: 'help', rank: 0 }, description: 'help for the focused pane' },
+  { keys: [':'], label: ':', action: 'palette', hint: { word: 'cmd', rank: 1 }, description: 'command palette (:nodes :shards :stuck :locks :rebalance :q, actions)' },
+  { keys: ['/'], label: '/', action: 'filter', hint: { word: 'filter', rank: 7 }, description: 'filter rows (/!text: rows NOT matching); shard map: dims the rest' },
   { keys: ['up', 'k'], label: '↑ k', action: 'up', description: 'move up' },
   { keys: ['down', 'j'], label: '↓ j', action: 'down', description: 'move down' },
   { keys: ['left', 'h'], label: '← h', action: 'left', description: 'move left', panes: ['shards'] },
@@ -74,9 +77,9 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ['pagedown', 'ctrl-f'], label: 'PgDn ^f', action: 'pageDown', description: 'page down' },
   { keys: ['home', 'g'], label: 'Home g', action: 'top', description: 'first row' },
   { keys: ['end', 'G'], label: 'End G', action: 'bottom', description: 'last row' },
-  { keys: ['tab'], label: 'tab', action: 'nextPane', hint: 'pane', description: 'next pane' },
+  { keys: ['tab'], label: 'tab', action: 'nextPane', hint: { word: 'pane', rank: 2 }, description: 'next pane' },
   { keys: ['shift-tab'], label: 'S-tab', action: 'prevPane', description: 'previous pane' },
-  { keys: ['return'], label: 'enter', action: 'details', hint: 'details', description: 'details of the selection; shard map: zoom into a cell' },
+  { keys: ['return'], label: 'enter', action: 'details', hint: { word: 'details', rank: 8 }, description: 'details of the selection; shard map: zoom into a cell' },
   { keys: ['<'], label: '<', action: 'sortPrev', description: 'sort by the previous column', panes: LISTS },
   { keys: ['>'], label: '>', action: 'sortNext', description: 'sort by the next column', panes: LISTS },
   { keys: ['I'], label: 'I', action: 'sortInvert', description: 'invert the sort order', panes: LISTS },
@@ -84,20 +87,20 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ['Z'], label: 'Z', action: 'freeze', description: 'pause / resume refreshing the screen' },
   { keys: ['c'], label: 'c', action: 'copy', description: 'copy the selected ID to the clipboard (OSC 52)' },
   { keys: ['escape'], label: 'esc', action: 'back', description: 'back: close, unzoom, clear the filter' },
-  { keys: ['p'], label: 'p', action: 'pin', hint: 'pin', description: 'pin / unpin the selected shard', panes: SHARD_PANES, write: true },
+  { keys: ['p'], label: 'p', action: 'pin', hint: { word: 'pin', rank: 5 }, description: 'pin / unpin the selected shard', panes: SHARD_PANES, write: true },
   {
     keys: ['r'],
     label: 'r',
     action: 'reassign',
-    hint: 'reassign',
+    hint: { word: 'reassign', rank: 3 },
     description: 'reassign the selected shard: pick an alive node or the best one',
     panes: SHARD_PANES,
     write: true,
   },
-  { keys: ['x'], label: 'x', action: 'release', hint: 'release', description: 'release the selected shard', panes: SHARD_PANES, write: true },
-  { keys: ['d'], label: 'd', action: 'drain', hint: 'drain', description: 'drain / undrain the selected node', panes: ['nodes'], write: true },
-  { keys: ['P'], label: 'P', action: 'pauseRebalance', hint: 'pause', description: 'pause / resume rebalancing', write: true },
-  { keys: ['q', 'ctrl-c'], label: 'q ^c', action: 'quit', hint: 'quit', description: 'quit' },
+  { keys: ['x'], label: 'x', action: 'release', hint: { word: 'release', rank: 4 }, description: 'release the selected shard', panes: SHARD_PANES, write: true },
+  { keys: ['d'], label: 'd', action: 'drain', hint: { word: 'drain', rank: 3 }, description: 'drain / undrain the selected node', panes: ['nodes'], write: true },
+  { keys: ['P'], label: 'P', action: 'pauseRebalance', hint: { word: 'pause', rank: 6 }, description: 'pause / resume rebalancing', write: true },
+  { keys: ['q', 'ctrl-c'], label: 'q ^c', action: 'quit', hint: { word: 'quit', rank: 0 }, description: 'quit' },
 ];
 
 const NAMED_KEYS: ReadonlySet<string> = new Set([

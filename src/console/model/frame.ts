@@ -111,7 +111,7 @@ export function buildFrame(input: FrameInput): Frame {
             lines: overlay.lines.map((l) => truncateStyled(l, cols - 4)),
           },
     status: cut(statusText(ui, theme)),
-    prompt: cut(promptText(ui, theme, input.readsKeys ?? true)),
+    prompt: cut(promptText(ui, theme, input.readsKeys ?? true, cols)),
     context,
   };
 }
@@ -257,14 +257,34 @@ function statusText(ui: UiState, theme: Theme): string {
   return theme.tone(ui.status.text, tone);
 }
 
-function promptText(ui: UiState, theme: Theme, readsKeys: boolean): string {
+function promptText(ui: UiState, theme: Theme, readsKeys: boolean, width: number): string {
   if (!readsKeys) return theme.tone('no keys: stdin is not a terminal · Ctrl-C quits', 'muted');
   const o = ui.overlay;
   if (o.kind === 'palette') return `${theme.bold(':')}${o.text}█  ${theme.tone('tab completes · enter runs · esc cancels', 'muted')}`;
   if (o.kind === 'filter') return `${theme.bold('/')}${o.text}█  ${theme.tone('!text = not matching · enter keeps · esc cancels', 'muted')}`;
   // Plain text in one tone: every escape code costs Ink time on every frame.
-  const hints = bindingsFor(ui.focus, ui.readOnly)
-    .filter((b) => b.hint !== undefined)
-    .map((b) => `${b.label.split(' ')[0]!} ${b.hint}`);
-  return theme.tone(hints.join('  '), 'muted');
+  const hints = bindingsFor(ui.focus, ui.readOnly).flatMap((b) =>
+    b.hint === undefined ? [] : [{ text: `${b.label.split(' ')[0]!} ${b.hint.word}`, rank: b.hint.rank }],
+  );
+  return theme.tone(fitHints(hints, width), 'muted');
+}
+
+const HINT_GAP = '  ';
+
+/**
+ * The hints that fit `width`, in key map order: when the line is too narrow the least important (highest rank) are
+ * dropped whole, so what remains is never cut mid-word and `? help` and `q quit` stay.
+ */
+function fitHints(hints: readonly { readonly text: string; readonly rank: number }[], width: number): string {
+  const kept = new Set<(typeof hints)[number]>();
+  let used = -HINT_GAP.length;
+  for (const h of [...hints].sort((a, b) => a.rank - b.rank)) {
+    used += HINT_GAP.length + h.text.length;
+    if (used > width) break;
+    kept.add(h);
+  }
+  return hints
+    .filter((h) => kept.has(h))
+    .map((h) => h.text)
+    .join(HINT_GAP);
 }

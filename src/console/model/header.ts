@@ -65,12 +65,14 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
   const metricsTrouble = alive.filter((n) => n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed').length;
   const c = view.counts;
   const im = view.imbalance;
+  // The most alarming figures first, so an 80-column terminal still shows the stuck count where the line is cut.
   const line2 = [
     `nodes ${alive.length} alive${view.nodes.length > alive.length ? theme.tone(` (${view.nodes.length - alive.length} dead)`, 'bad') : ''}`,
-    metricsTrouble > 0 ? theme.tone(`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, 'bad') : `metrics ${scraped}/${alive.length}`,
     c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
-    c.inMigration > 0 ? theme.tone(`migrating ${c.inMigration}`, 'warn') : 'migrating 0',
     c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
+    metricsTrouble > 0 ? theme.tone(`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, 'bad') : `metrics ${scraped}/${alive.length}`,
+    // The shard state `migrating`, as the map's `>`, `shards --state migrating` and `status` count it.
+    c.migrating > 0 ? theme.tone(`migrating ${c.migrating}`, 'warn') : 'migrating 0',
     `pinned ${c.pinned}`,
     `imbalance ${im.maxOverIdeal.toFixed(2)}/${im.minOverIdeal.toFixed(2)} of ideal`,
   ].join(SEP);

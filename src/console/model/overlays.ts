@@ -11,6 +11,7 @@ import { PALETTE } from './palette.js';
 import { decisionRows } from './rebalancePane.js';
 import { MARK_GLYPH } from './shardGrid.js';
 import type { Overlay, Subject } from './ui.js';
+import { forceAdvice, skipText } from './writes.js';
 
 export interface OverlayContent {
   readonly title: string;
@@ -32,7 +33,10 @@ const PANE_HELP: Readonly<Record<PaneId, readonly string[]>> = {
     'm switches to the objects or calls heatmap: . cold  : - = + * # % @ hot (log scale).',
     'The filter dims shards that do not match an ID, node, state, "pinned" or "stuck".',
   ],
-  stuck: ['Shards in migration past the stuck timeout, oldest first. STATE * = pinned (never repaired automatically).'],
+  stuck: [
+    'Shards in migration past the stuck timeout, oldest first. STATE * = pinned (never repaired automatically).',
+    'Title: stuck of unsettled (TargetNode ≠ CurrentNode, or pinned to a dead node; the header counts only migrating).',
+  ],
   locks: ['Top: per node lock figures, worst wait p99 first. Below: the most contended shards over every node.'],
   rebalance: ['Why the balancer acts or not, the pause, the imbalance it compares, and its recent decisions (enter: moves).'],
 };
@@ -149,7 +153,8 @@ export function confirmContent(plan: OperationPlan, choice: 'cancel' | 'confirm'
   for (const c of plan.shardChanges) {
     changes.push(`key ${c.key}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${fmt(c.new)}`);
   }
-  const skipped = plan.skipped.map((s) => theme.tone(`skipped shard ${s.shardId}: ${s.reason}`, 'warn'));
+  const force = forceAdvice(plan);
+  const skipped = [...plan.skipped.map((s) => `skipped ${skipText(s)}`), ...(force === null ? [] : [force])].map((l) => theme.tone(l, 'warn'));
   const buttons = `${choice === 'cancel' ? theme.inverse('[ Cancel ]') : '[ Cancel ]'}   ${choice === 'confirm' ? theme.inverse('[ Confirm ]') : '[ Confirm ]'}`;
   // The buttons must always show: long plans (a drain moves hundreds of shards) are cut with a count.
   const room = Math.max(1, maxLines - 2);

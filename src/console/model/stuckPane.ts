@@ -25,10 +25,14 @@ const BUCKETS: readonly (readonly [string, number])[] = [
   ['>30m', Number.POSITIVE_INFINITY],
 ];
 
-/** `12 past 1m0s · <1m 0 · 1-5m 3 ...`: how many shards are stuck and for how long, with the timeout in use. */
+/**
+ * `12 past 1m00s of 40 unsettled │ <1m 0 · 1-5m 3 ...`: how many shards are stuck and for how long, with the timeout
+ * in use, out of the shards that could be (`view.migrations`: TargetNode ≠ CurrentNode, or pinned to a dead node).
+ * Not "migrating": that is one shard state, the figure the header and `status` give.
+ */
 export function stuckTitle(view: ClusterView): string {
   const counts = BUCKETS.map(() => 0);
   for (const s of view.stuck) counts[BUCKETS.findIndex(([, upTo]) => s.ageMs < upTo)]!++;
   const buckets = BUCKETS.map(([label], i) => `${label} ${counts[i]}`).join(' · ');
-  return `${view.stuck.length} past ${compactAge(view.stuckTimeoutMs)} of ${view.migrations.length} migrating │ ${buckets} │ * pinned`;
+  return `${view.stuck.length} past ${compactAge(view.stuckTimeoutMs)} of ${view.migrations.length} unsettled │ ${buckets} │ * pinned`;
 }

@@ -89,8 +89,10 @@ export function renderTable<Row>(
   const first = Math.max(offset, at - pageSize + 1);
   const header = columns
     .map((c, i) => {
-      const mark = c === sortColumn ? (ui.descending ? '▼' : '▲') : '';
-      return fit(`${c.title}${mark}`, widths[i]!, c.align);
+      if (c !== sortColumn) return fit(c.title, widths[i]!, c.align);
+      // The direction marker always shows: a title too long for its column gives way to it.
+      const mark = ui.descending ? '▼' : '▲';
+      return fit(`${c.title.slice(0, Math.max(0, widths[i]! - mark.length))}${mark}`, widths[i]!, c.align);
     })
     .join(' ');
   const lines: string[] = [];

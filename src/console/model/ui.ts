@@ -214,10 +214,8 @@ function normalKey(ui: UiState, name: string, ctx: KeyContext): Reduced {
     case 'sortNext':
     case 'sortInvert':
       return { ui: sort(ui, binding.action, ctx) };
-    case 'heatmap': {
-      const mode = MAP_MODES[(MAP_MODES.indexOf(ui.map.mode) + 1) % MAP_MODES.length]!;
-      return { ui: withStatus({ ...ui, map: { ...ui.map, mode } }, `shard map: ${mode === 'owner' ? 'owners' : `${mode} heatmap`}`) };
-    }
+    case 'heatmap':
+      return { ui: showMapMode(ui, MAP_MODES[(MAP_MODES.indexOf(ui.map.mode) + 1) % MAP_MODES.length]!) };
     case 'freeze':
       return {
         ui: withStatus({ ...ui, frozen: !ui.frozen }, ui.frozen ? 'refresh resumed' : 'refresh paused: the screen shows frozen data (Z resumes)', ui.frozen ? 'info' : 'warn'),
@@ -246,6 +244,11 @@ function normalKey(ui: UiState, name: string, ctx: KeyContext): Reduced {
     case 'pauseRebalance':
       return { ui, effect: { kind: 'plan', request: ctx.rebalancePaused ? { op: 'resume' } : { op: 'pause', forMs: DEFAULT_PAUSE_MS } } };
   }
+}
+
+/** The shard map in a colouring, focused so the change shows (`m` on the map, `:map` from any pane). */
+function showMapMode(ui: UiState, mode: MapMode): UiState {
+  return withStatus({ ...ui, focus: 'shards', map: { ...ui.map, mode } }, `shard map: ${mode === 'owner' ? 'owners' : `${mode} heatmap`}`);
 }
 
 function currentFilter(ui: UiState): Filter | null {
@@ -300,7 +303,7 @@ function paletteKey(ui: UiState, text: string, name: string, ctx: KeyContext): R
       return { ui: { ...closed, focus: 'shards', map: { ...ui.map, cursor: cmd.shard, zoom } } };
     }
     case 'mode':
-      return { ui: { ...closed, map: { ...ui.map, mode: cmd.mode } } };
+      return { ui: showMapMode(closed, cmd.mode) };
     case 'write':
       return { ui: closed, effect: { kind: 'plan', request: cmd.request } };
     case 'error':

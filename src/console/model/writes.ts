@@ -1,9 +1,12 @@
 /**
  * Writes from the console, pure halves: which core operation plans a request, and the status line that reports a
- * result. Execution is ClusterOperations' (CAS per key, flags kept).
+ * result or why there is nothing to write. Execution is ClusterOperations' (CAS per key, flags kept).
  */
 import type { OperationResult } from '../../cluster/operations.js';
+import { describeError } from '../../core/errors.js';
 import {
+  type ForceRefusal,
+  ForceRequiredError,
   type OperationContext,
   type OperationPlan,
   planDrain,
@@ -14,6 +17,7 @@ import {
   planRetarget,
   planUndrain,
 } from '../../core/operations/operations.js';
+import { formatShardList } from '../../core/operations/shardList.js';
 import type { WriteRequest } from './palette.js';
 
 /** The core operation plan for a write request. */
@@ -58,4 +62,48 @@ export function describeResult(r: OperationResult): string {
   }
   if (problems.length > 2) parts.push(`${problems.length - 2} more problems`);
   return `${r.operation}: ${parts.join('; ') || r.summary}`;
+}
+
+/** A refusal in the console's words: what holds, without the CLI's `--force`, which the console does not have. */
+function refusalText(r: ForceRefusal): string {
+  switch (r.code) {
+    case 'target-not-alive':
+      return `node ${r.node} is not alive`;
+    case 'target-ineligible':
+      return `node ${r.node} is ${r.why}`;
+    case 'owner-alive':
+      // Settled on its owner; without a target it may still be reported stuck (the leader adopts the owner as target).
+      return r.target === r.node
+        ? `not stuck (owned by alive node ${r.node}, not migrating)`
+        : `owned by alive node ${r.node}, no target, not migrating`;
+  }
+}
+
+const forceFromCli = (command: string): string => `forcing is only available from the CLI: ${command}`;
+
+/** A shard a plan skips, and why. */
+export function skipText(s: OperationPlan['skipped'][number]): string {
+  return `shard ${s.shardId}: ${s.refusal === undefined ? s.reason : refusalText(s.refusal)}`;
+}
+
+/** The CLI command that would force the shards a plan refused to release, or null when it refused none. */
+export function forceAdvice(plan: OperationPlan): string | null {
+  const refused = plan.skipped.filter((s) => s.refusal?.code === 'owner-alive').map((s) => s.shardId);
+  return refused.length === 0 ? null : forceFromCli(`goverse-top release ${formatShardList(refused)} --force`);
+}
+
+/** The status line for a plan that writes nothing: why, shard by shard, and where forcing is possible. */
+export function nothingToDoText(plan: OperationPlan): string {
+  const why = plan.skipped.map(skipText).join('; ');
+  const force = forceAdvice(plan);
+  return `${plan.operation}: nothing to do${why === '' ? ` (${plan.summary})` : `: ${why}`}${force === null ? '' : `; ${force}`}`;
+}
+
+/** The status line for a request the core refused to plan. */
+export function planFailureText(request: WriteRequest, err: unknown): string {
+  if (err instanceof ForceRequiredError && request.op === 'retarget') {
+    const command = `goverse-top reassign ${formatShardList(request.shards)} --to ${err.refusal.node} --force`;
+    return `${request.op}: ${refusalText(err.refusal)}; ${forceFromCli(command)}`;
+  }
+  return `${request.op}: ${describeError(err)}`;
 }

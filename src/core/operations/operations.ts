@@ -2,7 +2,7 @@ import { InvalidArgumentError, PreconditionError } from '../errors.js';
 import { Keyspace } from '../keyspace/keys.js';
 import { encodeRecord, type MigrationRecord } from '../keyspace/records.js';
 import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keyspace/shardValue.js';
-import { plannerContext } from '../planner/context.js';
+import { type Ineligibility, plannerContext } from '../planner/context.js';
 import { Placement } from '../planner/placement.js';
 import type { AssignmentMode } from '../planner/settings.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
@@ -39,11 +39,43 @@ export interface PlannedRecordChange {
   readonly leaseTtlSeconds?: number;
 }
 
+/**
+ * What a plan refuses unless forced, as data, so each front-end can phrase it: the CLI and the admin API have a force
+ * option (their words are the reason and the error message), the console has none.
+ */
+export type ForceRefusal =
+  /** A retarget to a node that is not alive. */
+  | { readonly code: 'target-not-alive'; readonly node: string }
+  /** A retarget to an alive node that takes no new targets. */
+  | { readonly code: 'target-ineligible'; readonly node: string; readonly why: Ineligibility }
+  /** A release of a shard whose owner is alive and which is not migrating away: `target` is the owner or empty. */
+  | { readonly code: 'owner-alive'; readonly node: string; readonly target: string };
+
+/** A whole operation refused unless forced (a retarget to a node that is not alive or not eligible). */
+export class ForceRequiredError extends PreconditionError {
+  constructor(readonly refusal: ForceRefusal) {
+    super(forceReason(refusal));
+  }
+}
+
+/** A refusal in the words of the callers that have a force option. */
+function forceReason(r: ForceRefusal): string {
+  switch (r.code) {
+    case 'target-not-alive':
+      return `node ${r.node} is not alive; use --force to target it anyway`;
+    case 'target-ineligible':
+      return `node ${r.node} is ${r.why}; use --force to target it anyway`;
+    case 'owner-alive':
+      return `owned by alive node ${r.node} and not migrating; use --force to clear it anyway`;
+  }
+}
+
 export interface OperationPlan {
   readonly operation: OperationName;
   readonly shardChanges: readonly PlannedShardChange[];
   readonly recordChanges: readonly PlannedRecordChange[];
-  readonly skipped: readonly { readonly shardId: number; readonly reason: string }[];
+  /** Shards left alone and why; `refusal` when only force would have changed them. */
+  readonly skipped: readonly { readonly shardId: number; readonly reason: string; readonly refusal?: ForceRefusal }[];
   readonly summary: string;
 }
 
@@ -130,7 +162,8 @@ export function planRelease(ctx: OperationContext, shardIds: readonly number[], 
         expectedModRevision: existing?.modRevision ?? 0,
       });
     } else {
-      skipped.push({ shardId: id, reason: `owned by alive node ${owner} and not migrating; use --force to clear it anyway` });
+      const refusal: ForceRefusal = { code: 'owner-alive', node: owner, target: before.target };
+      skipped.push({ shardId: id, reason: forceReason(refusal), refusal });
     }
   }
   return {
@@ -245,11 +278,11 @@ function checkTarget(snapshot: ClusterSnapshot, to: string, force: boolean): voi
   formatShardValue({ target: to, current: '', flags: [] }); // throws InvalidArgumentError for unstorable addresses
   if (!snapshot.nodes.has(to)) {
     if (!knownNodes(snapshot).has(to)) throw unknownNode(snapshot, to);
-    if (!force) throw new PreconditionError(`node ${to} is not alive; use --force to target it anyway`);
+    if (!force) throw new ForceRequiredError({ code: 'target-not-alive', node: to });
     return;
   }
   const why = plannerContext(snapshot).ineligible.get(to);
-  if (why !== undefined && !force) throw new PreconditionError(`node ${to} is ${why}; use --force to target it anyway`);
+  if (why !== undefined && !force) throw new ForceRequiredError({ code: 'target-ineligible', node: to, why });
 }
 
 function unknownNode(snapshot: ClusterSnapshot, node: string): InvalidArgumentError {

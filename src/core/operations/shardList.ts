@@ -28,3 +28,16 @@ export function parseShardList(text: string, numShards: number): number[] {
   }
   return [...ids].sort((a, b) => a - b);
 }
+
+/** IDs as the shortest list `parseShardList` reads back: runs as ranges (`0-2,5,7-8`). */
+export function formatShardList(ids: readonly number[]): string {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

@@ -89,6 +89,10 @@ export interface ShardCounts {
   readonly owned: number;
   readonly unowned: number;
   readonly stable: number;
+  /**
+   * The state `migrating`: owned by one alive node, targeted at another. The one figure called "migrating" (the
+   * console's header, `status`, `watch`); the other states and `inMigration` are counted apart.
+   */
   readonly migrating: number;
   readonly unclaimed: number;
   readonly noTarget: number;
@@ -119,7 +123,7 @@ export interface ClusterView {
   readonly counts: ShardCounts;
   readonly imbalance: Omit<ImbalanceFigures, 'nodes'>;
   readonly balancer: BalancerView;
-  /** Every shard in migration, oldest first. */
+  /** Every unsettled shard (in migration, or pinned to a node that is not alive: what can get stuck), oldest first. */
   readonly migrations: readonly Migration[];
   /** Migrations at least `stuckTimeoutMs` old, oldest first, each with its reason. */
   readonly stuck: readonly StuckShard[];

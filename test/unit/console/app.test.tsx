@@ -25,7 +25,8 @@ describe('console screen', () => {
     expect(f).toContain('prefix /gv');
     expect(f).toContain('nodes 2 alive (1 dead)');
     expect(f).toContain('shards 46/48 owned');
-    expect(f).toContain('migrating 2');
+    // The state migrating (shard 9); shard 7, TargetNode ≠ CurrentNode with a dead owner, is orphaned.
+    expect(f).toContain('migrating 1');
     expect(f).toContain('stuck 1');
     expect(f).toContain('pinned 1');
     expect(f).toMatch(/imbalance \d\.\d\d\/\d\.\d\d/);
@@ -170,6 +171,13 @@ describe('panes', () => {
     expect(h.lastFrame()).toContain('owners (m)');
   });
 
+  it('shard map: :map from another pane shows the map in that colouring', async () => {
+    h = await mount(richSnapshot(), { metrics: richMetrics(), cols: 100, rows: 30 });
+    await h.press(':nodes\r', ':map calls\r');
+    expect(h.lastFrame()).toMatch(/Shard map: 48 shards .* calls heatmap, hottest cell/);
+    expect(h.lastFrame()).toContain('shard map: calls heatmap');
+  });
+
   it('shard map: the filter dims shards that do not match', async () => {
     h = await mount(richSnapshot(), { cols: 100, rows: 30 });
     await h.press('/', 's', 't', 'u', 'c', 'k', 'return');
@@ -182,7 +190,7 @@ describe('panes', () => {
     h = await mount(richSnapshot(), { cols: 140, rows: 30 });
     await h.press('tab');
     const f = h.lastFrame();
-    expect(f).toContain('Stuck: 1 past 1m00s of 2 migrating │ <1m 0 · 1-5m 0 · 5-30m 1 · >30m 0');
+    expect(f).toContain('Stuck: 1 past 1m00s of 2 unsettled │ <1m 0 · 1-5m 0 · 5-30m 1 · >30m 0');
     expect(f).toMatch(new RegExp(`7 +5m00s owner-dead +${N2} +${N3} +shard 7 is not claimed by ${N2}; its owner ${N3}`));
   });
 
@@ -367,10 +375,34 @@ describe('writes', () => {
     expect(h.writer.plans[0]!.operation).toBe('release');
   });
 
-  it('x on a stable shard of a live owner explains why nothing is done', async () => {
-    h = await mount(richSnapshot(), { cols: 140, rows: 30 });
+  it('x on a stable shard of a live owner explains why nothing is done, and that only the CLI forces it', async () => {
+    h = await mount(richSnapshot(), { cols: 200, rows: 30 });
     await h.press('x');
-    expect(h.lastFrame()).toContain(`release: nothing to do: shard 0: owned by alive node ${N1} and not migrating`);
+    expect(h.lastFrame()).toContain(
+      `release: nothing to do: shard 0: not stuck (owned by alive node ${N1}, not migrating); ` +
+        'forcing is only available from the CLI: goverse-top release 0 --force',
+    );
+    expect(h.lastFrame()).not.toContain('use --force');
+    expect(h.writer.plans).toEqual([]);
+  });
+
+  it(':release of a stable and a stuck shard confirms the stuck one and says why the other is skipped', async () => {
+    h = await mount(richSnapshot(), { cols: 160, rows: 30 });
+    await h.press(':release 0,7\r');
+    const f = h.lastFrame();
+    expect(f).toContain('Confirm: release 1 shards');
+    expect(f).toContain(`skipped shard 0: not stuck (owned by alive node ${N1}, not migrating)`);
+    expect(f).toContain('forcing is only available from the CLI: goverse-top release 0 --force');
+    expect(f).not.toContain('use --force');
+  });
+
+  it(':reassign to a dead node says the node is not alive, and that only the CLI forces it', async () => {
+    h = await mount(richSnapshot(), { cols: 200, rows: 30 });
+    await h.press(`:reassign 7,9 ${N3}\r`);
+    expect(h.lastFrame()).toContain(
+      `retarget: node ${N3} is not alive; forcing is only available from the CLI: goverse-top reassign 7,9 --to ${N3} --force`,
+    );
+    expect(h.lastFrame()).not.toContain('use --force');
     expect(h.writer.plans).toEqual([]);
   });
 

@@ -3,21 +3,27 @@ import { describe, expect, it } from 'vitest';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
 import { buildClusterView } from '../../../src/core/view/index.js';
 import { buildFrame } from '../../../src/console/model/frame.js';
+import { HOT_SHARDS_TABLE } from '../../../src/console/model/locksPane.js';
+import { NODES_TABLE } from '../../../src/console/model/nodesPane.js';
+import { DECISIONS_TABLE } from '../../../src/console/model/rebalancePane.js';
+import { STUCK_TABLE } from '../../../src/console/model/stuckPane.js';
 import { renderTable, type TableSpec } from '../../../src/console/model/table.js';
 import { initialUi, type ListUi } from '../../../src/console/model/ui.js';
-import { describeResult } from '../../../src/console/model/writes.js';
+import { describeResult, nothingToDoText } from '../../../src/console/model/writes.js';
+import { planRelease } from '../../../src/core/operations/operations.js';
 import { PANES } from '../../../src/console/keys.js';
 import { createTheme } from '../../../src/console/theme.js';
-import { N1, NOW, richMetrics, richSnapshot, stripAnsi } from './fixtures.js';
+import { N1, NOW, richMetrics, richSnapshot, snapshotOf, stripAnsi } from './fixtures.js';
 
 const theme = createTheme(true);
-const view = buildClusterView({
+const viewInput = {
   snapshot: richSnapshot(),
   now: NOW,
   stuckTimeoutMs: 60_000,
-  balancer: { strategy: 'count', settings: defaultPlannerSettings(48) },
+  balancer: { strategy: 'count' as const, settings: defaultPlannerSettings(48) },
   metrics: richMetrics(),
-});
+};
+const view = buildClusterView(viewInput);
 const connection = { endpoints: ['127.0.0.1:2379'], status: { kind: 'synced', revision: 1, since: NOW } as const, reconnects: 0 };
 
 describe('frame', () => {
@@ -42,6 +48,54 @@ describe('frame', () => {
     expect(f.context.lists.stuck.keys).toEqual(['7']);
     expect(f.context.targets).toEqual([N1, '10.0.0.2:7001']);
     expect(f.context.map).toBeNull();
+  });
+});
+
+describe('at 80 columns and narrower', () => {
+  const plainTheme = createTheme(false);
+  const hintLine = (focus: (typeof PANES)[number], cols: number, readOnly = false): string =>
+    stripAnsi(buildFrame({ view, connection, ui: { ...initialUi({ readOnly }), focus }, cols, rows: 24, theme: plainTheme, readOnlyReason: null }).prompt);
+
+  it('the hint line drops whole hints, least important first, so ? help and q quit always show', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 40, max: 220 }), fc.constantFrom(...PANES), fc.boolean(), (cols, focus, readOnly) => {
+        const hints = hintLine(focus, cols, readOnly);
+        expect(hints.length).toBeLessThanOrEqual(cols);
+        expect(hints.startsWith('? help  ')).toBe(true);
+        expect(hints.endsWith('  q quit')).toBe(true);
+        // Whole `key word` pairs only: nothing cut mid-word, no ellipsis.
+        for (const hint of hints.split('  ')) expect(hint).toMatch(/^\S+ [a-z]+$/);
+      }),
+      { numRuns: 80 },
+    );
+    expect(hintLine('shards', 80)).toBe('? help  : cmd  / filter  tab pane  p pin  r reassign  x release  P pause  q quit');
+    expect(hintLine('shards', 120)).toBe('? help  : cmd  / filter  tab pane  enter details  p pin  r reassign  x release  P pause  q quit');
+  });
+
+  it('the header shows the stuck count at 80 columns', () => {
+    const metrics = richMetrics();
+    metrics.set(N1, { kind: 'unreachable', url: 'http://10.0.0.1:9100/metrics', atMs: NOW, reason: 'timeout', lastOk: null });
+    const troubled = buildClusterView({ ...viewInput, metrics });
+    for (const v of [view, troubled]) {
+      const f = buildFrame({ view: v, connection, ui: initialUi({ readOnly: false }), cols: 80, rows: 24, theme: plainTheme, readOnlyReason: null });
+      expect(stripAnsi(f.header[1]!)).toMatch(/│ stuck 1( │|$)/);
+    }
+  });
+
+  it('the sort direction marker shows on the sorted column, however narrow', () => {
+    const specs: TableSpec<never>[] = [NODES_TABLE, STUCK_TABLE, HOT_SHARDS_TABLE, DECISIONS_TABLE] as unknown as TableSpec<never>[];
+    for (const spec of specs) {
+      spec.columns.forEach((column, sortColumn) => {
+        for (const descending of [false, true]) {
+          const ui = { cursor: null, offset: 0, sortColumn, descending, filter: null };
+          const header = stripAnsi(renderTable(spec, [], ui, { width: 80, height: 3 }, plainTheme, false).header);
+          expect(header, `${column.title} ${descending ? 'descending' : 'ascending'}`).toContain(descending ? '▼' : '▲');
+          expect(header).not.toContain('…');
+        }
+      });
+    }
+    const byReady = renderTable(NODES_TABLE, view.nodes, { cursor: null, offset: 0, sortColumn: 2, descending: false, filter: null }, { width: 80, height: 5 }, plainTheme, false);
+    expect(stripAnsi(byReady.header)).toMatch(/ ST RD▲ /);
   });
 });
 
@@ -93,6 +147,14 @@ describe('write results', () => {
       failed: 0,
     });
     expect(r).toBe('pin: wrote /p/shard/1: "a,a" → "a,a,f=pinned" (ModRevision was 7)');
+  });
+
+  it('a release refused for a live owner: not stuck when settled on it, only that it has no target otherwise', () => {
+    const snapshot = snapshotOf({ nodes: [N1], numShards: 2, shards: { 0: `${N1},${N1}`, 1: `,${N1}` } });
+    expect(nothingToDoText(planRelease({ snapshot, now: NOW, by: 'tester' }, [0, 1]))).toBe(
+      `release: nothing to do: shard 0: not stuck (owned by alive node ${N1}, not migrating); ` +
+        `shard 1: owned by alive node ${N1}, no target, not migrating; forcing is only available from the CLI: goverse-top release 0-1 --force`,
+    );
   });
 
   it('reports a lost compare-and-swap with the value found, and failures with their error', () => {

@@ -224,4 +224,12 @@ describe('console key reducer', () => {
     expect(press(ui, ['m', 'm']).ui.map.mode).toBe('calls');
     expect(press(ui, ['m', 'm', 'm']).ui.map.mode).toBe('owner');
   });
+
+  it(':map colours the shard map and focuses it, from any pane, so the change shows', () => {
+    const nodes = { ...initialUi({ readOnly: false }), focus: 'nodes' as const };
+    const r = press(nodes, [':', ...'map calls', 'return']);
+    expect(r.ui.focus).toBe('shards');
+    expect(r.ui.map.mode).toBe('calls');
+    expect(r.ui.status).toEqual(press(initialUi({ readOnly: false }), ['m', 'm']).ui.status);
+  });
 });

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PreconditionError } from '../../../src/core/errors.js';
-import { planDrain, planPause, planPin, planRelease, planResume, planRetarget, planUndrain } from '../../../src/core/operations/operations.js';
-import { parseShardList } from '../../../src/core/operations/shardList.js';
+import {
+  ForceRequiredError,
+  planDrain,
+  planPause,
+  planPin,
+  planRelease,
+  planResume,
+  planRetarget,
+  planUndrain,
+} from '../../../src/core/operations/operations.js';
+import { formatShardList, parseShardList } from '../../../src/core/operations/shardList.js';
 import { buildSnapshot, type Kv } from '../../../src/core/snapshot/snapshot.js';
 
 let rev = 0;
@@ -25,6 +34,11 @@ describe('parseShardList', () => {
   });
   it.each(['', 'x', '1-', '5-2', '64', '-1', '1,,2', '0x10', '63-64'])('rejects %j', (text) => {
     expect(() => parseShardList(text, 64)).toThrow(InvalidArgumentError);
+  });
+  it('formats IDs back into the shortest list it parses', () => {
+    expect(formatShardList([7])).toBe('7');
+    expect(formatShardList([0, 1, 2, 5, 7, 8])).toBe('0-2,5,7-8');
+    expect(parseShardList(formatShardList([3, 4, 5, 9, 20, 21, 22, 23]), 64)).toEqual([3, 4, 5, 9, 20, 21, 22, 23]);
   });
 });
 
@@ -65,6 +79,29 @@ describe('operation plans', () => {
     expect(JSON.parse(p.recordChanges[0]!.new!)).toEqual({ at: 1_000_000, by: 'tester', owner: 'a' });
     expect(p.skipped.map((x) => x.shardId)).toEqual([2, 3]);
     expect(planRelease(ctx(s), [2], true).shardChanges[0]!.new).toBe('a,');
+  });
+
+  it('gives refusals only force overrides as data, keeping the CLI wording in the reason and the message', () => {
+    const s = snap(['a,a', 'gone,gone', ',a'], ['a', 'b'], [kv('/p/drain/b', '{"at":1,"by":"x"}')]);
+    expect(planRelease(ctx(s), [0, 2]).skipped).toEqual([
+      { shardId: 0, reason: 'owned by alive node a and not migrating; use --force to clear it anyway', refusal: { code: 'owner-alive', node: 'a', target: 'a' } },
+      { shardId: 2, reason: 'owned by alive node a and not migrating; use --force to clear it anyway', refusal: { code: 'owner-alive', node: 'a', target: '' } },
+    ]);
+    const refusal = (to: string): ForceRequiredError => {
+      try {
+        planRetarget(ctx(s), [0], to);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ForceRequiredError);
+        expect(err).toBeInstanceOf(PreconditionError);
+        return err as ForceRequiredError;
+      }
+      throw new Error(`retarget to ${to} was not refused`);
+    };
+    expect(refusal('gone')).toMatchObject({ refusal: { code: 'target-not-alive', node: 'gone' }, message: 'node gone is not alive; use --force to target it anyway' });
+    expect(refusal('b')).toMatchObject({
+      refusal: { code: 'target-ineligible', node: 'b', why: 'draining' },
+      message: 'node b is draining; use --force to target it anyway',
+    });
   });
 
   it('drains a node: record plus retargets of its unpinned shards, never back to it', () => {
