@@ -16,6 +16,10 @@ export class LoadReporter {
   private timer: NodeJS.Timeout | null = null;
   private lastCalls = new Map<number, number>();
   private rates = new Map<number, number>();
+  /** Shards served here during the last interval (objects or calls): only their rates are a history to smooth. */
+  private active = new Set<number>();
+  /** Shards whose last rate covered only part of an interval: they arrived during it. */
+  private partial = new Set<number>();
   private lastAt: number;
   private lastCpu = process.cpuUsage();
   private cpu: number | null = null;
@@ -31,6 +35,8 @@ export class LoadReporter {
     },
   ) {
     this.lastAt = options.clock.monotonic();
+    // The host counts calls since it started: calls made before this reporter are not this interval's.
+    this.lastCalls = new Map(options.stats().callsByShard);
   }
 
   start(): void {
@@ -58,13 +64,29 @@ export class LoadReporter {
     this.lastAt = now;
     const stats = this.options.stats();
     const nextRates = new Map<number, number>();
+    const nextActive = new Set(stats.objectsByShard.keys());
+    const nextPartial = new Set<number>();
     for (const [shard, calls] of stats.callsByShard) {
-      const rate = Math.max(0, calls - (this.lastCalls.get(shard) ?? calls)) / dt;
-      const smoothed = ALPHA * rate + (1 - ALPHA) * (this.rates.get(shard) ?? rate);
+      // The counters start at 0 and only grow, so a shard missing from the last sample had no calls then.
+      const rate = Math.max(0, calls - (this.lastCalls.get(shard) ?? 0)) / dt;
+      // A shard that was not served here during the last interval has just arrived (moved here, say): its rate from
+      // an earlier stay, or none, is no history to average with, and its first figure covers only the part of the
+      // interval since it came, so the next, full interval replaces that figure too. (Averaging the arrival with a
+      // zero made a moved shard read idle at its new owner and climb by 30% of its rate per report, while the
+      // `load` strategy saw the new owner as light and moved more shards to it.)
+      const arriving = !this.active.has(shard);
+      const history = arriving || this.partial.has(shard) ? undefined : this.rates.get(shard);
+      const smoothed = history === undefined ? rate : ALPHA * rate + (1 - ALPHA) * history;
+      if (rate > 0) {
+        nextActive.add(shard);
+        if (arriving) nextPartial.add(shard);
+      }
       if (smoothed > 0.001 || stats.objectsByShard.has(shard)) nextRates.set(shard, smoothed);
     }
     this.lastCalls = new Map(stats.callsByShard);
     this.rates = nextRates;
+    this.active = nextActive;
+    this.partial = nextPartial;
     const cpuNow = process.cpuUsage(this.lastCpu);
     this.lastCpu = process.cpuUsage();
     const cores = (cpuNow.user + cpuNow.system) / 1e6 / dt;
