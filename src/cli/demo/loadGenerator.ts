@@ -36,9 +36,23 @@ export interface LoadOptions {
   /** Calls per second over all workers. */
   readonly ratePerSecond: number;
   readonly concurrency: number;
+  /**
+   * A hot shard set: the objects are pinned to these shards (`shard#<n>/demo-<rank>`, dealt out by rank in turn), so
+   * all the load lands on them. By default object IDs hash over every shard.
+   */
+  readonly shards?: readonly number[];
 }
 
-/** Increments Counter objects chosen by Zipf popularity through the routing client, paced to a call rate. */
+/** The object of popularity rank `rank`: hashed, or pinned to one of `shards` (rank modulo their number). */
+export function loadObjectId(rank: number, shards?: readonly number[]): string {
+  if (shards === undefined || shards.length === 0) return `demo-${rank}`;
+  return `shard#${shards[rank % shards.length]!}/demo-${rank}`;
+}
+
+/**
+ * Increments Counter objects chosen by popularity (Zipf by default) through the routing client, paced to a call
+ * rate; with `shards`, only objects of that hot shard set.
+ */
 export class LoadGenerator {
   private readonly abort = new AbortController();
   private workers: Promise<void>[] = [];
@@ -66,7 +80,8 @@ export class LoadGenerator {
     while (!signal.aborted) {
       const started = Date.now();
       try {
-        await this.client.call('Counter', `demo-${this.sampler.next()}`, 'increment', {}, { timeoutMs: 5000, signal });
+        const id = loadObjectId(this.sampler.next(), this.options.shards);
+        await this.client.call('Counter', id, 'increment', {}, { timeoutMs: 5000, signal });
         this.ok++;
       } catch {
         // Before every shard is owned, and during moves, some calls fail: the console shows it, the demo goes on.

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { OperationResult } from '../../../src/cluster/operations.js';
 import { withGlobalOptions } from '../../../src/cli/command.js';
 import { globalOptions } from '../../../src/cli/context.js';
-import { ZipfSampler } from '../../../src/cli/demo/loadGenerator.js';
+import type { GoverseClient } from '../../../src/client/index.js';
+import { LoadGenerator, loadObjectId, ZipfSampler } from '../../../src/cli/demo/loadGenerator.js';
+import { placeObject } from '../../../src/core/sharding/objectId.js';
 import { Output } from '../../../src/cli/output.js';
 import { renderOperation } from '../../../src/cli/render.js';
 
@@ -83,5 +85,36 @@ describe('ZipfSampler', () => {
     expect(top10 / 50_000).toBeGreaterThan(0.3);
     expect(last1000 / 50_000).toBeLessThan(0.1);
     expect(counts[0]).toBeGreaterThan(counts[1]!);
+  });
+});
+
+describe('LoadGenerator hot shard set', () => {
+  it('names hashed objects by default and pins them to the hot shards in turn with `shards`', () => {
+    expect(loadObjectId(7)).toBe('demo-7');
+    expect(loadObjectId(7, [])).toBe('demo-7');
+    const hot = [5, 17, 40];
+    expect([0, 1, 2, 3, 4].map((rank) => loadObjectId(rank, hot))).toEqual(['shard#5/demo-0', 'shard#17/demo-1', 'shard#40/demo-2', 'shard#5/demo-3', 'shard#17/demo-4']);
+    for (let rank = 0; rank < 30; rank++) expect(placeObject(loadObjectId(rank, hot), 64)).toEqual({ kind: 'shard', shardId: hot[rank % 3] });
+  });
+
+  it('calls only objects of the hot shard set', async () => {
+    const hot = [3, 9];
+    const ids: string[] = [];
+    let fifty: () => void = () => {};
+    const reached = new Promise<void>((resolve) => (fifty = resolve));
+    const client = {
+      call: (type: string, id: string): Promise<unknown> => {
+        expect(type).toBe('Counter');
+        if (ids.push(id) === 50) fifty();
+        return Promise.resolve({ value: 1 });
+      },
+    } as unknown as GoverseClient;
+    // Exponent 0: every object equally popular.
+    const generator = new LoadGenerator(client, { objects: 20, ratePerSecond: 1e6, concurrency: 2, shards: hot }, new ZipfSampler(20, 0));
+    generator.start();
+    await reached;
+    await generator.stop();
+    expect(generator.ok).toBe(ids.length);
+    expect(new Set(ids.map((id) => (placeObject(id, 16) as { shardId: number }).shardId))).toEqual(new Set(hot));
   });
 });
