@@ -119,6 +119,8 @@ export class ClusterMember {
   /** The revision of our own winning leader CAS: it counts only until the snapshot has caught up with it. */
   private wonLeaderRevision = 0;
   private rebalanceState: RebalanceState = 'idle';
+  /** When this leader last moved shards to rebalance (the load strategy lets reports settle after it). */
+  private lastMovesAt: number | null = null;
   private firstSeen: ReadonlyMap<number, FirstSeen> = new Map();
   private readonly status: BalancerStatusLog;
   private publishedStatus: BalancerStatusRecord | null = null;
@@ -297,6 +299,7 @@ export class ClusterMember {
         // A new term starts clean: no stale first sightings (upstream defect 14).
         this.firstSeen = new Map();
         this.rebalanceState = 'idle';
+        this.lastMovesAt = null;
       }
       if (leaderRevision !== null) await this.leaderPass(leaderRevision);
     }
@@ -348,8 +351,9 @@ export class ClusterMember {
       rebalance: this.rebalanceState,
       firstSeen: this.firstSeen,
       self: this.address,
+      lastMovesAt: this.lastMovesAt,
     });
-    this.rebalanceState = rebalanceStateAfter(decision);
+    this.rebalanceState = rebalanceStateAfter(decision, this.rebalanceState);
     // Logged from the snapshot the decision saw, before its writes: a recovery can change a shard's state (clearing
     // a dead owner makes it target-unclaimed) before the watch delivers it, and the episode acted on must be logged.
     this.logStuck(snap, now);
@@ -358,6 +362,7 @@ export class ClusterMember {
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
       const report = await this.writeShards(decision.writes, guard, now);
       moves = decision.writes.filter((_, i) => report?.results[i]?.status === 'written').map(toMove);
+      if (decision.step === 'rebalance' && moves.length > 0) this.lastMovesAt = now;
       this.log.info(decision.text, { step: decision.step, planned: decision.writes.length, written: report?.written ?? 0 });
     } else if (decision.step === 'recover') {
       moves = await this.recover(decision, guard, now);

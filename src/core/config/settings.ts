@@ -34,6 +34,7 @@ export interface GoverseConfig {
   readonly rebalanceStrategy: RebalanceStrategy;
   readonly loadMetric: LoadMetric;
   readonly loadHysteresis: number;
+  readonly loadSettle: number;
   readonly rebalanceMoveBudget: number;
   readonly lockTimeout: number;
   readonly lockMaxHold: number;
@@ -307,6 +308,16 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_LOAD_HYSTERESIS',
     yaml: 'cluster.load_hysteresis',
     description: 'Load strategy: a node within this fraction of its ideal load is left alone.',
+  },
+  loadSettle: {
+    group: 'cluster',
+    usedBy: 'both',
+    type: duration(),
+    default: 10_000,
+    env: 'GOVERSE_LOAD_SETTLE',
+    yaml: 'cluster.load_settle',
+    description:
+      'Load strategy: after moving shards the leader waits this long (and for every move to complete) before it plans again, so the nodes\' load reports reflect the moves.',
   },
   rebalanceMoveBudget: {
     group: 'cluster',

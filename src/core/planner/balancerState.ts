@@ -12,6 +12,7 @@ export function balancerState(decision: LeaderDecision): BalancerState {
     case 'below-quorum':
     case 'not-stable':
     case 'not-all-assigned':
+    case 'settling':
       return 'waiting';
     case 'only-pinned-movable':
     case 'no-improving-move':

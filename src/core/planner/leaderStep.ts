@@ -25,6 +25,8 @@ export interface LeaderStepInput {
   readonly self: string;
   /** Load reports; the snapshot's by default. */
   readonly loads?: ReadonlyMap<string, LoadRecord>;
+  /** Epoch ms of this leader's last rebalance writes; null when it has made none. */
+  readonly lastMovesAt?: number | null;
 }
 
 /** What the leader writes in one pass, and why; or why it writes nothing. At most one kind of change per pass. */
@@ -74,13 +76,25 @@ export function leaderStep(input: LeaderStepInput): LeaderDecision {
     );
   }
 
+  // Load reports lag the moves (a report every few seconds, smoothed): planning on reports that predate the last
+  // round would move shards again for load already moved, round after round.
+  const lastMovesAt = input.lastMovesAt ?? null;
+  if (input.strategy === 'load' && lastMovesAt !== null && now < lastMovesAt + settings.load.settleMs) {
+    const settleAt = lastMovesAt + settings.load.settleMs;
+    return idle('settling', `load: letting load reports catch up with the last moves; planning again in ${formatAge(settleAt - now)}`, settleAt);
+  }
+
   const plan = rebalanceStrategy(input.strategy).plan(snapshot, settings, input.loads ?? snapshot.load, input.rebalance);
   if (plan.kind === 'write') return { step: 'rebalance', strategy: input.strategy, writes: plan.writes, text: plan.text };
   return idle(plan.reason, plan.text, plan.until);
 }
 
-/** The rebalance state for the leader's next pass: `active` right after a rebalance, so a started round finishes. */
-export function rebalanceStateAfter(decision: LeaderDecision): RebalanceState {
+/**
+ * The rebalance state for the leader's next pass: `active` right after a rebalance, so a started round finishes;
+ * a pass that only waits for the last moves to settle keeps the state it had.
+ */
+export function rebalanceStateAfter(decision: LeaderDecision, previous: RebalanceState): RebalanceState {
+  if (decision.step === 'idle' && decision.reason === 'settling') return previous;
   return decision.step === 'rebalance' ? 'active' : 'idle';
 }
 

@@ -11,7 +11,8 @@ import { rebalanceInputs } from './tally.js';
  * moves up to `moveBudget` shards until every node is within ±band/2. Each move goes from a node above its ideal to
  * the node furthest below it and takes the shard whose load best closes the gap between the two, so it strictly
  * lowers Σ (load_i - ideal_i)² / w_i: repeated planning on the resulting state converges and never ping-pongs.
- * A node whose excess is one hot shard that cannot move without overshooting is passed over.
+ * A node whose excess is one hot shard that cannot move without overshooting is passed over. No move makes a node
+ * hold more than twice its weighted share of shards: load alone would pile idle shards onto the coolest node.
  */
 export function planLoad(
   snapshot: ClusterSnapshot,
@@ -28,6 +29,8 @@ export function planLoad(
   const { perShard, signals } = shardLoads(snapshot, loads, settings.load);
   const { lists, pinned } = tally;
   const w = ctx.weights;
+  const counts = Int32Array.from(tally.counts);
+  const countCap = w.map((wi) => Math.max(2, Math.floor((2 * tally.total * wi) / ctx.totalWeight)));
   const nodeLoad = lists.map((list) => list.reduce((s, id) => s + perShard[id]!, 0));
   const total = nodeLoad.reduce((s, l) => s + l, 0);
   const ideal = w.map((wi) => (total * wi) / ctx.totalWeight);
@@ -48,8 +51,9 @@ export function planLoad(
   let pinnedOnly = false;
   const tried = new Uint8Array(n);
   moves: while (writes.length < moveBudget && worst() > band / 2) {
-    let b = 0;
-    for (let i = 1; i < n; i++) if (surplus(i) < surplus(b)) b = i;
+    let b = -1;
+    for (let i = 0; i < n; i++) if (counts[i]! < countCap[i]! && (b < 0 || surplus(i) < surplus(b))) b = i;
+    if (b < 0) break;
     tried.fill(0);
     // Donors from the most over-ideal down; usually the first one has a fitting shard.
     for (;;) {
@@ -77,6 +81,8 @@ export function planLoad(
       writes.push(shardWrite(snapshot, pick, { target: nodes[b]! }));
       nodeLoad[a]! -= perShard[pick]!;
       nodeLoad[b]! += perShard[pick]!;
+      counts[a]!--;
+      counts[b]!++;
       continue moves;
     }
   }

@@ -33,6 +33,8 @@ export type SkipReason =
   | 'within-threshold'
   /** load: every node is within the hysteresis band of its ideal. */
   | 'within-hysteresis'
+  /** load: the last round's moves are still completing or the nodes' load reports do not reflect them yet. */
+  | 'settling'
   /** The nodes that should give shards away hold only pinned shards. */
   | 'only-pinned-movable'
   /** load: nodes are out of band but no movable shard would reduce the imbalance (e.g. one hot shard). */

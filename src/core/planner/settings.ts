@@ -22,6 +22,8 @@ export interface LoadSettings {
   readonly cpuWeight: number;
   /** Weight of node memory (spread over the node's shards by object count). */
   readonly memoryWeight: number;
+  /** After a round that moved shards, how long the leader waits before it plans again (load reports lag). */
+  readonly settleMs: number;
 }
 
 export interface PlannerSettings {
@@ -51,7 +53,7 @@ export function defaultPlannerSettings(numShards: number): PlannerSettings {
     stabilityMs: 10_000,
     stuckTimeoutMs: 60_000,
     releaseTimeoutMs: 60_000,
-    load: { metric: 'calls', band: 0.1, moveBudget: batchSize, baseLoad: 0.05, cpuWeight: 0.5, memoryWeight: 0.25 },
+    load: { metric: 'calls', band: 0.1, moveBudget: batchSize, baseLoad: 0.05, cpuWeight: 0.5, memoryWeight: 0.25, settleMs: 10_000 },
   };
 }
 
@@ -66,6 +68,6 @@ export function plannerSettingsFromConfig(config: GoverseConfig): PlannerSetting
     stabilityMs: config.stabilityDuration,
     stuckTimeoutMs: config.stuckTimeout,
     releaseTimeoutMs: config.stuckTimeout,
-    load: { ...base.load, metric: config.loadMetric, band: config.loadHysteresis, moveBudget: config.rebalanceMoveBudget },
+    load: { ...base.load, metric: config.loadMetric, band: config.loadHysteresis, moveBudget: config.rebalanceMoveBudget, settleMs: config.loadSettle },
   };
 }

@@ -78,10 +78,21 @@ describe('leader step', () => {
     const snap = cluster({ numShards: 64, nodes: ['a', 'b'], shards: (id) => ({ target: id < 34 ? 'a' : 'b', current: 'a', flags: [] }) });
     const idle = leaderStep(input(snap, { strategy: 'weighted' }));
     expect(idle).toMatchObject({ step: 'idle', reason: 'within-threshold' });
-    expect(rebalanceStateAfter(idle)).toBe('idle');
+    expect(rebalanceStateAfter(idle, 'idle')).toBe('idle');
     const active = leaderStep(input(snap, { strategy: 'weighted', rebalance: 'active' }));
     expect(active).toMatchObject({ step: 'rebalance', strategy: 'weighted' });
-    expect(rebalanceStateAfter(active)).toBe('active');
+    expect(rebalanceStateAfter(active, 'idle')).toBe('active');
+  });
+
+  it('load: after moving shards, waits for the reports to settle before planning again, keeping the round going', () => {
+    const snap = cluster({ numShards: 64, nodes: ['a', 'b'], shards: (id) => ({ target: id < 40 ? 'a' : 'b', current: id < 40 ? 'a' : 'b', flags: [] }) });
+    const settle = defaultPlannerSettings(64).load.settleMs;
+    const settling = leaderStep(input(snap, { strategy: 'load', lastMovesAt: NOW - 1000 }));
+    expect(settling).toMatchObject({ step: 'idle', reason: 'settling', until: NOW - 1000 + settle });
+    expect(rebalanceStateAfter(settling, 'active')).toBe('active');
+    expect(leaderStep(input(snap, { strategy: 'load', lastMovesAt: NOW - settle }))).toMatchObject({ step: 'rebalance', strategy: 'load' });
+    // Other strategies do not read load reports and do not wait.
+    expect(leaderStep(input(snap, { strategy: 'weighted', lastMovesAt: NOW - 1000 }))).toMatchObject({ step: 'rebalance' });
   });
 
   it('rejects an unknown strategy name with the accepted ones', () => {

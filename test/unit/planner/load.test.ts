@@ -39,6 +39,16 @@ describe('load strategy', () => {
     expect(c.last).toMatchObject({ kind: 'skip', reason: 'within-hysteresis' });
   });
 
+  it('never gives a node more than twice its share of shards, however cool it is', () => {
+    // a holds 58 idle shards (base load only), b, c and d two busy ones each: by load alone a is the coolest node and
+    // would take busy shards on top of its 58, four times its share of 16.
+    const owner = (id: number): string => (id < 58 ? 'a' : NODES[1 + ((id - 58) % 3)]!);
+    const loads = { x: report(Array.from({ length: 64 }, (_, id) => [id, 1, id < 58 ? 0 : 100] as [number, number, number])) };
+    const snap = cluster({ numShards: 64, nodes: NODES, shards: (id) => ({ target: owner(id), current: owner(id), flags: [] }), loads });
+    const c = converge(snap, (s, state) => planLoad(s, { load: { ...settings.load, moveBudget: 64 } }, snap.load, state));
+    expect(c.snapshot.shards.filter((e) => e?.target === 'a')).toHaveLength(58);
+  });
+
   it('does nothing inside the band, and aims for half the band once started', () => {
     // a carries 16 + 1.75 against an ideal of 16.44: 8% over, inside ±10%, outside ±5%.
     const rate = (id: number): number => (id === 0 ? 2.75 : 1);
