@@ -118,7 +118,9 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     for (const s of SIGNALS) process.off(s, onSignal);
     // Closing is bounded: a quit must never hang on an etcd or a node that stopped answering.
     const closing = Promise.all([scrapes?.stop(), watcher?.stop()]).then(() => client?.close());
-    const closed = await Promise.race([closing.then(() => true, () => true), sleep(CLOSE_GRACE_MS).then(() => false)]);
+    const grace = new AbortController();
+    const closed = await Promise.race([closing.then(() => true, () => true), sleep(CLOSE_GRACE_MS, grace.signal).then(() => false)]);
+    grace.abort();
     if (!closed) logger.warn('connections did not close in time; quitting anyway', { graceMs: CLOSE_GRACE_MS });
     process.off('unhandledRejection', onRejection);
   }
