@@ -77,15 +77,19 @@ describe('ClusterMember (in-process members, real etcd)', () => {
     const counts = await waitFor('a complete, balanced mapping', () => {
       const c = complete(ms[0]!, addrs)();
       return c && c.size === 3 && Math.max(...c.values()) - Math.min(...c.values()) <= 4 ? c : false;
-    }, { describe: () => JSON.stringify([...(complete(ms[0]!, addrs)() || new Map())]) + " " + ms[0]!.snapshot.shards.slice(0, 8).map((e) => e?.raw).join(" ")
-    });
+    }, { describe: () => `${JSON.stringify([...(complete(ms[0]!, addrs)() || new Map())])} ${ms[0]!.snapshot.shards.slice(0, 8).map((e) => e?.raw).join(' ')}` });
     expect([...counts.values()].reduce((a, b) => a + b)).toBe(NUM_SHARDS);
-    // Every owner serves exactly its shards.
-    for (const m of ms) {
-      for (let i = 0; i < NUM_SHARDS; i++) {
-        expect(m.shardEpoch(i) !== null).toBe(m.snapshot.shards[i]!.current === m.address);
-      }
-    }
+    // Every owner serves exactly its shards, once the balancer's last moves have landed (a member drops a shard it
+    // is releasing before its etcd write shows it, so mid-move the two differ for a moment).
+    const mismatches = (): string[] =>
+      ms.flatMap((m) =>
+        Array.from({ length: NUM_SHARDS }, (_, i) => i)
+          .filter((i) => (m.shardEpoch(i) !== null) !== (m.snapshot.shards[i]!.current === m.address))
+          .map((i) => `${m.address} shard ${i}`),
+      );
+    await waitFor('every member to serve exactly the shards it owns in etcd', () => mismatches().length === 0, {
+      describe: () => mismatches().slice(0, 10).join(', '),
+    });
     // Graceful stop of one member hands its shards over.
     const victim = ms[2]!;
     const report = await victim.stop('graceful');
