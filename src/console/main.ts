@@ -16,6 +16,7 @@ import { sleep } from '../edge/etcd/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
 import { ConsoleController } from './controller.js';
+import { installGraphemeFastPath } from './graphemes.js';
 import { HeapGuard } from './heapGuard.js';
 import { copyToClipboard, enterTerminal } from './terminal.js';
 import { createTheme, wantsColor } from './theme.js';
@@ -137,6 +138,7 @@ async function loadInk() {
   delete process.env.CI;
   delete process.env.CONTINUOUS_INTEGRATION;
   process.env.NODE_ENV ??= 'production';
+  installGraphemeFastPath();
   const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./ui/App.js')]);
   return { render, element: (controller: ConsoleController) => createElement(App, { controller }) };
 }
