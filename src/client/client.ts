@@ -6,7 +6,7 @@ import { DEFAULT_NUM_SHARDS } from '../core/sharding/objectId.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import type { EtcdClient } from '../edge/etcd/client.js';
 import { readSnapshot } from '../edge/etcd/readSnapshot.js';
-import { sleep } from '../edge/etcd/timing.js';
+import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import type { JsonObject, JsonValue } from '../node/objects/json.js';
 import { CallAbortedError, CallTimeoutError, type CallTrace, NoRouteError, RemoteError } from './errors.js';

@@ -5,7 +5,7 @@
  * snapshot. Everything else ends the call at once.
  */
 import { isRetriable } from '../core/errors.js';
-import { backoffDelay } from '../edge/etcd/timing.js';
+import { backoffDelay } from '../edge/timing.js';
 import { isErrorCode, NodeUnreachableError, RemoteError } from './errors.js';
 
 export interface RetryPolicy {

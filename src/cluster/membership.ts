@@ -3,7 +3,7 @@ import { AbortedError, describeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { type EtcdClient, LeaseNotFoundError } from '../edge/etcd/client.js';
-import { backoffDelay, sleep } from '../edge/etcd/timing.js';
+import { backoffDelay, sleep } from '../edge/timing.js';
 import { Fence, FENCING_DISABLED_FOR_TESTS } from './fence.js';
 
 export interface MembershipOptions {

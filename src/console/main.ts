@@ -12,7 +12,7 @@ import { type ClusterSnapshot, emptySnapshot } from '../core/snapshot/snapshot.j
 import { type NodeMetrics, parseMetricsSources } from '../core/view/index.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
-import { sleep } from '../edge/etcd/timing.js';
+import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
 import { ConsoleController } from './controller.js';

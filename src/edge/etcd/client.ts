@@ -56,7 +56,7 @@ import {
 } from '../../core/errors.js';
 import { type Logger, nullLogger } from '../../core/log/logger.js';
 import type { Kv, KvEvent } from '../../core/snapshot/snapshot.js';
-import { backoffDelay, sleep } from './timing.js';
+import { backoffDelay, sleep } from '../timing.js';
 
 /** etcd rejects a txn whose compares, success ops or failure ops (each counted separately) exceed this. */
 export const MAX_TXN_OPS = 128;

@@ -30,7 +30,7 @@ import {
   type TxnCompare,
   type TxnOp,
 } from './client.js';
-import { backoffDelay, sleep } from './timing.js';
+import { backoffDelay, sleep } from '../timing.js';
 
 export interface ShardChange {
   readonly shardId: number;

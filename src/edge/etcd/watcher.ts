@@ -23,7 +23,7 @@ import {
 } from '../../core/snapshot/snapshot.js';
 import type { EtcdClient, WatchHandle } from './client.js';
 import { diffSnapshots } from '../../core/snapshot/diff.js';
-import { backoffDelay, sleep } from './timing.js';
+import { backoffDelay, sleep } from '../timing.js';
 
 export type WatcherStatus =
   /** Before the first successful load. */

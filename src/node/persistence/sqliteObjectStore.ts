@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../../core/clock.js';
-import { backoffDelay, sleep } from '../../edge/etcd/timing.js';
+import { backoffDelay, sleep } from '../../edge/timing.js';
 import { PersistenceError, StaleEpochError } from './errors.js';
 import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
 

@@ -1,4 +1,4 @@
-/** Waiting helpers shared by the etcd edge's retry loops. */
+/** Waiting helpers for retry loops (etcd edge, client, membership, persistence, console). */
 
 /** Resolves after `ms`, or at once when `signal` aborts (callers check the signal themselves). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
