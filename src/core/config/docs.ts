@@ -19,11 +19,16 @@ function code(text: string | undefined): string {
   return text === undefined || text === '' ? '—' : `\`${text}\``;
 }
 
+/** `nodes[<id>].x`: read from the entry the node ID selects; the id key itself is what selects it. */
+function yamlKey(name: SettingName): string | undefined {
+  const yaml = SETTINGS[name].yaml;
+  return yaml === 'nodes[].id' ? yaml : yaml?.replace('nodes[]', 'nodes[<id>]');
+}
+
 function row(name: SettingName): string {
   const spec = SETTINGS[name];
   const flag = spec.flag === undefined ? undefined : spec.shortFlag === undefined ? spec.flag : `${spec.shortFlag}, ${spec.flag}`;
-  // `nodes[<id>].x`: read from the entry the node ID selects; the id key itself is what selects it.
-  const yaml = spec.yaml === 'nodes[].id' ? spec.yaml : spec.yaml?.replace('nodes[]', 'nodes[<id>]');
+  const yaml = yamlKey(name);
   const env = spec.envPresence ? `${code(spec.env)} (any non-empty value)` : code(spec.env);
   // Values are code; a described default (`defaultText`) is prose.
   const def = spec.defaultText ?? code(defaultText(name));
@@ -121,9 +126,8 @@ export function renderSettingsSummary(): string {
   const out = ['| Environment | Flag | YAML key | Default | Read by |', '|---|---|---|---|---|'];
   for (const name of SETTING_NAMES) {
     const spec = SETTINGS[name];
-    const yaml = spec.yaml === 'nodes[].id' ? spec.yaml : spec.yaml?.replace('nodes[]', 'nodes[<id>]');
     const def = spec.defaultText ?? code(defaultText(name));
-    out.push(`| ${[code(spec.env), code(spec.flag), code(yaml), def, READ_BY[spec.usedBy]].map(cell).join(' | ')} |`);
+    out.push(`| ${[code(spec.env), code(spec.flag), code(yamlKey(name)), def, READ_BY[spec.usedBy]].map(cell).join(' | ')} |`);
   }
   return out.join('\n');
 }
