@@ -15,9 +15,9 @@ export interface ShardLoads {
  * Per-shard load from the nodes' load reports. Each signal is normalised by its cluster total so they can be mixed:
  * the chosen metric (objects or call rate) with weight 1, node CPU spread over the node's shards by call rate and
  * node memory spread by object count, with their configured weights. CPU and memory count only when every report
- * has them, so a node that does not report them does not look light. Every shard also carries a base load (a share
- * of the mean), so shards without reports, e.g. on upstream nodes, still spread. A shard reported by two nodes
- * during a handover takes its current owner's report, else the newest.
+ * has them, so a node that does not report them does not look light, and only when the metric has shard load.
+ * Every shard also carries a base load (a share of the mean), so shards without reports, e.g. on upstream nodes,
+ * still spread. A shard reported by two nodes during a handover takes its current owner's report, else the newest.
  */
 export function shardLoads(
   snapshot: ClusterSnapshot,
@@ -58,6 +58,9 @@ export function shardLoads(
   };
   add(settings.metric, settings.metric === 'objects' ? objects : calls, 1);
   const nodeSignal = (pick: (r: LoadRecord) => number | null, by: Float64Array, fallback: Float64Array): Float64Array | null => {
+    // Without any shard load to attribute it by, a node's CPU and memory are its background work (leader duties,
+    // GC): moving shards cannot change them, and chasing their noise would move shards forever.
+    if (signals.length === 0) return null;
     if (records.length === 0 || records.some(([, r]) => pick(r) === null)) return null;
     return spreadOverShards(records, reporter, pick, by, fallback);
   };

@@ -116,6 +116,9 @@ describe('shard loads', () => {
     // calls 1,3,4 of 8; cpu a's 2 cores split 1:3, b's to shard 2, of 4; memory a split 3:1, b all, of 200.
     const expected = [0.125 + 0.0625 + 0.09375, 0.375 + 0.1875 + 0.03125, 0.5 + 0.25 + 0.125, 0];
     expected.forEach((x, id) => expect(l.perShard[id]).toBeCloseTo(x, 9));
+    // An idle cluster: node CPU and memory alone are background work that moving shards cannot change.
+    const idle = snap({ a: report([], { cpu: 2, rssBytes: 100 }), b: report([], { cpu: 0.5, rssBytes: 100 }) });
+    expect(shardLoads(idle, idle.load, { ...only, cpuWeight: 0.5, memoryWeight: 0.25 }).signals).toEqual([]);
     const partial = snap({ a: report([[0, 1, 1]], { cpu: 2 }), b: report([[2, 1, 1]]) });
     expect(shardLoads(partial, partial.load, { ...only, cpuWeight: 0.5 }).signals).toEqual(['calls']);
   });
