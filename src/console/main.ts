@@ -18,6 +18,7 @@ import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
 import { ConsoleController } from './controller.js';
 import { installGraphemeFastPath } from './graphemes.js';
 import { HeapGuard } from './heapGuard.js';
+import { installOutputFastPath } from './inkOutput.js';
 import { copyToClipboard, enterTerminal } from './terminal.js';
 import { createTheme, wantsColor } from './theme.js';
 
@@ -139,7 +140,7 @@ async function loadInk() {
   delete process.env.CONTINUOUS_INTEGRATION;
   process.env.NODE_ENV ??= 'production';
   installGraphemeFastPath();
-  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./ui/App.js')]);
+  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./ui/App.js'), installOutputFastPath()]);
   return { render, element: (controller: ConsoleController) => createElement(App, { controller }) };
 }
 
