@@ -13,10 +13,12 @@
  *             transaction of 10 every 10 ms: half start a migration, half complete the oldest) go into etcd for N
  *             seconds. The console process's CPU over the storm as a share of one core, its peak resident memory,
  *             and a check that it has caught up with the last revision afterwards.
+ *   --node-flags F  node flags for the console process of the storm, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" for a
+ *                   CPU profile written when it quits, or "--trace-gc" (its output goes to the tmux pane's screen).
  * Last line: {"frameP50Ms", "frameP99Ms", "stormCpuPercent", "rssMb"}; targets p99 < 16 ms, CPU < 25 %, RSS < 200 MB.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +30,7 @@ import { applyEvents, buildSnapshot, type ClusterSnapshot, type Kv, type KvEvent
 import { buildClusterView, type NodeMetrics, summarizeScrape } from '../src/core/view/index.js';
 import { ConsoleController } from '../src/console/controller.js';
 import { installGraphemeFastPath } from '../src/console/graphemes.js';
+import { installOutputFastPath } from '../src/console/inkOutput.js';
 import type { FrameTimer } from '../src/console/frameScheduler.js';
 import { buildFrame } from '../src/console/model/frame.js';
 import { initialUi } from '../src/console/model/ui.js';
@@ -230,7 +233,12 @@ function percentile(sorted: readonly number[], q: number): number {
 async function loadUi() {
   process.env.NODE_ENV = 'production';
   installGraphemeFastPath();
-  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../src/console/ui/App.js')]);
+  const [{ render }, { createElement }, { App }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('../src/console/ui/App.js'),
+    installOutputFastPath(),
+  ]);
   return { render, createElement, App };
 }
 
@@ -282,7 +290,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const cols = arg(args, 'cols', 80);
   const rows = arg(args, 'rows', 24);
   const frames = await measureFrames(cols, rows);
-  const storm = await measureStorm(seconds, cols, rows);
+  const i = args.indexOf('--node-flags');
+  const nodeFlags = i >= 0 ? (args[i + 1] ?? '') : '';
+  const storm = await measureStorm(seconds, cols, rows, nodeFlags);
   return { frameP50Ms: round(frames.p50), frameP99Ms: round(frames.p99), stormCpuPercent: round(storm.cpuPercent), rssMb: round(storm.rssMb) };
 }
 
@@ -348,7 +358,7 @@ async function measureFrames(cols: number, rows: number): Promise<{ p50: number;
   return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
 }
 
-async function measureStorm(seconds: number, cols: number, rows: number): Promise<{ cpuPercent: number; rssMb: number }> {
+async function measureStorm(seconds: number, cols: number, rows: number, nodeFlags: string): Promise<{ cpuPercent: number; rssMb: number }> {
   if (!existsSync(BUILT)) throw new Error('dist/ is missing: run `npm run build` before this benchmark');
   const etcd = await startEtcd('bench-console');
   const client = createEtcdClient({ endpoints: etcd.endpoints });
@@ -365,7 +375,7 @@ async function measureStorm(seconds: number, cols: number, rows: number): Promis
     await seed(client, cluster.kvs);
     term = await TmuxTerminal.start('bench-console');
     const env = `GOVERSE_ETCD_ENDPOINTS=${etcd.endpoints.join(',')} GOVERSE_ETCD_PREFIX=${P} GOVERSE_NUM_SHARDS=${SHARDS}`;
-    await term.open('console', `exec env -u CI -u NO_COLOR ${env} ${process.execPath} ${BIN} top`, cols, rows);
+    await term.open('console', `exec env -u CI -u NO_COLOR ${env} ${process.execPath} ${nodeFlags} ${BIN} top`, cols, rows);
     const pid = await term.pid('console');
     const t = term;
     await waitFor('the console to show the cluster and every node\'s metrics', async () => /metrics 100\/100/.test(await t.screen('console')), {
@@ -376,6 +386,7 @@ async function measureStorm(seconds: number, cols: number, rows: number): Promis
     await new Promise((r) => setTimeout(r, 2000));
     let peakRss = rssMb(pid);
     const cpu0 = cpuTicks(pid);
+    const threads0 = threadTicks(pid);
     const wall0 = performance.now();
     let batches = 0;
     await new Promise<void>((resolve, reject) => {
@@ -396,7 +407,10 @@ async function measureStorm(seconds: number, cols: number, rows: number): Promis
       void step().catch(reject);
     });
     const wall = performance.now() - wall0;
-    const cpuPercent = ((cpuTicks(pid) - cpu0) * (1000 / CLOCK_TICKS_PER_SECOND) * 100) / wall;
+    const share = (ticks: number): number => (ticks * (1000 / CLOCK_TICKS_PER_SECOND) * 100) / wall;
+    const cpuPercent = share(cpuTicks(pid) - cpu0);
+    const split = [...threadTicks(pid)].map(([name, t]) => [name, share(t - (threads0.get(name) ?? 0))] as const).filter(([, v]) => v >= 0.5);
+    log(`  console CPU by thread: ${split.map(([name, v]) => `${name} ${v.toFixed(1)} %`).join(', ')}`);
     const last = (await client.rangePrefix(`${P}/shard/`)).revision;
     // The console keeps up: it shows the last revision soon after the storm.
     await waitFor(`the console to catch up with revision ${last}`, async () => {
@@ -429,6 +443,22 @@ function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** CPU ticks per thread name (node's main thread, V8's GC and compiler workers, libuv's pool), for the log. */
+function threadTicks(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const name = task === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d]+$/, '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
 }
 
 function rssMb(pid: number): number {
