@@ -40,6 +40,9 @@ export interface ConsoleIo {
 /** Frames per second at most: a storm of etcd events costs a few frames a second, while keys answer at once. */
 const MAX_FPS = { data: 5, input: 20 } as const;
 
+/** Watch events are applied in batches this far apart at most: well within a frame, and a storm costs a few copies. */
+const WATCH_COALESCE_MS = 50;
+
 /** How long quitting waits for the connections to close. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -78,7 +81,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   try {
     const inkLoaded = loadInk();
     client = createEtcdClient(etcdOptionsFromConfig(config, logger));
-    watcher = new ClusterWatcher({ client, prefix: config.etcdPrefix, numShards: config.numShards, logger });
+    watcher = new ClusterWatcher({ client, prefix: config.etcdPrefix, numShards: config.numShards, coalesceMs: WATCH_COALESCE_MS, logger });
     const ctl = new ConsoleController({
       snapshot: emptySnapshot(config.etcdPrefix, config.numShards),
       endpoints: config.etcdEndpoints,

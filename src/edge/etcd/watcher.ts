@@ -65,6 +65,12 @@ export interface ClusterWatcherOptions {
   readonly resyncIntervalMs?: number;
   /** Backoff between failed list attempts: doubles from `initial` up to `max`. Default 100 ms .. 5 s. */
   readonly retryBackoffMs?: { readonly initial: number; readonly max: number };
+  /**
+   * Watch events arriving within this many ms of the first are applied and published as one batch. Default 0: each
+   * watch response at once. The console sets it: every batch copies the shard array (8192 entries), so a storm of
+   * small transactions would otherwise cost a copy and a publish each.
+   */
+  readonly coalesceMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly metrics?: WatcherMetrics;
@@ -77,6 +83,7 @@ export class ClusterWatcher {
   private readonly keys: Keyspace;
   private readonly numShards: number;
   private readonly resyncIntervalMs: number;
+  private readonly coalesceMs: number;
   private readonly backoff: { readonly initial: number; readonly max: number };
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -96,12 +103,15 @@ export class ClusterWatcher {
   private started = false;
   private stopped = false;
   private firstLoad: { resolve: () => void; reject: (err: Error) => void } | null = null;
+  /** Watch events held back for `coalesceMs`, applied together when the timer fires. */
+  private held: { events: KvEvent[]; revision: number; timer: NodeJS.Timeout } | null = null;
 
   constructor(options: ClusterWatcherOptions) {
     this.client = options.client;
     this.keys = new Keyspace(options.prefix);
     this.numShards = options.numShards;
     this.resyncIntervalMs = options.resyncIntervalMs ?? 60_000;
+    this.coalesceMs = options.coalesceMs ?? 0;
     this.backoff = options.retryBackoffMs ?? { initial: 100, max: 5000 };
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? nullLogger).child({ component: 'cluster-watcher', prefix: this.keys.prefix });
@@ -225,7 +235,7 @@ export class ClusterWatcher {
     const current = (): boolean => gen === this.generation && !this.stopped;
     this.watch = this.client.watchPrefix(this.keys.root, fromRevision, {
       onEvents: (events, revision) => {
-        if (current()) this.applyWatchEvents(events, revision);
+        if (current()) this.onWatchEvents(events, revision);
       },
       onConnected: ({ revision }) => {
         if (!current()) return;
@@ -250,6 +260,22 @@ export class ClusterWatcher {
     });
   }
 
+  private onWatchEvents(events: readonly KvEvent[], revision: number): void {
+    if (this.coalesceMs <= 0) return this.applyWatchEvents(events, revision);
+    if (this.held === null) {
+      this.held = { events: [...events], revision, timer: setTimeout(() => this.flushHeld(), this.coalesceMs) };
+      return;
+    }
+    for (const e of events) this.held.events.push(e);
+    this.held.revision = revision;
+  }
+
+  private flushHeld(): void {
+    const held = this.held;
+    this.held = null;
+    if (held !== null) this.applyWatchEvents(held.events, held.revision);
+  }
+
   private applyWatchEvents(events: readonly KvEvent[], revision: number): void {
     const { snapshot, changes } = applyEvents(this.snap, events, revision);
     this.snap = snapshot;
@@ -271,6 +297,9 @@ export class ClusterWatcher {
   private async replaceWatch(next: WatchHandle | null): Promise<void> {
     const old = this.watch;
     this.generation++;
+    // Held events belong to the old watch: the list that replaces it was read after them and includes them.
+    if (this.held !== null) clearTimeout(this.held.timer);
+    this.held = null;
     this.watch = next;
     await old?.cancel();
   }

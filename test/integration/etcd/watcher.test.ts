@@ -19,16 +19,24 @@ class Recorder {
   readonly reconnects: string[] = [];
   readonly watcher: ClusterWatcher;
 
-  constructor(client: EtcdClient, prefix: string, resyncIntervalMs = 600_000) {
+  /** When each update was published (performance.now()). */
+  readonly publishedAt: number[] = [];
+
+  constructor(client: EtcdClient, prefix: string, resyncIntervalMs = 600_000, coalesceMs = 0) {
     this.watcher = new ClusterWatcher({
       client,
       prefix,
       numShards: NUM_SHARDS,
       resyncIntervalMs,
+      coalesceMs,
       retryBackoffMs: { initial: 20, max: 200 },
       metrics: { onList: (r) => this.lists.push(r), onReconnect: (o) => this.reconnects.push(o) },
     });
-    this.watcher.subscribe((e) => (e.type === 'snapshot' ? this.updates.push(e) : this.statuses.push(e.status)));
+    this.watcher.subscribe((e) => {
+      if (e.type === 'status') return void this.statuses.push(e.status);
+      this.updates.push(e);
+      this.publishedAt.push(performance.now());
+    });
   }
 
   /** Revisions of every shard write published by the watch, in publication order. */
@@ -133,6 +141,25 @@ describe('ClusterWatcher', () => {
     const seen = r.shardWriteRevisions();
     expectStrictlyIncreasing(seen);
     expect(seen).toEqual([...acked].sort((a, b) => a - b));
+    await expectInSync(r, client, prefix);
+  });
+
+  it('coalesces a burst into batches at least coalesceMs apart when asked, still losing and reordering nothing', async () => {
+    const prefix = uniquePrefix('coalesce');
+    const keys = new Keyspace(prefix);
+    const coalesceMs = 200;
+    const r = await started(new Recorder(client, prefix, 600_000, coalesceMs));
+    const writer = createEtcdClient({ endpoints: etcd.endpoints });
+    cleanups.push(() => writer.close());
+    const acked: number[] = [];
+    // Sequential writes: each its own watch response, 300 of them over a few hundred ms at least.
+    for (let i = 0; i < 300; i++) acked.push((await writer.put(keys.shard(i % 50), `n${i},`)).revision);
+    await waitFor('the last update', () => r.watcher.snapshot.revision >= acked.at(-1)!);
+    expect(r.shardWriteRevisions()).toEqual(acked);
+    const watchAt = r.publishedAt.filter((_, i) => r.updates[i]!.cause === 'watch');
+    expect(watchAt.length).toBeLessThan(acked.length / 2);
+    // Timers never fire early, so batches are spaced by the window at least (1 ms for the clock's rounding).
+    for (let i = 1; i < watchAt.length; i++) expect(watchAt[i]! - watchAt[i - 1]!).toBeGreaterThanOrEqual(coalesceMs - 1);
     await expectInSync(r, client, prefix);
   });
 
