@@ -66,6 +66,25 @@ describe('scraper', () => {
     expect(out[5]).toMatchObject({ kind: 'unreachable', reason: expect.stringMatching(/ECONNREFUSED/) });
   });
 
+  it('retries once on a new connection when a kept-alive one was closed under the request', async () => {
+    // Every connection serves one request; a second one on it finds the connection closed, as an idle timeout would.
+    const served = new WeakSet<object>();
+    const oneShot = createServer((req, res) => {
+      if (served.has(req.socket)) return void req.socket.destroy();
+      served.add(req.socket);
+      res.end(GOOD);
+    });
+    await new Promise<void>((resolve) => oneShot.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(oneShot.address() as { port: number }).port}/metrics`;
+      const out = await scrapeAll([url, url, url], { timeoutMs: 5000, concurrency: 1 });
+      expect(out.map((o) => o.kind)).toEqual(['ok', 'ok', 'ok']);
+    } finally {
+      oneShot.closeAllConnections();
+      await new Promise((resolve) => oneShot.close(resolve));
+    }
+  });
+
   it('keeps at most `concurrency` scrapes in flight', async () => {
     maxInFlight = 0;
     const urls = Array.from({ length: 12 }, (_, i) => `${base}/good?${i}`);
