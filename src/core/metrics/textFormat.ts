@@ -42,6 +42,8 @@ const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'su
 const METRIC_NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
 const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
 const NON_BLANK = /[^ \t]*/y;
+const METRIC_NAME_CHAR = /[a-zA-Z0-9_:]/;
+const LABEL_NAME_CHAR = /[a-zA-Z0-9_]/;
 const PLAIN_CHARS = /[^"\\]*/y;
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGER = /^-?\d+$/;
@@ -108,6 +110,22 @@ class Cursor {
     return this.text.slice(start, this.pos);
   }
 
+  /**
+   * `known` when the text at the cursor is that name followed by a character no name has (`follows` matches), else
+   * the match of `pattern`. Reusing the previous line's string spares a slice and gives property and map lookups a
+   * string whose hash is already computed: most lines repeat the names of the line before.
+   */
+  readKnown(known: string, pattern: RegExp, follows: RegExp): string {
+    if (known !== '' && this.text.startsWith(known, this.pos)) {
+      const after = this.pos + known.length;
+      if (after >= this.text.length || !follows.test(this.text.charAt(after))) {
+        this.pos = after;
+        return known;
+      }
+    }
+    return this.read(pattern);
+  }
+
   rest(): string {
     const s = this.text.slice(this.pos);
     this.pos = this.text.length;
@@ -117,6 +135,11 @@ class Cursor {
 
 class Parser {
   private readonly families = new Map<string, FamilyBuilder>();
+  /** The previous sample's name and family; forgotten at every HELP or TYPE line, which can change the family. */
+  private lastName = '';
+  private lastFamily: FamilyBuilder | null = null;
+  /** The previous sample's label names, by position. */
+  private readonly labelNames: string[] = [];
 
   parse(text: string): MetricFamilies {
     const lines = text.split('\n');
@@ -148,6 +171,8 @@ class Parser {
    * `# TYPE name` with nothing after it is a comment too.
    */
   private comment(cur: Cursor): void {
+    this.lastName = '';
+    this.lastFamily = null;
     cur.pos++;
     cur.skipBlanks();
     const keyword = cur.read(NON_BLANK);
@@ -176,14 +201,14 @@ class Parser {
 
   /** `name{label="value",...} value [timestamp]` */
   private sample(cur: Cursor): void {
-    const name = cur.read(METRIC_NAME);
+    const name = cur.readKnown(this.lastName, METRIC_NAME, METRIC_NAME_CHAR);
     if (name === '') cur.fail(`expected a metric name, found ${JSON.stringify(cur.peek())}`);
     // A plain object keeps V8's fast properties (null-prototype objects are dictionaries, 2x slower to parse into).
     const labels: Record<string, string> = {};
     const afterName = cur.pos;
     cur.skipBlanks();
     if (cur.peek() === '{') {
-      readLabels(cur, labels);
+      readLabels(cur, labels, this.labelNames);
       cur.skipBlanks();
     } else if (cur.pos === afterName && !cur.atEnd()) {
       cur.fail(`invalid character ${JSON.stringify(cur.peek())} in metric name ${name}`);
@@ -202,27 +227,33 @@ class Parser {
       if (!cur.atEnd()) cur.fail(`unexpected text after the timestamp of ${name}`);
     }
     const sample: Sample = timestampMs === undefined ? { name, labels, value } : { name, labels, value, timestampMs };
-    this.familyOf(cur, name, labels).samples.push(sample);
+    const family = this.lastFamily !== null && this.lastName === name ? this.lastFamily : this.familyOf(name);
+    this.lastName = name;
+    this.lastFamily = family;
+    checkSample(cur, family, name, labels);
+    family.samples.push(sample);
   }
 
   /** A sample's family: its own name, or a histogram or summary it is a `_bucket`, `_sum` or `_count` of. */
-  private familyOf(cur: Cursor, name: string, labels: Labels): FamilyBuilder {
+  private familyOf(name: string): FamilyBuilder {
     const own = this.families.get(name);
-    if (own !== undefined) {
-      if (own.type === 'histogram') cur.fail(`sample ${name} of histogram ${name} needs a _bucket, _sum or _count suffix`);
-      if (own.type === 'summary') checkBound(cur, name, labels, 'quantile');
-      return own;
-    }
+    if (own !== undefined) return own;
     for (const suffix of ['_bucket', '_sum', '_count']) {
       if (!name.endsWith(suffix)) continue;
       const base = this.families.get(name.slice(0, -suffix.length));
-      if (base?.type === 'histogram') {
-        if (suffix === '_bucket') checkBound(cur, name, labels, 'le');
-        return base;
-      }
-      if (base?.type === 'summary' && suffix !== '_bucket') return base;
+      if (base?.type === 'histogram' || (base?.type === 'summary' && suffix !== '_bucket')) return base;
     }
     return this.family(name);
+  }
+}
+
+/** What a histogram's or summary's samples must carry. */
+function checkSample(cur: Cursor, family: FamilyBuilder, name: string, labels: Labels): void {
+  if (family.type === 'histogram') {
+    if (name === family.name) cur.fail(`sample ${name} of histogram ${name} needs a _bucket, _sum or _count suffix`);
+    if (name.endsWith('_bucket')) checkBound(cur, name, labels, 'le');
+  } else if (family.type === 'summary' && name === family.name) {
+    checkBound(cur, name, labels, 'quantile');
   }
 }
 
@@ -232,12 +263,14 @@ function checkBound(cur: Cursor, name: string, labels: Labels, label: 'le' | 'qu
   if (parseFloatToken(bound) === undefined) cur.fail(`invalid ${label} ${JSON.stringify(bound)} in ${name}`);
 }
 
-function readLabels(cur: Cursor, labels: Record<string, string>): void {
+/** `known[i]`: the name of the i-th label of the previous sample, replaced by this sample's. */
+function readLabels(cur: Cursor, labels: Record<string, string>, known: string[]): void {
   cur.pos++;
-  for (;;) {
+  for (let i = 0; ; i++) {
     cur.skipBlanks();
     if (cur.peek() === '}') break;
-    const name = cur.read(LABEL_NAME);
+    const name = cur.readKnown(known[i] ?? '', LABEL_NAME, LABEL_NAME_CHAR);
+    known[i] = name;
     if (name === '') cur.fail(cur.atEnd() ? 'unterminated label set' : `invalid label name at column ${cur.pos + 1}`);
     cur.skipBlanks();
     if (cur.peek() !== '=') cur.fail(`expected = after label ${name}`);
@@ -261,6 +294,16 @@ function readLabels(cur: Cursor, labels: Record<string, string>): void {
 
 /** After the opening quote: the value up to the closing quote, with `\\`, `\"` and `\n` unescaped. */
 function readLabelValue(cur: Cursor, label: string): string {
+  // Almost every value has no escape: one slice up to the quote.
+  const close = cur.text.indexOf('"', cur.pos);
+  if (close >= 0) {
+    const escape = cur.text.indexOf('\\', cur.pos);
+    if (escape < 0 || escape > close) {
+      const value = cur.text.slice(cur.pos, close);
+      cur.pos = close + 1;
+      return value;
+    }
+  }
   let value = '';
   for (;;) {
     value += cur.read(PLAIN_CHARS);
