@@ -135,6 +135,8 @@ export interface ClusterView {
   /** Internal index for shardRow. */
   readonly migrationIndex: ReadonlyMap<number, Migration>;
   readonly stuckIndex: ReadonlyMap<number, StuckShard>;
+  /** Internal: what the per-shard objects and calls were filled from, so that the next rebuild can reuse them. */
+  readonly loadFrom: { readonly metrics: ReadonlyMap<string, NodeMetrics>; readonly load: ClusterSnapshot['load'] };
 }
 
 const NOT_SCRAPED: MetricsStatus = { kind: 'none', reason: 'not scraped' };
@@ -160,7 +162,15 @@ export function buildClusterView(input: ViewInput): ClusterView {
   for (const s of stuck) columns.flags[s.shardId]! |= SHARD_FLAG.stuck;
 
   const figures = addresses.map((a) => latestFigures(metrics.get(a)));
-  fillShardLoad(snapshot, nodeIndex, columns, figures);
+  const sources = shardLoadSources(snapshot, addresses, figures);
+  // Same scrapes and load records as the previous view: only the shards that changed hands need their figures again.
+  if (pass.changed !== null && previous?.loadFrom.metrics === metrics && previous.loadFrom.load === snapshot.load) {
+    columns.objects.set(previous.shards.objects);
+    columns.calls.set(previous.shards.calls);
+    for (const id of pass.changed) fillOneShardLoad(id, columns, sources);
+  } else {
+    fillShardLoad(snapshot, nodeIndex, columns, sources);
+  }
 
   const ctx = plannerContext(snapshot);
   const leaderAddress = snapshot.leader?.address ?? null;
@@ -229,6 +239,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     unmatchedMetrics: input.unmatchedMetrics ?? [],
     migrationIndex: new Map(migrations.map((m) => [m.shardId, m])),
     stuckIndex: new Map(stuck.map((s) => [s.shardId, s])),
+    loadFrom: { metrics, load: snapshot.load },
   };
 }
 
@@ -290,6 +301,8 @@ interface ShardPass {
   readonly nodeIndex: ReadonlyMap<string, number>;
   readonly columns: ShardColumns;
   readonly tally: Tally;
+  /** Shards whose entry differs from the previous view's (incremental pass); null after a full pass. */
+  readonly changed: readonly number[] | null;
 }
 
 interface Tally {
@@ -352,7 +365,7 @@ function fullPass(snapshot: ClusterSnapshot, listed: ReadonlySet<string>): Shard
     if (t >= 0) columns.target[id] = renumber[t]!;
     if (c >= 0) columns.current[id] = renumber[c]!;
   }
-  return { addresses, nodeIndex, columns, tally: tallyShards(snapshot, addresses, columns) };
+  return { addresses, nodeIndex, columns, tally: tallyShards(snapshot, addresses, columns), changed: null };
 }
 
 /**
@@ -384,9 +397,11 @@ function incrementalPass(snapshot: ClusterSnapshot, previous: ClusterView, liste
   for (const s of previous.stuck) columns.flags[s.shardId]! &= ~SHARD_FLAG.stuck;
   const before = previous.snapshot.shards;
   const { nodeIndex } = previous;
+  const changed: number[] = [];
   for (let id = 0; id < snapshot.numShards; id++) {
     const entry = snapshot.shards[id];
     if (entry === before[id]) continue;
+    changed.push(id);
     if (entry === undefined) {
       columns.flags[id] = 0;
       columns.target[id] = -1;
@@ -404,7 +419,7 @@ function incrementalPass(snapshot: ClusterSnapshot, previous: ClusterView, liste
   for (let i = 0; i < addresses.length; i++) {
     if (!listed.has(addresses[i]!) && tally.targets[i]! + tally.owned[i]! === 0) return null;
   }
-  return { addresses, nodeIndex, columns, tally };
+  return { addresses, nodeIndex, columns, tally, changed };
 }
 
 /** States and every count, from the index columns alone. */
@@ -462,23 +477,32 @@ function tallyShards(snapshot: ClusterSnapshot, addresses: readonly string[], co
 }
 
 /**
- * Objects and call rate per shard. A node that reports per-shard figures at all reports 0 for the shards it owns
- * and does not list; figures count only from the shard's current owner, since a former owner's report may still
- * list a shard it handed over. Scrapes are fresher than load records (reported every few seconds, smoothed).
+ * Where per-shard objects and call rates come from, per node index. A node that reports per-shard figures at all
+ * reports 0 for the shards it owns and does not list; figures count only from the shard's current owner, since a
+ * former owner's report may still list a shard it handed over. Scrapes are fresher than load records (reported every
+ * few seconds, smoothed), so they win.
  */
-function fillShardLoad(
-  snapshot: ClusterSnapshot,
-  nodeIndex: ReadonlyMap<string, number>,
-  columns: ShardColumns,
-  figures: readonly (NodeFigures | null)[],
-): void {
+interface ShardLoadSources {
+  readonly objectsKnown: Uint8Array;
+  readonly callsKnown: Uint8Array;
+  readonly load: readonly (LoadRecord | undefined)[];
+  readonly figures: readonly (NodeFigures | null)[];
+}
+
+function shardLoadSources(snapshot: ClusterSnapshot, addresses: readonly string[], figures: readonly (NodeFigures | null)[]): ShardLoadSources {
+  const load = addresses.map((a) => snapshot.load.get(a));
+  return {
+    objectsKnown: Uint8Array.from(figures, (f, i) => ((f !== null && f.objects !== null) || load[i] !== undefined ? 1 : 0)),
+    callsKnown: Uint8Array.from(figures, (f, i) => ((f !== null && f.callRate !== null) || load[i] !== undefined ? 1 : 0)),
+    load,
+    figures,
+  };
+}
+
+/** Objects and call rate of every shard. */
+function fillShardLoad(snapshot: ClusterSnapshot, nodeIndex: ReadonlyMap<string, number>, columns: ShardColumns, sources: ShardLoadSources): void {
   const n = snapshot.numShards;
-  const objectsKnown = Uint8Array.from(figures, (f) => (f !== null && f.objects !== null ? 1 : 0));
-  const callsKnown = Uint8Array.from(figures, (f) => (f !== null && f.callRate !== null ? 1 : 0));
-  for (const a of snapshot.load.keys()) {
-    const i = nodeIndex.get(a);
-    if (i !== undefined) objectsKnown[i] = callsKnown[i] = 1;
-  }
+  const { objectsKnown, callsKnown, figures } = sources;
   const { current, objects, calls } = columns;
   for (let id = 0; id < n; id++) {
     const c = current[id]!;
@@ -508,6 +532,39 @@ function fillShardLoad(
       if (id < n && current[id] === i) calls[id] = r;
     });
   }
+}
+
+/** Objects and call rate of one shard, as fillShardLoad gives them. */
+function fillOneShardLoad(id: number, columns: ShardColumns, sources: ShardLoadSources): void {
+  const c = columns.current[id]!;
+  let objects = c >= 0 && sources.objectsKnown[c] === 1 ? 0 : Number.NaN;
+  let calls = c >= 0 && sources.callsKnown[c] === 1 ? 0 : Number.NaN;
+  if (c >= 0) {
+    const record = sources.load[c];
+    const entry = record === undefined ? undefined : loadIndex(record).get(id);
+    if (entry !== undefined) {
+      objects = entry[1];
+      calls = entry[2];
+    }
+    const f = sources.figures[c];
+    objects = f?.shardObjects.get(id) ?? objects;
+    calls = f?.shardCallRates.get(id) ?? calls;
+  }
+  columns.objects[id] = objects;
+  columns.calls[id] = calls;
+}
+
+/** A load record's entries by shard ID (the last one wins, as in fillShardLoad); built once per record. */
+const loadIndexes = new WeakMap<LoadRecord, Map<number, LoadRecord['shards'][number]>>();
+
+function loadIndex(record: LoadRecord): Map<number, LoadRecord['shards'][number]> {
+  let index = loadIndexes.get(record);
+  if (index === undefined) {
+    index = new Map();
+    for (const e of record.shards) index.set(e[0], e);
+    loadIndexes.set(record, index);
+  }
+  return index;
 }
 
 /** One shard in full, for tables, JSON and the console's details. */
