@@ -14,7 +14,7 @@ import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
-import { type NodeScrapes, scrapeNodes } from '../edge/http/scraper.js';
+import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
 import { ConsoleController } from './controller.js';
 import { installGraphemeFastPath } from './graphemes.js';
 import { HeapGuard } from './heapGuard.js';
@@ -153,6 +153,7 @@ class ScrapeLoop {
   private inFlight: Promise<void> | null = null;
   private stopped = false;
   private previous: ReadonlyMap<string, NodeMetrics> = new Map();
+  private readonly caches = new ScrapeCaches();
   private readonly abort = new AbortController();
 
   constructor(
@@ -191,6 +192,7 @@ class ScrapeLoop {
         // A node that does not answer within the interval is reported unreachable, not waited for.
         timeoutMs: Math.min(this.config.refresh, this.config.etcdTimeout),
         signal: this.abort.signal,
+        caches: this.caches,
       });
       if (this.stopped) return true;
       this.previous = scrapes.metrics;

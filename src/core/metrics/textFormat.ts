@@ -141,17 +141,27 @@ class Parser {
   /** The previous sample's label names, by position. */
   private readonly labelNames: string[] = [];
 
+  constructor(private readonly cache: SampleCache | undefined) {}
+
   parse(text: string): MetricFamilies {
     const lines = text.split('\n');
     const cur = new Cursor();
+    this.cache?.begin();
     for (let i = 0; i < lines.length; i++) {
       const raw = lines[i]!;
       cur.reset(raw.endsWith('\r') ? raw.slice(0, -1) : raw, i + 1);
       cur.skipBlanks();
       if (cur.atEnd()) continue;
-      if (cur.peek() === '#') this.comment(cur);
-      else this.sample(cur);
+      if (cur.peek() === '#') {
+        this.comment(cur);
+        continue;
+      }
+      const known = this.cache?.get(raw);
+      const sample = known ?? this.readSample(cur);
+      this.addSample(cur, sample);
+      this.cache?.set(raw, sample);
     }
+    this.cache?.commit();
     const out = new Map<string, MetricFamily>();
     for (const f of this.families.values()) out.set(f.name, { name: f.name, type: f.type, help: f.help, samples: f.samples });
     return out;
@@ -200,7 +210,7 @@ class Parser {
   }
 
   /** `name{label="value",...} value [timestamp]` */
-  private sample(cur: Cursor): void {
+  private readSample(cur: Cursor): Sample {
     const name = cur.readKnown(this.lastName, METRIC_NAME, METRIC_NAME_CHAR);
     if (name === '') cur.fail(`expected a metric name, found ${JSON.stringify(cur.peek())}`);
     // A plain object keeps V8's fast properties (null-prototype objects are dictionaries, 2x slower to parse into).
@@ -226,11 +236,15 @@ class Parser {
       cur.skipBlanks();
       if (!cur.atEnd()) cur.fail(`unexpected text after the timestamp of ${name}`);
     }
-    const sample: Sample = timestampMs === undefined ? { name, labels, value } : { name, labels, value, timestampMs };
+    return timestampMs === undefined ? { name, labels, value } : { name, labels, value, timestampMs };
+  }
+
+  private addSample(cur: Cursor, sample: Sample): void {
+    const { name } = sample;
     const family = this.lastFamily !== null && this.lastName === name ? this.lastFamily : this.familyOf(name);
     this.lastName = name;
     this.lastFamily = family;
-    checkSample(cur, family, name, labels);
+    checkSample(cur, family, name, sample.labels);
     family.samples.push(sample);
   }
 
@@ -324,7 +338,38 @@ function unescapeHelp(text: string): string {
   return text.replace(/\\([\\n])/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
 }
 
-/** Parses a whole scrape. Throws only MetricsParseError, whatever the input. */
-export function parsePrometheusText(text: string): MetricFamilies {
-  return new Parser().parse(text);
+/**
+ * The samples of one source's last scrape by their line. Most lines of a node's /metrics come back unchanged from one
+ * scrape to the next (gauges, idle series), and reading them again was most of a console's scraping: a line seen
+ * last time gives its sample without being read. Each parse keeps only the lines it saw, and a parse that fails
+ * keeps the previous ones.
+ */
+export class SampleCache {
+  private last = new Map<string, Sample>();
+  private next = new Map<string, Sample>();
+
+  begin(): void {
+    this.next = new Map();
+  }
+
+  get(line: string): Sample | undefined {
+    return this.last.get(line);
+  }
+
+  set(line: string, sample: Sample): void {
+    this.next.set(line, sample);
+  }
+
+  commit(): void {
+    this.last = this.next;
+    this.next = new Map();
+  }
+}
+
+/**
+ * Parses a whole scrape. Throws only MetricsParseError, whatever the input. With `cache` (one per source), lines
+ * unchanged since the source's previous scrape are not read again.
+ */
+export function parsePrometheusText(text: string, cache?: SampleCache): MetricFamilies {
+  return new Parser(cache).parse(text);
 }

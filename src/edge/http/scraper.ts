@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { formatDuration } from '../../core/duration.js';
 import { describeError } from '../../core/errors.js';
-import { MetricsParseError, parsePrometheusText } from '../../core/metrics/textFormat.js';
+import { MetricsParseError, parsePrometheusText, SampleCache } from '../../core/metrics/textFormat.js';
 import type { ClusterSnapshot } from '../../core/snapshot/snapshot.js';
 import {
   identifyNode,
@@ -24,6 +24,27 @@ export interface ScrapeOptions {
   readonly signal?: AbortSignal;
   /** Epoch ms clock (tests). */
   readonly now?: () => number;
+  /** For a scraper that runs round after round (the console): lines unchanged since the last round are not parsed. */
+  readonly caches?: ScrapeCaches;
+}
+
+/** One SampleCache per scraped URL; `scrapeNodes` forgets the URLs a round no longer scrapes. */
+export class ScrapeCaches {
+  private readonly byUrl = new Map<string, SampleCache>();
+
+  for(url: string): SampleCache {
+    let cache = this.byUrl.get(url);
+    if (cache === undefined) this.byUrl.set(url, (cache = new SampleCache()));
+    return cache;
+  }
+
+  retain(urls: ReadonlySet<string>): void {
+    for (const url of this.byUrl.keys()) if (!urls.has(url)) this.byUrl.delete(url);
+  }
+
+  get size(): number {
+    return this.byUrl.size;
+  }
 }
 
 const DEFAULT_CONCURRENCY = 16;
@@ -47,7 +68,7 @@ export async function scrapeOne(url: string, options: ScrapeOptions): Promise<Sc
     return { kind: 'unreachable', url, atMs, reason };
   }
   try {
-    return { kind: 'ok', url, atMs, families: parsePrometheusText(text) };
+    return { kind: 'ok', url, atMs, families: parsePrometheusText(text, options.caches?.for(url)) };
   } catch (err) {
     if (err instanceof MetricsParseError) return { kind: 'malformed', url, atMs, reason: err.message };
     throw err;
@@ -153,6 +174,7 @@ export async function scrapeNodes(
   options: ScrapeOptions,
 ): Promise<NodeScrapes> {
   const plan = metricsTargets(snapshot, sources);
+  options.caches?.retain(new Set(plan.targets.map((t) => t.url)));
   // A known node's scrape is summarized as soon as it arrives: its parsed text, the bulk of a round, dies young
   // instead of surviving the whole round into the old generation. Only explicit URLs keep theirs, to be matched.
   type Scraped =

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
 import { buildSnapshot, type Kv } from '../../../src/core/snapshot/snapshot.js';
 import { parseMetricsSources } from '../../../src/core/view/index.js';
-import { scrapeAll, scrapeNodes } from '../../../src/edge/http/scraper.js';
+import { ScrapeCaches, scrapeAll, scrapeNodes } from '../../../src/edge/http/scraper.js';
 
 const GOOD = '# TYPE goverse_node_ready gauge\ngoverse_node_ready 1\n# TYPE goverse_method_calls_total counter\ngoverse_method_calls_total{node="up:2"} 7\n';
 
@@ -117,5 +117,20 @@ describe('scraper', () => {
     const second = await scrapeNodes(snapshot, templated, first.metrics, { timeoutMs: 2000 });
     const m = second.metrics.get('up:3');
     expect(m?.kind === 'ok' && m.figures.callRate).toBe(0);
+  });
+
+  it('keeps a sample cache per URL across rounds, and drops the caches of URLs a round no longer scrapes', async () => {
+    let rev = 0;
+    const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: '0' });
+    const nodes = (...names: string[]) => buildSnapshot('/goverse', 8, names.map((n) => kv(`nodes/${n}`, n)), rev);
+    const templated = parseMetricsSources([`${base}/good/{host}`]);
+    const caches = new ScrapeCaches();
+    const options = { timeoutMs: 2000, caches };
+    const first = await scrapeNodes(nodes('a:1', 'b:1'), templated, new Map(), options);
+    expect(caches.size).toBe(2);
+    const second = await scrapeNodes(nodes('a:1', 'b:1'), templated, first.metrics, options);
+    expect(second.metrics.get('a:1')).toMatchObject({ kind: 'ok', figures: { callRate: 0 } });
+    await scrapeNodes(nodes('a:1'), templated, second.metrics, options);
+    expect(caches.size).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MetricsParseError, parsePrometheusText, type MetricFamilies } from '../../../src/core/metrics/textFormat.js';
+import { MetricsParseError, parsePrometheusText, type MetricFamilies, SampleCache } from '../../../src/core/metrics/textFormat.js';
 
 /** Families as plain data, for deep comparisons. */
 function plain(families: MetricFamilies) {
@@ -239,5 +239,62 @@ describe('Prometheus text format: properties', () => {
         }
       }),
     );
+  });
+});
+
+describe('Prometheus text format: the sample cache', () => {
+  /** Either the families as plain data or the error's message. */
+  const outcome = (parse: () => MetricFamilies): unknown => {
+    try {
+      return plain(parse());
+    } catch (err) {
+      if (!(err instanceof MetricsParseError)) throw err;
+      return err.message;
+    }
+  };
+
+  it('gives what a parse without it gives, scrape after scrape, failures included', () => {
+    // Lines a source could send, well-formed or not, so texts repeat lines across scrapes in any order and context.
+    const line = fc.constantFrom(
+      '# TYPE h histogram',
+      '# TYPE s summary',
+      '# TYPE c counter',
+      '# HELP c help',
+      'c 1',
+      'c 2',
+      'c{shard="1"} 3',
+      'c{shard="1"} 4',
+      'h_bucket{le="1"} 1',
+      'h_bucket{le="+Inf"} 2',
+      'h_bucket 3',
+      'h 1',
+      'h_sum 2',
+      'h_count 2',
+      's{quantile="0.5"} 1',
+      's 2',
+      's_count 2',
+      'g{a="x",b="y\\"z"} 5',
+      'g{a="x",a="y"} 5',
+      'bad line',
+      '',
+    );
+    const texts = fc.array(fc.array(line, { maxLength: 10 }).map((ls) => ls.join('\n')), { minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(texts, (scrapes) => {
+        const cache = new SampleCache();
+        for (const text of scrapes) expect(outcome(() => parsePrometheusText(text, cache))).toEqual(outcome(() => parsePrometheusText(text)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reuses the sample of a line seen in the previous scrape, and forgets lines that scrape did not have', () => {
+    const cache = new SampleCache();
+    const first = parsePrometheusText('# TYPE c counter\nc{shard="1"} 3\nc{shard="2"} 4\n', cache);
+    const second = parsePrometheusText('# TYPE c counter\nc{shard="1"} 3\nc{shard="2"} 5\n', cache);
+    expect(second.get('c')!.samples[0]).toBe(first.get('c')!.samples[0]);
+    expect(second.get('c')!.samples[1]).not.toBe(first.get('c')!.samples[1]);
+    const third = parsePrometheusText('# TYPE c counter\nc{shard="2"} 4\n', cache);
+    expect(third.get('c')!.samples[0]).not.toBe(first.get('c')!.samples[1]);
   });
 });
