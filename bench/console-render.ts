@@ -440,7 +440,8 @@ async function measureStorm(seconds: number, cols: number, rows: number, nodeFla
     const split = [...stop.threads]
       .map(([name, t]) => [name, share(t - (steady.threads.get(name) ?? 0), steady, stop)] as const)
       .filter(([, v]) => v >= 0.5);
-    log(`  console CPU: ${warmPercent.toFixed(1)} % over the first ${STORM_WARMUP_MS / 1000} s (JIT warm-up), then by thread: ${split.map(([name, v]) => `${name} ${v.toFixed(1)} %`).join(', ')}`);
+    const wholePercent = share(stop.cpu - start.cpu, start, stop);
+    log(`  console CPU: ${wholePercent.toFixed(1)} % over the whole storm, ${warmPercent.toFixed(1)} % over its first ${STORM_WARMUP_MS / 1000} s (JIT warm-up), then by thread: ${split.map(([name, v]) => `${name} ${v.toFixed(1)} %`).join(', ')}`);
     const wall = stop.at - steady.at;
     const last = (await client.rangePrefix(`${P}/shard/`)).revision;
     // The console keeps up: it shows the last revision soon after the storm.
