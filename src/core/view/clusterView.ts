@@ -213,12 +213,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     };
   });
 
-  const hotShards: HotShardView[] = [];
-  figures.forEach((f, i) => {
-    for (const h of f?.hotShards ?? []) hotShards.push({ ...h, node: addresses[i]! });
-  });
-  hotShards.sort((a, b) => b.waitSeconds - a.waitSeconds || a.shardId - b.shardId);
-  hotShards.length = Math.min(hotShards.length, input.hotShardLimit ?? 20);
+  const hotShards = hottestShards(metrics, input.hotShardLimit ?? 20);
 
   return {
     snapshot,
@@ -241,6 +236,22 @@ export function buildClusterView(input: ViewInput): ClusterView {
     stuckIndex: new Map(stuck.map((s) => [s.shardId, s])),
     loadFrom: { metrics, load: snapshot.load },
   };
+}
+
+/** The hottest shards over every node's latest figures, per metrics map: views rebuilt between two scrapes share them. */
+const hotShardMemo = new WeakMap<ReadonlyMap<string, NodeMetrics>, { readonly limit: number; readonly rows: readonly HotShardView[] }>();
+
+function hottestShards(metrics: ReadonlyMap<string, NodeMetrics>, limit: number): readonly HotShardView[] {
+  const memo = hotShardMemo.get(metrics);
+  if (memo?.limit === limit) return memo.rows;
+  const rows: HotShardView[] = [];
+  metrics.forEach((m, node) => {
+    for (const h of latestFigures(m)?.hotShards ?? []) rows.push({ ...h, node });
+  });
+  rows.sort((a, b) => b.waitSeconds - a.waitSeconds || a.shardId - b.shardId || compareAddresses(a.node, b.node));
+  rows.length = Math.min(rows.length, limit);
+  hotShardMemo.set(metrics, { limit, rows });
+  return rows;
 }
 
 /** Shards listMigrations must look at: in migration, or pinned to a target that is not alive. From the columns alone. */

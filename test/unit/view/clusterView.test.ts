@@ -259,6 +259,25 @@ describe('buildClusterView: metrics', () => {
     expect(v.hotShards).toEqual([{ node: a, shardId: 1, waits: 4, waitSeconds: 0.2, maxWaitSeconds: 0.1, timeouts: 0 }]);
   });
 
+  it('ranks hot shards over every node by wait, ties by shard then node, once per scrape round', () => {
+    const contended = (rows: readonly [number, number][]): NodeMetrics => {
+      const lines = rows.map(([shard, seconds]) => `goverse_shard_lock_contended{shard="${shard}",stat="wait_seconds"} ${seconds}`);
+      return ok(`# TYPE goverse_shard_lock_contended gauge\n${lines.join('\n')}\n`, NOW);
+    };
+    // Inserted in reverse address order: the ranking does not depend on the map's order.
+    const metrics = new Map<string, NodeMetrics>([
+      [c, contended([[4, 0.5], [2, 0.1]])],
+      [b, contended([[2, 0.1]])],
+      [a, contended([[3, 0.9], [2, 0.1]])],
+    ]);
+    const v = view(mixed(), { metrics, hotShardLimit: 4 });
+    expect(v.hotShards.map((h) => [h.shardId, h.node])).toEqual([[3, a], [4, c], [2, a], [2, b]]);
+    // Rebuilt between two scrapes: the same ranking, not computed again; a new round (a new map) is ranked anew.
+    expect(view(mixed(), { metrics, hotShardLimit: 4 }).hotShards).toBe(v.hotShards);
+    expect(view(mixed(), { metrics: new Map(metrics), hotShardLimit: 4 }).hotShards).toEqual(v.hotShards);
+    expect(view(mixed(), { metrics, hotShardLimit: 2 }).hotShards).toHaveLength(2);
+  });
+
   it('takes per-shard load from load records of the current owner only, and scrapes over them', () => {
     const load = (shards: LoadRecord['shards']): string => encodeRecord({ at: NOW, cpu: 0.5, rssBytes: 1e8, shards, truncated: 0 });
     const snap = snapshotOf(4, {
