@@ -147,8 +147,15 @@ describe('core operations on a live cluster', () => {
   });
 
   it('flags survive pin, unpin, retarget, release, drain and the nodes’ own claims and releases', async () => {
-    const shard = await settledShardOf(a);
-    await casShard(cluster.client, cluster.prefix, shard, (v) => ({ ...v, flags: ['x-custom'] }));
+    // The balancer may still move a shard between the pick and the write (the CAS then loses): pick again.
+    let shard = -1;
+    await waitFor('a settled shard of a to take a custom flag', async () => {
+      shard = await settledShardOf(a);
+      return casShard(cluster.client, cluster.prefix, shard, (v) => ({ ...v, flags: ['x-custom'] })).then(
+        () => true,
+        () => false,
+      );
+    });
     const history = await ShardHistory.start(cluster);
     await ops.execute(planPin(await context(), [shard], true));
     // A pinned shard moved by hand stays pinned where it goes; the nodes release and claim it with both flags.
