@@ -169,7 +169,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     columns.calls.set(previous.shards.calls);
     for (const id of pass.changed) fillOneShardLoad(id, columns, sources);
   } else {
-    fillShardLoad(snapshot, nodeIndex, columns, sources);
+    fillShardLoad(snapshot.numShards, columns, sources);
   }
 
   const ctx = plannerContext(snapshot);
@@ -511,9 +511,8 @@ function shardLoadSources(snapshot: ClusterSnapshot, addresses: readonly string[
 }
 
 /** Objects and call rate of every shard. */
-function fillShardLoad(snapshot: ClusterSnapshot, nodeIndex: ReadonlyMap<string, number>, columns: ShardColumns, sources: ShardLoadSources): void {
-  const n = snapshot.numShards;
-  const { objectsKnown, callsKnown, figures } = sources;
+function fillShardLoad(n: number, columns: ShardColumns, sources: ShardLoadSources): void {
+  const { objectsKnown, callsKnown, load, figures } = sources;
   const { current, objects, calls } = columns;
   for (let id = 0; id < n; id++) {
     const c = current[id]!;
@@ -521,10 +520,8 @@ function fillShardLoad(snapshot: ClusterSnapshot, nodeIndex: ReadonlyMap<string,
     calls[id] = c >= 0 && callsKnown[c] === 1 ? 0 : Number.NaN;
   }
   // Indexed loops and forEach: destructuring iterators over 8192 entries per rebuild shows in profiles.
-  snapshot.load.forEach((load, address) => {
-    const i = nodeIndex.get(address);
-    if (i === undefined) return;
-    const entries = load.shards;
+  for (let i = 0; i < load.length; i++) {
+    const entries = load[i]?.shards ?? [];
     for (let k = 0; k < entries.length; k++) {
       const e = entries[k]!;
       const id = e[0];
@@ -532,7 +529,7 @@ function fillShardLoad(snapshot: ClusterSnapshot, nodeIndex: ReadonlyMap<string,
       objects[id] = e[1];
       calls[id] = e[2];
     }
-  });
+  }
   for (let i = 0; i < figures.length; i++) {
     const f = figures[i];
     if (f === null || f === undefined) continue;
