@@ -1,25 +1,10 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeCluster } from '../../harness/nodes.js';
 import { startPrometheus } from '../../harness/prometheus.js';
+import { pidsWithCommandLine } from '../../harness/processes.js';
 import { waitFor } from '../../harness/waitFor.js';
-
-const RULES_FILE = fileURLToPath(new URL('../../../ops/prometheus/goverse-rules.yml', import.meta.url));
-
-/** Processes whose command line names `path` (a leftover server would). */
-function processesUsing(path: string): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+import { RULES_FILE } from './rulesFile.js';
 
 describe('a real Prometheus scraping real goverse-node processes', () => {
   let cluster: NodeCluster;
@@ -73,7 +58,7 @@ describe('a real Prometheus scraping real goverse-node processes', () => {
       await prometheus.stop();
     }
     expect(prometheus.running).toBe(false);
-    expect(processesUsing(prometheus.configFile)).toEqual([]);
+    expect(pidsWithCommandLine(prometheus.configFile)).toEqual([]);
     expect(existsSync(prometheus.dir)).toBe(false);
   });
 });
