@@ -8,9 +8,9 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chownSync, constants, existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
-import { PortClashError, onFreePorts } from './ports.js';
+import { onFreePorts, waitServerReady } from './ports.js';
 import { type ManagedProcess, managedTempDir, removeManagedDir, spawnManaged } from './processes.js';
 import { waitFor } from './waitFor.js';
 
@@ -30,11 +30,11 @@ export function postgresBinDir(): string {
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const initdb = join(dir, 'initdb');
-    if (dir !== '' && executable(initdb)) return dirname(realpathSync(initdb));
+    if (dir !== '' && existsSync(initdb)) return dirname(realpathSync(initdb));
   }
   const versions = existsSync(DEBIAN_DIR)
     ? readdirSync(DEBIAN_DIR)
-        .filter((v) => executable(join(DEBIAN_DIR, v, 'bin', 'initdb')))
+        .filter((v) => existsSync(join(DEBIAN_DIR, v, 'bin', 'initdb')))
         .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions[0] === undefined) {
@@ -104,22 +104,8 @@ export class PostgresServer {
     this.proc = proc;
     // postmaster.pid's 8th line is the server's status; `ready` once it accepts connections.
     const pidFile = join(this.dataDir, 'postmaster.pid');
-    const outcome = await waitFor(
-      `postgres on 127.0.0.1:${this.port} ready`,
-      () => {
-        if (!proc.running) return 'exited';
-        return existsSync(pidFile) && readFileSync(pidFile, 'utf8').split('\n')[7]?.trim() === 'ready' && 'ready';
-      },
-      { timeoutMs: START_TIMEOUT_MS, intervalMs: 20, describe: () => proc.output().slice(-2000) },
-    ).catch(async (err: unknown) => {
-      await proc.kill();
-      throw err;
-    });
-    if (outcome === 'exited') {
-      const out = proc.output();
-      if (/address already in use/i.test(out)) throw new PortClashError(out);
-      throw new Error(`postgres exited during start-up; output:\n${out}`);
-    }
+    const ready = (): boolean => existsSync(pidFile) && readFileSync(pidFile, 'utf8').split('\n')[7]?.trim() === 'ready';
+    await waitServerReady(`postgres on 127.0.0.1:${this.port}`, proc, ready, START_TIMEOUT_MS);
   }
 
   /** Stops the server (the data stays); waits until the postmaster and its children have exited. */
@@ -238,14 +224,5 @@ function userIds(name: string): RunAs | null {
     return { uid, gid };
   } catch {
     return null;
-  }
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
   }
 }

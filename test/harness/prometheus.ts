@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { PortClashError, onFreePorts } from './ports.js';
+import { onFreePorts, waitServerReady } from './ports.js';
 import { type ManagedProcess, managedTempDir, removeManagedDir, spawnManaged } from './processes.js';
 import { waitFor } from './waitFor.js';
 
@@ -161,23 +161,13 @@ export function startPrometheus(options: PrometheusOptions): Promise<PrometheusS
       { logFile: join(dir, 'prometheus.log') },
     );
     const server = new PrometheusServer(port!, dir, configFile, proc, options.targets.length);
-    const outcome = await waitFor(
-      `prometheus on 127.0.0.1:${port} ready`,
-      async () => {
-        if (!proc.running) return 'exited';
-        const res = await fetch(`${server.url}/-/ready`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-        return res.status === 200 && 'ready';
-      },
-      { timeoutMs: START_TIMEOUT_MS, intervalMs: 20, describe: () => proc.output().slice(-2000) },
-    ).catch(async (err: unknown) => {
-      await server.stop();
-      throw err;
-    });
-    if (outcome === 'exited') {
-      const out = proc.output();
+    const ready = async (): Promise<boolean> =>
+      (await fetch(`${server.url}/-/ready`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) })).status === 200;
+    try {
+      await waitServerReady(`prometheus on 127.0.0.1:${port}`, proc, ready, START_TIMEOUT_MS);
+    } catch (err) {
       removeManagedDir(dir);
-      if (/address already in use/.test(out)) throw new PortClashError(out);
-      throw new Error(`prometheus exited during start-up; output:\n${out}`);
+      throw err;
     }
     return server;
   });

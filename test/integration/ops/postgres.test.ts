@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { POSTGRES_RUN_USER, postgresTool, startPostgres } from '../../harness/postgres.js';
-import { childPids, pidsWithCommandLine } from '../../harness/processes.js';
+import { childPids, isAlive, pidsWithCommandLine } from '../../harness/processes.js';
 
 /** psql given only the connection URL, as a client of the harness connects. */
 function psqlUrl(url: string, sql: string): Promise<string> {
@@ -17,15 +17,6 @@ function psqlUrl(url: string, sql: string): Promise<string> {
 function uidOf(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Uid:'));
   return Number(line?.split(/\s+/)[1]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('a private PostgreSQL server', () => {
@@ -56,7 +47,7 @@ describe('a private PostgreSQL server', () => {
       await pg.close();
     }
     expect(pg.running).toBe(false);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(isAlive)).toEqual([]);
     expect(pidsWithCommandLine(pg.dataDir)).toEqual([]);
     expect(existsSync(pg.dir)).toBe(false);
   });
