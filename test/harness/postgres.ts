@@ -69,9 +69,8 @@ export class PostgresServer {
     private readonly runAs: RunAs | null,
   ) {}
 
-  get user(): string {
-    return SUPERUSER;
-  }
+  /** The superuser the harness creates and connects as. */
+  readonly user = SUPERUSER;
 
   get dataDir(): string {
     return join(this.dir, 'data');
@@ -79,7 +78,7 @@ export class PostgresServer {
 
   /** `postgres://goverse:<password>@127.0.0.1:<port>/<database>`. */
   get url(): string {
-    return `postgres://${SUPERUSER}:${this.password}@127.0.0.1:${this.port}/${this.database}`;
+    return `postgres://${this.user}:${this.password}@127.0.0.1:${this.port}/${this.database}`;
   }
 
   get running(): boolean {
@@ -121,18 +120,14 @@ export class PostgresServer {
 
   /** Runs SQL with psql over TCP as the superuser; returns the unaligned, tuples-only output. */
   psql(sql: string, options: { database?: string } = {}): Promise<string> {
-    const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(this.port), '-U', SUPERUSER, '-d', options.database ?? this.database, '-c', sql];
+    const connection = ['-h', '127.0.0.1', '-p', String(this.port), '-U', this.user, '-d', options.database ?? this.database];
+    const env = { ...process.env, PGPASSWORD: this.password };
     return new Promise((resolve, reject) => {
-      execFile(postgresTool('psql'), args, { env: { ...process.env, PGPASSWORD: this.password }, timeout: 30_000 }, (err, stdout, stderr) => {
+      execFile(postgresTool('psql'), ['-X', '-At', '-v', 'ON_ERROR_STOP=1', ...connection, '-c', sql], { env, timeout: 30_000 }, (err, stdout, stderr) => {
         if (err !== null) reject(new Error(`psql ${JSON.stringify(sql)}: ${stderr.trim() || err.message}`));
         else resolve(stdout.trim());
       });
     });
-  }
-
-  /** The server's recent output, for failure messages. */
-  output(): string {
-    return this.proc?.output() ?? '';
   }
 
   /** Fast stop, then removes the data. */

@@ -17,6 +17,8 @@ export const PROMETHEUS_BIN = process.env.GOVERSE_PROMETHEUS_BIN ?? 'prometheus'
 /** Checks and unit-tests rule files; ships with the server. */
 export const PROMTOOL_BIN = process.env.GOVERSE_PROMTOOL_BIN ?? 'promtool';
 
+/** The `job` label of every scraped series. */
+export const JOB = 'goverse';
 const START_TIMEOUT_MS = 20_000;
 const HTTP_TIMEOUT_MS = 2_000;
 
@@ -31,10 +33,6 @@ export interface ScrapeTarget {
 
 export interface PrometheusOptions {
   readonly targets: readonly ScrapeTarget[];
-  /** The scrape job's name (the `job` label); default `goverse`. */
-  readonly job?: string;
-  /** Scrape and rule evaluation interval; default 1000 ms. */
-  readonly intervalMs?: number;
   /** Rule files (absolute paths) to load and evaluate. */
   readonly ruleFiles?: readonly string[];
   readonly label?: string;
@@ -65,10 +63,6 @@ export class PrometheusServer {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
-  }
-
-  get pid(): number {
-    return this.proc.pid;
   }
 
   get running(): boolean {
@@ -117,11 +111,6 @@ export class PrometheusServer {
     );
   }
 
-  /** The process's recent output, for failure messages. */
-  output(): string {
-    return this.proc.output();
-  }
-
   /** SIGTERM (Prometheus closes its TSDB), wait for the exit, remove the temp dir. */
   async stop(): Promise<void> {
     await this.proc.stop('SIGTERM', 10_000);
@@ -131,13 +120,12 @@ export class PrometheusServer {
 
 /** Starts Prometheus and waits until it answers `/-/ready`. */
 export function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
-  const interval = `${options.intervalMs ?? 1000}ms`;
   const config = {
-    global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
     rule_files: options.ruleFiles ?? [],
     scrape_configs: [
       {
-        job_name: options.job ?? 'goverse',
+        job_name: JOB,
         static_configs: options.targets.map((t) => ({
           targets: [t.address],
           labels: { ...t.labels, ...(t.instance === undefined ? {} : { instance: t.instance }) },

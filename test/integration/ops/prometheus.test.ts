@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeCluster } from '../../harness/nodes.js';
-import { startPrometheus } from '../../harness/prometheus.js';
+import { JOB, startPrometheus } from '../../harness/prometheus.js';
 import { pidsWithCommandLine } from '../../harness/processes.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { RULES_FILE } from './rulesFile.js';
@@ -33,7 +33,7 @@ describe('a real Prometheus scraping real goverse-node processes', () => {
         return samples.length === 2 && samples;
       });
       for (const s of ready) {
-        expect(s.metric.job).toBe('goverse');
+        expect(s.metric.job).toBe(JOB);
         expect(s.metric.cluster).toBe(cluster.prefix);
       }
 
