@@ -29,6 +29,9 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** stdout and stderr are appended here (and the last lines kept in memory for error messages). */
   readonly logFile?: string;
+  /** Run as this user and group (the test process must be root), e.g. for servers that refuse to run as root. */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 const OUTPUT_TAIL_BYTES = 8192;
@@ -104,6 +107,8 @@ export function spawnManaged(name: string, command: string, args: readonly strin
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
+    uid: options.uid,
+    gid: options.gid,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Without a pid the spawn failed (ENOENT...); the 'error' event must not crash the worker either way.
@@ -185,6 +190,33 @@ export function sweepOrphans(): { killed: number; removedDirs: number } {
   return { killed, removedDirs };
 }
 
+/** Live processes whose command line contains `text` (a data dir or config path: what a leftover server shows). */
+export function pidsWithCommandLine(text: string): number[] {
+  return livePids().filter((pid) => commandOf(pid)?.includes(text) === true);
+}
+
+/** Live processes whose parent is `pid`. */
+export function childPids(pid: number): number[] {
+  return livePids().filter((p) => parentOf(p) === pid);
+}
+
+function livePids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((p) => p !== process.pid);
+}
+
+function parentOf(pid: number): number | null {
+  try {
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
 function register(entry: RegistryEntry): string {
   mkdirSync(REGISTRY_DIR, { recursive: true });
   const file = join(REGISTRY_DIR, `${process.pid}-${++sequence}-${entry.kind}.json`);
@@ -200,12 +232,12 @@ function removeFile(path: string): void {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // EPERM: it exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
