@@ -235,6 +235,35 @@ describe('resolveConfig: etcd credentials', () => {
   });
 });
 
+describe('resolveConfig: HTTP exposure', () => {
+  it('refuses a loopback listen address with an advertised address other machines would dial', () => {
+    for (const [listen, advertise] of [
+      ['127.0.0.1:48000', 'node1.internal:48000'],
+      ['localhost:48000', '10.0.0.5:48000'],
+      ['[::1]:48000', '[fd00::5]:48000'],
+    ] as const) {
+      const err = configError({ flags: { listen, advertise } });
+      expect(err.source, listen).toBe('flag --listen');
+      expect(err.message).toContain(`listen address ${listen} accepts loopback connections only, but the node advertises ${advertise} (flag --advertise)`);
+      expect(err.message).toContain('listen on :48000 (all interfaces)');
+    }
+  });
+
+  it('accepts every listen address that the advertised address can reach', () => {
+    for (const [listen, advertise] of [
+      ['127.0.0.1:48000', '127.0.0.1:48000'],
+      ['127.0.0.1:48000', 'localhost:48000'],
+      ['[::1]:48000', '[0:0:0:0:0:0:0:1]:48000'],
+      [':48000', 'node1.internal:48000'],
+      ['10.0.0.5:48000', 'node1.internal:48000'],
+    ] as const) {
+      expect(resolve({ flags: { listen, advertise } }).config.advertise, listen).toBe(advertise);
+    }
+    // goverse-top has no listen address of its own.
+    expect(resolve({ scope: 'cli' }).config.listen).toBe(':48000');
+  });
+});
+
 describe('the settings table', () => {
   it('gives every setting a GOVERSE_ variable (NO_COLOR aside) except YAML-only structures, and unique names', () => {
     const envs = SETTING_NAMES.flatMap((n) => SETTINGS[n].env ?? []);
