@@ -404,7 +404,9 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_LISTEN',
     yaml: 'nodes[].grpc_addr',
     flag: '--listen',
-    description: 'Address of the object API (HTTP); upstream calls it the gRPC address.',
+    description:
+      'Address of the object API (HTTP); upstream calls it the gRPC address. All interfaces by default, so that peers on other machines reach it; ' +
+      'the API has no authentication, and a start-up warning says so when it is reachable beyond loopback.',
   },
   advertise: {
     group: 'node',
@@ -415,7 +417,8 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_ADVERTISE',
     yaml: 'nodes[].advertise_addr',
     flag: '--advertise',
-    description: 'Address this node registers in etcd and shard values; peers and clients dial it.',
+    description:
+      'Address this node registers in etcd and shard values; peers and clients dial it. A node listening on loopback only must advertise a loopback address (exit 2 otherwise).',
   },
   httpListen: {
     group: 'node',
