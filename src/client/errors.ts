@@ -19,6 +19,8 @@ export interface CallTrace {
 const KNOWN_CODES: Readonly<Record<ErrorCode, true>> = {
   invalid_argument: true,
   invalid_object_id: true,
+  bad_request: true,
+  unauthenticated: true,
   config: true,
   conflict: true,
   precondition: true,

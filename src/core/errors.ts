@@ -5,6 +5,8 @@
 export type ErrorCode =
   | 'invalid_argument'
   | 'invalid_object_id'
+  | 'bad_request'
+  | 'unauthenticated'
   | 'config'
   | 'conflict'
   | 'precondition'
@@ -48,6 +50,26 @@ export class InvalidObjectIdError extends GoverseError {
     readonly reason: string,
   ) {
     super('invalid_object_id', `invalid object ID ${JSON.stringify(objectId)}: ${reason}`);
+  }
+}
+
+/** The bytes received are not an HTTP request the server can parse (bad request line, oversized headers...). */
+export class BadRequestError extends GoverseError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('bad_request', message, options);
+  }
+}
+
+/**
+ * The request carries no valid credentials. `challenge` is the `WWW-Authenticate` value that tells the client
+ * which scheme to use.
+ */
+export class UnauthenticatedError extends GoverseError {
+  constructor(
+    message: string,
+    readonly challenge: string,
+  ) {
+    super('unauthenticated', message);
   }
 }
 

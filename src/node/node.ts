@@ -3,12 +3,13 @@ import { ClusterMember, type MemberSettings, type StopReport } from '../cluster/
 import { ClusterOperations } from '../cluster/operations.js';
 import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { splitHostPort } from '../core/config/addresses.js';
+import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
 import type { GoverseConfig } from '../core/config/settings.js';
 import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
+import { BodyBudget } from '../edge/http/bodyBudget.js';
 import { Router, type RunningServer, startServer } from '../edge/http/server.js';
 import { VERSION } from '../version.js';
 import { adminRouter } from './http/admin.js';
@@ -78,13 +79,16 @@ export class GoverseNode {
   }
 
   static async start(config: GoverseConfig, logger: Logger, clock: Clock = systemClock): Promise<GoverseNode> {
+    const limits = { maxConnections: config.maxConnections };
+    const bodies = new BodyBudget(config.maxBodyBuffer);
     const apiRouter = new Router();
-    const api = await startServer(config.listen, apiRouter, logger);
+    const api = await startServer(config.listen, apiRouter, logger, limits);
     const address = withPort(config.advertise, api.port);
     const log = logger.child({ node: address });
+    warnIfExposed(config, log);
     const metrics = new NodeMetrics(address);
     const opsRouterRef = new Router();
-    const ops = config.httpListen === '' ? null : await startServer(config.httpListen, opsRouterRef, log);
+    const ops = config.httpListen === '' ? null : await startServer(config.httpListen, opsRouterRef, log, limits);
     const client = createEtcdClient(etcdOptionsFromConfig(config, log));
     const store = SqliteObjectStore.open(config.dbPath, { clock, synchronous: config.dbSynchronous });
     const events: LifecycleSink & { close?(): void } = config.eventLog === '' ? { record: () => {} } : new LifecycleLogFile(config.eventLog);
@@ -145,6 +149,7 @@ export class GoverseNode {
         numShards: config.numShards,
         clock,
         timeouts: { callMs: config.defaultCallTimeout, createMs: config.defaultCreateTimeout, deleteMs: config.defaultDeleteTimeout },
+        bodies,
       },
       apiRouter,
     );
@@ -154,8 +159,9 @@ export class GoverseNode {
       const operations = new ClusterOperations({ client, prefix: config.etcdPrefix, logger: log, metrics: metrics.member.writer });
       admin = await startServer(
         config.adminListen,
-        adminRouter({ token: config.adminToken, operations, snapshot: () => member.snapshot, clock, by: `admin@${address}` }),
+        adminRouter({ token: config.adminToken, bodies, operations, snapshot: () => member.snapshot, clock, by: `admin@${address}` }),
         log,
+        limits,
       );
       log.info('admin API listening', { url: `http://${withPort(hostOf(config.adminListen, '127.0.0.1:0'), admin.port)}` });
     }
@@ -218,6 +224,29 @@ export class GoverseNode {
   }
 }
 
+/**
+ * The object API has no authentication (as upstream's): reachable beyond loopback, anyone who can connect can call,
+ * create and delete objects. Peers on other machines must reach it, so that is the default, named at every start.
+ * The admin API's token crosses the network in clear text when it listens beyond loopback.
+ */
+function warnIfExposed(config: GoverseConfig, log: Logger): void {
+  const api = splitHostPort(config.listen);
+  if (api !== undefined && !isLoopbackHost(api.host)) {
+    log.warn('the object API accepts unauthenticated requests from every host that can reach it', {
+      listen: config.listen,
+      interfaces: isWildcardHost(api.host) ? 'all' : api.host,
+      advice: 'allow only the cluster\'s nodes and clients to reach this port (firewall or a private network)',
+    });
+  }
+  const admin = splitHostPort(config.adminListen);
+  if (config.adminToken !== '' && admin !== undefined && !isLoopbackHost(admin.host)) {
+    log.warn('the admin API listens beyond loopback over plain HTTP: its bearer token can be read on the network', {
+      adminListen: config.adminListen,
+      advice: 'keep it on loopback, or reach it only through a TLS-terminating proxy or a private network',
+    });
+  }
+}
+
 /** `host:0` becomes `host:<bound port>` (a node started on a free port advertises the port it got). */
 function withPort(address: string, port: number): string {
   const hp = splitHostPort(address);
@@ -229,6 +258,6 @@ function withPort(address: string, port: number): string {
 function hostOf(listen: string, advertise: string): string {
   const hp = splitHostPort(listen);
   const adv = splitHostPort(advertise);
-  const host = hp === undefined || hp.host === '' || hp.host === '0.0.0.0' || hp.host === '[::]' ? (adv?.host ?? 'localhost') : hp.host;
+  const host = hp === undefined || isWildcardHost(hp.host) ? (adv?.host ?? 'localhost') : hp.host;
   return `${host}:${hp?.port ?? 0}`;
 }

@@ -32,9 +32,23 @@ export function isEtcdEndpoint(endpoint: string): boolean {
 
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '[::]']);
 
+/** A listen host meaning "all interfaces". */
+export function isWildcardHost(host: string): boolean {
+  return WILDCARD_HOSTS.has(host);
+}
+
 /** The address peers should dial for a listen address: wildcard hosts become `localhost`, as upstream's default. */
 export function advertiseFor(listen: string): string {
   const hp = splitHostPort(listen);
   if (hp === undefined) return listen;
-  return `${WILDCARD_HOSTS.has(hp.host) ? 'localhost' : hp.host}:${hp.port}`;
+  return `${isWildcardHost(hp.host) ? 'localhost' : hp.host}:${hp.port}`;
+}
+
+/**
+ * Whether a host (as `splitHostPort` gives it) names this machine's loopback interface only: `localhost` (and
+ * `*.localhost`), 127.0.0.0/8 or ::1. Names are not resolved: any other name counts as reachable from elsewhere.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(h) || /^(?:0{0,4}:){2,7}0{0,3}1$/.test(h);
 }

@@ -1,4 +1,5 @@
 import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { isLoopbackHost, splitHostPort } from './addresses.js';
 import { inScope, SETTING_NAMES, SETTINGS, type ConfigScope, type GoverseConfig, type SettingName, type SettingSpec } from './settings.js';
 import { readConfigFile, type ConfigFileText, type NodeSelector } from './yamlFile.js';
 
@@ -120,6 +121,7 @@ export function resolveConfig(options: ResolveOptions): ResolvedConfig {
   }
   splitUserPassword(config, sources);
   checkTls(config as unknown as GoverseConfig, origins);
+  if (scope === 'node') checkReachable(config as unknown as GoverseConfig, origins);
   return { config: config as unknown as GoverseConfig, sources, warnings };
 }
 
@@ -139,6 +141,22 @@ function splitUserPassword(config: Record<string, unknown>, sources: Record<Sett
     config.etcdPassword = user.slice(colon + 1);
     sources.etcdPassword = sources.etcdUser;
   }
+}
+
+/**
+ * A node that listens on loopback only but advertises another address registers an address its peers and clients
+ * would dial in vain: refused, rather than a node that joins the cluster and fails every call routed to it.
+ */
+function checkReachable(config: GoverseConfig, origins: ReadonlyMap<SettingName, string>): void {
+  const listen = splitHostPort(config.listen);
+  const advertise = splitHostPort(config.advertise);
+  if (listen === undefined || advertise === undefined || !isLoopbackHost(listen.host) || isLoopbackHost(advertise.host)) return;
+  throw new ConfigError(
+    origins.get('listen') ?? 'default listen',
+    `listen address ${config.listen} accepts loopback connections only, but the node advertises ${config.advertise} ` +
+      `(${origins.get('advertise') ?? 'default'}): peers and clients dialling it could not connect; listen on ` +
+      `:${listen.port} (all interfaces) or on the interface of ${advertise.host}`,
+  );
 }
 
 function checkTls(config: GoverseConfig, origins: ReadonlyMap<SettingName, string>): void {

@@ -53,6 +53,8 @@ export interface GoverseConfig {
   readonly dbSynchronous: DbSynchronous;
   readonly adminToken: string;
   readonly adminListen: string;
+  readonly maxConnections: number;
+  readonly maxBodyBuffer: number;
   // Logging: both binaries.
   readonly logLevel: LogLevel;
   readonly logFile: string;
@@ -95,6 +97,9 @@ export type SettingSpec<T> = SettingBase<T> &
     | { readonly default: T; readonly defaultText?: string }
     | { readonly derive: (earlier: GoverseConfig) => T; readonly defaultText: string }
   );
+
+/** A shorter admin token is refused at start: it could be guessed. */
+export const ADMIN_TOKEN_MIN_LENGTH = 16;
 
 const anyText = text({ expected: 'any text', valid: () => true });
 const filePath = text({ expected: 'a file path', valid: () => true });
@@ -399,7 +404,9 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_LISTEN',
     yaml: 'nodes[].grpc_addr',
     flag: '--listen',
-    description: 'Address of the object API (HTTP); upstream calls it the gRPC address.',
+    description:
+      'Address of the object API (HTTP); upstream calls it the gRPC address. All interfaces by default, so that peers on other machines reach it; ' +
+      'the API has no authentication, and a start-up warning says so when it is reachable beyond loopback.',
   },
   advertise: {
     group: 'node',
@@ -410,7 +417,8 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_ADVERTISE',
     yaml: 'nodes[].advertise_addr',
     flag: '--advertise',
-    description: 'Address this node registers in etcd and shard values; peers and clients dial it.',
+    description:
+      'Address this node registers in etcd and shard values; peers and clients dial it. A node listening on loopback only must advertise a loopback address (exit 2 otherwise).',
   },
   httpListen: {
     group: 'node',
@@ -468,12 +476,15 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
   adminToken: {
     group: 'node',
     usedBy: 'node',
-    type: anyText,
+    type: text({
+      expected: `empty, or a token of at least ${ADMIN_TOKEN_MIN_LENGTH} printable ASCII characters without spaces`,
+      valid: (s) => s === '' || (s.length >= ADMIN_TOKEN_MIN_LENGTH && /^[\x21-\x7e]+$/.test(s)),
+    }),
     default: '',
-    defaultText: 'empty: admin API refuses everything',
+    defaultText: 'empty: no admin API',
     env: 'GOVERSE_ADMIN_TOKEN',
     secret: true,
-    description: 'Bearer token of the admin API. Environment only.',
+    description: 'Bearer token of the admin API; setting it starts the API. Environment only.',
   },
   adminListen: {
     group: 'node',
@@ -483,6 +494,29 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_ADMIN_LISTEN',
     flag: '--admin-listen',
     description: 'Address of the admin API (pin, retarget, release, drain, pause); loopback unless told otherwise.',
+  },
+  maxConnections: {
+    group: 'node',
+    usedBy: 'node',
+    type: integer({ min: 1 }),
+    default: 1000,
+    env: 'GOVERSE_MAX_CONNECTIONS',
+    yaml: 'nodes[].max_connections',
+    flag: '--max-connections',
+    description: 'Connections each HTTP server of the node (object API, operations, admin) keeps open at once; it closes the next one as soon as it is accepted.',
+  },
+  maxBodyBuffer: {
+    group: 'node',
+    usedBy: 'node',
+    type: integer({ min: 2 * 1024 * 1024 }),
+    default: 64 * 1024 * 1024,
+    defaultText: '67108864 (64 MiB)',
+    env: 'GOVERSE_MAX_BODY_BUFFER',
+    yaml: 'nodes[].max_body_buffer',
+    flag: '--max-body-buffer',
+    description:
+      'Bytes of request bodies the node buffers at once, across all connections; a request beyond it is refused with a retriable 503. ' +
+      'Bodies over 64 KiB or of unknown length share half of it, so large uploads cannot lock out small calls.',
   },
   logLevel: {
     group: 'logging',

@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ClusterOperations } from '../../cluster/operations.js';
 import type { Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
-import { GoverseError, InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError, UnauthenticatedError } from '../../core/errors.js';
 import {
   type OperationContext,
   type OperationPlan,
@@ -17,18 +17,16 @@ import {
 } from '../../core/operations/operations.js';
 import { parseShardList } from '../../core/operations/shardList.js';
 import type { ClusterSnapshot } from '../../core/snapshot/snapshot.js';
+import type { BodyBudget } from '../../edge/http/bodyBudget.js';
 import { readJsonObject, sendJson } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
 
-/** The admin API refuses a request without the configured bearer token (HTTP 401). */
-export class UnauthorizedError extends GoverseError {
-  constructor(message: string) {
-    super('precondition', message);
-  }
-}
+const BODY_LIMIT = 64 * 1024;
 
 export interface AdminApiOptions {
+  /** At least 16 characters (the settings refuse a shorter one). */
   readonly token: string;
+  readonly bodies: BodyBudget;
   readonly operations: ClusterOperations;
   readonly snapshot: () => ClusterSnapshot;
   readonly clock: Clock;
@@ -46,10 +44,12 @@ export interface AdminApiOptions {
  */
 export function adminRouter(options: AdminApiOptions): Router {
   const router = new Router();
+  const expected = digest(options.token);
+  const limits = { maxBytes: BODY_LIMIT, budget: options.bodies };
   const route = (path: string, plan: (body: Record<string, unknown>, ctx: OperationContext) => OperationPlan): void => {
     router.on('POST', `/admin/v1/${path}`, async (req, res) => {
-      authorize(req, options.token);
-      const body = await readJsonObject(req, 64 * 1024);
+      authenticate(req, expected);
+      const body = await readJsonObject(req, limits);
       const snapshot = options.snapshot();
       const ctx: OperationContext = { snapshot, now: options.clock.now(), by: options.by };
       const result = await options.operations.execute(plan(body, ctx), { dryRun: body.dryRun === true });
@@ -83,12 +83,20 @@ export function adminRouter(options: AdminApiOptions): Router {
   return router;
 }
 
-function authorize(req: IncomingMessage, token: string): void {
-  const header = req.headers.authorization ?? '';
-  const m = /^Bearer (.+)$/.exec(header);
-  const given = Buffer.from(m?.[1] ?? '');
-  const expected = Buffer.from(token);
-  if (token === '' || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new UnauthorizedError('admin API: missing or wrong bearer token');
+const CHALLENGE = 'Bearer realm="goverse-admin"';
+
+/**
+ * Compares digests, not the tokens: both sides are 32 bytes whatever was sent, so neither the comparison's time nor
+ * a length check tells a caller anything about the token's length or content.
+ */
+function authenticate(req: IncomingMessage, expected: Buffer): void {
+  const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+  if (m === null) throw new UnauthenticatedError('admin API: missing bearer token (send "Authorization: Bearer <token>")', CHALLENGE);
+  if (!timingSafeEqual(digest(m[1]!), expected)) {
+    throw new UnauthenticatedError('admin API: wrong bearer token', `${CHALLENGE}, error="invalid_token"`);
   }
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
 }

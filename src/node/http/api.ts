@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Clock } from '../../core/clock.js';
 import { GoverseError, InvalidArgumentError, TimeoutError } from '../../core/errors.js';
 import { placeObject } from '../../core/sharding/objectId.js';
+import type { BodyBudget } from '../../edge/http/bodyBudget.js';
 import { readJsonObject, sendJson } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
 import type { NodeMetrics } from '../metrics.js';
@@ -19,6 +20,8 @@ export interface ObjectApiOptions {
   readonly numShards: number;
   readonly clock: Clock;
   readonly timeouts: { readonly callMs: number; readonly createMs: number; readonly deleteMs: number };
+  /** The process-wide budget of buffered request bodies. */
+  readonly bodies: BodyBudget;
 }
 
 /**
@@ -31,9 +34,10 @@ export interface ObjectApiOptions {
  */
 export function objectApiRouter(options: ObjectApiOptions, router: Router = new Router()): Router {
   const { host, metrics, clock, timeouts } = options;
+  const limits = { maxBytes: API_BODY_LIMIT, budget: options.bodies };
 
   router.on('POST', '/v1/objects/call', async (req, res) => {
-    const body = await readJsonObject(req, API_BODY_LIMIT);
+    const body = await readJsonObject(req, limits);
     const type = stringField(body, 'type');
     const id = stringField(body, 'id');
     const method = stringField(body, 'method');
@@ -53,7 +57,7 @@ export function objectApiRouter(options: ObjectApiOptions, router: Router = new 
   });
 
   router.on('POST', '/v1/objects/create', async (req, res) => {
-    const body = await readJsonObject(req, API_BODY_LIMIT);
+    const body = await readJsonObject(req, limits);
     const type = stringField(body, 'type');
     const id = stringField(body, 'id');
     const state = body.state === undefined ? undefined : (body.state as JsonValue);
@@ -61,7 +65,7 @@ export function objectApiRouter(options: ObjectApiOptions, router: Router = new 
   });
 
   router.on('POST', '/v1/objects/delete', async (req, res) => {
-    const body = await readJsonObject(req, API_BODY_LIMIT);
+    const body = await readJsonObject(req, limits);
     const type = stringField(body, 'type');
     const id = stringField(body, 'id');
     await timed(metrics, 'DeleteObject', clock, res, body, timeouts.deleteMs, (wait) => host.delete(type, id, wait));

@@ -1,5 +1,5 @@
 import type { Readiness } from '../../cluster/member.js';
-import { sendJson } from '../../edge/http/json.js';
+import { sendJson, sendText } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
 import type { NodeMetrics } from '../metrics.js';
 
@@ -11,11 +11,7 @@ import type { NodeMetrics } from '../metrics.js';
  */
 export function opsRouter(metrics: NodeMetrics, readiness: () => Readiness, router: Router = new Router()): Router {
   return router
-    .on('GET', '/metrics', async (_req, res) => {
-      const text = await metrics.metricsText();
-      res.writeHead(200, { 'content-type': metrics.contentType });
-      res.end(text);
-    })
+    .on('GET', '/metrics', async (_req, res) => sendText(res, 200, metrics.contentType, await metrics.metricsText()))
     .on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
     .on('GET', '/ready', (_req, res) => {
       const r = readiness();

@@ -83,6 +83,22 @@ describe('goverse-node refuses bad configuration with exit code 2', () => {
     expect(stderr).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+: invalid YAML`));
   });
 
+  it('an admin token shorter than 16 characters, without echoing it', async () => {
+    const { code, stderr } = await runNode([], { GOVERSE_ADMIN_TOKEN: 'fifteen-chars!!' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('env GOVERSE_ADMIN_TOKEN: invalid value (not shown): expected empty, or a token of at least 16 printable ASCII characters');
+    expect(stderr).not.toContain('fifteen-chars!!');
+  });
+
+  it('a loopback listen address with an advertised address peers would dial in vain', async () => {
+    const { code, stderr } = await runNode(['--listen', '127.0.0.1:48000', '--advertise', 'node1.internal:48000']);
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      'flag --listen: listen address 127.0.0.1:48000 accepts loopback connections only, but the node advertises node1.internal:48000 (flag --advertise): ' +
+        'peers and clients dialling it could not connect',
+    );
+  });
+
   it('a bad flag fails even when the environment holds a valid value for it', async () => {
     const { code, stderr } = await runNode(['--stuck-timeout', '-1s'], { GOVERSE_STUCK_TIMEOUT: '5s' });
     expect(code).toBe(2);

@@ -235,6 +235,57 @@ describe('resolveConfig: etcd credentials', () => {
   });
 });
 
+describe('resolveConfig: HTTP exposure', () => {
+  it('refuses a loopback listen address with an advertised address other machines would dial', () => {
+    for (const [listen, advertise] of [
+      ['127.0.0.1:48000', 'node1.internal:48000'],
+      ['localhost:48000', '10.0.0.5:48000'],
+      ['[::1]:48000', '[fd00::5]:48000'],
+    ] as const) {
+      const err = configError({ flags: { listen, advertise } });
+      expect(err.source, listen).toBe('flag --listen');
+      expect(err.message).toContain(`listen address ${listen} accepts loopback connections only, but the node advertises ${advertise} (flag --advertise)`);
+      expect(err.message).toContain('listen on :48000 (all interfaces)');
+    }
+  });
+
+  it('accepts every listen address that the advertised address can reach', () => {
+    for (const [listen, advertise] of [
+      ['127.0.0.1:48000', '127.0.0.1:48000'],
+      ['127.0.0.1:48000', 'localhost:48000'],
+      ['[::1]:48000', '[0:0:0:0:0:0:0:1]:48000'],
+      [':48000', 'node1.internal:48000'],
+      ['10.0.0.5:48000', 'node1.internal:48000'],
+    ] as const) {
+      expect(resolve({ flags: { listen, advertise } }).config.advertise, listen).toBe(advertise);
+    }
+    // goverse-top has no listen address of its own.
+    expect(resolve({ scope: 'cli' }).config.listen).toBe(':48000');
+  });
+
+  it('refuses an admin token shorter than 16 printable characters, without echoing it', () => {
+    for (const token of ['short-token', '0123456789abcde', '0123456789abcdef\u0007', 'with a space 0123456789']) {
+      const err = configError({ env: { GOVERSE_ADMIN_TOKEN: token } });
+      expect(err.source).toBe('env GOVERSE_ADMIN_TOKEN');
+      expect(err.message).toContain('at least 16 printable ASCII characters');
+      expect(err.message).not.toContain(token);
+    }
+    expect(resolve({ env: { GOVERSE_ADMIN_TOKEN: '0123456789abcdef' } }).config.adminToken).toBe('0123456789abcdef');
+  });
+
+  it('reads the connection cap and the body buffer from every source, with their bounds', () => {
+    expect(resolve({}).config).toMatchObject({ maxConnections: 1000, maxBodyBuffer: 64 * 1024 * 1024 });
+    const { config } = resolve({
+      file: file('nodes:\n  - id: n1\n    max_connections: 50\n    max_body_buffer: 8388608\n'),
+      env: { GOVERSE_NODE_ID: 'n1', GOVERSE_MAX_CONNECTIONS: '70' },
+    });
+    expect(config).toMatchObject({ maxConnections: 70, maxBodyBuffer: 8 * 1024 * 1024 });
+    expect(resolve({ flags: { maxConnections: '5' } }).config.maxConnections).toBe(5);
+    expect(configError({ env: { GOVERSE_MAX_CONNECTIONS: '0' } }).message).toContain('expected an integer >= 1');
+    expect(configError({ flags: { maxBodyBuffer: '1048576' } }).message).toContain('expected an integer >= 2097152');
+  });
+});
+
 describe('the settings table', () => {
   it('gives every setting a GOVERSE_ variable (NO_COLOR aside) except YAML-only structures, and unique names', () => {
     const envs = SETTING_NAMES.flatMap((n) => SETTINGS[n].env ?? []);
