@@ -19,6 +19,7 @@ export interface CallTrace {
 const KNOWN_CODES: Readonly<Record<ErrorCode, true>> = {
   invalid_argument: true,
   invalid_object_id: true,
+  state_too_large: true,
   config: true,
   conflict: true,
   precondition: true,

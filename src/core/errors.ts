@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'invalid_argument'
   | 'invalid_object_id'
+  | 'state_too_large'
   | 'config'
   | 'conflict'
   | 'precondition'

@@ -89,6 +89,7 @@ export function httpStatusFor(err: unknown): number {
   switch (err.code) {
     case 'invalid_argument':
     case 'invalid_object_id':
+    case 'state_too_large':
     case 'config':
       return 400;
     case 'not_found':
