@@ -1,6 +1,6 @@
 import { homedir, tmpdir } from 'node:os';
 import type { Clock } from '../core/clock.js';
-import type { GoverseConfig } from '../core/config/settings.js';
+import { type GoverseConfig, SETTINGS, settingLabel } from '../core/config/settings.js';
 import type { Logger } from '../core/log/logger.js';
 import { createPrivateFolder, defaultDatabasePath, openToOthers, temporaryDirectoryOf } from './persistence/databaseFile.js';
 import { SqliteObjectStore } from './persistence/sqliteObjectStore.js';
@@ -28,7 +28,7 @@ export async function openObjectDatabase(
   if (tmp !== null && !config.dbDisposable) {
     logger.warn(
       `object database ${path} is in the temporary directory ${tmp}, which is wiped on reboot (and by tmp cleaners): ` +
-        'acknowledged writes would not survive; set --db (GOVERSE_DB_PATH) to a durable path',
+        `acknowledged writes would not survive; set ${settingLabel('dbPath')} to a durable path`,
       { db: path },
     );
   }
@@ -38,18 +38,19 @@ export async function openObjectDatabase(
       db: path,
     });
   }
+  const adoptFlag = SETTINGS.dbAdoptCluster.flag!;
   const store = SqliteObjectStore.open(path, { clock, synchronous: config.dbSynchronous });
   try {
     const adoptFrom = config.dbAdoptCluster === '' ? undefined : config.dbAdoptCluster;
     const binding = await store.bindCluster(config.etcdPrefix, adoptFrom);
     if (binding.kind === 'adopted') {
-      logger.warn(`object database ${path} moved from cluster ${binding.from} to ${config.etcdPrefix} (--db-adopt-cluster); the setting can be removed now`, {
+      logger.warn(`object database ${path} moved from cluster ${binding.from} to ${config.etcdPrefix} (${adoptFlag}); the setting can be removed now`, {
         db: path,
       });
     } else if (binding.kind === 'recorded') {
       logger.info(`object database ${path} now belongs to cluster ${config.etcdPrefix}`, { db: path });
     } else if (adoptFrom !== undefined) {
-      logger.info(`object database ${path} already belongs to cluster ${config.etcdPrefix}; --db-adopt-cluster can be removed`, { db: path });
+      logger.info(`object database ${path} already belongs to cluster ${config.etcdPrefix}; ${adoptFlag} can be removed`, { db: path });
     }
     logger.info('object database opened', { db: path, default: isDefault });
     return store;

@@ -1,5 +1,5 @@
 import { ConfigError, InvalidArgumentError } from '../errors.js';
-import { inScope, SETTING_NAMES, SETTINGS, type ConfigScope, type GoverseConfig, type SettingName, type SettingSpec } from './settings.js';
+import { inScope, SETTING_NAMES, SETTINGS, settingLabel, type ConfigScope, type GoverseConfig, type SettingName, type SettingSpec } from './settings.js';
 import { readConfigFile, type ConfigFileText, type NodeSelector } from './yamlFile.js';
 
 export type SettingSource = 'default' | 'file' | 'env' | 'flag';
@@ -143,16 +143,12 @@ function splitUserPassword(config: Record<string, unknown>, sources: Record<Sett
 
 function checkTls(config: GoverseConfig, origins: ReadonlyMap<SettingName, string>): void {
   const origin = (setting: SettingName): string => origins.get(setting) ?? `default ${setting}`;
-  const name = (setting: SettingName): string => {
-    const spec = SETTINGS[setting];
-    return [spec.flag, spec.env, spec.yaml].filter((s) => s !== undefined).join(', ');
-  };
   const { etcdCaFile: ca, etcdCertFile: cert, etcdKeyFile: key } = config;
   if ((cert === '') !== (key === '')) {
     const [given, missing] = cert === '' ? (['etcdKeyFile', 'etcdCertFile'] as const) : (['etcdCertFile', 'etcdKeyFile'] as const);
-    throw new ConfigError(origin(given), `a client certificate needs both the certificate and its key: also set ${name(missing)}`);
+    throw new ConfigError(origin(given), `a client certificate needs both the certificate and its key: also set ${settingLabel(missing)}`);
   }
   if (cert !== '' && ca === '') {
-    throw new ConfigError(origin('etcdCertFile'), `a client certificate needs the CA file too: set ${name('etcdCaFile')}`);
+    throw new ConfigError(origin('etcdCertFile'), `a client certificate needs the CA file too: set ${settingLabel('etcdCaFile')}`);
   }
 }

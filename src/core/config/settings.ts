@@ -611,6 +611,12 @@ export function inScope(name: SettingName, scope: ConfigScope): boolean {
   return usedBy === 'both' || usedBy === scope;
 }
 
+/** How an operator sets a setting, for messages: `--flag, GOVERSE_X, yaml.key` (the forms it has). */
+export function settingLabel(name: SettingName): string {
+  const spec = SETTINGS[name];
+  return [spec.flag, spec.env, spec.yaml].filter((s) => s !== undefined).join(', ');
+}
+
 /** The default as the docs and `--help` show it. */
 export function defaultText(name: SettingName): string {
   const spec = SETTINGS[name] as SettingSpec<unknown>;

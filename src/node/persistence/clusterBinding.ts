@@ -1,3 +1,4 @@
+import { SETTINGS } from '../../core/config/settings.js';
 import { ConfigError } from '../../core/errors.js';
 
 /**
@@ -14,7 +15,7 @@ export type ClusterBinding =
   | { readonly kind: 'adopted'; readonly from: string };
 
 /** The flag that moves a store to another cluster, named in the refusal. */
-export const ADOPT_FLAG = '--db-adopt-cluster';
+const ADOPT_FLAG = SETTINGS.dbAdoptCluster.flag!;
 
 /** The store belongs to another cluster than the node's (exit 2 at start-up). */
 export class ClusterMismatchError extends ConfigError {

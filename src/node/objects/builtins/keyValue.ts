@@ -1,3 +1,4 @@
+import { settingLabel } from '../../../core/config/settings.js';
 import { InvalidArgumentError } from '../../../core/errors.js';
 import { onlyArgs, stringArg, valueArg } from '../args.js';
 import { InvalidMethodArgumentError, StateTooLargeError } from '../errors.js';
@@ -12,7 +13,6 @@ export type KeyValueState = { entries: JsonObject };
 
 export const KEY_VALUE_MAX_KEYS = 1000;
 const KEY_MAX_LENGTH = 256;
-const LIMIT_SETTING = '--keyvalue-max-bytes, GOVERSE_KEYVALUE_MAX_BYTES';
 
 export interface KeyValueOptions {
   /** Largest state, in bytes of its stored JSON (`keyValueMaxBytes`). */
@@ -53,7 +53,7 @@ function sized(entries: JsonObject, size: number): JsonObject {
 export function keyValueType(options: KeyValueOptions): ObjectTypeDefinition<KeyValueState> {
   const { maxBytes } = options;
   const refuse = (size: number): never => {
-    throw new StateTooLargeError('KeyValue', size, maxBytes, LIMIT_SETTING);
+    throw new StateTooLargeError('KeyValue', size, maxBytes, settingLabel('keyValueMaxBytes'));
   };
   return {
     persistence: { kind: 'persistent', savePolicy: 'on-deactivate' },
