@@ -67,7 +67,7 @@ export class CommandContext {
     let config = resolved.config;
     if (config.etcdUser !== '' && config.etcdPassword === '') config = { ...config, etcdPassword: await askPassword(config.etcdUser) };
     const logger =
-      config.logFile === '' ? nullLogger : createLogger(streamSink(createWriteStream(config.logFile, { flags: 'a' })), config.logLevel);
+      config.logFile === '' ? nullLogger : createLogger(streamSink(createWriteStream(config.logFile, { flags: 'a', mode: 0o600 })), config.logLevel);
     const out = Output.forProcess(config.output, config.noColor);
     for (const w of resolved.warnings) out.note(`warning: config: ${w}`);
     return new CommandContext(config, out, logger);

@@ -21,6 +21,7 @@ const KNOWN_CODES: Readonly<Record<ErrorCode, true>> = {
   invalid_object_id: true,
   bad_request: true,
   unauthenticated: true,
+  state_too_large: true,
   config: true,
   conflict: true,
   precondition: true,

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'invalid_object_id'
   | 'bad_request'
   | 'unauthenticated'
+  | 'state_too_large'
   | 'config'
   | 'conflict'
   | 'precondition'
@@ -49,7 +50,7 @@ export class InvalidObjectIdError extends GoverseError {
     readonly objectId: string,
     readonly reason: string,
   ) {
-    super('invalid_object_id', `invalid object ID ${JSON.stringify(objectId)}: ${reason}`);
+    super('invalid_object_id', `invalid object ID ${quoteEscaped(objectId)}: ${reason}`);
   }
 }
 
@@ -71,6 +72,11 @@ export class UnauthenticatedError extends GoverseError {
   ) {
     super('unauthenticated', message);
   }
+}
+
+/** JSON quoting (which escapes C0 and lone surrogates) that also escapes DEL and C1, so a message is printable. */
+function quoteEscaped(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A configuration value is invalid. `source` names where it came from: `flag --x`, `env GOVERSE_X` or `file.yaml:key`. */

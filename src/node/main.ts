@@ -34,7 +34,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const { config } = resolved;
-  const sink = streamSink(config.logFile === '' ? process.stderr : createWriteStream(config.logFile, { flags: 'a' }));
+  const sink = streamSink(config.logFile === '' ? process.stderr : createWriteStream(config.logFile, { flags: 'a', mode: 0o600 }));
   const logger = createLogger(sink, config.logLevel, { pid: process.pid });
   for (const w of resolved.warnings) logger.warn(`config: ${w}`);
 

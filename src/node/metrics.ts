@@ -41,6 +41,8 @@ export class NodeMetrics {
   private readonly shardCallSeries: (CounterSeries | undefined)[] = [];
   private readonly operationSeries = new Map<string, HistogramSeries>();
   readonly operationTimeouts: Counter<'node_addr' | 'operation'>;
+  /** Object store failures by operation (`load`, `save`, `delete`, `probe`) and store code (`SQLITE_FULL`, ...). */
+  readonly persistenceErrors: Counter<'op' | 'code'>;
   readonly stopDuration: Histogram<'node_addr' | 'status'>;
 
   constructor(readonly node: string) {
@@ -89,6 +91,12 @@ export class NodeMetrics {
       name: 'goverse_operation_timeouts_total',
       help: 'Object API operations that ended in a timeout',
       labelNames: ['node_addr', 'operation'],
+      registers: [r],
+    });
+    this.persistenceErrors = new Counter({
+      name: 'goverse_persistence_errors_total',
+      help: 'Object store operations that failed (StaleEpochError fencing aside), by operation and store error code',
+      labelNames: ['op', 'code'],
       registers: [r],
     });
     this.stopDuration = new Histogram({

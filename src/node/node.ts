@@ -23,7 +23,10 @@ import type { LifecycleSink } from './objects/lifecycleLog.js';
 import { LifecycleLogFile } from './objects/lifecycleLogFile.js';
 import { ObjectHost } from './objects/objectHost.js';
 import { ObjectRegistry } from './objects/registry.js';
-import { SqliteObjectStore } from './persistence/sqliteObjectStore.js';
+import { openObjectDatabase } from './objectDatabase.js';
+import { MonitoredObjectStore } from './persistence/monitoredObjectStore.js';
+import type { ObjectStore } from './persistence/objectStore.js';
+import { nodeReadiness, type NodeReadiness } from './readiness.js';
 
 const LOAD_REPORT_INTERVAL_MS = 3000;
 
@@ -58,7 +61,7 @@ export class GoverseNode {
     readonly host: ObjectHost,
     readonly metrics: NodeMetrics,
     private readonly client: EtcdClient,
-    private readonly store: SqliteObjectStore,
+    private readonly store: MonitoredObjectStore,
     private readonly events: LifecycleSink & { close?(): void },
     private readonly servers: { api: RunningServer; ops: RunningServer | null; admin: RunningServer | null },
     private readonly config: GoverseConfig,
@@ -78,7 +81,18 @@ export class GoverseNode {
     return this.servers.admin?.port ?? null;
   }
 
+  /** Opens the object database first: a node pointed at another cluster's database stops before it listens. */
   static async start(config: GoverseConfig, logger: Logger, clock: Clock = systemClock): Promise<GoverseNode> {
+    const database = await openObjectDatabase(config, logger, clock);
+    try {
+      return await GoverseNode.startOn(database, config, logger, clock);
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+  }
+
+  private static async startOn(database: ObjectStore, config: GoverseConfig, logger: Logger, clock: Clock): Promise<GoverseNode> {
     const limits = { maxConnections: config.maxConnections };
     const bodies = new BodyBudget(config.maxBodyBuffer);
     const apiRouter = new Router();
@@ -90,7 +104,11 @@ export class GoverseNode {
     const opsRouterRef = new Router();
     const ops = config.httpListen === '' ? null : await startServer(config.httpListen, opsRouterRef, log, limits);
     const client = createEtcdClient(etcdOptionsFromConfig(config, log));
-    const store = SqliteObjectStore.open(config.dbPath, { clock, synchronous: config.dbSynchronous });
+    const store = new MonitoredObjectStore(database, {
+      logger: log,
+      clock,
+      onError: (op, code) => metrics.persistenceErrors.inc({ op, code }),
+    });
     const events: LifecycleSink & { close?(): void } = config.eventLog === '' ? { record: () => {} } : new LifecycleLogFile(config.eventLog);
     const lock = new ShardLock({
       numShards: config.numShards,
@@ -119,7 +137,7 @@ export class GoverseNode {
       metrics: metrics.member,
     });
     const registry = new ObjectRegistry();
-    registerBuiltinTypes(registry);
+    registerBuiltinTypes(registry, { keyValue: { maxBytes: config.keyValueMaxBytes } });
     const host = new ObjectHost({
       registry,
       store,
@@ -135,10 +153,11 @@ export class GoverseNode {
       },
     });
     member.attachObjects(host);
+    const readiness = (): NodeReadiness => nodeReadiness(member.readiness(), store.health());
     metrics.bind({
       snapshot: () => member.snapshot,
       hostStats: () => host.stats(),
-      readiness: () => member.readiness(),
+      readiness,
       lockStats: () => lock.stats(),
       stuckTimeoutMs: config.stuckTimeout,
     });
@@ -153,7 +172,7 @@ export class GoverseNode {
       },
       apiRouter,
     );
-    opsRouter(metrics, () => member.readiness(), opsRouterRef);
+    opsRouter(metrics, readiness, opsRouterRef);
     let admin: RunningServer | null = null;
     if (config.adminToken !== '') {
       const operations = new ClusterOperations({ client, prefix: config.etcdPrefix, logger: log, metrics: metrics.member.writer });

@@ -96,10 +96,12 @@ export class TestNode {
       },
     );
     const proc = this.proc;
-    await waitFor(`node ${this.index} (${this.address}) registered`, async () => {
-      if (!proc.running) throw new Error(`node ${this.index} exited: ${proc.output().slice(-2000)}`);
-      return (await this.cluster.client.get(`${this.cluster.prefix}/nodes/${this.address}`)) !== null;
+    // An exit ends the wait at once (a throwing check would only count as "not yet" until the deadline).
+    const outcome = await waitFor(`node ${this.index} (${this.address}) registered`, async () => {
+      if (!proc.running) return 'exited';
+      return (await this.cluster.client.get(`${this.cluster.prefix}/nodes/${this.address}`)) !== null && 'registered';
     }, { timeoutMs: 20_000, intervalMs: 25 });
+    if (outcome === 'exited') throw new Error(`node ${this.index} exited: ${proc.output().slice(-2000)}`);
   }
 
   /** SIGTERM (a graceful stop with handover) and wait for the exit. */

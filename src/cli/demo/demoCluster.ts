@@ -87,6 +87,8 @@ export class DemoCluster {
       GOVERSE_ETCD_PREFIX: this.prefix,
       GOVERSE_NUM_SHARDS: String(this.numShards),
       GOVERSE_DB_PATH: join(this.dir, 'objects.sqlite'),
+      // Removed with the demo's dir at exit: its place in the tmp directory is no durability risk worth a warning.
+      GOVERSE_DB_DISPOSABLE: 'true',
     });
     const ports = await freePorts(options.nodes * 2);
     const addresses: string[] = [];

@@ -1,6 +1,6 @@
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { isLoopbackHost, splitHostPort } from './addresses.js';
-import { inScope, SETTING_NAMES, SETTINGS, type ConfigScope, type GoverseConfig, type SettingName, type SettingSpec } from './settings.js';
+import { inScope, SETTING_NAMES, SETTINGS, settingLabel, type ConfigScope, type GoverseConfig, type SettingName, type SettingSpec } from './settings.js';
 import { readConfigFile, type ConfigFileText, type NodeSelector } from './yamlFile.js';
 
 export type SettingSource = 'default' | 'file' | 'env' | 'flag';
@@ -161,16 +161,12 @@ function checkReachable(config: GoverseConfig, origins: ReadonlyMap<SettingName,
 
 function checkTls(config: GoverseConfig, origins: ReadonlyMap<SettingName, string>): void {
   const origin = (setting: SettingName): string => origins.get(setting) ?? `default ${setting}`;
-  const name = (setting: SettingName): string => {
-    const spec = SETTINGS[setting];
-    return [spec.flag, spec.env, spec.yaml].filter((s) => s !== undefined).join(', ');
-  };
   const { etcdCaFile: ca, etcdCertFile: cert, etcdKeyFile: key } = config;
   if ((cert === '') !== (key === '')) {
     const [given, missing] = cert === '' ? (['etcdKeyFile', 'etcdCertFile'] as const) : (['etcdCertFile', 'etcdKeyFile'] as const);
-    throw new ConfigError(origin(given), `a client certificate needs both the certificate and its key: also set ${name(missing)}`);
+    throw new ConfigError(origin(given), `a client certificate needs both the certificate and its key: also set ${settingLabel(missing)}`);
   }
   if (cert !== '' && ca === '') {
-    throw new ConfigError(origin('etcdCertFile'), `a client certificate needs the CA file too: set ${name('etcdCaFile')}`);
+    throw new ConfigError(origin('etcdCertFile'), `a client certificate needs the CA file too: set ${settingLabel('etcdCaFile')}`);
   }
 }

@@ -1,5 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LogLevel } from '../log/logger.js';
 import { advertiseFor, isDialAddress, isEtcdEndpoint, isListenAddress } from './addresses.js';
 import { autoLoadObjects, type AutoLoadObject } from './autoLoad.js';
@@ -43,6 +41,7 @@ export interface GoverseConfig {
   readonly defaultCreateTimeout: number;
   readonly defaultDeleteTimeout: number;
   readonly autoLoadObjects: readonly AutoLoadObject[];
+  readonly keyValueMaxBytes: number;
   // Node: one goverse-node process.
   readonly listen: string;
   readonly advertise: string;
@@ -50,6 +49,8 @@ export interface GoverseConfig {
   readonly nodeId: string;
   readonly weight: number;
   readonly dbPath: string;
+  readonly dbAdoptCluster: string;
+  readonly dbDisposable: boolean;
   readonly dbSynchronous: DbSynchronous;
   readonly adminToken: string;
   readonly adminListen: string;
@@ -104,6 +105,8 @@ export const ADMIN_TOKEN_MIN_LENGTH = 16;
 const anyText = text({ expected: 'any text', valid: () => true });
 const filePath = text({ expected: 'a file path', valid: () => true });
 const positiveDuration = duration({ positive: true });
+const PREFIX_FORM = /^\/\S*$/;
+const isPrefix = (s: string): boolean => PREFIX_FORM.test(s) && s.length > 1 && !s.endsWith('/');
 const listenAddress = text({ expected: 'a listen address host:port such as :48000 or 127.0.0.1:48000', valid: isListenAddress });
 
 export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[K]> } = {
@@ -136,7 +139,7 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     usedBy: 'both',
     type: text({
       expected: 'a key prefix starting with / and not ending with /, such as /goverse',
-      valid: (s) => /^\/\S*$/.test(s) && s.length > 1 && !s.endsWith('/'),
+      valid: isPrefix,
     }),
     default: '/goverse',
     env: 'GOVERSE_ETCD_PREFIX',
@@ -396,6 +399,17 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     yaml: 'cluster.auto_load_objects',
     description: 'Objects created at start: entries {type, id, per_shard, per_node}; per_shard and per_node exclude each other.',
   },
+  keyValueMaxBytes: {
+    group: 'cluster',
+    usedBy: 'node',
+    type: integer({ min: 64 }),
+    default: 1024 * 1024,
+    env: 'GOVERSE_KEYVALUE_MAX_BYTES',
+    yaml: 'cluster.keyvalue_max_bytes',
+    flag: '--keyvalue-max-bytes',
+    description:
+      'Largest state of a KeyValue object, in bytes of its stored JSON; a put or a creation beyond it is refused (HTTP 400, state_too_large). States already stored stay readable.',
+  },
   listen: {
     group: 'node',
     usedBy: 'node',
@@ -455,12 +469,33 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
   dbPath: {
     group: 'node',
     usedBy: 'node',
-    type: text({ expected: 'a file path', valid: (s) => s !== '' }),
-    default: join(tmpdir(), 'goverse-node.sqlite'),
-    defaultText: 'goverse-node.sqlite in os.tmpdir()',
+    type: filePath,
+    default: '',
+    defaultText: 'goverse/{prefix}.sqlite in $XDG_STATE_HOME, else in ~/.local/state',
     env: 'GOVERSE_DB_PATH',
     flag: '--db',
-    description: 'SQLite database of object state, shared by the nodes of one machine.',
+    description:
+      'SQLite database of object state, shared by the nodes of one cluster on one machine; it records its cluster and refuses other clusters\' nodes. ' +
+      'The default folder is created 0700, database files 0600. A path in the tmp directory is warned about: it is wiped on reboot.',
+  },
+  dbAdoptCluster: {
+    group: 'node',
+    usedBy: 'node',
+    type: text({ expected: 'empty or the etcd prefix of the cluster the database belongs to, such as /old', valid: (s) => s === '' || isPrefix(s) }),
+    default: '',
+    defaultText: 'empty: refuse another cluster\'s database',
+    env: 'GOVERSE_DB_ADOPT_CLUSTER',
+    flag: '--db-adopt-cluster',
+    description:
+      'Move the database from the cluster named here to this node\'s cluster (a deliberate move, logged); a database of any other cluster is still refused. Harmless once moved.',
+  },
+  dbDisposable: {
+    group: 'node',
+    usedBy: 'node',
+    type: bool(),
+    default: false,
+    env: 'GOVERSE_DB_DISPOSABLE',
+    description: 'The database is deleted after this run (the demo\'s private store): no warning for a path in the tmp directory.',
   },
   dbSynchronous: {
     group: 'node',
@@ -608,6 +643,12 @@ export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
 export function inScope(name: SettingName, scope: ConfigScope): boolean {
   const usedBy = SETTINGS[name].usedBy;
   return usedBy === 'both' || usedBy === scope;
+}
+
+/** How an operator sets a setting, for messages: `--flag, GOVERSE_X, yaml.key` (the forms it has). */
+export function settingLabel(name: SettingName): string {
+  const spec = SETTINGS[name];
+  return [spec.flag, spec.env, spec.yaml].filter((s) => s !== undefined).join(', ');
 }
 
 /** The default as the docs and `--help` show it. */

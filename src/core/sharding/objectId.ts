@@ -27,9 +27,36 @@ export function parseGoInt(text: string): number | null {
   return Number(big);
 }
 
-/** Parses an object ID exactly as upstream's objectid.Parse does (reference section 6.3). Throws InvalidObjectIdError. */
+/**
+ * Why an ID's characters are refused, or null: it must be well-formed UTF-16 (a lone surrogate has no UTF-8 form, so
+ * the store and the hash would see replacement bytes) and free of control characters (C0, DEL, C1), which would
+ * reach logs, tables and terminals.
+ */
+export function objectIdCharacterProblem(id: string): string | null {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return `control character ${codePoint(c)} at index ${i}`;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < id.length ? id.charCodeAt(i + 1) : 0;
+      if (c >= 0xdc00 || next < 0xdc00 || next > 0xdfff) return `lone surrogate ${codePoint(c)} at index ${i} (not well-formed UTF-16)`;
+      i++;
+    }
+  }
+  return null;
+}
+
+function codePoint(c: number): string {
+  return `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * Parses an object ID as upstream's objectid.Parse does, and also refuses the characters `objectIdCharacterProblem`
+ * names (upstream accepts them). Throws InvalidObjectIdError.
+ */
 export function parseObjectId(id: string): ParsedObjectId {
   if (id === '') throw new InvalidObjectIdError(id, 'object ID is empty');
+  const problem = objectIdCharacterProblem(id);
+  if (problem !== null) throw new InvalidObjectIdError(id, problem);
   const slash = id.indexOf('/');
   if (slash >= 0) {
     const prefix = id.slice(0, slash);

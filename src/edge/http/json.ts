@@ -194,6 +194,7 @@ export function httpStatusFor(err: unknown): number {
     case 'invalid_argument':
     case 'invalid_object_id':
     case 'bad_request':
+    case 'state_too_large':
     case 'config':
       return 400;
     case 'unauthenticated':

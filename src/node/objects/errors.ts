@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError, NotOwnerError } from '../../core/errors.js';
+import { GoverseError, InvalidArgumentError, NotFoundError, NotOwnerError } from '../../core/errors.js';
 
 /** No object type of this name is registered on the node. */
 export class UnknownObjectTypeError extends NotFoundError {
@@ -38,5 +38,17 @@ export class InvalidMethodArgumentError extends InvalidArgumentError {
     problem: string,
   ) {
     super(`argument ${JSON.stringify(argument)} ${problem}`);
+  }
+}
+
+/** A creation or a call would make an object's state larger than its type allows (HTTP 400, `state_too_large`). */
+export class StateTooLargeError extends GoverseError {
+  constructor(
+    readonly typeName: string,
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+    setting: string,
+  ) {
+    super('state_too_large', `${typeName} state would be ${sizeBytes} bytes, more than the limit of ${limitBytes} bytes (${setting})`);
   }
 }

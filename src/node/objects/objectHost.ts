@@ -115,7 +115,7 @@ export class ObjectHost {
    */
   async create(type: string, id: string, initialState?: JsonValue, options: WaitOptions = {}): Promise<{ created: boolean }> {
     const objectType = this.registry.get(type);
-    const initial = initialState === undefined ? undefined : objectType.parseState(initialState);
+    const initial = initialState === undefined ? undefined : objectType.parseState(initialState, 'created');
     const placement = placeObject(id, this.numShards);
     return this.gated(placement, options, `create ${type}`, (epochNow) =>
       this.withActivation(objectType, id, placement, epochNow, 'create', initial, options, async (_act, created) => ({
@@ -447,7 +447,7 @@ async function invoke(
 
 function decodeStored(act: Activation, text: string): JsonValue {
   try {
-    return act.type.parseState(JSON.parse(text) as JsonValue);
+    return act.type.parseState(JSON.parse(text) as JsonValue, 'stored');
   } catch (err) {
     throw new PersistenceError(`${act.label}: the stored state is invalid`, { cause: err });
   }

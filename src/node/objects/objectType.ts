@@ -13,6 +13,12 @@ export type SavePolicy =
 
 export type Persistence = { readonly kind: 'transient' } | { readonly kind: 'persistent'; readonly savePolicy: SavePolicy };
 
+/**
+ * Where a state to parse comes from: `stored` (read back from the store: accepted when well-formed, even if write
+ * limits have been lowered since) or `created` (given by a client at creation: every write limit applies).
+ */
+export type StateOrigin = 'stored' | 'created';
+
 export interface MethodContext {
   readonly type: string;
   readonly id: string;
@@ -32,7 +38,7 @@ export interface ObjectTypeDefinition<S extends JsonValue> {
   readonly persistence: Persistence;
   initialState(id: string): S;
   /** Validates a state read from the store or given to `create`; throws InvalidArgumentError naming the problem. */
-  parseState(value: JsonValue): S;
+  parseState(value: JsonValue, origin: StateOrigin): S;
   readonly methods: Readonly<Record<string, MethodHandler<S>>>;
 }
 
@@ -42,7 +48,7 @@ export interface ObjectType {
   readonly persistence: Persistence;
   readonly methodNames: readonly string[];
   initialState(id: string): JsonValue;
-  parseState(value: JsonValue): JsonValue;
+  parseState(value: JsonValue, origin: StateOrigin): JsonValue;
   /** Throws UnknownMethodError. */
   method(name: string): MethodHandler<JsonValue>;
 }

@@ -27,7 +27,7 @@ export class ObjectRegistry {
       persistence: definition.persistence,
       methodNames: [...methods.keys()],
       initialState: (id) => definition.initialState(id),
-      parseState: (value) => definition.parseState(value),
+      parseState: (value, origin) => definition.parseState(value, origin),
       method: (method) => {
         const handler = methods.get(method);
         if (handler === undefined) throw new UnknownMethodError(name, method);

@@ -21,9 +21,16 @@ export class StaleEpochError extends FencedError {
   }
 }
 
-/** The store failed (I/O, lock contention, corrupt data). Retriable when the database was only busy. */
+/**
+ * The store failed (I/O, a full disk, lock contention, corrupt data). `storeCode` is the store's own error code
+ * (`SQLITE_FULL`, `SQLITE_IOERR_WRITE`, a PostgreSQL SQLSTATE, ...), null when the failure is not the database's.
+ * Retriable when trying again later can succeed (busy, full, I/O errors); nothing was written either way.
+ */
 export class PersistenceError extends GoverseError {
-  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+  readonly storeCode: string | null;
+
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean; storeCode?: string | null } = {}) {
     super('persistence', message, options);
+    this.storeCode = options.storeCode ?? null;
   }
 }

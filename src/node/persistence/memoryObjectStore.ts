@@ -1,3 +1,4 @@
+import { clusterBinding, type ClusterBinding } from './clusterBinding.js';
 import { StaleEpochError } from './errors.js';
 import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
 
@@ -9,6 +10,13 @@ interface Row {
 /** The ObjectStore contract in memory, for unit tests and transient nodes. */
 export class MemoryObjectStore implements ObjectStore {
   private readonly rows = new Map<string, Row>();
+  private cluster: string | null = null;
+
+  async bindCluster(cluster: string, adoptFrom?: string): Promise<ClusterBinding> {
+    const binding = clusterBinding('in memory', this.cluster, cluster, adoptFrom);
+    this.cluster = cluster;
+    return binding;
+  }
 
   async load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState> {
     const row = this.rows.get(rowKey(key));
@@ -34,6 +42,8 @@ export class MemoryObjectStore implements ObjectStore {
     if (row.epoch > epoch) throw new StaleEpochError(key, epoch, row.epoch);
     return this.rows.delete(rowKey(key));
   }
+
+  async probe(_bytes: number): Promise<void> {}
 
   async close(): Promise<void> {}
 

@@ -1,3 +1,5 @@
+import type { ClusterBinding } from './clusterBinding.js';
+
 /**
  * Durable object state behind an interface, with epoch fencing (docs/ARCHITECTURE.md, "Persistence fencing").
  *
@@ -22,6 +24,12 @@ export interface LoadedState {
 
 export interface ObjectStore {
   /**
+   * Binds the store to the node's cluster (its etcd prefix); a node calls it once, before anything else. Records the
+   * cluster when the store has none, accepts its own, and throws ClusterMismatchError for another cluster's store
+   * unless `adoptFrom` names that cluster: then the store is moved to `cluster` (a deliberate move).
+   */
+  bindCluster(cluster: string, adoptFrom?: string): Promise<ClusterBinding>;
+  /**
    * Activation, as one transaction: read the row and raise its epoch to `epoch`, or insert it with `initialState`.
    * Throws StaleEpochError when the row's epoch is higher than `epoch`.
    */
@@ -30,5 +38,10 @@ export interface ObjectStore {
   save(key: ObjectKey, epoch: number, state: string): Promise<void>;
   /** Deletes the row if its epoch is at most `epoch`; false when there was none. StaleEpochError when it is higher. */
   delete(key: ObjectKey, epoch: number): Promise<boolean>;
+  /**
+   * Checks that the store accepts a write of about `bytes` bytes again (after failures), leaving no object changed.
+   * Throws PersistenceError when it does not.
+   */
+  probe(bytes: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,6 +1,9 @@
 import Database from 'better-sqlite3';
+import { closeSync, openSync } from 'node:fs';
 import { systemClock, type Clock } from '../../core/clock.js';
+import { GoverseError } from '../../core/errors.js';
 import { backoffDelay, sleep } from '../../edge/timing.js';
+import { clusterBinding, type ClusterBinding } from './clusterBinding.js';
 import { PersistenceError, StaleEpochError } from './errors.js';
 import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
 
@@ -13,6 +16,8 @@ import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
  * of the busy timeout is spent in asynchronous retries. Every transaction here is a few statements on one row.
  * Writing transactions start IMMEDIATE (take the write lock up front): a deferred transaction that reads and then
  * writes can fail with SQLITE_BUSY without waiting, when another process committed in between.
+ *
+ * The file is created 0600; SQLite gives the -wal and -shm files the database file's mode.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -40,6 +45,8 @@ interface Row {
 }
 
 const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY']);
+/** Failures that can pass (besides busy): a full disk, I/O errors, memory. Corruption and misuse cannot. */
+const TRANSIENT_CODES = new Set(['SQLITE_FULL', 'SQLITE_NOMEM', 'SQLITE_INTERRUPT', 'SQLITE_PROTOCOL']);
 
 export class SqliteObjectStore implements ObjectStore {
   private readonly select: Database.Statement<[string, string], Row>;
@@ -49,6 +56,9 @@ export class SqliteObjectStore implements ObjectStore {
   private readonly update: Database.Statement<[string, number, number, string, string, number]>;
   private readonly remove: Database.Statement<[string, string, number]>;
   private readonly loadTx: (key: ObjectKey, epoch: number, initialState: string) => LoadedState;
+  private readonly bindTx: (cluster: string, adoptFrom: string | undefined) => ClusterBinding;
+  private readonly writeProbe: Database.Statement<[number]>;
+  private readonly clearProbe: Database.Statement<[]>;
 
   private constructor(
     private readonly db: Database.Database,
@@ -75,6 +85,20 @@ export class SqliteObjectStore implements ObjectStore {
       return { state: row.state, created: false };
     });
     this.loadTx = (key, epoch, initialState) => load.immediate(key, epoch, initialState);
+    const selectCluster = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'cluster'");
+    const upsertCluster = db.prepare<[string]>(
+      "INSERT INTO meta (key, value) VALUES ('cluster', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
+    const bind = db.transaction((cluster: string, adoptFrom: string | undefined): ClusterBinding => {
+      const binding = clusterBinding(this.path, selectCluster.get()?.value ?? null, cluster, adoptFrom);
+      if (binding.kind !== 'matched') upsertCluster.run(cluster);
+      return binding;
+    });
+    this.bindTx = (cluster, adoptFrom) => bind.immediate(cluster, adoptFrom);
+    this.writeProbe = db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('probe', zeroblob(?)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
+    this.clearProbe = db.prepare("DELETE FROM meta WHERE key = 'probe'");
   }
 
   /** Opens (creating if needed) the database file, switches it to WAL and creates or checks the schema. */
@@ -82,6 +106,7 @@ export class SqliteObjectStore implements ObjectStore {
     let db: Database.Database | undefined;
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     try {
+      createPrivate(path);
       // Opening (WAL switch, schema) is start-up work: it may block for the whole busy timeout.
       db = new Database(path, { timeout: busyTimeoutMs });
       const mode = db.pragma('journal_mode = WAL', { simple: true });
@@ -94,6 +119,18 @@ export class SqliteObjectStore implements ObjectStore {
       db?.close();
       throw asPersistenceError(err, `${path}: cannot open the object database`);
     }
+  }
+
+  async bindCluster(cluster: string, adoptFrom?: string): Promise<ClusterBinding> {
+    return this.run('bind cluster', () => this.bindTx(cluster, adoptFrom));
+  }
+
+  /** Commits a row of `bytes` bytes (the space a failed write needed), then removes it. */
+  async probe(bytes: number): Promise<void> {
+    await this.run('probe', () => {
+      this.writeProbe.run(Math.max(1, Math.floor(bytes)));
+      this.clearProbe.run();
+    });
   }
 
   async load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState> {
@@ -129,7 +166,7 @@ export class SqliteObjectStore implements ObjectStore {
       } catch (raw) {
         const err = asPersistenceError(raw, `${this.path}: ${what} failed`);
         const left = deadline - this.clock.monotonic();
-        if (!(err instanceof PersistenceError && err.retriable) || left <= 0) throw err;
+        if (!(err instanceof PersistenceError && err.storeCode !== null && BUSY_CODES.has(err.storeCode)) || left <= 0) throw err;
         await sleep(Math.min(left, backoffDelay(attempt, RETRY_BASE_MS, RETRY_MAX_MS)));
       }
     }
@@ -160,9 +197,27 @@ function ensureSchema(db: Database.Database, path: string): void {
   }).immediate();
 }
 
-/** Typed errors pass through; SQLite errors become PersistenceError, retriable when the database was only busy. */
+/** Creates the database file 0600 if it is missing (SQLite would create it 0644); an existing file is left alone. */
+function createPrivate(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/**
+ * Typed errors pass through; others become a PersistenceError naming SQLite's code and message, retriable when the
+ * failure can pass (busy, full, I/O).
+ */
 function asPersistenceError(err: unknown, message: string): unknown {
-  if (err instanceof StaleEpochError || err instanceof PersistenceError) return err;
-  const code = err instanceof Database.SqliteError ? err.code : undefined;
-  return new PersistenceError(message, { cause: err, retriable: code !== undefined && BUSY_CODES.has(code) });
+  if (err instanceof GoverseError) return err;
+  const code = err instanceof Database.SqliteError ? err.code : null;
+  const detail = err instanceof Error ? err.message : String(err);
+  const transient = code !== null && (BUSY_CODES.has(code) || TRANSIENT_CODES.has(code) || code.startsWith('SQLITE_IOERR'));
+  return new PersistenceError(`${message}: ${code === null ? detail : `${code}: ${detail}`}`, {
+    cause: err,
+    retriable: transient,
+    storeCode: code,
+  });
 }

@@ -59,7 +59,7 @@ describe('ObjectHost on a shared SQLite file', () => {
 
   function startNode(dir: string, address: string, epoch: number, clock?: Clock): Node {
     const registry = new ObjectRegistry();
-    registerBuiltinTypes(registry);
+    registerBuiltinTypes(registry, { keyValue: { maxBytes: 1024 * 1024 } });
     const gate = new FakeGate(address);
     gate.defaultEpoch = epoch;
     const store = SqliteObjectStore.open(join(dir, 'objects.db'));

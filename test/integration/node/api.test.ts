@@ -28,7 +28,13 @@ const readyWhileStarting: number[][] = [];
 
 beforeAll(async () => {
   cluster = await NodeCluster.start({ nodes: 0, numShards: 64, label: 'node-api' });
-  await cluster.addNodes(3, { ...SLOW_MACHINE_ENV, GOVERSE_ADMIN_TOKEN: ADMIN_TOKEN, GOVERSE_ADMIN_LISTEN: '127.0.0.1:0' }, false);
+  // A stability period of 2 s keeps the leader from targeting shards for that long after the nodes join, so every
+  // node's ops server answers (503) before the node can be ready, however slowly the poller gets going on a busy machine.
+  await cluster.addNodes(
+    3,
+    { ...SLOW_MACHINE_ENV, GOVERSE_ADMIN_TOKEN: ADMIN_TOKEN, GOVERSE_ADMIN_LISTEN: '127.0.0.1:0', GOVERSE_STABILITY_DURATION: '2s' },
+    false,
+  );
   let polling = true;
   const pollers = cluster.nodes.map(async (node, i) => {
     readyWhileStarting[i] = [];

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidObjectIdError } from '../../../src/core/errors.js';
 import { fnv1a32 } from '../../../src/core/sharding/hash.js';
-import { parseObjectId, placeObject, shardOfObject, validateObjectId } from '../../../src/core/sharding/objectId.js';
+import { objectIdCharacterProblem, parseObjectId, placeObject, shardOfObject, validateObjectId } from '../../../src/core/sharding/objectId.js';
 
 // Reference section 10.1.
 const VECTORS: [string, number, number, number][] = [
@@ -56,6 +56,12 @@ describe('fnv1a32 and shardOfObject', () => {
   });
 });
 
+/** C0, DEL and C1, by code point. */
+function isControl(ch: string): boolean {
+  const c = ch.codePointAt(0)!;
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
 describe('parseObjectId / validateObjectId (reference 10.2)', () => {
   it('parses the vectors', () => {
     expect(parseObjectId('user-1')).toEqual({ format: 'regular', id: 'user-1' });
@@ -75,6 +81,56 @@ describe('parseObjectId / validateObjectId (reference 10.2)', () => {
       expect(() => parseObjectId(id)).toThrow(InvalidObjectIdError);
     },
   );
+
+  it.each([
+    ['a lone high surrogate', 'user-\ud800', /lone surrogate U\+D800 at index 5/],
+    ['a lone high surrogate at the end of a pair position', 'x\ud83d', /lone surrogate U\+D83D at index 1/],
+    ['a lone low surrogate', '\udc00x', /lone surrogate U\+DC00 at index 0/],
+    ['reversed surrogates', '\ude42\ud83d', /lone surrogate U\+DE42/],
+    ['NUL', 'a\u0000b', /control character U\+0000 at index 1/],
+    ['ESC', 'a\u001b]0;x\u0007', /control character U\+001B/],
+    ['a newline', 'a\nb', /control character U\+000A/],
+    ['DEL', 'a\u007f', /control character U\+007F/],
+    ['C1 (CSI)', '\u009b2J', /control character U\+009B at index 0/],
+    ['C1 (NEL)', 'shard#5/\u0085', /control character U\+0085/],
+    ['a control character in a fixed-node address', 'n1\u0000:7000/x', /control character U\+0000/],
+  ])('rejects %s', (_what, id, reason) => {
+    const err = (() => {
+      try {
+        placeObject(id, 8192);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(InvalidObjectIdError);
+    expect((err as InvalidObjectIdError).message).toMatch(reason);
+    // The message itself stays printable: the offending characters are escaped.
+    expect([...(err as Error).message].some((ch) => isControl(ch) || /[\ud800-\udfff]/.test(ch))).toBe(false);
+  });
+
+  it('accepts well-formed non-ASCII IDs: surrogate pairs, accents, U+00A0 and above', () => {
+    expect(objectIdCharacterProblem('user-é🙂\u00a0中')).toBeNull();
+    expect(placeObject('🙂', 8192)).toEqual({ kind: 'shard', shardId: fnv1a32('🙂') % 8192 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (id) => {
+        const bad = [...id].some(isControl);
+        return (objectIdCharacterProblem(id) === null) === !bad;
+      }),
+    );
+  });
+
+  it('refuses exactly the IDs that are not well-formed UTF-16 or hold a control character (any code unit)', () => {
+    const roundTrips = (id: string): boolean => new TextDecoder().decode(new TextEncoder().encode(id)) === id;
+    const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 8 }), (id) => {
+        const ok = roundTrips(id) && ![...id].some(isControl);
+        return (objectIdCharacterProblem(id) === null) === ok;
+      }),
+      { numRuns: 2000 },
+    );
+  });
 
   it('validates the fixed-shard range', () => {
     expect(() => validateObjectId('shard#64/x', 64)).toThrow(/out of range/);

@@ -1,12 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../src/core/errors.js';
 import { registerBuiltinTypes } from '../../../src/node/objects/builtins/index.js';
-import { KEY_VALUE_MAX_KEYS } from '../../../src/node/objects/builtins/keyValue.js';
+import { KEY_VALUE_MAX_KEYS, keyValueStateBytes } from '../../../src/node/objects/builtins/keyValue.js';
+import { StateTooLargeError } from '../../../src/node/objects/errors.js';
 import type { JsonObject, JsonValue } from '../../../src/node/objects/json.js';
 import { ObjectRegistry } from '../../../src/node/objects/registry.js';
 
 const registry = new ObjectRegistry();
-registerBuiltinTypes(registry);
+registerBuiltinTypes(registry, { keyValue: { maxBytes: 1024 * 1024 } });
 const ctx = { type: 'T', id: 'x', signal: new AbortController().signal };
 
 async function run(type: string, method: string, state: JsonValue, args: JsonObject = {}) {
@@ -36,7 +38,7 @@ describe('built-in types', () => {
     await expect(run('Counter', 'add', state, { amount: 1, requestId: '' })).rejects.toMatchObject({ argument: 'requestId' });
     await expect(run('Counter', 'add', { value: Number.MAX_SAFE_INTEGER, recent: [] }, { amount: 1 })).rejects.toThrow(/2\^53/);
     expect(await run('Counter', 'increment', state, { amount: -3 })).toEqual({ result: { value: -3 }, state: { value: -3, recent: [] } });
-    expect(() => counter.parseState({ value: 1, recent: [['a']] })).toThrow(InvalidArgumentError);
+    expect(() => counter.parseState({ value: 1, recent: [['a']] }, 'stored')).toThrow(InvalidArgumentError);
   });
 
   it('KeyValue is an on-deactivate map with own-key semantics and a size bound', async () => {
@@ -53,9 +55,52 @@ describe('built-in types', () => {
     expect((await run('KeyValue', 'put', full, { key: 'k1', value: 2 })).result).toEqual({ ok: true });
   });
 
+  it('KeyValue refuses a put or a created state beyond its byte limit, and still reads larger stored states', async () => {
+    const small = new ObjectRegistry();
+    registerBuiltinTypes(small, { keyValue: { maxBytes: 100 } });
+    const kv = small.get('KeyValue');
+    const put = (state: JsonValue, key: string, value: JsonValue) => kv.method('put')(state, { key, value }, ctx);
+    const a = (await put({ entries: {} }, 'a', 'x'.repeat(60))).state!;
+    expect(Buffer.byteLength(JSON.stringify(a))).toBe(14 + 3 + 1 + 62);
+    const err = await put(a, 'b', 'y'.repeat(20)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StateTooLargeError);
+    expect(err).toMatchObject({ code: 'state_too_large', retriable: false, sizeBytes: 80 + 1 + 3 + 1 + 22, limitBytes: 100 });
+    expect((err as Error).message).toMatch(/KeyValue state would be 107 bytes, more than the limit of 100 bytes \(--keyvalue-max-bytes/);
+    // Replacing a value counts the difference; exactly at the limit is allowed.
+    expect((await put(a, 'a', 'x'.repeat(80))).state).toEqual({ entries: { a: 'x'.repeat(80) } });
+    await expect(put(a, 'a', 'x'.repeat(81))).rejects.toBeInstanceOf(StateTooLargeError);
+
+    const big = { entries: { a: 'z'.repeat(200) } };
+    expect(() => kv.parseState(big, 'created')).toThrow(StateTooLargeError);
+    expect(kv.parseState(big, 'stored')).toEqual(big);
+    // A state over the limit (stored under a larger one) can shrink, not grow.
+    expect((await kv.method('delete')(big, { key: 'a' }, ctx)).state).toEqual({ entries: {} });
+    await expect(put(big, 'b', 1)).rejects.toBeInstanceOf(StateTooLargeError);
+  });
+
+  it('KeyValue tracks its stored size exactly through puts and deletes', async () => {
+    const kv = registry.get('KeyValue');
+    const key = fc.oneof(fc.constantFrom('a', 'b', '__proto__', 'é', '1', '10'), fc.string({ minLength: 1, maxLength: 5 }));
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('put' as const), key, value: fc.jsonValue({ maxDepth: 2 }) }),
+      fc.record({ kind: fc.constant('delete' as const), key }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 20 }), async (ops) => {
+        let state: JsonValue = { entries: {} };
+        for (const o of ops) {
+          const args: JsonObject = o.kind === 'put' ? { key: o.key, value: o.value as JsonValue } : { key: o.key };
+          state = (await kv.method(o.kind)(state, args, ctx)).state ?? state;
+          const entries = (state as { entries: JsonObject }).entries;
+          expect(keyValueStateBytes(entries)).toBe(Buffer.byteLength(JSON.stringify(state)));
+        }
+      }),
+    );
+  });
+
   it('Echo is transient and replies with its arguments', async () => {
     expect(registry.get('Echo').persistence).toEqual({ kind: 'transient' });
     expect(await run('Echo', 'echo', null, { a: [1, { b: 'c' }] })).toEqual({ result: { a: [1, { b: 'c' }] } });
-    expect(() => registry.get('Echo').parseState(1)).toThrow(InvalidArgumentError);
+    expect(() => registry.get('Echo').parseState(1, 'stored')).toThrow(InvalidArgumentError);
   });
 });

@@ -85,7 +85,7 @@ export function makeHost(
   overrides: { store?: ObjectStore; gate?: FakeGate; registry?: ObjectRegistry; clock?: ManualClock } = {},
 ): Fixture {
   const registry = overrides.registry ?? new ObjectRegistry();
-  if (overrides.registry === undefined) registerBuiltinTypes(registry);
+  if (overrides.registry === undefined) registerBuiltinTypes(registry, { keyValue: { maxBytes: 1024 * 1024 } });
   const store = overrides.store ?? new MemoryObjectStore();
   const gate = overrides.gate ?? new FakeGate();
   const clock = overrides.clock ?? new ManualClock();

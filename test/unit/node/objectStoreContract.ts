@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ClusterMismatchError } from '../../../src/node/persistence/clusterBinding.js';
 import { StaleEpochError } from '../../../src/node/persistence/errors.js';
 import type { ObjectStore } from '../../../src/node/persistence/objectStore.js';
 
@@ -42,6 +43,30 @@ export function describeObjectStoreContract(name: string, open: () => Promise<Ob
       await expect(store.save(X, 5, '2')).rejects.toMatchObject({ storedEpoch: null });
       expect(await store.delete(X, 6)).toBe(false);
       expect(await store.load(X, 6, '"fresh"')).toEqual({ state: '"fresh"', created: true });
+      await store.close();
+    });
+
+    it('records its cluster on first use, refuses another cluster, and moves only when told where from', async () => {
+      const store = await open();
+      expect(await store.bindCluster('/sec')).toEqual({ kind: 'recorded' });
+      expect(await store.bindCluster('/sec')).toEqual({ kind: 'matched' });
+      const refused = await store.bindCluster('/other').catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ClusterMismatchError);
+      expect(refused).toMatchObject({ code: 'config', recorded: '/sec', cluster: '/other' });
+      expect((refused as Error).message).toMatch(/belongs to cluster \/sec, not to this node's cluster \/other; .*--db-adopt-cluster \/sec/);
+      await expect(store.bindCluster('/other', '/third')).rejects.toThrow(/--db-adopt-cluster names \/third, so the database is not taken over/);
+      expect(await store.bindCluster('/other', '/sec')).toEqual({ kind: 'adopted', from: '/sec' });
+      expect(await store.bindCluster('/other', '/sec')).toEqual({ kind: 'matched' });
+      await expect(store.bindCluster('/sec')).rejects.toBeInstanceOf(ClusterMismatchError);
+      await store.close();
+    });
+
+    it('a probe leaves every object as it was', async () => {
+      const store = await open();
+      await store.load(X, 1, '"a"');
+      await store.probe(100_000);
+      await store.probe(0);
+      expect(await store.load(X, 1, '""')).toEqual({ state: '"a"', created: false });
       await store.close();
     });
 
