@@ -5,6 +5,7 @@ import { loadConfigFile } from '../edge/config/loadConfigFile.js';
 import { resolveConfig } from '../core/config/resolve.js';
 import { describeError, GoverseError } from '../core/errors.js';
 import { createLogger, streamSink } from '../core/log/logger.js';
+import { printable, printableLines } from '../core/text/printable.js';
 import { VERSION } from '../version.js';
 import { GoverseNode } from './node.js';
 
@@ -30,7 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const file = path === undefined || path === '' ? undefined : await loadConfigFile(path);
     resolved = resolveConfig({ scope: 'node', env: process.env, flags: flagsFromOptions(opts, 'node'), ...(file ? { file } : {}) });
   } catch (err) {
-    process.stderr.write(`goverse-node: ${describeError(err)}\n`);
+    process.stderr.write(`goverse-node: ${printable(describeError(err))}\n`);
     return 2;
   }
   const { config } = resolved;
@@ -47,7 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
     node = await GoverseNode.start(config, logger);
   } catch (err) {
     logger.error('goverse-node failed to start', { err });
-    process.stderr.write(`goverse-node: failed to start: ${describeError(err)}\n`);
+    process.stderr.write(`goverse-node: failed to start: ${printable(describeError(err))}\n`);
     return err instanceof GoverseError && err.code === 'config' ? 2 : 1;
   }
   process.off('SIGTERM', early);
@@ -82,7 +83,8 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`goverse-node: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`goverse-node: ${printableLines(text)}\n`);
     process.exit(1);
   },
 );

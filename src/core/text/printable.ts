@@ -35,6 +35,11 @@ export function printable(text: string): string {
   return text;
 }
 
+/** Multi-line text (a stack trace) shown printable line by line, its own line breaks kept. */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}
+
 /**
  * Unprintable characters JSON.stringify leaves raw: all but C0, which it escapes inside strings; outside them only
  * JSON's own white space occurs.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { printable, printableJson } from '../../../src/core/text/printable.js';
+import { printable, printableJson, printableLines } from '../../../src/core/text/printable.js';
 
 /** What a terminal must never receive from someone else's string. */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
@@ -39,6 +39,12 @@ describe('printable', () => {
         expect(printable(shown)).toBe(shown);
       }),
     );
+  });
+});
+
+describe('printableLines', () => {
+  it('keeps the line breaks of a stack trace and escapes the rest of each line', () => {
+    expect(printableLines(`Error: bad ${TITLE_AND_CLEAR}\n    at f (x.js:1:2)`)).toBe('Error: bad \\x1b]0;evil\\x07\\x1b[2J\n    at f (x.js:1:2)');
   });
 });
 
