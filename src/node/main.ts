@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { flagDefinitions, flagsFromOptions } from '../core/config/flags.js';
 import { loadConfigFile } from '../edge/config/loadConfigFile.js';
+import { withPasswordFile } from '../edge/config/passwordFile.js';
 import { resolveConfig } from '../core/config/resolve.js';
 import { describeError, GoverseError } from '../core/errors.js';
 import { createLogger, streamSink } from '../core/log/logger.js';
@@ -26,15 +27,16 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const opts = program.opts<Record<string, unknown>>();
   let resolved;
+  let config;
   try {
     const path = (opts.config as string | undefined) ?? process.env.GOVERSE_CONFIG;
     const file = path === undefined || path === '' ? undefined : await loadConfigFile(path);
     resolved = resolveConfig({ scope: 'node', env: process.env, flags: flagsFromOptions(opts, 'node'), ...(file ? { file } : {}) });
+    config = await withPasswordFile(resolved.config);
   } catch (err) {
     process.stderr.write(`goverse-node: ${printable(describeError(err))}\n`);
     return 2;
   }
-  const { config } = resolved;
   const sink = streamSink(config.logFile === '' ? process.stderr : createWriteStream(config.logFile, { flags: 'a' }));
   const logger = createLogger(sink, config.logLevel, { pid: process.pid });
   for (const w of resolved.warnings) logger.warn(`config: ${w}`);

@@ -154,7 +154,14 @@ export class GoverseNode {
       const operations = new ClusterOperations({ client, prefix: config.etcdPrefix, logger: log, metrics: metrics.member.writer });
       admin = await startServer(
         config.adminListen,
-        adminRouter({ token: config.adminToken, operations, snapshot: () => member.snapshot, clock, by: `admin@${address}` }),
+        adminRouter({
+          token: config.adminToken,
+          operations,
+          snapshot: () => member.snapshot,
+          clock,
+          by: `admin@${address}`,
+          maxPauseMs: config.maxPause,
+        }),
         log,
       );
       log.info('admin API listening', { url: `http://${withPort(hostOf(config.adminListen, '127.0.0.1:0'), admin.port)}` });
