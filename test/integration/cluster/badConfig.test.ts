@@ -88,6 +88,13 @@ describe('goverse-node refuses bad configuration with exit code 2', () => {
     expect(stderr).toContain('line 2');
   });
 
+  it('a TLS CA file that is not PEM names the file, before any connection is tried', async () => {
+    const path = yamlFile('garbage-ca.pem', 'not a certificate\n');
+    const { code, stderr } = await runNode([], { GOVERSE_ETCD_CACERT: path, GOVERSE_ETCD_TIMEOUT: '60s' });
+    expect(code).toBe(2);
+    expect(stderr).toContain(`etcd TLS CA file ${path}: holds no PEM certificate`);
+  });
+
   it('a file that is not YAML names the file and the line', async () => {
     const path = yamlFile('not-yaml.yaml', 'cluster:\n  lease_ttl: [unclosed\n');
     const { code, stderr } = await runNode([], { GOVERSE_CONFIG: path });
