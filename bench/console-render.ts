@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { nullLogger } from '../src/core/log/logger.js';
 import { encodeRecord } from '../src/core/keyspace/records.js';
 import { parsePrometheusText } from '../src/core/metrics/textFormat.js';
+import { DEFAULT_MAX_PAUSE_MS } from '../src/core/operations/operations.js';
 import { defaultPlannerSettings } from '../src/core/planner/settings.js';
 import { applyEvents, buildSnapshot, type ClusterSnapshot, type Kv, type KvEvent } from '../src/core/snapshot/snapshot.js';
 import { buildClusterView, type NodeMetrics, summarizeScrape } from '../src/core/view/index.js';
@@ -261,6 +262,7 @@ function mount(ui: Ui, cluster: SyntheticCluster, metrics: Map<string, NodeMetri
     writer: null,
     readOnlyReason: null,
     by: 'bench@localhost',
+    maxPauseMs: DEFAULT_MAX_PAUSE_MS,
     size: { cols, rows },
     maxFps: { data: 5, input: 20 },
     onQuit: () => {},

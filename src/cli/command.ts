@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { flagDefinitions } from '../core/config/flags.js';
 import { describeError } from '../core/errors.js';
+import { printable } from '../core/text/printable.js';
 import { CommandContext, globalOptions, markGlobal } from './context.js';
 import { exitCodeFor } from './exitCodes.js';
 
@@ -43,7 +44,8 @@ export function action(cmd: Command, handler: CommandHandler): Command {
       ctx = await CommandContext.create(globalOptions(self));
       process.exitCode = await handler(ctx, args, self.opts());
     } catch (err) {
-      process.stderr.write(`goverse-top ${self.name()}: ${describeError(err)}\n`);
+      // Messages quote etcd values and node answers: shown printable, as every other line.
+      process.stderr.write(`goverse-top ${self.name()}: ${printable(describeError(err))}\n`);
       process.exitCode = exitCodeFor(err);
     } finally {
       await ctx?.close();

@@ -10,6 +10,7 @@ import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import { buildClusterView, type ClusterView, type NodeMetrics, parseMetricsSources, type ViewInput } from '../core/view/index.js';
 import { loadConfigFile } from '../edge/config/loadConfigFile.js';
+import { withPasswordFile } from '../edge/config/passwordFile.js';
 import type { CallOptions, EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { readSnapshot } from '../edge/etcd/readSnapshot.js';
@@ -64,7 +65,7 @@ export class CommandContext {
     const path = (options.config as string | undefined) ?? env.GOVERSE_CONFIG;
     const file = path === undefined || path === '' ? undefined : await loadConfigFile(path);
     const resolved = resolveConfig({ scope: 'cli', env, flags: flagsFromOptions(options, 'cli'), ...(file ? { file } : {}) });
-    let config = resolved.config;
+    let config = await withPasswordFile(resolved.config);
     if (config.etcdUser !== '' && config.etcdPassword === '') config = { ...config, etcdPassword: await askPassword(config.etcdUser) };
     const logger =
       config.logFile === '' ? nullLogger : createLogger(streamSink(createWriteStream(config.logFile, { flags: 'a', mode: 0o600 })), config.logLevel);
@@ -151,7 +152,7 @@ async function askPassword(user: string): Promise<string> {
   if (process.stdin.isTTY !== true) {
     throw new ConfigError(
       'flag --user',
-      `etcd user ${JSON.stringify(user)} needs a password: set GOVERSE_ETCD_PASSWORD or give --user user:password`,
+      `etcd user ${JSON.stringify(user)} needs a password: set GOVERSE_ETCD_PASSWORD or give --password-file`,
     );
   }
   return promptHidden(`etcd password for ${user}: `);

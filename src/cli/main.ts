@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { printableLines } from '../core/text/printable.js';
 import { buildProgram, parseErrorCode } from './program.js';
 
 /** Exit codes (exitCodes.ts): 0 ok, 1 error, 2 usage, 3 precondition failed, 4 problem found. */
@@ -24,7 +25,8 @@ main(process.argv.slice(2)).then(
     process.exit(code);
   },
   (err: unknown) => {
-    process.stderr.write(`goverse-top: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`goverse-top: ${printableLines(text)}\n`);
     process.exit(1);
   },
 );

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { printable, printableJson } from '../core/text/printable.js';
 
 /** The JSON contract version of every `-o json` document. */
 export const SCHEMA_VERSION = 1;
@@ -7,7 +8,9 @@ export type OutputFormat = 'table' | 'json';
 
 /**
  * Where scripted subcommands write. Never Ink: plain text, cli-table3 tables (unstyled when colour is off, since
- * cli-table3 colours its borders and headers even when piped) or JSON documents.
+ * cli-table3 colours its borders and headers even when piped) or JSON documents. Lines, notes and table cells carry
+ * strings from etcd and the nodes, so every one is shown `printable` here (one line each: a newline is escaped too);
+ * JSON keeps every string exact.
  */
 export class Output {
   constructor(
@@ -23,21 +26,21 @@ export class Output {
   }
 
   line(text = ''): void {
-    this.out.write(`${text}\n`);
+    this.out.write(`${printable(text)}\n`);
   }
 
   /** Diagnostics and progress: stderr, so stdout stays parseable. */
   note(text: string): void {
-    this.err.write(`${text}\n`);
+    this.err.write(`${printable(text)}\n`);
   }
 
   json(doc: Record<string, unknown>): void {
-    this.out.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...doc }, null, 2)}\n`);
+    this.out.write(`${printableJson(JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...doc }, null, 2))}\n`);
   }
 
   /** One compact document per line (NDJSON), for streams such as `watch -o json`. */
   jsonLine(doc: Record<string, unknown>): void {
-    this.out.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...doc })}\n`);
+    this.out.write(`${printableJson(JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...doc }))}\n`);
   }
 
   table(head: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[]): void {
@@ -45,15 +48,8 @@ export class Output {
       head: [...head],
       style: this.color ? { head: ['cyan'], border: ['grey'], compact: true } : { head: [], border: [], compact: true },
     });
-    for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? '' : String(c))));
-    this.line(table.toString());
-  }
-
-  /** Emphasis that degrades to plain text without colour. */
-  paint(text: string, code: 'red' | 'green' | 'yellow' | 'bold' | 'dim'): string {
-    if (!this.color) return text;
-    const codes = { red: [31, 39], green: [32, 39], yellow: [33, 39], bold: [1, 22], dim: [2, 22] } as const;
-    const [open, close] = codes[code];
-    return `\u001b[${open}m${text}\u001b[${close}m`;
+    for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? '' : printable(String(c)))));
+    // Written as it is: its lines and its colours are cli-table3's own, every cell is printable.
+    this.out.write(`${table.toString()}\n`);
   }
 }

@@ -42,6 +42,8 @@ export interface ControllerOptions {
   readonly readsKeys?: boolean;
   /** Who acts, recorded in records (`user@host`). */
   readonly by: string;
+  /** Longest pause of rebalancing the console writes (GOVERSE_MAX_PAUSE). */
+  readonly maxPauseMs: number;
   readonly size: { readonly cols: number; readonly rows: number };
   /** Frames per second at most: for data changes, and for the operator's keys. */
   readonly maxFps: { readonly data: number; readonly input: number };
@@ -242,7 +244,7 @@ export class ConsoleController {
   private plan(request: WriteRequest): void {
     let plan: OperationPlan;
     try {
-      plan = planWrite(request, { snapshot: this.snapshot, now: this.options.clock.now(), by: this.options.by });
+      plan = planWrite(request, { snapshot: this.snapshot, now: this.options.clock.now(), by: this.options.by }, this.options.maxPauseMs);
     } catch (err) {
       this.setUi(withStatus(this.ui, planFailureText(request, err), 'bad'));
       return;

@@ -93,6 +93,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       readOnlyReason,
       readsKeys: stdin.isTTY === true,
       by: ctx.actor,
+      maxPauseMs: config.maxPause,
       size: { cols: stdout.columns, rows: stdout.rows },
       maxFps: MAX_FPS,
       onQuit: () => quit(),

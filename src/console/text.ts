@@ -2,19 +2,25 @@
  * Plain-text fitting for fixed-width cells. Everything the console lays out is fitted as plain text first and styled
  * afterwards, so widths are known without measuring escape codes. Node addresses, IDs and our own labels are ASCII;
  * other characters are counted as one column, which at worst shortens a line (Ink truncates, never wraps, rows).
+ * Text from etcd and the nodes is made `printable` before it is measured: fitted text is printable, and text a pane
+ * interpolates without fitting goes through `printable` where it is interpolated.
  */
+import { printable } from '../core/text/printable.js';
+
 const ELLIPSIS = '…';
 
-/** `text` cut or padded to exactly `width` columns; a cut ends with an ellipsis. */
+/** `text` shown printable, cut or padded to exactly `width` columns; a cut ends with an ellipsis. */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   if (width <= 0) return '';
-  if (text.length > width) return width === 1 ? ELLIPSIS : `${text.slice(0, width - 1)}${ELLIPSIS}`;
-  return align === 'left' ? text.padEnd(width) : text.padStart(width);
+  const shown = printable(text);
+  if (shown.length > width) return width === 1 ? ELLIPSIS : `${shown.slice(0, width - 1)}${ELLIPSIS}`;
+  return align === 'left' ? shown.padEnd(width) : shown.padStart(width);
 }
 
-/** `text` cut to at most `width` columns (no padding). */
+/** `text` shown printable, cut to at most `width` columns (no padding). */
 export function clip(text: string, width: number): string {
-  return text.length > width ? fit(text, width) : text;
+  const shown = printable(text);
+  return shown.length > width ? fit(shown, width) : shown;
 }
 
 /** Compact counts for narrow columns: 999, 1.2k, 12k, 1.2M. */
@@ -45,23 +51,59 @@ export function compactAge(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** The end of the SGR sequence (`ESC [ digits and semicolons m`, all the console's styling) at `i`, or -1. */
+function sgrEnd(line: string, i: number): number {
+  if (line.charCodeAt(i + 1) !== 0x5b) return -1;
+  for (let j = i + 2; j < line.length; j++) {
+    const c = line.charCodeAt(j);
+    if (c === 0x6d) return j;
+    if ((c < 0x30 || c > 0x39) && c !== 0x3b) return -1;
+  }
+  return -1;
+}
+
+const isControl = (c: number): boolean => c < 0x20 || (c >= 0x7f && c <= 0x9f);
+
 /**
- * A styled line cut to `width` visible columns: escape sequences pass through uncounted, and a cut line ends with a
+ * A styled line cut to `width` visible columns: SGR sequences pass through uncounted, and a cut line ends with a
  * reset so no style leaks into the next. Cheap enough for every line of every frame (Ink's own truncation re-measures
- * the whole string with Unicode segmentation).
+ * the whole string with Unicode segmentation). The last guard of the screen: any other control character (a string
+ * from etcd a pane forgot to make printable) is shown escaped and counted as such, never sent to the terminal.
  */
 export function truncateStyled(line: string, width: number): string {
   let visible = 0;
   for (let i = 0; i < line.length; i++) {
-    if (line.charCodeAt(i) === 0x1b) {
-      // CSI: ESC [ parameters final-byte (0x40-0x7e).
-      let j = i + 2;
-      while (j < line.length && (line.charCodeAt(j) < 0x40 || line.charCodeAt(j) > 0x7e)) j++;
-      i = j;
+    const c = line.charCodeAt(i);
+    if (c === 0x1b) {
+      const end = sgrEnd(line, i);
+      if (end < 0) return truncateStyled(neutralize(line), width);
+      i = end;
       continue;
     }
+    if (isControl(c)) return truncateStyled(neutralize(line), width);
     if (visible === width) return `${line.slice(0, i)}\u001b[0m`;
     visible++;
   }
   return line;
+}
+
+/** `line` with its SGR sequences kept and every other control character printable. */
+function neutralize(line: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 0x1b) {
+      const end = sgrEnd(line, i);
+      if (end >= 0) {
+        i = end;
+        continue;
+      }
+    } else if (!isControl(c)) {
+      continue;
+    }
+    out += `${line.slice(from, i)}${printable(line[i]!)}`;
+    from = i + 1;
+  }
+  return out + line.slice(from);
 }

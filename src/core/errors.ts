@@ -2,6 +2,8 @@
  * Typed errors. Every error the project raises on purpose is a GoverseError: it has a stable `code`, says whether
  * retrying the same operation can succeed (`retriable`), and keeps the underlying `cause`.
  */
+import { printableJson } from './text/printable.js';
+
 export type ErrorCode =
   | 'invalid_argument'
   | 'invalid_object_id'
@@ -50,7 +52,7 @@ export class InvalidObjectIdError extends GoverseError {
     readonly objectId: string,
     readonly reason: string,
   ) {
-    super('invalid_object_id', `invalid object ID ${quoteEscaped(objectId)}: ${reason}`);
+    super('invalid_object_id', `invalid object ID ${printableJson(JSON.stringify(objectId))}: ${reason}`);
   }
 }
 
@@ -72,11 +74,6 @@ export class UnauthenticatedError extends GoverseError {
   ) {
     super('unauthenticated', message);
   }
-}
-
-/** JSON quoting (which escapes C0 and lone surrogates) that also escapes DEL and C1, so a message is printable. */
-function quoteEscaped(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A configuration value is invalid. `source` names where it came from: `flag --x`, `env GOVERSE_X` or `file.yaml:key`. */

@@ -2,9 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { flagDefinitions, flagsFromOptions } from '../core/config/flags.js';
 import { loadConfigFile } from '../edge/config/loadConfigFile.js';
+import { withPasswordFile } from '../edge/config/passwordFile.js';
 import { resolveConfig } from '../core/config/resolve.js';
 import { describeError, GoverseError } from '../core/errors.js';
 import { createLogger, streamSink } from '../core/log/logger.js';
+import { printable, printableLines } from '../core/text/printable.js';
 import { VERSION } from '../version.js';
 import { GoverseNode } from './node.js';
 
@@ -25,15 +27,16 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const opts = program.opts<Record<string, unknown>>();
   let resolved;
+  let config;
   try {
     const path = (opts.config as string | undefined) ?? process.env.GOVERSE_CONFIG;
     const file = path === undefined || path === '' ? undefined : await loadConfigFile(path);
     resolved = resolveConfig({ scope: 'node', env: process.env, flags: flagsFromOptions(opts, 'node'), ...(file ? { file } : {}) });
+    config = await withPasswordFile(resolved.config);
   } catch (err) {
-    process.stderr.write(`goverse-node: ${describeError(err)}\n`);
+    process.stderr.write(`goverse-node: ${printable(describeError(err))}\n`);
     return 2;
   }
-  const { config } = resolved;
   const sink = streamSink(config.logFile === '' ? process.stderr : createWriteStream(config.logFile, { flags: 'a', mode: 0o600 }));
   const logger = createLogger(sink, config.logLevel, { pid: process.pid });
   for (const w of resolved.warnings) logger.warn(`config: ${w}`);
@@ -47,7 +50,7 @@ async function main(argv: readonly string[]): Promise<number> {
     node = await GoverseNode.start(config, logger);
   } catch (err) {
     logger.error('goverse-node failed to start', { err });
-    process.stderr.write(`goverse-node: failed to start: ${describeError(err)}\n`);
+    process.stderr.write(`goverse-node: failed to start: ${printable(describeError(err))}\n`);
     return err instanceof GoverseError && err.code === 'config' ? 2 : 1;
   }
   process.off('SIGTERM', early);
@@ -82,7 +85,8 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`goverse-node: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`goverse-node: ${printableLines(text)}\n`);
     process.exit(1);
   },
 );

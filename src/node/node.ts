@@ -178,7 +178,15 @@ export class GoverseNode {
       const operations = new ClusterOperations({ client, prefix: config.etcdPrefix, logger: log, metrics: metrics.member.writer });
       admin = await startServer(
         config.adminListen,
-        adminRouter({ token: config.adminToken, bodies, operations, snapshot: () => member.snapshot, clock, by: `admin@${address}` }),
+        adminRouter({
+          token: config.adminToken,
+          bodies,
+          operations,
+          snapshot: () => member.snapshot,
+          clock,
+          by: `admin@${address}`,
+          maxPauseMs: config.maxPause,
+        }),
         log,
         limits,
       );

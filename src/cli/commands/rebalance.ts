@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
-import { planPause, planResume } from '../../core/operations/operations.js';
+import { checkPauseLength, planPause, planResume } from '../../core/operations/operations.js';
 import { describeMoves } from '../../core/planner/plan.js';
 import { rebalanceStrategy } from '../../core/planner/rebalance.js';
 import { plannerSettingsFromConfig } from '../../core/planner/settings.js';
@@ -55,12 +55,14 @@ export function registerRebalance(program: Command): void {
   const pause = group
     .command('pause')
     .description('pause rebalancing for a while (the record expires by itself); reassigning and stuck recovery go on')
-    .option('--for <duration>', 'how long, at least 1s', '10m')
+    .option('--for <duration>', 'how long, at least 1s and at most the longest pause (GOVERSE_MAX_PAUSE, 24h)', '10m')
     .option('--reason <text>', 'shown to other operators', '');
   withMutationOptions(withGlobalOptions(pause));
   action(pause, (ctx, _args, options) => {
     const forMs = parseDuration(options.for as string);
-    return runMutation({ ctx, operation: 'pause', options, plan: (op) => planPause(op, forMs, options.reason as string) });
+    // Refused (exit 2) before etcd is touched.
+    checkPauseLength(forMs, ctx.config.maxPause);
+    return runMutation({ ctx, operation: 'pause', options, plan: (op) => planPause(op, forMs, options.reason as string, ctx.config.maxPause) });
   });
 
   const resume = group.command('resume').description('end a pause of rebalancing now');

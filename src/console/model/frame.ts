@@ -3,6 +3,7 @@
  * screen out (as styled strings) plus what the key reducer needs to know about them. The Ink components only lay
  * these lines out; everything that decides what is shown is here and unit-tested.
  */
+import { printable } from '../../core/text/printable.js';
 import { type ClusterView, SHARD_FLAG } from '../../core/view/index.js';
 import { bindingsFor, PANE_TITLES, PANES, type PaneId } from '../keys.js';
 import { clip, fit, truncateStyled } from '../text.js';
@@ -205,7 +206,7 @@ function listContext<Row>(t: RenderedTable<Row>, spec: TableSpec<Row>): ListCont
 
 function filterNote<Row>(ui: UiState, pane: ListPane, t: RenderedTable<Row>): string {
   const f = ui.lists[pane].filter;
-  return f === null ? '' : ` │ filter ${f.inverse ? '!' : ''}${f.text}: ${t.keys.length} of ${t.total}`;
+  return f === null ? '' : ` │ filter ${f.inverse ? '!' : ''}${printable(f.text)}: ${t.keys.length} of ${t.total}`;
 }
 
 function tabBar(view: ClusterView, focus: PaneId, theme: Theme): string {
@@ -245,7 +246,7 @@ function overlayContent(input: FrameInput, height: number): { overlay: Frame['ov
       content = confirmContent(o.pending.plan, o.choice, theme, height - DIALOG_CHROME);
       break;
     case 'busy':
-      content = { title: 'Working', lines: [`${o.what}…`], footer: 'waiting for etcd' };
+      content = { title: 'Working', lines: [`${printable(o.what)}…`], footer: 'waiting for etcd' };
       break;
   }
   return { overlay: { ...content, height }, scrollMax };
@@ -254,14 +255,15 @@ function overlayContent(input: FrameInput, height: number): { overlay: Frame['ov
 function statusText(ui: UiState, theme: Theme): string {
   if (ui.status === null) return '';
   const tone = ui.status.tone === 'info' ? 'accent' : ui.status.tone;
-  return theme.tone(ui.status.text, tone);
+  // Results and errors quote keys, values and etcd's messages.
+  return theme.tone(printable(ui.status.text), tone);
 }
 
 function promptText(ui: UiState, theme: Theme, readsKeys: boolean, width: number): string {
   if (!readsKeys) return theme.tone('no keys: stdin is not a terminal · Ctrl-C quits', 'muted');
   const o = ui.overlay;
-  if (o.kind === 'palette') return `${theme.bold(':')}${o.text}█  ${theme.tone('tab completes · enter runs · esc cancels', 'muted')}`;
-  if (o.kind === 'filter') return `${theme.bold('/')}${o.text}█  ${theme.tone('!text = not matching · enter keeps · esc cancels', 'muted')}`;
+  if (o.kind === 'palette') return `${theme.bold(':')}${printable(o.text)}█  ${theme.tone('tab completes · enter runs · esc cancels', 'muted')}`;
+  if (o.kind === 'filter') return `${theme.bold('/')}${printable(o.text)}█  ${theme.tone('!text = not matching · enter keeps · esc cancels', 'muted')}`;
   // Plain text in one tone: every escape code costs Ink time on every frame.
   const hints = bindingsFor(ui.focus, ui.readOnly).flatMap((b) =>
     b.hint === undefined ? [] : [{ text: `${b.label.split(' ')[0]!} ${b.hint.word}`, rank: b.hint.rank }],

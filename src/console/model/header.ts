@@ -3,6 +3,7 @@
  * numbers, and what the balancer does and why. Trouble (stale view, dead leader, stuck shards, unreachable metrics)
  * is spelled out in words, so it reads the same without colour.
  */
+import { printable } from '../../core/text/printable.js';
 import type { ClusterView } from '../../core/view/index.js';
 import type { WatcherStatus } from '../../edge/etcd/watcher.js';
 import { compactAge } from '../text.js';
@@ -34,12 +35,13 @@ export function connectionText(c: Connection, now: number, theme: Theme): string
     case 'connecting':
       return theme.tone(`○ connecting ${compactAge(now - s.since)}`, 'warn');
     case 'reconnecting':
-      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}`, 'bad')}${reconnects}${theme.tone(`: etcd unreachable (attempt ${s.attempts}: ${s.lastError})`, 'bad')}`;
+      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}`, 'bad')}${reconnects}${theme.tone(`: etcd unreachable (attempt ${s.attempts}: ${printable(s.lastError)})`, 'bad')}`;
     case 'stale':
-      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}`, 'bad')}${reconnects}${theme.tone(`: ${s.reason}`, 'bad')}`;
+      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}`, 'bad')}${reconnects}${theme.tone(`: ${printable(s.reason)}`, 'bad')}`;
   }
 }
 
+/** Addresses, the pause's author and reason, and the balancer's reason come from etcd: each is shown printable. */
 export function headerLines(view: ClusterView, connection: Connection, flags: HeaderFlags, theme: Theme): string[] {
   const now = view.now;
   const snap = view.snapshot;
@@ -50,14 +52,14 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
     view.leader === null
       ? theme.tone('leader none', 'warn')
       : view.leader.alive
-        ? `leader ${view.leader.address}`
-        : theme.tone(`leader ${view.leader.address} (dead)`, 'bad');
+        ? `leader ${printable(view.leader.address)}`
+        : theme.tone(`leader ${printable(view.leader.address)} (dead)`, 'bad');
   const line1 = [
     `${theme.tone('goverse-top', 'title')}${badges === '' ? '' : ` ${badges}`}`,
-    `etcd ${connection.endpoints.join(',')} ${connectionText(connection, now, theme)}`,
+    `etcd ${printable(connection.endpoints.join(','))} ${connectionText(connection, now, theme)}`,
     leader,
     `rev ${snap.revision}`,
-    `prefix ${snap.prefix}`,
+    `prefix ${printable(snap.prefix)}`,
   ].join(SEP);
 
   const alive = view.nodes.filter((n) => n.alive);
@@ -83,8 +85,8 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
   const pause =
     b.pause === null
       ? ''
-      : `${theme.tone(`⏸ REBALANCING PAUSED ${compactAge(b.pause.remainingMs)} left, by ${b.pause.by}${b.pause.reason === '' ? '' : ` (${b.pause.reason})`}`, 'warn')}${SEP}`;
-  const line3 = `${pause}balancer ${theme.tone(b.state, tone)}${b.source === 'computed' ? ' (computed)' : ''}: ${b.reason}`;
+      : `${theme.tone(`⏸ REBALANCING PAUSED ${compactAge(b.pause.remainingMs)} left, by ${printable(b.pause.by)}${b.pause.reason === '' ? '' : ` (${printable(b.pause.reason)})`}`, 'warn')}${SEP}`;
+  const line3 = `${pause}balancer ${theme.tone(b.state, tone)}${b.source === 'computed' ? ' (computed)' : ''}: ${printable(b.reason)}`;
   // Lines longer than the terminal are cut by Ink (wrap="truncate"), which keeps escape codes intact.
   return [line1, line2, line3];
 }

@@ -3,6 +3,7 @@
  * node or decision, the node picker of a reassign, and the confirmation of a write with its exact changes.
  */
 import type { OperationPlan } from '../../core/operations/operations.js';
+import { printable } from '../../core/text/printable.js';
 import { shardRow, type ClusterView } from '../../core/view/index.js';
 import { bindingsFor, PANE_TITLES, type PaneId } from '../keys.js';
 import { compactAge, compactMs, compactNumber, fit } from '../text.js';
@@ -14,6 +15,7 @@ import type { Overlay, Subject } from './ui.js';
 import { forceAdvice, skipText } from './writes.js';
 
 export interface OverlayContent {
+  /** Plain text, made printable when the frame clips it. */
   readonly title: string;
   readonly lines: readonly string[];
   /** Shown under the lines: what the keys do in this dialog. */
@@ -63,7 +65,8 @@ export function detailsContent(subject: Subject, view: ClusterView, readOnly: bo
   }
 }
 
-const field = (name: string, value: string): string => `${fit(name, 14)} ${value}`;
+/** A details line; values quote etcd and the nodes, so they are shown printable. */
+const field = (name: string, value: string): string => `${fit(name, 14)} ${printable(value)}`;
 
 function shardDetails(id: number, view: ClusterView, readOnly: boolean): OverlayContent {
   const r = shardRow(view, id);
@@ -124,14 +127,14 @@ function decisionDetails(key: string, view: ClusterView): OverlayContent {
     field('strategy', d.strategy),
     field('reason', d.reason),
     field('moves', String(d.moves.length)),
-    ...d.moves.map((m) => `  shard ${fit(String(m.shard), 5, 'right')}  ${m.from || '-'} → ${m.to || '-'}`),
+    ...d.moves.map((m) => `  shard ${fit(String(m.shard), 5, 'right')}  ${printable(m.from || '-')} → ${printable(m.to || '-')}`),
   ];
   return { title: `Decision ${d.outcome}`, lines, footer: 'j/k scroll · esc close' };
 }
 
 export function pickContent(overlay: Extract<Overlay, { kind: 'pick' }>, view: ClusterView, theme: Theme): OverlayContent {
   const lines = overlay.options.map((o, i) => {
-    const label = o === null ? 'best node (weighted rendezvous, as the leader would choose)' : nodeOption(o, view);
+    const label = o === null ? 'best node (weighted rendezvous, as the leader would choose)' : printable(nodeOption(o, view));
     return i === overlay.index ? theme.inverse(`▶ ${label}`) : `  ${label}`;
   });
   return { title: `Reassign shard ${overlay.shards.join(', ')} to`, lines, footer: 'j/k choose · enter next · esc cancel' };
@@ -145,16 +148,17 @@ function nodeOption(address: string, view: ClusterView): string {
 /** The confirmation: every change with its key, old and new value and the ModRevision compared, then what is skipped. */
 export function confirmContent(plan: OperationPlan, choice: 'cancel' | 'confirm', theme: Theme, maxLines: number): OverlayContent {
   const changes: string[] = [];
-  const fmt = (v: string | null): string => (v === null ? '(absent)' : JSON.stringify(v));
+  // Keys and values come from etcd; JSON.stringify escapes C0 controls only.
+  const fmt = (v: string | null): string => (v === null ? '(absent)' : printable(JSON.stringify(v)));
   // Records first: a drain's record is the headline, its retargets may be hundreds.
   for (const c of plan.recordChanges) {
-    changes.push(`key ${c.key}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${c.new === null ? '(delete)' : fmt(c.new)}`);
+    changes.push(`key ${printable(c.key)}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${c.new === null ? '(delete)' : fmt(c.new)}`);
   }
   for (const c of plan.shardChanges) {
-    changes.push(`key ${c.key}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${fmt(c.new)}`);
+    changes.push(`key ${printable(c.key)}  (ModRevision ${c.expectedModRevision})`, `  old ${fmt(c.old)}`, `  new ${fmt(c.new)}`);
   }
   const force = forceAdvice(plan);
-  const skipped = [...plan.skipped.map((s) => `skipped ${skipText(s)}`), ...(force === null ? [] : [force])].map((l) => theme.tone(l, 'warn'));
+  const skipped = [...plan.skipped.map((s) => `skipped ${skipText(s)}`), ...(force === null ? [] : [force])].map((l) => theme.tone(printable(l), 'warn'));
   const buttons = `${choice === 'cancel' ? theme.inverse('[ Cancel ]') : '[ Cancel ]'}   ${choice === 'confirm' ? theme.inverse('[ Confirm ]') : '[ Confirm ]'}`;
   // The buttons must always show: long plans (a drain moves hundreds of shards) are cut with a count.
   const room = Math.max(1, maxLines - 2);

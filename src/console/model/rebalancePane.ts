@@ -3,6 +3,7 @@
  * imbalance figures it compares), above the timeline of its recent decisions and moves.
  */
 import type { BalancerDecisionRecord } from '../../core/keyspace/records.js';
+import { printable } from '../../core/text/printable.js';
 import type { ClusterView } from '../../core/view/index.js';
 import { compactAge } from '../text.js';
 import type { Theme } from '../theme.js';
@@ -28,23 +29,23 @@ export const DECISION_COLUMNS: readonly Column<DecisionRow>[] = [
 
 export const DECISIONS_TABLE: TableSpec<DecisionRow> = { columns: DECISION_COLUMNS, key: (d) => d.key };
 
-/** The balancer's state in a few lines, above the timeline; the `P` hint only where the key works. */
+/** The balancer's state in a few lines, above the timeline; the `P` hint only where the key works. Its strings come from etcd. */
 export function balancerLines(view: ClusterView, theme: Theme, readOnly: boolean): string[] {
   const b = view.balancer;
   const im = view.imbalance;
   const source =
     b.source === 'leader'
-      ? `published by the leader ${b.leader ?? '?'} ${compactAge(view.now - b.at)} ago, strategy ${b.strategy}`
+      ? `published by the leader ${printable(b.leader ?? '?')} ${compactAge(view.now - b.at)} ago, strategy ${b.strategy}`
       : `computed here (no status from a live leader), strategy ${b.strategy}`;
   const pause =
     b.pause === null
       ? `pause: none${readOnly ? '' : ' (P pauses rebalancing for 10m)'}`
       : theme.tone(
-          `pause: PAUSED by ${b.pause.by} until ${new Date(b.pause.until).toISOString()}, ${compactAge(b.pause.remainingMs)} left${b.pause.reason === '' ? '' : `: ${b.pause.reason}`}`,
+          `pause: PAUSED by ${printable(b.pause.by)} until ${new Date(b.pause.until).toISOString()}, ${compactAge(b.pause.remainingMs)} left${b.pause.reason === '' ? '' : `: ${printable(b.pause.reason)}`}`,
           'warn',
         );
   return [
-    `${theme.bold(`state ${b.state}`)}: ${b.reason}`,
+    `${theme.bold(`state ${b.state}`)}: ${printable(b.reason)}`,
     `source: ${source}`,
     pause,
     `imbalance: targets/ideal max ${im.maxOverIdeal.toFixed(2)} min ${im.minOverIdeal.toFixed(2)} spread ${im.spread.toFixed(2)}; targets max ${im.maxTargets} min ${im.minTargets}; unassigned ${im.unassigned}, misplaced ${im.misplaced}`,

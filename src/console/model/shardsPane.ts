@@ -2,6 +2,7 @@
  * The shard map pane, pure: title, grid, the line describing the shard under the cursor, and a legend. The filter
  * matches shard IDs, node addresses, states and flags without building a string per shard.
  */
+import { printable } from '../../core/text/printable.js';
 import { SHARD_FLAG, SHARD_STATES, shardRow, type ClusterView } from '../../core/view/index.js';
 import { compactNumber } from '../text.js';
 import type { Theme } from '../theme.js';
@@ -75,7 +76,7 @@ export function shardsPane(view: ClusterView, ui: MapUi, size: { width: number; 
     matches: shardMatcher(view, ui.filter),
   });
   const scope = geo.perCell > 1 ? `${geo.perCell} per cell` : ui.zoom !== null ? 'zoomed in, esc zooms out' : '1 per cell';
-  const filter = ui.filter === null ? '' : ` │ filter ${ui.filter.inverse ? '!' : ''}${ui.filter.text}`;
+  const filter = ui.filter === null ? '' : ` │ filter ${ui.filter.inverse ? '!' : ''}${printable(ui.filter.text)}`;
   const mode = ui.mode === 'owner' ? 'owners' : `${ui.mode} heatmap, hottest cell ${compactNumber(grid.heatMax)}${ui.mode === 'calls' ? '/s' : ''}`;
   return {
     title: `${numShards} shards by owner, ${scope} │ ${mode} (m)${filter}`,
@@ -91,7 +92,7 @@ function cursorLine(view: ClusterView, geo: GridGeometry, order: MapOrder, id: n
   const range = last > first ? ` (1 of ${last - first + 1} in the cell, enter zooms)` : '';
   const flags = [row.pinned ? 'pinned' : '', row.stuck ? theme.tone('STUCK', 'bad') : ''].filter((f) => f !== '').join(' ');
   const load = `obj ${compactNumber(row.objects)} calls ${compactNumber(row.calls)}/s`;
-  return `${theme.bold(`▶ shard ${id}`)}${range} ${row.state}${flags === '' ? '' : ` ${flags}`} target ${row.target || '-'} current ${row.current || '-'} ${load}`;
+  return `${theme.bold(`▶ shard ${id}`)}${range} ${row.state}${flags === '' ? '' : ` ${flags}`} target ${printable(row.target || '-')} current ${printable(row.current || '-')} ${load}`;
 }
 
 /** Owners first (their letters in their colours), then the symbols; `?` shows the full legend. */
@@ -100,7 +101,7 @@ function legend(view: ClusterView, mode: MapMode, theme: Theme): string {
   const symbols = `A=pinned ${MARK_GLYPH.unclaimed}=unclaimed ${MARK_GLYPH.migrating}=migrating ${MARK_GLYPH.orphaned}=orphaned ${MARK_GLYPH.stuck}=stuck ${MARK_GLYPH['no-target']}=no target`;
   const owners = view.nodes
     .filter((n) => n.shardsOwned > 0 || n.shardsTarget > 0)
-    .map((n) => `${theme.fg(ownerLetter(n.index), ownerColour(n.index))}=${n.address}`)
+    .map((n) => `${theme.fg(ownerLetter(n.index), ownerColour(n.index))}=${printable(n.address)}`)
     .join(' ');
   return `${owners}${owners === '' ? '' : ' │ '}${theme.tone(symbols, 'muted')}`;
 }

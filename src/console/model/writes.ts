@@ -20,8 +20,8 @@ import {
 import { formatShardList } from '../../core/operations/shardList.js';
 import type { WriteRequest } from './palette.js';
 
-/** The core operation plan for a write request. */
-export function planWrite(request: WriteRequest, ctx: OperationContext): OperationPlan {
+/** The core operation plan for a write request; a pause longer than `maxPauseMs` is refused. */
+export function planWrite(request: WriteRequest, ctx: OperationContext, maxPauseMs: number): OperationPlan {
   switch (request.op) {
     case 'pin':
       return planPin(ctx, request.shards, true);
@@ -36,7 +36,7 @@ export function planWrite(request: WriteRequest, ctx: OperationContext): Operati
     case 'undrain':
       return planUndrain(ctx, request.node);
     case 'pause':
-      return planPause(ctx, request.forMs, 'paused from goverse-top');
+      return planPause(ctx, request.forMs, 'paused from goverse-top', maxPauseMs);
     case 'resume':
       return planResume(ctx);
   }

@@ -91,10 +91,10 @@ export function resolveConfig(options: ResolveOptions): ResolvedConfig {
     if (given !== undefined) layers.get(name)!.push(given);
   }
 
-  let warnings: readonly string[] = [];
+  const warnings: string[] = [];
   if (options.file !== undefined) {
     const read = readConfigFile(options.file, scope, nodeSelector(layers.get('nodeId')!));
-    warnings = read.warnings;
+    warnings.push(...read.warnings);
     for (const [name, value] of read.values) layers.get(name)!.push({ ...value, kind: 'file' });
   }
 
@@ -119,7 +119,8 @@ export function resolveConfig(options: ResolveOptions): ResolvedConfig {
       sources[name] = 'default';
     }
   }
-  splitUserPassword(config, sources);
+  splitUserPassword(config, sources, origins, warnings);
+  checkPasswordSources(config as unknown as GoverseConfig, origins);
   checkTls(config as unknown as GoverseConfig, origins);
   if (scope === 'node') checkReachable(config as unknown as GoverseConfig, origins);
   return { config: config as unknown as GoverseConfig, sources, warnings };
@@ -131,15 +132,31 @@ function nodeSelector(given: readonly Given[]): NodeSelector | undefined {
   return best === undefined ? undefined : { id: parseGiven(SETTINGS.nodeId, best), source: best.source };
 }
 
-/** `--user name:secret` (etcdctl's form) sets the password too, unless the password came from a stronger source. */
-function splitUserPassword(config: Record<string, unknown>, sources: Record<SettingName, SettingSource>): void {
+/**
+ * `--user name:secret` (etcdctl's form) sets the password too, unless the password came from a stronger source. A
+ * password in a flag is readable by every user of the machine (`ps`) and stays in the shell history: it works, with
+ * a warning that names the alternatives.
+ */
+function splitUserPassword(
+  config: Record<string, unknown>,
+  sources: Record<SettingName, SettingSource>,
+  origins: Map<SettingName, string>,
+  warnings: string[],
+): void {
   const user = config.etcdUser as string;
   const colon = user.indexOf(':');
   if (colon < 0) return;
   config.etcdUser = user.slice(0, colon);
+  if (sources.etcdUser === 'flag') {
+    warnings.push(
+      `${SETTINGS.etcdUser.flag} carries the etcd password: other users can read it in the process list, and it stays in the shell history; ` +
+        `use ${SETTINGS.etcdPassword.env}, ${SETTINGS.etcdPasswordFile.flag} or the prompt instead`,
+    );
+  }
   if (RANK[sources.etcdUser] > RANK[sources.etcdPassword]) {
     config.etcdPassword = user.slice(colon + 1);
     sources.etcdPassword = sources.etcdUser;
+    origins.set('etcdPassword', originOf(origins, 'etcdUser'));
   }
 }
 
@@ -152,15 +169,29 @@ function checkReachable(config: GoverseConfig, origins: ReadonlyMap<SettingName,
   const advertise = splitHostPort(config.advertise);
   if (listen === undefined || advertise === undefined || !isLoopbackHost(listen.host) || isLoopbackHost(advertise.host)) return;
   throw new ConfigError(
-    origins.get('listen') ?? 'default listen',
+    originOf(origins, 'listen'),
     `listen address ${config.listen} accepts loopback connections only, but the node advertises ${config.advertise} ` +
-      `(${origins.get('advertise') ?? 'default'}): peers and clients dialling it could not connect; listen on ` +
+      `(${originOf(origins, 'advertise')}): peers and clients dialling it could not connect; listen on ` +
       `:${listen.port} (all interfaces) or on the interface of ${advertise.host}`,
   );
 }
 
+/** Where a setting's value came from, for errors: `flag --x`, `env GOVERSE_X`, `file.yaml:key`. */
+function originOf(origins: ReadonlyMap<SettingName, string>, setting: SettingName): string {
+  return origins.get(setting) ?? `default ${setting}`;
+}
+
+/** A password file and a password given another way would leave it to chance which one etcd gets. */
+function checkPasswordSources(config: GoverseConfig, origins: ReadonlyMap<SettingName, string>): void {
+  if (config.etcdPasswordFile === '' || config.etcdPassword === '') return;
+  throw new ConfigError(
+    originOf(origins, 'etcdPasswordFile'),
+    `the etcd password is also given by ${originOf(origins, 'etcdPassword')}: give it one way only`,
+  );
+}
+
 function checkTls(config: GoverseConfig, origins: ReadonlyMap<SettingName, string>): void {
-  const origin = (setting: SettingName): string => origins.get(setting) ?? `default ${setting}`;
+  const origin = (setting: SettingName): string => originOf(origins, setting);
   const { etcdCaFile: ca, etcdCertFile: cert, etcdKeyFile: key } = config;
   if ((cert === '') !== (key === '')) {
     const [given, missing] = cert === '' ? (['etcdKeyFile', 'etcdCertFile'] as const) : (['etcdCertFile', 'etcdKeyFile'] as const);

@@ -1,4 +1,5 @@
 import type { LogLevel } from '../log/logger.js';
+import { DEFAULT_MAX_PAUSE_MS } from '../operations/operations.js';
 import { advertiseFor, isDialAddress, isEtcdEndpoint, isListenAddress } from './addresses.js';
 import { autoLoadObjects, type AutoLoadObject } from './autoLoad.js';
 import { bool, decimal, duration, integer, list, oneOf, text, type ValueType } from './valueTypes.js';
@@ -19,6 +20,7 @@ export interface GoverseConfig {
   readonly etcdKeyFile: string;
   readonly etcdUser: string;
   readonly etcdPassword: string;
+  readonly etcdPasswordFile: string;
   readonly etcdTimeout: number;
   readonly rebalanceBatchSize: number;
   readonly imbalanceThreshold: number;
@@ -34,6 +36,7 @@ export interface GoverseConfig {
   readonly loadHysteresis: number;
   readonly loadSettle: number;
   readonly rebalanceMoveBudget: number;
+  readonly maxPause: number;
   readonly lockTimeout: number;
   readonly lockMaxHold: number;
   readonly lockWarnThreshold: number;
@@ -69,6 +72,9 @@ export interface GoverseConfig {
 }
 
 export type SettingName = keyof GoverseConfig;
+
+/** Most shards a cluster may have: 2^20, room for resharding and for consoles of 65,536 shards; beyond is a typo. */
+export const MAX_SHARDS = 1_048_576;
 
 /** Which binary reads the environment, file and flags: goverse-node (`node`) or goverse-top (`cli`). */
 export type ConfigScope = 'node' | 'cli';
@@ -113,7 +119,7 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
   numShards: {
     group: 'cluster',
     usedBy: 'both',
-    type: integer({ min: 1 }),
+    type: integer({ min: 1, max: MAX_SHARDS }),
     default: 8192,
     env: 'GOVERSE_NUM_SHARDS',
     yaml: 'cluster.shards',
@@ -185,7 +191,8 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_ETCD_USER',
     flag: '--user',
     secret: true,
-    description: 'etcd user name; `user:password` also sets the password.',
+    description:
+      'etcd user name; `user:password` also sets the password, but a password in a flag shows in the process list and the shell history (a warning says so): prefer GOVERSE_ETCD_PASSWORD or --password-file.',
   },
   etcdPassword: {
     group: 'cluster',
@@ -195,6 +202,17 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_ETCD_PASSWORD',
     secret: true,
     description: 'etcd password. Environment only, so it never shows in a process list.',
+  },
+  etcdPasswordFile: {
+    group: 'cluster',
+    usedBy: 'both',
+    type: filePath,
+    default: '',
+    env: 'GOVERSE_ETCD_PASSWORD_FILE',
+    yaml: 'cluster.etcd.password_file',
+    flag: '--password-file',
+    description:
+      'File holding the etcd password (one trailing newline is ignored; at most 4 KiB), for secrets mounted as files. Not with a password given another way.',
   },
   etcdTimeout: {
     group: 'cluster',
@@ -336,6 +354,16 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
     env: 'GOVERSE_REBALANCE_MOVE_BUDGET',
     yaml: 'cluster.rebalance_move_budget',
     description: 'Load strategy: most shards moved per round (count and weighted use the batch size).',
+  },
+  maxPause: {
+    group: 'cluster',
+    usedBy: 'both',
+    type: duration({ positive: true, max: 365 * 24 * 3_600_000 }),
+    default: DEFAULT_MAX_PAUSE_MS,
+    env: 'GOVERSE_MAX_PAUSE',
+    yaml: 'cluster.max_pause',
+    description:
+      'Longest pause of rebalancing that `rebalance pause`, the admin API and the console accept; a longer one is refused (exit 2, HTTP 400).',
   },
   lockTimeout: {
     group: 'cluster',

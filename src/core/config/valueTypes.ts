@@ -25,13 +25,15 @@ const BAD: Parsed<never> = { ok: false };
 const INTEGER_TEXT = /^[+-]?\d+$/;
 const DECIMAL_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-export function integer(options: { min: number }): ValueType<number> {
+/** An integer from `min`, up to `max` (inclusive) when given. */
+export function integer(options: { min: number; max?: number }): ValueType<number> {
+  const max = options.max ?? Number.MAX_SAFE_INTEGER;
   return {
     kind: 'int',
-    expected: `an integer >= ${options.min}`,
+    expected: options.max === undefined ? `an integer >= ${options.min}` : `an integer from ${options.min} to ${options.max}`,
     parse(raw) {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && INTEGER_TEXT.test(raw.trim()) ? Number(raw) : NaN;
-      return Number.isSafeInteger(n) && n >= options.min ? ok(n) : BAD;
+      return Number.isSafeInteger(n) && n >= options.min && n <= max ? ok(n) : BAD;
     },
     format: String,
   };
@@ -73,6 +75,8 @@ export interface DurationOptions {
   readonly wholeSecondsMin?: number;
   /** A bare number means seconds, as in `top -d 2` and k9s `--refresh 2`. */
   readonly bareSeconds?: boolean;
+  /** Longest accepted, in milliseconds. */
+  readonly max?: number;
 }
 
 /** Durations are milliseconds. A YAML number is refused unless 0: Go would read `10` as 10 nanoseconds. */
@@ -80,6 +84,7 @@ export function duration(options: DurationOptions = {}): ValueType<number> {
   let expected = options.bareSeconds ? `seconds (such as 2 or 0.5) or ${DURATION_FORM}` : DURATION_FORM;
   if (options.wholeSecondsMin !== undefined) expected += `, in whole seconds, at least ${options.wholeSecondsMin}s`;
   else if (options.positive) expected += ', greater than 0';
+  if (options.max !== undefined) expected += `, at most ${formatDuration(options.max)}`;
   return {
     kind: 'duration',
     expected,
@@ -88,6 +93,7 @@ export function duration(options: DurationOptions = {}): ValueType<number> {
       if (ms === undefined) return BAD;
       if (options.positive && ms === 0) return BAD;
       if (options.wholeSecondsMin !== undefined && (ms % 1000 !== 0 || ms < options.wholeSecondsMin * 1000)) return BAD;
+      if (options.max !== undefined && ms > options.max) return BAD;
       return ok(ms);
     },
     format: formatDuration,

@@ -2,6 +2,8 @@
  * Structured logging. Records are JSON lines written to a sink chosen by the process edge: stderr for the node and
  * scripted commands, a file while the interactive console owns the screen, memory in tests.
  */
+import { printableJson } from '../text/printable.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -59,9 +61,12 @@ export function createLogger(sink: LogSink, level: LogLevel = 'info', base: LogF
   };
 }
 
-/** Writes JSON lines to a writable stream (stderr, or a file stream). */
+/**
+ * Writes JSON lines to a writable stream (stderr, or a file stream). Records quote etcd values and peers' answers,
+ * and a log is often read on a terminal: the lines are printableJson, the same records with terminal-safe escapes.
+ */
 export function streamSink(stream: NodeJS.WritableStream): LogSink {
-  return { write: (record) => void stream.write(`${JSON.stringify(record)}\n`) };
+  return { write: (record) => void stream.write(`${printableJson(JSON.stringify(record))}\n`) };
 }
 
 /** Keeps records in memory; tests assert on them. */

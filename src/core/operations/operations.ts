@@ -1,3 +1,4 @@
+import { formatDuration } from '../duration.js';
 import { InvalidArgumentError, PreconditionError } from '../errors.js';
 import { Keyspace } from '../keyspace/keys.js';
 import { encodeRecord, type MigrationRecord } from '../keyspace/records.js';
@@ -221,9 +222,23 @@ export function planUndrain(ctx: OperationContext, node: string): OperationPlan 
   };
 }
 
-/** Pauses rebalancing for `forMs`; the record lives under a lease of that length, so it expires by itself. */
-export function planPause(ctx: OperationContext, forMs: number, reason = ''): OperationPlan {
+/** The default longest pause of rebalancing (GOVERSE_MAX_PAUSE): a pause is an incident measure, not a state. */
+export const DEFAULT_MAX_PAUSE_MS = 24 * 3_600_000;
+
+/**
+ * A pause lasts from 1s to `maxMs`. Without a bound a typo paused rebalancing for centuries, or failed only at etcd
+ * (leases are capped near 285 years) as a runtime error instead of bad input.
+ */
+export function checkPauseLength(forMs: number, maxMs: number): void {
   if (!(forMs >= 1000)) throw new InvalidArgumentError('a pause must last at least 1s');
+  if (forMs > maxMs) {
+    throw new InvalidArgumentError(`a pause of ${formatDuration(forMs)} is longer than the longest allowed, ${formatDuration(maxMs)} (GOVERSE_MAX_PAUSE)`);
+  }
+}
+
+/** Pauses rebalancing for `forMs`; the record lives under a lease of that length, so it expires by itself. */
+export function planPause(ctx: OperationContext, forMs: number, reason = '', maxMs = DEFAULT_MAX_PAUSE_MS): OperationPlan {
+  checkPauseLength(forMs, maxMs);
   const { snapshot } = ctx;
   const existing = snapshot.pause;
   const until = ctx.now + forMs;

@@ -16,7 +16,7 @@ export interface ViewInput {
   readonly balancer: BalancerInput;
   /** Per node address, its latest scrape summary (`summarizeScrape`); a node missing here shows metrics `none`. */
   readonly metrics?: ReadonlyMap<string, NodeMetrics>;
-  /** Explicit metrics URLs that could not be matched to a node, and why. */
+  /** Metrics URLs not used, and why: explicit URLs not matched to a node, published ops URLs ignored. */
   readonly unmatchedMetrics?: readonly { readonly url: string; readonly reason: string }[];
   /** First sightings of migrations without a record (`trackFirstSeen`), kept by watchers; one-shot commands omit it. */
   readonly firstSeen?: ReadonlyMap<number, FirstSeen>;

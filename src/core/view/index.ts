@@ -27,7 +27,7 @@ export {
   identifyNode,
   type MetricsSources,
   metricsTargets,
-  metricsUrlOf,
+  opsMetricsUrl,
   parseMetricsSources,
   type ScrapeTarget,
   type TargetPlan,

@@ -34,6 +34,8 @@ export interface TargetPlan {
   readonly targets: readonly ScrapeTarget[];
   /** Alive nodes without a target, and why (explicit URLs may still turn out to be theirs). */
   readonly missing: ReadonlyMap<string, string>;
+  /** Published ops URLs not used although the node has a target (the template's), and why. */
+  readonly ignored: readonly { readonly url: string; readonly reason: string }[];
 }
 
 /** `{addr}` is the whole address; `{host}` and `{port}` its parts (the host keeps IPv6 brackets, a bare host has no port). */
@@ -44,32 +46,53 @@ export function expandTemplate(template: string, address: string): string {
   return template.replaceAll('{addr}', address).replaceAll('{host}', host).replaceAll('{port}', port);
 }
 
-/** The URL of `/metrics` under a node's published ops URL. */
-export function metricsUrlOf(opsUrl: string): string {
-  return `${opsUrl.replace(/\/+$/, '')}/metrics`;
+/**
+ * A node's published ops URL: `http(s)://host:port`, optionally with a trailing slash, whose host is the host of the
+ * node's own address. Whoever can write etcd can publish any URL, and the CLI and the console fetch it; anything else
+ * (another host, a path, a query, user info, a missing port) would make them send a request wherever it points.
+ */
+const OPS_URL = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/;
+
+/** The node's `/metrics` URL from its published ops URL, or why the ops URL is not used. */
+export function opsMetricsUrl(opsUrl: string, address: string): { readonly url: string } | { readonly problem: string } {
+  const m = OPS_URL.exec(opsUrl);
+  const port = Number(m?.[3]);
+  if (m === null || !(port >= 1 && port <= 65535)) return { problem: 'not of the form http(s)://host:port' };
+  const own = splitHostPort(address)?.host ?? '';
+  if (m[2]!.toLowerCase() !== own.toLowerCase()) return { problem: `host ${m[2]} is not the node's own host ${own || '(none)'}` };
+  return { url: `${m[1]}://${m[2]}:${port}/metrics` };
 }
 
 /**
  * One target per alive node: its published ops URL, else the first template; plus every explicit URL not already a
- * node's target.
+ * node's target. A published ops URL that is not the node's own `http(s)://host:port` is never fetched: the node
+ * falls back to the template, and the URL is reported as ignored (or as why the node has no target).
  */
 export function metricsTargets(snapshot: ClusterSnapshot, sources: MetricsSources): TargetPlan {
   const targets: ScrapeTarget[] = [];
   const missing = new Map<string, string>();
+  const ignored: { url: string; reason: string }[] = [];
   const taken = new Set<string>();
   const template = sources.templates[0];
   for (const address of snapshot.nodes.keys()) {
     const opsUrl = snapshot.nodeInfo.get(address)?.opsUrl ?? '';
+    const published = opsUrl === '' ? null : opsMetricsUrl(opsUrl, address);
     let target: ScrapeTarget | null = null;
-    if (opsUrl !== '') target = { url: metricsUrlOf(opsUrl), address, source: 'nodeinfo' };
+    if (published !== null && 'url' in published) target = { url: published.url, address, source: 'nodeinfo' };
     else if (template !== undefined) target = { url: expandTemplate(template, address), address, source: 'template' };
+    const rejected = published !== null && 'problem' in published ? `published by ${address}, ignored: ${published.problem}` : null;
     if (target === null) {
       missing.set(
         address,
-        snapshot.nodeInfo.has(address) ? 'the node serves no ops endpoint (--http-listen unset)' : 'no nodeinfo; give --metrics-url',
+        rejected !== null
+          ? `ops URL ${JSON.stringify(opsUrl.slice(0, 200))} ${rejected}; give --metrics-url`
+          : snapshot.nodeInfo.has(address)
+            ? 'the node serves no ops endpoint (--http-listen unset)'
+            : 'no nodeinfo; give --metrics-url',
       );
       continue;
     }
+    if (rejected !== null) ignored.push({ url: opsUrl.slice(0, 200), reason: rejected });
     targets.push(target);
     taken.add(target.url);
   }
@@ -77,7 +100,7 @@ export function metricsTargets(snapshot: ClusterSnapshot, sources: MetricsSource
     if (!taken.has(url)) targets.push({ url, address: null, source: 'list' });
     taken.add(url);
   }
-  return { targets, missing };
+  return { targets, missing, ignored };
 }
 
 /** Series whose label names the node that exports them, ours and upstream's (cluster-wide gauges excluded). */

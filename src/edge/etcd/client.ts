@@ -3,7 +3,6 @@
  * cockatiel machinery) stays behind `createEtcdClient`. Revisions are numbers, lease IDs decimal strings, and every
  * failure is a typed GoverseError whose `retriable` bit callers can trust.
  */
-import { readFileSync } from 'node:fs';
 import {
   circuitBreaker,
   ConsecutiveBreaker,
@@ -57,17 +56,10 @@ import {
 import { type Logger, nullLogger } from '../../core/log/logger.js';
 import type { Kv, KvEvent } from '../../core/snapshot/snapshot.js';
 import { backoffDelay, sleep } from '../timing.js';
+import { type EtcdTlsOptions, loadTlsFiles } from './tls.js';
 
 /** etcd rejects a txn whose compares, success ops or failure ops (each counted separately) exceed this. */
 export const MAX_TXN_OPS = 128;
-
-export interface EtcdTlsOptions {
-  /** PEM file of the CA that signed the server certificates. */
-  readonly caFile: string;
-  /** Client certificate and key (PEM files), for servers that require client authentication. */
-  readonly certFile?: string;
-  readonly keyFile?: string;
-}
 
 export interface EtcdClientOptions {
   /** `host:port`, optionally with `http://` or `https://`. Calls fail over between them. */
@@ -234,14 +226,6 @@ function neverSent(err: Error): boolean {
   return err instanceof GRPCUnavailableError && /No connection established|ECONNREFUSED/.test(err.message);
 }
 
-function readPem(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new ConfigError(`etcd TLS ${what} ${file}`, `cannot be read: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 function toKv(kv: IKeyValue): Kv {
   return {
     key: kv.key.toString(),
@@ -297,15 +281,12 @@ class Etcd3Client implements EtcdClient {
     this.log = options.logger ?? nullLogger;
     this.dialTimeoutMs = options.dialTimeoutMs ?? 5000;
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
-    const tls = options.tls;
+    // Read and checked here, before any connection: a bad file is a ConfigError naming it.
+    const tls = options.tls && loadTlsFiles(options.tls);
     const etcdOptions: IOptions = {
       // TLS comes from `tls` alone, so scheme prefixes are only decoration.
       hosts: this.endpoints.map((e) => e.replace(/^https?:\/\//, '')),
-      credentials: tls && {
-        rootCertificate: readPem(tls.caFile, 'CA file'),
-        certChain: tls.certFile === undefined ? undefined : readPem(tls.certFile, 'certificate file'),
-        privateKey: tls.keyFile === undefined ? undefined : readPem(tls.keyFile, 'key file'),
-      },
+      credentials: tls && { rootCertificate: tls.ca, certChain: tls.cert, privateKey: tls.key },
       auth: options.auth && { username: options.auth.username, password: options.auth.password },
       grpcOptions: {
         // A dropped connection is retried quickly; keepalive notices silently dead peers (etcd allows >= 5 s).

@@ -159,7 +159,7 @@ async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (i
 export interface NodeScrapes {
   /** Per alive node: its summarized metrics, or why there are none. */
   readonly metrics: Map<string, NodeMetrics>;
-  /** Explicit URLs no node could be matched to. */
+  /** Metrics URLs not used, and why: explicit URLs no node could be matched to, published ops URLs ignored. */
   readonly unmatched: { readonly url: string; readonly reason: string }[];
 }
 
@@ -186,7 +186,7 @@ export async function scrapeNodes(
     return { kind: 'known', address: target.address, summary: summarizeScrape(outcome, previous.get(target.address)) };
   });
   const metrics = new Map<string, NodeMetrics>();
-  const unmatched: NodeScrapes['unmatched'] = [];
+  const unmatched: NodeScrapes['unmatched'] = [...plan.ignored];
   const listed: { target: ScrapeTarget; outcome: ScrapeOutcome }[] = [];
   for (const r of results) {
     if (r.kind === 'known') metrics.set(r.address, r.summary);

@@ -32,6 +32,8 @@ export interface AdminApiOptions {
   readonly clock: Clock;
   /** Recorded as `by` in the records an operation writes. */
   readonly by: string;
+  /** Longest pause of rebalancing accepted (GOVERSE_MAX_PAUSE); a longer one is a 400. */
+  readonly maxPauseMs: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export function adminRouter(options: AdminApiOptions): Router {
   route('nodes/undrain', (b, ctx) => planUndrain(ctx, node(b)));
   route('rebalance/pause', (b, ctx) => {
     if (typeof b.for !== 'string') throw new InvalidArgumentError('field "for" must be a duration such as "10m"');
-    return planPause(ctx, parseDuration(b.for), typeof b.reason === 'string' ? b.reason : '');
+    return planPause(ctx, parseDuration(b.for), typeof b.reason === 'string' ? b.reason : '', options.maxPauseMs);
   });
   route('rebalance/resume', (_b, ctx) => planResume(ctx));
   return router;

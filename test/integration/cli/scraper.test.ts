@@ -19,7 +19,7 @@ let maxInFlight = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     const path = req.url ?? '';
-    if (path.startsWith('/good')) {
+    if (path.startsWith('/good') || path === '/metrics') {
       maxInFlight = Math.max(maxInFlight, ++inFlight);
       // Slow enough that concurrent scrapes overlap.
       setTimeout(() => {
@@ -96,16 +96,16 @@ describe('scraper', () => {
   it('scrapes nodes through nodeinfo, templates and explicit URLs, and names those it cannot reach', async () => {
     let rev = 0;
     const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: '0' });
-    const info = encodeRecord({ nodeId: 'ts', opsUrl: `${base}/good`, apiUrl: '', version: '1', weight: 1, startedAt: 0, state: 'running' });
+    const info = encodeRecord({ nodeId: 'ts', opsUrl: base, apiUrl: '', version: '1', weight: 1, startedAt: 0, state: 'running' });
     const snapshot = buildSnapshot(
       '/goverse',
       8,
-      [kv('nodes/ts:1', 'ts:1'), kv('nodeinfo/ts:1', info), kv('nodes/up:2', 'up:2'), kv('nodes/up:3', 'up:3')],
+      [kv('nodes/127.0.0.1:1', '127.0.0.1:1'), kv('nodeinfo/127.0.0.1:1', info), kv('nodes/up:2', 'up:2'), kv('nodes/up:3', 'up:3')],
       rev,
     );
-    // The first node is ours (ops URL /good -> /good/metrics); up:2 is found by its own series at an explicit URL.
+    // The first node is ours (its ops URL, on its own host, + /metrics); up:2 is found by its own series at an explicit URL.
     const round = await scrapeNodes(snapshot, parseMetricsSources([`${base}/good/explicit`, `${base}/garbage`]), new Map(), { timeoutMs: 2000 });
-    expect(round.metrics.get('ts:1')).toMatchObject({ kind: 'ok', url: `${base}/good/metrics` });
+    expect(round.metrics.get('127.0.0.1:1')).toMatchObject({ kind: 'ok', url: `${base}/metrics` });
     expect(round.metrics.get('up:2')).toMatchObject({ kind: 'ok', url: `${base}/good/explicit` });
     expect(round.metrics.get('up:3')).toMatchObject({ kind: 'none', reason: expect.stringMatching(/--metrics-url/) });
     expect(round.unmatched).toEqual([{ url: `${base}/garbage`, reason: expect.stringMatching(/^metrics text line 1/) }]);

@@ -47,13 +47,25 @@ describe('goverse-node refuses bad configuration with exit code 2', () => {
       what: 'a negative shard count flag',
       args: ['--num-shards', '-5'],
       env: {},
-      expected: ['flag --num-shards', '"-5"', 'expected an integer >= 1'],
+      expected: ['flag --num-shards', '"-5"', 'expected an integer from 1 to 1048576'],
     },
     {
       what: 'a non-numeric environment value',
       args: [],
       env: { GOVERSE_NUM_SHARDS: 'abc' },
-      expected: ['env GOVERSE_NUM_SHARDS', '"abc"', 'expected an integer >= 1'],
+      expected: ['env GOVERSE_NUM_SHARDS', '"abc"', 'expected an integer from 1 to 1048576'],
+    },
+    {
+      what: 'a shard count beyond 2^20 (an operator typo once ran for 68 s)',
+      args: ['--num-shards', '81920000'],
+      env: {},
+      expected: ['flag --num-shards', '"81920000"', 'expected an integer from 1 to 1048576'],
+    },
+    {
+      what: 'a longest pause beyond a year',
+      args: [],
+      env: { GOVERSE_MAX_PAUSE: '9000h' },
+      expected: ['env GOVERSE_MAX_PAUSE', 'at most 8760h'],
     },
     {
       what: 'a lease TTL below its minimum',
@@ -74,6 +86,13 @@ describe('goverse-node refuses bad configuration with exit code 2', () => {
     expect(stderr).toContain(`${path}:cluster.lease_ttl`);
     expect(stderr).toContain(durationForm);
     expect(stderr).toContain('line 2');
+  });
+
+  it('a TLS CA file that is not PEM names the file, before any connection is tried', async () => {
+    const path = yamlFile('garbage-ca.pem', 'not a certificate\n');
+    const { code, stderr } = await runNode([], { GOVERSE_ETCD_CACERT: path, GOVERSE_ETCD_TIMEOUT: '60s' });
+    expect(code).toBe(2);
+    expect(stderr).toContain(`etcd TLS CA file ${path}: holds no PEM certificate`);
   });
 
   it('a file that is not YAML names the file and the line', async () => {

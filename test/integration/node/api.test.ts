@@ -244,6 +244,16 @@ describe('goverse-node API on 3 nodes', () => {
     expect(bad.status).toBe(400);
     expect((await raw(admin, 'POST', '/admin/v1/shards/unpin', pin, false, bearer)).status).toBe(200);
     expect((await cluster.snapshot()).shards[7]!.flags).toEqual([]);
+
+    // A pause beyond the longest allowed (GOVERSE_MAX_PAUSE, 24h) is bad input, not an etcd failure; nothing is written.
+    for (const forText of ['24h1s', '2400000h']) {
+      const long = await raw(admin, 'POST', '/admin/v1/rebalance/pause', JSON.stringify({ for: forText }), false, bearer);
+      expect(long.status, forText).toBe(400);
+      expect(JSON.parse(long.text).error.message).toMatch(/longer than the longest allowed, 24h \(GOVERSE_MAX_PAUSE\)/);
+    }
+    expect((await cluster.snapshot()).pause).toBeNull();
+    const day = await raw(admin, 'POST', '/admin/v1/rebalance/pause', JSON.stringify({ for: '24h', dryRun: true }), false, bearer);
+    expect(day.status).toBe(200);
   });
 });
 

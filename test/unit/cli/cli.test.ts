@@ -73,6 +73,33 @@ describe('renderOperation', () => {
   });
 });
 
+describe('Output', () => {
+  const evil = 'n\u001b]0;evil\u0007\u001b[2J\u009b31m\u202e\nforged';
+  // eslint-disable-next-line no-control-regex -- the very characters that must not get through
+  const raw = /[\u001b\u0007\u009b\u202e]/;
+
+  it('shows strings from etcd escaped in tables, lines and notes, one line each', () => {
+    const m = memoryOutput('table');
+    m.out.table(['ADDRESS', 'ID'], [[evil, 1]]);
+    m.out.line(`leader ${evil}`);
+    m.out.note(`skipped ${evil}`);
+    expect(m.text() + m.notes()).not.toMatch(raw);
+    expect(m.text()).toContain('n\\x1b]0;evil\\x07\\x1b[2J\\u009b31m\\u202e\\x0aforged');
+    expect(m.text().split('\n').filter((l) => l.startsWith('forged'))).toEqual([]);
+    expect(m.notes()).toBe('skipped n\\x1b]0;evil\\x07\\x1b[2J\\u009b31m\\u202e\\x0aforged\n');
+  });
+
+  it('keeps the exact strings in JSON, escaped so that a terminal shows them inert', () => {
+    const m = memoryOutput('json');
+    m.out.json({ address: evil });
+    m.out.jsonLine({ address: evil });
+    expect(m.text()).not.toMatch(raw);
+    const [pretty, line] = [m.text().slice(0, m.text().lastIndexOf('{')), m.text().slice(m.text().lastIndexOf('{'))];
+    expect(JSON.parse(pretty)).toEqual({ schemaVersion: 1, address: evil });
+    expect(JSON.parse(line)).toEqual({ schemaVersion: 1, address: evil });
+  });
+});
+
 describe('ZipfSampler', () => {
   it('draws every rank in range, the first few far more often than the rest', () => {
     let seed = 42;

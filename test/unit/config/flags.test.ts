@@ -34,6 +34,6 @@ describe('flags', () => {
 
   it('reports bad flag values through the resolver, naming the flag', () => {
     const flags = parse('node', ['--num-shards', '-5', '--listen', ':1']);
-    expect(() => resolveConfig({ scope: 'node', env: {}, flags })).toThrow('flag --num-shards: invalid value "-5": expected an integer >= 1');
+    expect(() => resolveConfig({ scope: 'node', env: {}, flags })).toThrow('flag --num-shards: invalid value "-5": expected an integer from 1 to 1048576');
   });
 });

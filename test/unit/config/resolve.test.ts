@@ -135,9 +135,13 @@ describe('resolveConfig: precedence', () => {
 
 describe('resolveConfig: errors name the source and the accepted form', () => {
   it.each([
-    [{ flags: { numShards: '-5' } }, 'flag --num-shards', 'invalid value "-5": expected an integer >= 1'],
-    [{ env: { GOVERSE_NUM_SHARDS: '12abc' } }, 'env GOVERSE_NUM_SHARDS', 'invalid value "12abc": expected an integer >= 1'],
-    [{ env: { GOVERSE_NUM_SHARDS: '1e3' } }, 'env GOVERSE_NUM_SHARDS', 'expected an integer >= 1'],
+    [{ flags: { numShards: '-5' } }, 'flag --num-shards', 'invalid value "-5": expected an integer from 1 to 1048576'],
+    [{ env: { GOVERSE_NUM_SHARDS: '12abc' } }, 'env GOVERSE_NUM_SHARDS', 'invalid value "12abc": expected an integer from 1 to 1048576'],
+    [{ env: { GOVERSE_NUM_SHARDS: '1e3' } }, 'env GOVERSE_NUM_SHARDS', 'expected an integer from 1 to 1048576'],
+    [{ flags: { numShards: '1048577' } }, 'flag --num-shards', 'invalid value "1048577": expected an integer from 1 to 1048576'],
+    [{ env: { GOVERSE_NUM_SHARDS: '100000000' } }, 'env GOVERSE_NUM_SHARDS', 'expected an integer from 1 to 1048576'],
+    [{ env: { GOVERSE_MAX_PAUSE: '0' } }, 'env GOVERSE_MAX_PAUSE', 'greater than 0, at most 8760h'],
+    [{ env: { GOVERSE_MAX_PAUSE: '2400000h' } }, 'env GOVERSE_MAX_PAUSE', 'at most 8760h'],
     [{ env: { GOVERSE_STABILITY_DURATION: '10' } }, 'env GOVERSE_STABILITY_DURATION', 'expected a duration such as 500ms, 10s, 1m'],
     [{ env: { GOVERSE_STABILITY_DURATION: '10 seconds' } }, 'env GOVERSE_STABILITY_DURATION', 'expected a duration such as 500ms, 10s, 1m'],
     [{ env: { GOVERSE_LEASE_TTL: '2500ms' } }, 'env GOVERSE_LEASE_TTL', 'in whole seconds, at least 2s'],
@@ -177,7 +181,10 @@ describe('resolveConfig: errors name the source and the accepted form', () => {
   it('names the file, the key path and the line for file values', () => {
     const err = configError({ file: file('version: 1\ncluster:\n  shards: -5\n') });
     expect(err.source).toBe('goverse.yaml:cluster.shards');
-    expect(err.message).toBe('goverse.yaml:cluster.shards: invalid value -5: expected an integer >= 1 (line 3)');
+    expect(err.message).toBe('goverse.yaml:cluster.shards: invalid value -5: expected an integer from 1 to 1048576 (line 3)');
+    expect(configError({ file: file('cluster:\n  shards: 2097152\n') }).message).toBe(
+      'goverse.yaml:cluster.shards: invalid value 2097152: expected an integer from 1 to 1048576 (line 2)',
+    );
     const duration = configError({ file: file('cluster:\n  cluster_state_stability_duration: 10\n') });
     expect(duration.message).toBe(
       'goverse.yaml:cluster.cluster_state_stability_duration: invalid value 10: expected a duration such as 500ms, 10s, 1m or 1m30s (units ns, us, ms, s, m, h) (line 2)',
@@ -217,6 +224,33 @@ describe('resolveConfig: etcd credentials', () => {
     const { config } = resolve({ env: { GOVERSE_ETCD_USER: 'root:embedded', GOVERSE_ETCD_PASSWORD: 'dedicated' } });
     expect(config).toMatchObject({ etcdUser: 'root', etcdPassword: 'dedicated' });
     expect(resolve({ env: { GOVERSE_ETCD_USER: 'root', GOVERSE_ETCD_PASSWORD: 'pw' } }).config).toMatchObject({ etcdUser: 'root', etcdPassword: 'pw' });
+  });
+
+  it('warns when the password comes in a flag, which every user can read in the process list', () => {
+    const fromFlag = resolve({ flags: { etcdUser: 'root:hunter2' } });
+    expect(fromFlag.warnings).toEqual([expect.stringMatching(/--user carries the etcd password: .*process list.*GOVERSE_ETCD_PASSWORD, --password-file/)]);
+    expect(fromFlag.warnings.join()).not.toContain('hunter2');
+    for (const quiet of [
+      { flags: { etcdUser: 'root' }, env: { GOVERSE_ETCD_PASSWORD: 'pw' } },
+      { env: { GOVERSE_ETCD_USER: 'root:pw' } },
+      { flags: { etcdUser: 'root', etcdPasswordFile: '/run/secrets/etcd' } },
+    ]) {
+      expect(resolve(quiet).warnings, JSON.stringify(quiet)).toEqual([]);
+    }
+  });
+
+  it('takes a password file, but not together with a password given another way', () => {
+    expect(resolve({ flags: { etcdUser: 'root', etcdPasswordFile: '/run/secrets/etcd' } }).config).toMatchObject({
+      etcdUser: 'root',
+      etcdPassword: '',
+      etcdPasswordFile: '/run/secrets/etcd',
+    });
+    const both = configError({ flags: { etcdPasswordFile: '/run/secrets/etcd' }, env: { GOVERSE_ETCD_PASSWORD: 'pw' } });
+    expect(both.source).toBe('flag --password-file');
+    expect(both.message).toContain('also given by env GOVERSE_ETCD_PASSWORD: give it one way only');
+    expect(both.message).not.toContain('pw:');
+    const inUser = configError({ env: { GOVERSE_ETCD_PASSWORD_FILE: '/p' }, flags: { etcdUser: 'root:pw' } });
+    expect(inUser.message).toContain('also given by flag --user');
   });
 
   it('requires certificate and key together, and a CA with them', () => {

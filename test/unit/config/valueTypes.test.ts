@@ -15,6 +15,11 @@ describe('setting value types', () => {
       expect(value(t.parse(bad)), JSON.stringify(bad)).toBe('refused');
     }
     expect(t.expected).toBe('an integer >= 1');
+    const bounded = integer({ min: 1, max: 1_048_576 });
+    expect(bounded.expected).toBe('an integer from 1 to 1048576');
+    expect(value(bounded.parse('1048576'))).toBe(1_048_576);
+    expect(value(bounded.parse('1048577'))).toBe('refused');
+    expect(value(bounded.parse(2 ** 21))).toBe('refused');
   });
 
   it('decimals: finite, within open or closed bounds', () => {
@@ -51,6 +56,10 @@ describe('setting value types', () => {
     expect(value(ttl.parse('1500ms'))).toBe('refused');
     expect(value(ttl.parse('1s'))).toBe('refused');
     expect(ttl.expected).toMatch(/whole seconds, at least 2s$/);
+    const pause = duration({ positive: true, max: 86_400_000 });
+    expect(value(pause.parse('24h'))).toBe(86_400_000);
+    expect(value(pause.parse('24h1ms'))).toBe('refused');
+    expect(pause.expected).toMatch(/greater than 0, at most 24h$/);
     const refresh = duration({ positive: true, bareSeconds: true });
     expect(value(refresh.parse('2'))).toBe(2000);
     expect(value(refresh.parse('0.5'))).toBe(500);

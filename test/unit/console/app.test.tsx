@@ -433,6 +433,20 @@ describe('writes', () => {
     expect(h.lastFrame()).toContain('new (delete)');
   });
 
+  it(':pause refuses a pause longer than the longest allowed, and P one longer than a shorter configured limit', async () => {
+    h = await mount(richSnapshot(), { cols: 140, rows: 30 });
+    await h.press(':pause 48h\r');
+    expect(h.lastFrame()).toContain('pause: a pause of 48h is longer than the longest allowed, 24h (GOVERSE_MAX_PAUSE)');
+    expect(h.lastFrame()).not.toContain('Confirm:');
+    await h.press(':pause 2h\r');
+    expect(h.lastFrame()).toContain('Confirm: pause rebalancing until');
+    h.unmount();
+    h = await mount(richSnapshot(), { cols: 140, rows: 30, maxPauseMs: 300_000 });
+    await h.press('P');
+    expect(h.lastFrame()).toContain('pause: a pause of 10m is longer than the longest allowed, 5m (GOVERSE_MAX_PAUSE)');
+    expect(h.writer.plans).toEqual([]);
+  });
+
   it('a failed write is reported in the status line, and the console stays usable', async () => {
     h = await mount(richSnapshot(), { cols: 140, rows: 30, writer: new RecordingWriter(new Error('etcd unavailable: deadline exceeded')) });
     await h.press('p', 'y');

@@ -4,7 +4,7 @@ import { createElement } from 'react';
 import type { OperationResult } from '../../../src/cluster/operations.js';
 import type { Clock } from '../../../src/core/clock.js';
 import { nullLogger } from '../../../src/core/log/logger.js';
-import type { OperationPlan } from '../../../src/core/operations/operations.js';
+import { DEFAULT_MAX_PAUSE_MS, type OperationPlan } from '../../../src/core/operations/operations.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
 import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
@@ -189,6 +189,7 @@ export async function mount(
     color?: boolean;
     metrics?: Map<string, NodeMetrics>;
     readsKeys?: boolean;
+    maxPauseMs?: number;
   } = {},
 ): Promise<Harness> {
   const writer = options.writer ?? new RecordingWriter();
@@ -205,6 +206,7 @@ export async function mount(
     readOnlyReason: options.readOnly ? '--read-only' : null,
     ...(options.readsKeys === undefined ? {} : { readsKeys: options.readsKeys }),
     by: 'tester@host',
+    maxPauseMs: options.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS,
     size: { cols: options.cols ?? 100, rows: options.rows ?? 24 },
     maxFps: { data: 1000, input: 1000 },
     onQuit: () => quits.push(1),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compactAge, compactMs, compactNumber, fit, truncateStyled } from '../../../src/console/text.js';
+import { clip, compactAge, compactMs, compactNumber, fit, truncateStyled } from '../../../src/console/text.js';
 
 describe('console text fitting', () => {
   it('fits to an exact width, cutting with an ellipsis', () => {
@@ -8,6 +8,12 @@ describe('console text fitting', () => {
     expect(fit('abcdef', 4)).toBe('abc…');
     expect(fit('abc', 1)).toBe('…');
     expect(fit('abc', 0)).toBe('');
+  });
+
+  it('fits the printable form of a string from etcd, measuring its escapes', () => {
+    expect(fit('a\u001b[2Jb', 10)).toBe('a\\x1b[2Jb ');
+    expect(fit('a\u001b[2Jb', 4)).toBe('a\\x…');
+    expect(clip('\u009b1m', 20)).toBe('\\u009b1m');
   });
 
   it('formats numbers, latencies and ages compactly', () => {
@@ -34,5 +40,14 @@ describe('truncateStyled', () => {
     expect(truncateStyled(`ab${red('cd')}ef`, 3)).toBe('ab\u001b[31mc\u001b[0m');
     expect(truncateStyled(`ab${red('cd')}ef`, 4)).toBe(`ab\u001b[31mcd\u001b[39m\u001b[0m`);
     expect(truncateStyled('abc', 0)).toBe('\u001b[0m');
+  });
+
+  it('keeps the console\'s SGR codes and shows any other control character escaped, counted as shown', () => {
+    const red = (s: string): string => `\u001b[31m${s}\u001b[39m`;
+    const hostile = `a${red('b')}\u001b]0;t\u0007\u009b2J\u001b[2Jc`;
+    expect(truncateStyled(hostile, 80)).toBe(`a${red('b')}\\x1b]0;t\\x07\\u009b2J\\x1b[2Jc`);
+    expect(truncateStyled(hostile, 6)).toBe(`a${red('b')}\\x1b\u001b[0m`);
+    // An unterminated or non-SGR CSI is escaped, not skipped as invisible.
+    expect(truncateStyled('x\u001b[12', 80)).toBe('x\\x1b[12');
   });
 });
