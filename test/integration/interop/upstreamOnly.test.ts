@@ -29,6 +29,8 @@ let movesCompleted = 0;
 /** The first test's `shards` rows and upstream's objects gauge (per node, per shard) read beside them. */
 let shardRowsAtStart: ShardRow[] = [];
 let objectsAtStart = new Map<string, Map<number, number>>();
+/** After a move away from a node: goverse-top's objects for it, and upstream's gauge summed over the shards it owns. */
+let objectsAfterRelease: { shown: number | null; owned: number } | null = null;
 /** `shards` rows of the dead node's shards, captured while they had no alive owner. */
 let orphanRows: ShardRow[] = [];
 
@@ -198,6 +200,14 @@ describe.skipIf(!kit.available)(`an upstream-only cluster${kit.available ? '' : 
     noteRecordsLeft(after, [shard]);
     await waitMetricsAgree(after);
     expect(owners(after).get(to)).toBe(owners(snap).get(to)! + 1);
+    // goverse-top's objects column of the old owner, against upstream's gauge limited to the shards it still owns.
+    const oldOwner = cluster.nodes.find((n) => n.address === from)!;
+    const gauge = await oldOwner.objectsByShard();
+    const fromRow = json<{ nodes: NodeRow[] }>(ok(await cli('nodes', '-o', 'json'))).nodes.find((r) => r.address === from)!;
+    objectsAfterRelease = {
+      shown: fromRow.objects,
+      owned: [...gauge].filter(([id]) => after.shards[id]?.current === from).reduce((sum, [, n]) => sum + n, 0),
+    };
     // The object answers from its new owner (the counter sample keeps state in memory: it starts again from 0).
     await expect(gate.get(objectId!)).resolves.toMatchObject({ name: objectId });
 
@@ -284,6 +294,16 @@ describe.skipIf(!kit.available)(`an upstream-only cluster${kit.available ? '' : 
     () => {
       expect(shardRowsAtStart).toHaveLength(SHARDS);
       for (const r of shardRowsAtStart) expect(r.objects ?? 0, `objects in shard ${r.id}`).toBe(objectsAtStart.get(r.current)?.get(r.id) ?? 0);
+    },
+  );
+
+  it.fails(
+    // goverse-top defect: upstream's old owner evicts the objects of a shard it releases but keeps exporting
+    // goverse_objects_total{shard} for them, so goverse-top's objects column counts objects the node no longer has.
+    'counts only the objects in shards a node owns',
+    () => {
+      expect(objectsAfterRelease).not.toBeNull();
+      expect(objectsAfterRelease!.shown ?? 0).toBe(objectsAfterRelease!.owned);
     },
   );
 
