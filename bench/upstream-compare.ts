@@ -30,6 +30,7 @@ import { uniquePrefix } from '../test/harness/prefix.js';
 import { UpstreamCluster, upstreamBinaries } from '../test/harness/upstream.js';
 import type { UpstreamGateClient } from '../test/harness/upstreamGate.js';
 import { waitFor } from '../test/harness/waitFor.js';
+import { drive, median } from './_load.js';
 import { integerOption } from './_options.js';
 import { allOwnedBy, balancedOver, OwnershipWatch } from './_ownership.js';
 
@@ -60,7 +61,6 @@ interface Membership {
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Logs the ownership every 10 s while `phase` runs, so a slow side shows its progress. */
 async function timed(side: string, phase: string, watch: OwnershipWatch, run: () => Promise<number>): Promise<number> {
@@ -102,22 +102,6 @@ async function membership(
     return (await done) - t0;
   });
   return { coldStartMs, scaleOutMs, scaleInMs };
-}
-
-/** Runs `concurrency` workers calling `once` back to back for `ms`; returns completed calls per second. */
-async function drive(concurrency: number, ms: number, once: (worker: number, n: number) => Promise<unknown>): Promise<number> {
-  const end = performance.now() + ms;
-  let done = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      for (let n = 0; performance.now() < end; n++) {
-        await once(w, n);
-        done++;
-      }
-    }),
-  );
-  return done / ((performance.now() - started) / 1000);
 }
 
 /** Alternating rounds of two subjects after a warm-up of each; the median rates and the median per-round ratio. */

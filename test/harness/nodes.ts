@@ -14,7 +14,7 @@ import { type EtcdCluster, freePorts, startEtcd } from './etcd.js';
 import { owners, waitOwned } from './ownership.js';
 import { uniquePrefix } from './prefix.js';
 import { type ExitInfo, type ManagedProcess, managedTempDir, removeManagedDir, spawnManaged } from './processes.js';
-import { waitFor } from './waitFor.js';
+import { waitRegistered } from './registration.js';
 
 export const NODE_BIN = fileURLToPath(new URL('../../bin/goverse-node.js', import.meta.url));
 const BUILT_MAIN = fileURLToPath(new URL('../../dist/node/main.js', import.meta.url));
@@ -98,11 +98,7 @@ export class TestNode {
         logFile: this.logFile,
       },
     );
-    const proc = this.proc;
-    await waitFor(`node ${this.index} (${this.address}) registered`, async () => {
-      if (!proc.running) throw new Error(`node ${this.index} exited: ${proc.output().slice(-2000)}`);
-      return (await this.cluster.client.get(`${this.cluster.prefix}/nodes/${this.address}`)) !== null;
-    }, { timeoutMs: 20_000, intervalMs: 25 });
+    await waitRegistered(this.cluster.client, `${this.cluster.prefix}/nodes/${this.address}`, this.proc, `node ${this.index}`);
   }
 
   /** SIGTERM (a graceful stop with handover) and wait for the exit. */

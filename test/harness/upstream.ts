@@ -29,6 +29,7 @@ import { type EtcdCluster, freePorts, startEtcd } from './etcd.js';
 import { waitOwned } from './ownership.js';
 import { uniquePrefix } from './prefix.js';
 import { type ExitInfo, type ManagedProcess, managedTempDir, removeManagedDir, spawnManaged } from './processes.js';
+import { waitRegistered } from './registration.js';
 import { UpstreamGateClient } from './upstreamGate.js';
 import { waitFor } from './waitFor.js';
 
@@ -219,13 +220,9 @@ abstract class UpstreamProcess {
     if (this.running) throw new Error(`${this.id} is already running`);
     const bins = await this.cluster.binaries;
     const [bin, idFlag] = this.kind === 'node' ? [bins.counter, '-node-id'] : [bins.gate, '-gate-id'];
-    const proc = spawnManaged(`upstream ${this.id}`, bin, ['-config', this.cluster.configFile, idFlag, this.id], { logFile: this.logFile });
-    this.proc = proc;
+    this.proc = spawnManaged(`upstream ${this.id}`, bin, ['-config', this.cluster.configFile, idFlag, this.id], { logFile: this.logFile });
     const key = `${this.cluster.prefix}/${this.kind === 'node' ? 'nodes' : 'gates'}/${this.address}`;
-    await waitFor(`upstream ${this.id} (${this.address}) registered`, async () => {
-      if (!proc.running) throw new Error(`upstream ${this.id} exited: ${proc.output().slice(-2000)}`);
-      return (await this.cluster.client.get(key)) !== null;
-    }, { timeoutMs: 20_000, intervalMs: 25 });
+    await waitRegistered(this.cluster.client, key, this.proc, `upstream ${this.id}`);
   }
 
   /** SIGTERM (upstream stops cleanly) and wait for the exit; SIGKILL after `graceMs`. */
