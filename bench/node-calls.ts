@@ -21,6 +21,7 @@ import { NodeCluster } from '../test/harness/nodes.js';
 import { spawnManaged } from '../test/harness/processes.js';
 import { waitSettled } from '../test/harness/settled.js';
 import { waitFor } from '../test/harness/waitFor.js';
+import { drive, median } from './_load.js';
 
 const NUM_SHARDS = 256;
 
@@ -56,22 +57,6 @@ server.keepAliveTimeout = 30000;
 server.listen(Number(process.argv[1]), '127.0.0.1');
 `;
 
-/** Runs `concurrency` workers calling `once` back to back for `ms`; returns completed calls per second. */
-async function drive(concurrency: number, ms: number, once: (worker: number, n: number) => Promise<void>): Promise<number> {
-  const end = performance.now() + ms;
-  let done = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      for (let n = 0; performance.now() < end; n++) {
-        await once(w, n);
-        done++;
-      }
-    }),
-  );
-  return done / ((performance.now() - started) / 1000);
-}
-
 function bareCall(agent: Agent, port: number, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -92,8 +77,6 @@ function bareCall(agent: Agent, port: number, body: string): Promise<void> {
     req.end(body);
   });
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const concurrency = option(args, '--concurrency', 32);

@@ -11,9 +11,10 @@ import { createEtcdClient, type EtcdClient } from '../../src/edge/etcd/client.js
 import { readSnapshot } from '../../src/edge/etcd/readSnapshot.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import { type EtcdCluster, freePorts, startEtcd } from './etcd.js';
+import { owners, waitOwned } from './ownership.js';
 import { uniquePrefix } from './prefix.js';
 import { type ExitInfo, type ManagedProcess, managedTempDir, removeManagedDir, spawnManaged } from './processes.js';
-import { waitFor } from './waitFor.js';
+import { waitRegistered } from './registration.js';
 
 export const NODE_BIN = fileURLToPath(new URL('../../bin/goverse-node.js', import.meta.url));
 const BUILT_MAIN = fileURLToPath(new URL('../../dist/node/main.js', import.meta.url));
@@ -26,6 +27,8 @@ export interface NodeClusterOptions {
   /** Reuse an etcd (the caller closes it); by default a private one is started and closed with the cluster. */
   readonly etcd?: EtcdCluster;
   readonly label?: string;
+  /** Key prefix (default: a unique one), e.g. to join a cluster another harness started. */
+  readonly prefix?: string;
 }
 
 /** Test defaults: short lease and stability so failover tests take seconds, not minutes. */
@@ -95,13 +98,7 @@ export class TestNode {
         logFile: this.logFile,
       },
     );
-    const proc = this.proc;
-    // An exit ends the wait at once (a throwing check would only count as "not yet" until the deadline).
-    const outcome = await waitFor(`node ${this.index} (${this.address}) registered`, async () => {
-      if (!proc.running) return 'exited';
-      return (await this.cluster.client.get(`${this.cluster.prefix}/nodes/${this.address}`)) !== null && 'registered';
-    }, { timeoutMs: 20_000, intervalMs: 25 });
-    if (outcome === 'exited') throw new Error(`node ${this.index} exited: ${proc.output().slice(-2000)}`);
+    await waitRegistered(this.cluster.client, `${this.cluster.prefix}/nodes/${this.address}`, this.proc, `node ${this.index}`);
   }
 
   /** SIGTERM (a graceful stop with handover) and wait for the exit. */
@@ -170,7 +167,7 @@ export class NodeCluster {
     const etcd = options.etcd ?? (await startEtcd(options.label ?? 'nodes'));
     const client = createEtcdClient({ endpoints: etcd.endpoints });
     const dir = managedTempDir(options.label ?? 'nodes');
-    const cluster = new NodeCluster(etcd, options.etcd === undefined, client, uniquePrefix(options.label ?? 'nodes'), options.numShards ?? 64, dir);
+    const cluster = new NodeCluster(etcd, options.etcd === undefined, client, options.prefix ?? uniquePrefix(options.label ?? 'nodes'), options.numShards ?? 64, dir);
     const count = options.nodes ?? 3;
     await cluster.addNodes(count, options.env ?? {}, false);
     await Promise.all(cluster.nodes.map((n) => n.start()));
@@ -201,28 +198,14 @@ export class NodeCluster {
   }
 
   /** Waits until every shard has Target == Current == one of `nodes` (default: the running nodes). */
-  async waitStable(options: { nodes?: readonly TestNode[]; timeoutMs?: number } = {}): Promise<ClusterSnapshot> {
+  waitStable(options: { nodes?: readonly TestNode[]; timeoutMs?: number } = {}): Promise<ClusterSnapshot> {
     const expected = new Set((options.nodes ?? this.nodes.filter((n) => n.running)).map((n) => n.address));
-    let last: ClusterSnapshot | null = null;
-    return waitFor(
-      `every shard owned by one of ${[...expected].join(', ')}`,
-      async () => {
-        const snap = (last = await this.snapshot());
-        for (let i = 0; i < this.numShards; i++) {
-          const e = snap.shards[i];
-          if (e === undefined || e.target !== e.current || !expected.has(e.current)) return null;
-        }
-        return snap;
-      },
-      { timeoutMs: options.timeoutMs ?? 30_000, intervalMs: 50, describe: () => describeShards(last) },
-    );
+    return waitOwned(() => this.snapshot(), expected, options);
   }
 
   /** Shards owned per node address. */
   static owners(snap: ClusterSnapshot): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const e of snap.shards) if (e !== undefined && e.current !== '') counts.set(e.current, (counts.get(e.current) ?? 0) + 1);
-    return counts;
+    return owners(snap);
   }
 
   async close(): Promise<void> {
@@ -231,14 +214,4 @@ export class NodeCluster {
     if (this.ownsEtcd) await this.etcd.close();
     removeManagedDir(this.dir);
   }
-}
-
-function describeShards(snap: ClusterSnapshot | null): string {
-  if (snap === null) return 'no snapshot read yet';
-  const values = new Map<string, number>();
-  for (let i = 0; i < snap.numShards; i++) {
-    const raw = snap.shards[i]?.raw ?? '(absent)';
-    values.set(raw, (values.get(raw) ?? 0) + 1);
-  }
-  return [...values].map(([v, n]) => `${n}× ${v}`).join('; ');
 }
