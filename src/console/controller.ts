@@ -8,18 +8,17 @@ import type { Key } from 'ink';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log/logger.js';
-import type { OperationPlan } from '../core/operations/operations.js';
+import { type OperationPlan, type OperationRequest, planOperation } from '../core/operations/operations.js';
+import type { OperationResult } from '../core/operations/result.js';
 import { type FirstSeen, trackFirstSeen } from '../core/planner/stuck.js';
 import type { ClusterSnapshot, ShardEntry } from '../core/snapshot/snapshot.js';
 import { type BalancerInput, buildClusterView, type ClusterView, type NodeMetrics, type ViewInput } from '../core/view/index.js';
-import type { OperationResult } from '../cluster/operations.js';
 import type { WatcherEvent, WatcherStatus } from '../edge/etcd/watcher.js';
 import { FrameScheduler, type FrameTimer, realFrameTimer } from './frameScheduler.js';
 import { keyName, typedKeys } from './keys.js';
 import { buildFrame, type Frame } from './model/frame.js';
 import type { Connection } from './model/header.js';
-import type { WriteRequest } from './model/palette.js';
-import { describeResult, nothingToDoText, planFailureText, planWrite } from './model/writes.js';
+import { describeResult, nothingToDoText, planFailureText } from './model/writes.js';
 import { type Effect, initialUi, type PendingWrite, reduceKey, type UiState, withOverlay, withStatus } from './model/ui.js';
 import type { Theme } from './theme.js';
 
@@ -241,10 +240,11 @@ export class ConsoleController {
     }
   }
 
-  private plan(request: WriteRequest): void {
+  private plan(request: OperationRequest): void {
     let plan: OperationPlan;
     try {
-      plan = planWrite(request, { snapshot: this.snapshot, now: this.options.clock.now(), by: this.options.by }, this.options.maxPauseMs);
+      const { clock, by, maxPauseMs } = this.options;
+      plan = planOperation(request, { snapshot: this.snapshot, now: clock.now(), by, maxPauseMs });
     } catch (err) {
       this.setUi(withStatus(this.ui, planFailureText(request, err), 'bad'));
       return;
