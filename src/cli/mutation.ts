@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { OperationContext, OperationName, OperationPlan } from '../core/operations/operations.js';
+import { type OperationRequest, planOperation, type Refusals } from '../core/operations/operations.js';
+import { ReadOnlyError } from '../core/operations/result.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import type { CommandContext } from './context.js';
 import { ExitCode } from './exitCodes.js';
@@ -14,12 +15,16 @@ export function withMutationOptions(cmd: Command): Command {
     .option('--confirm', 'print the changes and ask on the terminal before writing them');
 }
 
+/** What `--force` asks of a plan's refusals. */
+export function refusals(options: Readonly<Record<string, unknown>>): Refusals {
+  return options.force === true ? 'override' : 'refuse';
+}
+
 export interface MutationRun {
   readonly ctx: CommandContext;
-  readonly operation: OperationName;
+  /** The command's input, decoded; planned against a fresh snapshot (InvalidArgumentError: exit 2, PreconditionError: exit 3). */
+  readonly request: OperationRequest;
   readonly options: Readonly<Record<string, unknown>>;
-  /** The pure plan from a fresh snapshot; throws InvalidArgumentError (exit 2) or PreconditionError (exit 3). */
-  readonly plan: (ctx: OperationContext) => OperationPlan;
   /** After the writes succeeded (drain --wait). */
   readonly after?: (snapshot: ClusterSnapshot) => Promise<number>;
 }
@@ -29,13 +34,13 @@ export interface MutationRun {
  * refuses before etcd is touched (a dry run is always allowed); a dry run writes nothing.
  */
 export async function runMutation(run: MutationRun): Promise<number> {
-  const { ctx, options } = run;
+  const { ctx, options, request } = run;
   const dryRun = options.dryRun === true;
+  if (ctx.config.readOnly && !dryRun) throw new ReadOnlyError(request.kind);
   // Loaded here: it brings etcd3 along, which commands that fail on their input never need.
-  const { ClusterOperations, ReadOnlyError } = await import('../cluster/operations.js');
-  if (ctx.config.readOnly && !dryRun) throw new ReadOnlyError(run.operation);
+  const { ClusterOperations } = await import('../edge/operations/clusterOperations.js');
   const snapshot = await ctx.snapshot();
-  const plan = run.plan({ snapshot, now: Date.now(), by: ctx.actor });
+  const plan = planOperation(request, { snapshot, now: Date.now(), by: ctx.actor, maxPauseMs: ctx.config.maxPause });
   const client = await ctx.client();
   const operations = new ClusterOperations({ client, prefix: ctx.config.etcdPrefix, readOnly: ctx.config.readOnly, logger: ctx.logger });
   const pending = plan.shardChanges.length + plan.recordChanges.length;

@@ -1,4 +1,4 @@
-import type { OperationResult } from '../cluster/operations.js';
+import type { OperationResult } from '../core/operations/result.js';
 import { formatDuration } from '../core/duration.js';
 import type { MetricsStatus, NodeView } from '../core/view/index.js';
 import { ExitCode } from './exitCodes.js';

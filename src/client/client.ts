@@ -1,3 +1,14 @@
+import type { JsonObject, JsonValue } from '../core/api/json.js';
+import {
+  type CallReply,
+  type CallRequest,
+  type CreateReply,
+  type CreateRequest,
+  type DeleteReply,
+  type DeleteRequest,
+  OBJECT_API_PATHS,
+  type ObjectOperation,
+} from '../core/api/objectApi.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { TimeoutError } from '../core/errors.js';
 import { DEFAULT_PREFIX } from '../core/keyspace/keys.js';
@@ -8,7 +19,6 @@ import type { EtcdClient } from '../edge/etcd/client.js';
 import { readSnapshot } from '../edge/etcd/readSnapshot.js';
 import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
-import type { JsonObject, JsonValue } from '../node/objects/json.js';
 import { CallAbortedError, CallTimeoutError, type CallTrace, NoRouteError, RemoteError } from './errors.js';
 import { afterFailure, DEFAULT_RETRY_POLICY, replyError, type RetryPolicy, socketError } from './retry.js';
 import { routeObject } from './route.js';
@@ -54,8 +64,6 @@ export interface EtcdRoutingOptions extends Omit<GoverseClientOptions, 'routing'
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-
-type Operation = CallTrace['operation'];
 
 /**
  * The routing client: sends object calls, creations and deletions to the node that serves the object now (the
@@ -104,20 +112,23 @@ export class GoverseClient {
 
   /** Calls `method` on the object (activating it where it lives) and returns the method's result. */
   async call(type: string, id: string, method: string, args: JsonObject = {}, options: CallOptions = {}): Promise<JsonValue> {
-    const reply = await this.run('call', type, id, method, '/v1/objects/call', (timeoutMs) => JSON.stringify({ type, id, method, args, timeoutMs }), options);
-    return field(reply, 'result', (v): v is JsonValue => v !== undefined);
+    const request = (timeoutMs: number): CallRequest => ({ type, id, method, args, timeoutMs });
+    const reply = await this.run('call', type, id, method, request, options);
+    return field<CallReply, 'result'>(reply, 'result', (v): v is JsonValue => v !== undefined);
   }
 
   /** Activates the object, with `state` if it does not exist yet; `created` is false when it already existed. */
   async create(type: string, id: string, state?: JsonValue, options: CallOptions = {}): Promise<{ created: boolean }> {
-    const reply = await this.run('create', type, id, null, '/v1/objects/create', (timeoutMs) => JSON.stringify({ type, id, state, timeoutMs }), options);
-    return { created: field(reply, 'created', (v): v is boolean => typeof v === 'boolean') };
+    const request = (timeoutMs: number): CreateRequest => ({ type, id, ...(state === undefined ? {} : { state }), timeoutMs });
+    const reply = await this.run('create', type, id, null, request, options);
+    return { created: field<CreateReply, 'created'>(reply, 'created', (v): v is boolean => typeof v === 'boolean') };
   }
 
   /** Deactivates the object and deletes its stored state; `existed` is false when there was nothing to delete. */
   async delete(type: string, id: string, options: CallOptions = {}): Promise<{ existed: boolean }> {
-    const reply = await this.run('delete', type, id, null, '/v1/objects/delete', (timeoutMs) => JSON.stringify({ type, id, timeoutMs }), options);
-    return { existed: field(reply, 'existed', (v): v is boolean => typeof v === 'boolean') };
+    const request = (timeoutMs: number): DeleteRequest => ({ type, id, timeoutMs });
+    const reply = await this.run('delete', type, id, null, request, options);
+    return { existed: field<DeleteReply, 'existed'>(reply, 'existed', (v): v is boolean => typeof v === 'boolean') };
   }
 
   async close(): Promise<void> {
@@ -129,14 +140,14 @@ export class GoverseClient {
 
   /** One request with its retries: route, send, and on a retriable failure back off and route again. */
   private async run(
-    operation: Operation,
+    operation: ObjectOperation,
     type: string,
     id: string,
     method: string | null,
-    path: string,
-    body: (timeoutMs: number) => string,
+    request: (timeoutMs: number) => CallRequest | CreateRequest | DeleteRequest,
     options: CallOptions,
   ): Promise<{ reply: Record<string, unknown>; node: string }> {
+    const path = OBJECT_API_PATHS[operation];
     const { clock } = this;
     const started = clock.monotonic();
     const deadline = started + (options.timeoutMs ?? this.timeoutMs);
@@ -159,7 +170,7 @@ export class GoverseClient {
           failure = route;
         } else {
           node = route.node;
-          const outcome = await this.transport.post(route.apiUrl, path, body(Math.ceil(remaining)), remaining, signal);
+          const outcome = await this.transport.post(route.apiUrl, path, JSON.stringify(request(Math.ceil(remaining))), remaining, signal);
           switch (outcome.kind) {
             case 'reply':
               if (outcome.status >= 200 && outcome.status < 300) return { reply: parseReply(route.node, outcome.status, outcome.text), node: route.node };
@@ -201,7 +212,8 @@ function parseReply(node: string, status: number, text: string): Record<string, 
   throw new RemoteError(status, 'internal', 'HttpError', `reply is not a JSON object: ${JSON.stringify(text.slice(0, 200))}`, node, false);
 }
 
-function field<T>(reply: { reply: Record<string, unknown>; node: string }, name: string, valid: (v: unknown) => v is T): T {
+/** A field of a node's 2xx reply, checked: the reply is untrusted like any network input. */
+function field<R, K extends keyof R & string>(reply: { reply: Record<string, unknown>; node: string }, name: K, valid: (v: unknown) => v is R[K]): R[K] {
   const v = reply.reply[name];
   if (!valid(v)) throw new RemoteError(200, 'internal', 'HttpError', `reply has no valid "${name}" field`, reply.node, false);
   return v;

@@ -1,8 +1,9 @@
+import type { ObjectOperation } from '../core/api/objectApi.js';
 import { AbortedError, type ErrorCode, GoverseError, NotOwnerError, TimeoutError, UnavailableError } from '../core/errors.js';
 
 /** Where a call went: what the client knew when it gave up, attached to every error a call ends with. */
 export interface CallTrace {
-  readonly operation: 'call' | 'create' | 'delete';
+  readonly operation: ObjectOperation;
   readonly type: string;
   readonly id: string;
   /** The method of a call; null for create and delete. */

@@ -4,6 +4,7 @@
  * shard it does not serve now, a lock timeout, a busy database, a refused or reset connection, no route in the
  * snapshot. Everything else ends the call at once.
  */
+import { isErrorBody } from '../core/api/errorBody.js';
 import { isRetriable } from '../core/errors.js';
 import { backoffDelay } from '../edge/timing.js';
 import { isErrorCode, NodeUnreachableError, RemoteError } from './errors.js';
@@ -36,19 +37,6 @@ export function afterFailure(
   if (remainingMs <= 0) return { kind: 'stop', why: 'deadline' };
   const delay = backoffDelay(attempt, policy.initialBackoffMs, policy.maxBackoffMs, random);
   return { kind: 'retry', delayMs: Math.min(delay, remainingMs) };
-}
-
-/** A node's error body, as src/edge/http/json.ts writes it. */
-interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly retriable: boolean; readonly name?: string };
-}
-
-function isErrorBody(v: unknown): v is ErrorBody {
-  if (typeof v !== 'object' || v === null) return false;
-  const e = (v as { error?: unknown }).error;
-  if (typeof e !== 'object' || e === null) return false;
-  const { code, message, retriable } = e as Record<string, unknown>;
-  return typeof code === 'string' && typeof message === 'string' && typeof retriable === 'boolean';
 }
 
 /**

@@ -8,18 +8,17 @@ import type { Key } from 'ink';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log/logger.js';
-import type { OperationPlan } from '../core/operations/operations.js';
-import { type FirstSeen, trackFirstSeen } from '../core/planner/stuck.js';
-import type { ClusterSnapshot, ShardEntry } from '../core/snapshot/snapshot.js';
+import { type OperationPlan, type OperationRequest, planOperation } from '../core/operations/operations.js';
+import type { OperationResult } from '../core/operations/result.js';
+import { Sightings } from '../core/planner/sightings.js';
+import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import { type BalancerInput, buildClusterView, type ClusterView, type NodeMetrics, type ViewInput } from '../core/view/index.js';
-import type { OperationResult } from '../cluster/operations.js';
 import type { WatcherEvent, WatcherStatus } from '../edge/etcd/watcher.js';
 import { FrameScheduler, type FrameTimer, realFrameTimer } from './frameScheduler.js';
 import { keyName, typedKeys } from './keys.js';
 import { buildFrame, type Frame } from './model/frame.js';
 import type { Connection } from './model/header.js';
-import type { WriteRequest } from './model/palette.js';
-import { describeResult, nothingToDoText, planFailureText, planWrite } from './model/writes.js';
+import { describeResult, nothingToDoText, planFailureText } from './model/writes.js';
 import { type Effect, initialUi, type PendingWrite, reduceKey, type UiState, withOverlay, withStatus } from './model/ui.js';
 import type { Theme } from './theme.js';
 
@@ -63,10 +62,8 @@ export class ConsoleController {
   private reconnects = 0;
   private metrics: ReadonlyMap<string, NodeMetrics> = new Map();
   private unmatched: ViewInput['unmatchedMetrics'] = [];
-  /** When each migration without a record was first seen (its age); kept up to date from the watcher's changes. */
-  private firstSeen = new Map<number, FirstSeen>();
-  /** When the set of alive nodes last changed; undefined until a change is seen (taken as stable until then). */
-  private stableSince: number | undefined;
+  /** The stability clock and the first sightings of migrations (their age), kept from the watcher's changes. */
+  private readonly sightings = new Sightings();
   private view: ClusterView;
   private viewAt: number;
   private dataDirty = false;
@@ -82,7 +79,7 @@ export class ConsoleController {
     this.status = { kind: 'connecting', since: options.clock.now() };
     this.size = { ...options.size };
     this.viewAt = options.clock.now();
-    this.firstSeen = trackFirstSeen(new Map(), this.snapshot, this.viewAt);
+    this.sightings.restart(this.snapshot, this.viewAt);
     this.view = this.buildView(this.viewAt, undefined);
     this.current = this.compose();
     this.scheduler = new FrameScheduler(1000 / options.maxFps.data, 1000 / options.maxFps.input, () => this.frame(), options.timer ?? realFrameTimer);
@@ -116,11 +113,8 @@ export class ConsoleController {
     } else {
       this.snapshot = event.snapshot;
       const now = this.options.clock.now();
-      if (event.cause === 'initial') this.firstSeen = trackFirstSeen(new Map(), event.snapshot, now);
-      for (const change of event.changes) {
-        if (change.kind === 'shard') this.trackMigration(change.id, change.after, now);
-        else if (change.kind === 'node-joined' || change.kind === 'node-left') this.stableSince = now;
-      }
+      if (event.cause === 'initial') this.sightings.restart(event.snapshot, now);
+      this.sightings.observe(event.changes, now);
       this.dataDirty = true;
     }
     this.request();
@@ -171,25 +165,16 @@ export class ConsoleController {
     for (const l of this.listeners) l();
   }
 
-  /** trackFirstSeen for one changed shard: a full pass over 8192 shards per watch batch would dominate a storm. */
-  private trackMigration(id: number, entry: ShardEntry | undefined, now: number): void {
-    if (entry === undefined || entry.target === entry.current) {
-      this.firstSeen.delete(id);
-      return;
-    }
-    const seen = this.firstSeen.get(id);
-    if (seen === undefined || seen.target !== entry.target) this.firstSeen.set(id, { target: entry.target, since: now });
-  }
-
   private buildView(now: number, previous: ClusterView | undefined): ClusterView {
+    const { stableSince, firstSeen } = this.sightings;
     return buildClusterView({
       snapshot: this.snapshot,
       now,
       stuckTimeoutMs: this.options.stuckTimeoutMs,
-      balancer: { ...this.options.balancer, ...(this.stableSince === undefined ? {} : { stableSince: this.stableSince }) },
+      balancer: { ...this.options.balancer, ...(stableSince === undefined ? {} : { stableSince }) },
       metrics: this.metrics,
       unmatchedMetrics: this.unmatched,
-      firstSeen: this.firstSeen,
+      firstSeen,
       ...(previous === undefined ? {} : { previous }),
     });
   }
@@ -241,10 +226,11 @@ export class ConsoleController {
     }
   }
 
-  private plan(request: WriteRequest): void {
+  private plan(request: OperationRequest): void {
     let plan: OperationPlan;
     try {
-      plan = planWrite(request, { snapshot: this.snapshot, now: this.options.clock.now(), by: this.options.by }, this.options.maxPauseMs);
+      const { clock, by, maxPauseMs } = this.options;
+      plan = planOperation(request, { snapshot: this.snapshot, now: clock.now(), by, maxPauseMs });
     } catch (err) {
       this.setUi(withStatus(this.ui, planFailureText(request, err), 'bad'));
       return;

@@ -3,7 +3,6 @@
  * cluster operations, the terminal) to the controller and renders it with Ink on the alternate screen until the
  * operator quits or a signal arrives. Nothing is printed while the screen is in use; logs go to --log-file only.
  */
-import { ClusterOperations } from '../cluster/operations.js';
 import { systemClock } from '../core/clock.js';
 import type { GoverseConfig } from '../core/config/settings.js';
 import type { Logger } from '../core/log/logger.js';
@@ -15,6 +14,7 @@ import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
+import { ClusterOperations } from '../edge/operations/clusterOperations.js';
 import { ConsoleController } from './controller.js';
 import { installGraphemeFastPath } from './graphemes.js';
 import { HeapGuard } from './heapGuard.js';

@@ -7,19 +7,11 @@
  */
 import { isPinned } from '../../src/core/keyspace/shardValue.js';
 import { planCount } from '../../src/core/planner/count.js';
-import type { ClusterOperations, OperationResult } from '../../src/cluster/operations.js';
-import {
-  type OperationContext,
-  type OperationPlan,
-  planDrain,
-  planPause,
-  planPin,
-  planResume,
-  planRetarget,
-  planUndrain,
-} from '../../src/core/operations/operations.js';
+import { type OperationContext, type OperationPlan, type OperationRequest, planOperation } from '../../src/core/operations/operations.js';
+import type { OperationResult } from '../../src/core/operations/result.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import type { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
+import type { ClusterOperations } from '../../src/edge/operations/clusterOperations.js';
 import type { ChaosCluster, ChaosNode } from './cluster.js';
 import { sleep } from './clients.js';
 import type { ExtraCondition } from './health.js';
@@ -167,7 +159,7 @@ async function killMidMigration(ctx: FaultContext): Promise<void> {
   const to = nodes.find((n) => n !== from)!;
   const owned = stableShards(snap, from.address);
   const shards = choose(ctx, owned, Math.max(1, Math.round(owned.length * (0.4 + 0.4 * ctx.random()))));
-  await ctx.operate('retarget', planRetarget(opContext(ctx), shards, to.address));
+  await ctx.operate('retarget', plan(ctx, retargetTo(shards, to.address)));
   await sleep(ctx.random() * 80);
   const victim = ctx.random() < 0.5 ? from : to;
   const startedAt = Date.now();
@@ -223,7 +215,7 @@ async function scaleDown(ctx: FaultContext): Promise<void> {
   const pins = pinned(ctx).filter((e) => e.target === victim.address).map((e) => e.id);
   if (pins.length > 0) {
     const to = pick(ctx, eligible(ctx).filter((n) => n !== victim));
-    await ctx.operate('retarget', planRetarget(opContext(ctx), pins, to.address));
+    await ctx.operate('retarget', plan(ctx, retargetTo(pins, to.address)));
     await ctx.settle('scale-down', `pinned shards ${pins.join(',')} moved to ${to.name}`);
   }
   const startedAt = Date.now();
@@ -287,7 +279,7 @@ async function migrateMany(ctx: FaultContext): Promise<void> {
     })
     .filter((m) => m.ids.length > 0);
   const startedAt = Date.now();
-  await Promise.all(moves.map((m) => ctx.operate('retarget', planRetarget(opContext(ctx), m.ids, m.to.address))));
+  await Promise.all(moves.map((m) => ctx.operate('retarget', plan(ctx, retargetTo(m.ids, m.to.address)))));
   const detail = moves.map((m) => `${m.from.name}->${m.to.name} x${m.ids.length}`).join(', ');
   await ctx.recover('migrate-many', `${taken.size} shards: ${detail}`, startedAt);
 }
@@ -297,14 +289,14 @@ async function pin(ctx: FaultContext): Promise<void> {
   const candidates = snapshot(ctx).shards.filter((e) => e !== undefined && !isPinned(e) && e.target === e.current && live.has(e.current));
   const ids = choose(ctx, candidates.map((e) => e!.id), 1 + Math.floor(ctx.random() * Math.min(4, ctx.maxPins - pinned(ctx).length)));
   const startedAt = Date.now();
-  await ctx.operate('pin', planPin(opContext(ctx), ids, true));
+  await ctx.operate('pin', plan(ctx, { kind: 'pin', shards: ids }));
   await ctx.recover('pin', `pin shards ${ids.join(',')}`, startedAt);
 }
 
 async function unpin(ctx: FaultContext): Promise<void> {
   const ids = choose(ctx, pinned(ctx).map((e) => e.id), 1 + Math.floor(ctx.random() * pinned(ctx).length));
   const startedAt = Date.now();
-  await ctx.operate('unpin', planPin(opContext(ctx), ids, false));
+  await ctx.operate('unpin', plan(ctx, { kind: 'unpin', shards: ids }));
   await ctx.recover('unpin', `unpin shards ${ids.join(',')}`, startedAt);
 }
 
@@ -315,21 +307,21 @@ async function retarget(ctx: FaultContext): Promise<void> {
   const candidates = snapshot(ctx).shards.filter((e) => e !== undefined && e.target === e.current && live.has(e.current) && e.target !== to.address);
   const ids = choose(ctx, candidates.map((e) => e!.id), 1 + Math.floor(ctx.random() * 6));
   const startedAt = Date.now();
-  await ctx.operate('retarget', planRetarget(opContext(ctx), ids, to.address));
+  await ctx.operate('retarget', plan(ctx, retargetTo(ids, to.address)));
   await ctx.recover('retarget', `shards ${ids.join(',')} to ${to.name}`, startedAt);
 }
 
 async function drain(ctx: FaultContext): Promise<void> {
   const node = pick(ctx, eligible(ctx));
   const startedAt = Date.now();
-  await ctx.operate('drain', planDrain(opContext(ctx), node.address));
+  await ctx.operate('drain', plan(ctx, { kind: 'drain', node: node.address }));
   await ctx.recover('drain', `drain ${node.name}`, startedAt);
 }
 
 async function undrain(ctx: FaultContext): Promise<void> {
   const address = pick(ctx, drained(ctx));
   const startedAt = Date.now();
-  await ctx.operate('undrain', planUndrain(opContext(ctx), address));
+  await ctx.operate('undrain', plan(ctx, { kind: 'undrain', node: address }));
   await ctx.recover('undrain', `undrain ${address}`, startedAt, startedAt, rebalanced);
 }
 
@@ -337,12 +329,12 @@ async function pause(ctx: FaultContext): Promise<void> {
   const snap = snapshot(ctx);
   const startedAt = Date.now();
   if (snap.pause !== null && snap.pause.until > startedAt && ctx.random() < 0.5) {
-    await ctx.operate('resume', planResume(opContext(ctx)));
+    await ctx.operate('resume', plan(ctx, { kind: 'resume' }));
     await ctx.recover('pause', 'resume rebalancing early', startedAt);
     return;
   }
   const forMs = Math.round(3000 + ctx.random() * 12_000);
-  await ctx.operate('pause', planPause(opContext(ctx), forMs, 'chaos'));
+  await ctx.operate('pause', plan(ctx, { kind: 'pause', forMs, reason: 'chaos' }));
   await ctx.recover('pause', `pause rebalancing for ${forMs} ms`, startedAt);
 }
 
@@ -354,6 +346,15 @@ function snapshot(ctx: FaultContext): ClusterSnapshot {
 
 function opContext(ctx: FaultContext): OperationContext {
   return { snapshot: snapshot(ctx), now: Date.now(), by: 'chaos@runner' };
+}
+
+/** Plans an operator request against the watcher's snapshot. */
+function plan(ctx: FaultContext, request: OperationRequest): OperationPlan {
+  return planOperation(request, opContext(ctx));
+}
+
+function retargetTo(shards: readonly number[], to: string): OperationRequest {
+  return { kind: 'retarget', shards, to, refusals: 'refuse' };
 }
 
 /** Running nodes that may receive shards (not drained). */

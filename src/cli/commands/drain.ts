@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import { isPinned } from '../../core/keyspace/shardValue.js';
-import { planDrain, planUndrain } from '../../core/operations/operations.js';
 import type { ClusterSnapshot } from '../../core/snapshot/snapshot.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exitCodes.js';
@@ -21,16 +20,15 @@ export function registerDrain(program: Command): void {
     const waitMs = options.wait === true ? parseDuration(options.waitTimeout as string) : null;
     return runMutation({
       ctx,
-      operation: 'drain',
+      request: { kind: 'drain', node: node! },
       options,
-      plan: (op) => planDrain(op, node!),
       ...(waitMs === null ? {} : { after: () => waitDrained(ctx, node!, waitMs) }),
     });
   });
 
   const undrain = program.command('undrain <node>').description('remove the drain mark of a node: it gets targets again');
   withMutationOptions(withGlobalOptions(undrain));
-  action(undrain, (ctx, [node], options) => runMutation({ ctx, operation: 'undrain', options, plan: (op) => planUndrain(op, node!) }));
+  action(undrain, (ctx, [node], options) => runMutation({ ctx, request: { kind: 'undrain', node: node! }, options }));
 }
 
 /** Shards still on the node: targeted at it or owned by it, except those pinned to it (a drain leaves them). */

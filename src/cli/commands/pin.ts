@@ -1,23 +1,21 @@
 import type { Command } from 'commander';
-import { planPin } from '../../core/operations/operations.js';
 import { parseShardList } from '../../core/operations/shardList.js';
 import { withMutationOptions, runMutation } from '../mutation.js';
 import { action, withGlobalOptions } from '../command.js';
 
 export function registerPin(program: Command): void {
-  for (const pinned of [true, false]) {
-    const name = pinned ? 'pin' : 'unpin';
+  for (const name of ['pin', 'unpin'] as const) {
     const cmd = program
       .command(`${name} <shards>`)
       .description(
-        pinned
+        name === 'pin'
           ? 'add f=pinned to shards (1,5,10-20 or all): the balancer never moves them; other flags are kept'
           : 'remove f=pinned from shards; other flags are kept',
       );
     withMutationOptions(withGlobalOptions(cmd));
     action(cmd, (ctx, [shards], options) => {
       const ids = parseShardList(shards!, ctx.config.numShards);
-      return runMutation({ ctx, operation: name, options, plan: (op) => planPin(op, ids, pinned) });
+      return runMutation({ ctx, request: { kind: name, shards: ids }, options });
     });
   }
 }

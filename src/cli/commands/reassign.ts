@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { planRetarget } from '../../core/operations/operations.js';
 import { parseShardList } from '../../core/operations/shardList.js';
-import { runMutation, withMutationOptions } from '../mutation.js';
+import { refusals, runMutation, withMutationOptions } from '../mutation.js';
 import { action, withGlobalOptions } from '../command.js';
 
 export function registerReassign(program: Command): void {
@@ -14,6 +13,6 @@ export function registerReassign(program: Command): void {
   action(cmd, (ctx, [shards], options) => {
     const ids = parseShardList(shards!, ctx.config.numShards);
     const to = (options.to as string | undefined) ?? null;
-    return runMutation({ ctx, operation: 'retarget', options, plan: (op) => planRetarget(op, ids, to, options.force === true) });
+    return runMutation({ ctx, request: { kind: 'retarget', shards: ids, to, refusals: refusals(options) }, options });
   });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
-import { checkPauseLength, planPause, planResume } from '../../core/operations/operations.js';
+import { checkPauseLength } from '../../core/operations/operations.js';
 import { describeMoves } from '../../core/planner/plan.js';
 import { rebalanceStrategy } from '../../core/planner/rebalance.js';
 import { plannerSettingsFromConfig } from '../../core/planner/settings.js';
@@ -62,10 +62,10 @@ export function registerRebalance(program: Command): void {
     const forMs = parseDuration(options.for as string);
     // Refused (exit 2) before etcd is touched.
     checkPauseLength(forMs, ctx.config.maxPause);
-    return runMutation({ ctx, operation: 'pause', options, plan: (op) => planPause(op, forMs, options.reason as string, ctx.config.maxPause) });
+    return runMutation({ ctx, request: { kind: 'pause', forMs, reason: options.reason as string }, options });
   });
 
   const resume = group.command('resume').description('end a pause of rebalancing now');
   withMutationOptions(withGlobalOptions(resume));
-  action(resume, (ctx, _args, options) => runMutation({ ctx, operation: 'resume', options, plan: (op) => planResume(op) }));
+  action(resume, (ctx, _args, options) => runMutation({ ctx, request: { kind: 'resume' }, options }));
 }

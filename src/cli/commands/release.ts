@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { planRelease } from '../../core/operations/operations.js';
 import { parseShardList } from '../../core/operations/shardList.js';
-import { runMutation, withMutationOptions } from '../mutation.js';
+import { refusals, runMutation, withMutationOptions } from '../mutation.js';
 import { action, withGlobalOptions } from '../command.js';
 
 export function registerRelease(program: Command): void {
@@ -15,6 +14,6 @@ export function registerRelease(program: Command): void {
   withMutationOptions(withGlobalOptions(cmd));
   action(cmd, (ctx, [shards], options) => {
     const ids = parseShardList(shards!, ctx.config.numShards);
-    return runMutation({ ctx, operation: 'release', options, plan: (op) => planRelease(op, ids, options.force === true) });
+    return runMutation({ ctx, request: { kind: 'release', shards: ids, refusals: refusals(options) }, options });
   });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { describeError } from '../../core/errors.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
-import { type FirstSeen, trackFirstSeen } from '../../core/planner/stuck.js';
+import { Sightings } from '../../core/planner/sightings.js';
 import type { ClusterView, NodeMetrics } from '../../core/view/index.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exitCodes.js';
@@ -83,9 +83,7 @@ export async function runWatch(ctx: CommandContext, intervalMs: number, count: n
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let metrics: ReadonlyMap<string, NodeMetrics> = new Map();
-  let firstSeen: ReadonlyMap<number, FirstSeen> = new Map();
-  let members: string | null = null;
-  let stableSince: number | undefined;
+  const sightings = new Sightings();
   let previous: ClusterView | undefined;
   try {
     if (ctx.out.format === 'table') ctx.out.line(row(COLUMNS.map(([name]) => name)));
@@ -94,14 +92,11 @@ export async function runWatch(ctx: CommandContext, intervalMs: number, count: n
       try {
         const snapshot = await ctx.snapshot();
         const now = Date.now();
-        firstSeen = trackFirstSeen(firstSeen, snapshot, now);
-        const alive = [...snapshot.nodes.keys()].sort().join(',');
-        // Unknown before the first change was seen: taken as stable, as one-shot commands do.
-        if (members !== null && alive !== members) stableSince = now;
-        members = alive;
+        sightings.poll(snapshot, now);
         const scrapes = await ctx.scrape(snapshot, metrics);
         metrics = scrapes.metrics;
-        const view = ctx.view(snapshot, { metrics, firstSeen, unmatchedMetrics: scrapes.unmatched, ...(previous ? { previous } : {}) }, stableSince);
+        const input = { metrics, firstSeen: sightings.firstSeen, unmatchedMetrics: scrapes.unmatched, ...(previous ? { previous } : {}) };
+        const view = ctx.view(snapshot, input, sightings.stableSince);
         previous = view;
         if (ctx.out.format === 'json') ctx.out.jsonLine({ at: new Date(now).toISOString(), ...statusDocument(view) });
         else ctx.out.line(line(view, new Date(now)));

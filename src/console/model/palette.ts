@@ -4,28 +4,25 @@
  * explicit shard lists and node names.
  */
 import { parseDuration } from '../../core/duration.js';
+import type { OperationRequest } from '../../core/operations/operations.js';
 import { parseShardList } from '../../core/operations/shardList.js';
 import { PANES, type PaneId } from '../keys.js';
 import { MAP_MODES, type MapMode } from './shardGrid.js';
-
-/** A write the console plans with the core operations, confirms, then executes. */
-export type WriteRequest =
-  | { readonly op: 'pin' | 'unpin' | 'release'; readonly shards: readonly number[] }
-  | { readonly op: 'retarget'; readonly shards: readonly number[]; readonly to: string | null }
-  | { readonly op: 'drain' | 'undrain'; readonly node: string }
-  | { readonly op: 'pause'; readonly forMs: number }
-  | { readonly op: 'resume' };
 
 export type PaletteCommand =
   | { readonly kind: 'pane'; readonly pane: PaneId }
   | { readonly kind: 'quit' }
   | { readonly kind: 'jump'; readonly shard: number }
   | { readonly kind: 'mode'; readonly mode: MapMode }
-  | { readonly kind: 'write'; readonly request: WriteRequest }
+  /** A write the console plans with `planOperation`, confirms, then executes. */
+  | { readonly kind: 'write'; readonly request: OperationRequest }
   | { readonly kind: 'error'; readonly message: string };
 
 /** Default length of a pause from the `P` key or `:pause` without a duration. */
 export const DEFAULT_PAUSE_MS = 10 * 60_000;
+
+/** What a pause from the console records as its reason. */
+export const PAUSE_REASON = 'paused from goverse-top';
 
 export interface PaletteEntry {
   readonly name: string;
@@ -78,25 +75,32 @@ export function parseCommand(text: string, numShards: number, readOnly: boolean)
       }
       case 'pin':
       case 'unpin':
+        return { kind: 'write', request: { kind: name, shards: parseShardList(need(args[0], entry), numShards) } };
+      // The console has no force: a refusal names the CLI command that forces.
       case 'release':
-        return { kind: 'write', request: { op: name, shards: parseShardList(need(args[0], entry), numShards) } };
+        return { kind: 'write', request: { kind: 'release', shards: parseShardList(need(args[0], entry), numShards), refusals: 'refuse' } };
       case 'reassign':
         return {
           kind: 'write',
-          request: { op: 'retarget', shards: parseShardList(need(args[0], entry), numShards), to: args[1] ?? null },
+          request: { kind: 'retarget', shards: parseShardList(need(args[0], entry), numShards), to: args[1] ?? null, refusals: 'refuse' },
         };
       case 'drain':
       case 'undrain':
-        return { kind: 'write', request: { op: name, node: need(args[0], entry) } };
+        return { kind: 'write', request: { kind: name, node: need(args[0], entry) } };
       case 'pause':
-        return { kind: 'write', request: { op: 'pause', forMs: args[0] === undefined ? DEFAULT_PAUSE_MS : parseDuration(args[0]) } };
+        return { kind: 'write', request: pauseRequest(args[0] === undefined ? DEFAULT_PAUSE_MS : parseDuration(args[0])) };
       case 'resume':
-        return { kind: 'write', request: { op: 'resume' } };
+        return { kind: 'write', request: { kind: 'resume' } };
     }
   } catch (err) {
     return { kind: 'error', message: (err as Error).message };
   }
   return usage(entry);
+}
+
+/** A pause of rebalancing from the console (the `P` key, `:pause`). */
+export function pauseRequest(forMs: number): OperationRequest {
+  return { kind: 'pause', forMs, reason: PAUSE_REASON };
 }
 
 class UsageError extends Error {}

@@ -3,9 +3,9 @@
  * sizes, the selection) gives the next UI state and at most one effect for the controller to carry out (quit, plan a
  * write, execute a confirmed write, copy). Nothing here touches etcd, timers or the terminal.
  */
-import type { OperationPlan } from '../../core/operations/operations.js';
+import type { OperationPlan, OperationRequest } from '../../core/operations/operations.js';
 import { type Action, bindingFor, isNamedKey, PANES, type PaneId } from '../keys.js';
-import { completeCommand, DEFAULT_PAUSE_MS, parseCommand, type WriteRequest } from './palette.js';
+import { completeCommand, DEFAULT_PAUSE_MS, parseCommand, pauseRequest } from './palette.js';
 import { type GridGeometry, MAP_MODES, type MapMode, type MapOrder } from './shardGrid.js';
 
 export type ListPane = Exclude<PaneId, 'shards'>;
@@ -44,7 +44,7 @@ export type Subject =
 
 /** A planned write waiting for the operator's answer. */
 export interface PendingWrite {
-  readonly request: WriteRequest;
+  readonly request: OperationRequest;
   readonly plan: OperationPlan;
 }
 
@@ -80,7 +80,7 @@ export interface UiState {
 
 export type Effect =
   | { readonly kind: 'quit' }
-  | { readonly kind: 'plan'; readonly request: WriteRequest }
+  | { readonly kind: 'plan'; readonly request: OperationRequest }
   | { readonly kind: 'execute'; readonly pending: PendingWrite }
   | { readonly kind: 'copy'; readonly text: string };
 
@@ -230,19 +230,19 @@ function normalKey(ui: UiState, name: string, ctx: KeyContext): Reduced {
       return { ui, effect: { kind: 'quit' } };
     case 'pin':
       if (sel?.kind !== 'shard') return { ui: withStatus(ui, 'select a shard to pin', 'warn') };
-      return { ui, effect: { kind: 'plan', request: { op: sel.pinned ? 'unpin' : 'pin', shards: [sel.id] } } };
+      return { ui, effect: { kind: 'plan', request: { kind: sel.pinned ? 'unpin' : 'pin', shards: [sel.id] } } };
     case 'release':
       if (sel?.kind !== 'shard') return { ui: withStatus(ui, 'select a shard to release', 'warn') };
-      return { ui, effect: { kind: 'plan', request: { op: 'release', shards: [sel.id] } } };
+      return { ui, effect: { kind: 'plan', request: { kind: 'release', shards: [sel.id], refusals: 'refuse' } } };
     case 'reassign':
       if (sel?.kind !== 'shard') return { ui: withStatus(ui, 'select a shard to reassign', 'warn') };
       if (ctx.targets.length === 0) return { ui: withStatus(ui, 'no alive, eligible node to reassign to', 'bad') };
       return { ui: withOverlay(ui, { kind: 'pick', shards: [sel.id], options: [null, ...ctx.targets], index: 0 }) };
     case 'drain':
       if (sel?.kind !== 'node') return { ui: withStatus(ui, 'select a node to drain', 'warn') };
-      return { ui, effect: { kind: 'plan', request: { op: sel.drained ? 'undrain' : 'drain', node: sel.address } } };
+      return { ui, effect: { kind: 'plan', request: { kind: sel.drained ? 'undrain' : 'drain', node: sel.address } } };
     case 'pauseRebalance':
-      return { ui, effect: { kind: 'plan', request: ctx.rebalancePaused ? { op: 'resume' } : { op: 'pause', forMs: DEFAULT_PAUSE_MS } } };
+      return { ui, effect: { kind: 'plan', request: ctx.rebalancePaused ? { kind: 'resume' } : pauseRequest(DEFAULT_PAUSE_MS) } };
   }
 }
 
@@ -354,7 +354,7 @@ function pickKey(ui: UiState, overlay: Extract<Overlay, { kind: 'pick' }>, name:
     case 'return':
       return {
         ui: withOverlay(ui, { kind: 'none' }),
-        effect: { kind: 'plan', request: { op: 'retarget', shards: overlay.shards, to: overlay.options[overlay.index] ?? null } },
+        effect: { kind: 'plan', request: { kind: 'retarget', shards: overlay.shards, to: overlay.options[overlay.index] ?? null, refusals: 'refuse' } },
       };
     case 'escape':
     case 'q':

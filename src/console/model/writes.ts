@@ -1,46 +1,12 @@
 /**
- * Writes from the console, pure halves: which core operation plans a request, and the status line that reports a
- * result or why there is nothing to write. Execution is ClusterOperations' (CAS per key, flags kept).
+ * Writes from the console, pure half: the status line that reports a result, why there is nothing to write, or why
+ * the core refused to plan. Requests are planned with `planOperation` and executed by ClusterOperations (CAS per
+ * key, flags kept).
  */
-import type { OperationResult } from '../../cluster/operations.js';
 import { describeError } from '../../core/errors.js';
-import {
-  type ForceRefusal,
-  ForceRequiredError,
-  type OperationContext,
-  type OperationPlan,
-  planDrain,
-  planPause,
-  planPin,
-  planRelease,
-  planResume,
-  planRetarget,
-  planUndrain,
-} from '../../core/operations/operations.js';
+import { type ForceRefusal, ForceRequiredError, type OperationPlan, type OperationRequest } from '../../core/operations/operations.js';
+import type { OperationResult } from '../../core/operations/result.js';
 import { formatShardList } from '../../core/operations/shardList.js';
-import type { WriteRequest } from './palette.js';
-
-/** The core operation plan for a write request; a pause longer than `maxPauseMs` is refused. */
-export function planWrite(request: WriteRequest, ctx: OperationContext, maxPauseMs: number): OperationPlan {
-  switch (request.op) {
-    case 'pin':
-      return planPin(ctx, request.shards, true);
-    case 'unpin':
-      return planPin(ctx, request.shards, false);
-    case 'retarget':
-      return planRetarget(ctx, request.shards, request.to);
-    case 'release':
-      return planRelease(ctx, request.shards);
-    case 'drain':
-      return planDrain(ctx, request.node);
-    case 'undrain':
-      return planUndrain(ctx, request.node);
-    case 'pause':
-      return planPause(ctx, request.forMs, 'paused from goverse-top', maxPauseMs);
-    case 'resume':
-      return planResume(ctx);
-  }
-}
 
 /** One status line for a write's result: what was written (key, old, new, ModRevision compared) or what went wrong. */
 export function describeResult(r: OperationResult): string {
@@ -100,10 +66,10 @@ export function nothingToDoText(plan: OperationPlan): string {
 }
 
 /** The status line for a request the core refused to plan. */
-export function planFailureText(request: WriteRequest, err: unknown): string {
-  if (err instanceof ForceRequiredError && request.op === 'retarget') {
+export function planFailureText(request: OperationRequest, err: unknown): string {
+  if (err instanceof ForceRequiredError && request.kind === 'retarget') {
     const command = `goverse-top reassign ${formatShardList(request.shards)} --to ${err.refusal.node} --force`;
-    return `${request.op}: ${refusalText(err.refusal)}; ${forceFromCli(command)}`;
+    return `${request.kind}: ${refusalText(err.refusal)}; ${forceFromCli(command)}`;
   }
-  return `${request.op}: ${describeError(err)}`;
+  return `${request.kind}: ${describeError(err)}`;
 }

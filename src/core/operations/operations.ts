@@ -1,7 +1,8 @@
 import { formatDuration } from '../duration.js';
 import { InvalidArgumentError, PreconditionError } from '../errors.js';
 import { Keyspace } from '../keyspace/keys.js';
-import { encodeRecord, type MigrationRecord } from '../keyspace/records.js';
+import { migrationRecordOp, type MigrationRecordOp } from '../keyspace/migrationRecord.js';
+import { encodeRecord } from '../keyspace/records.js';
 import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keyspace/shardValue.js';
 import { type Ineligibility, plannerContext } from '../planner/context.js';
 import { Placement } from '../planner/placement.js';
@@ -9,11 +10,34 @@ import type { AssignmentMode } from '../planner/settings.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 
 /**
- * The pure halves of the operator actions (pin, unpin, retarget, release, drain, pause): given a snapshot, what to
- * write, compared against which ModRevision, and what is skipped and why. One implementation serves the CLI, the
- * console and the node's admin API; the I/O half (src/cluster/operations.ts) executes a plan.
+ * The operator actions, pure half. Every front end (the CLI's commands, the console's keys and palette, the node's
+ * admin API) decodes its input into an OperationRequest and plans it with `planOperation` against a snapshot: what
+ * to write, compared against which ModRevision, and what is skipped and why. The executor (src/edge/operations)
+ * writes a plan; each front end previews, confirms and reports it in its own way.
  */
-export type OperationName = 'pin' | 'unpin' | 'retarget' | 'release' | 'drain' | 'undrain' | 'pause' | 'resume';
+export type OperationRequest =
+  | { readonly kind: 'pin'; readonly shards: readonly number[] }
+  | { readonly kind: 'unpin'; readonly shards: readonly number[] }
+  /**
+   * New targets: `to`, or when null the best eligible node per shard (weighted rendezvous, never the current
+   * target). `refusals` applies to a named target that is not alive or not eligible.
+   */
+  | { readonly kind: 'retarget'; readonly shards: readonly number[]; readonly to: string | null; readonly refusals: Refusals }
+  /** `refusals` applies to a live owner of a shard that is not migrating away. */
+  | { readonly kind: 'release'; readonly shards: readonly number[]; readonly refusals: Refusals }
+  | { readonly kind: 'drain'; readonly node: string }
+  | { readonly kind: 'undrain'; readonly node: string }
+  /** Pauses rebalancing for `forMs` (1 s up to the context's longest pause); `reason` is shown to other operators. */
+  | { readonly kind: 'pause'; readonly forMs: number; readonly reason: string }
+  | { readonly kind: 'resume' };
+
+export type OperationName = OperationRequest['kind'];
+
+/**
+ * What a plan does where only force would change a shard (a ForceRefusal): `refuse` (the console, and the CLI and
+ * the admin API by default), or `override` (their `--force` / `force: true`).
+ */
+export type Refusals = 'refuse' | 'override';
 
 export interface PlannedShardChange {
   readonly shardId: number;
@@ -24,8 +48,8 @@ export interface PlannedShardChange {
   readonly expectedModRevision: number;
   readonly before: ShardValue;
   readonly after: ShardValue;
-  /** The migration record to keep in step in the same transaction. */
-  readonly migration: { readonly kind: 'put'; readonly record: MigrationRecord } | { readonly kind: 'delete' } | null;
+  /** The migration record to keep in step in the same transaction (`migrationRecordOp`). */
+  readonly migration: MigrationRecordOp;
 }
 
 export interface PlannedRecordChange {
@@ -87,10 +111,34 @@ export interface OperationContext {
   /** Who acts, recorded in records (`user@host`). */
   readonly by: string;
   readonly assignment?: AssignmentMode;
+  /** The longest pause of rebalancing accepted (GOVERSE_MAX_PAUSE); default DEFAULT_MAX_PAUSE_MS. */
+  readonly maxPauseMs?: number;
 }
 
-export function planPin(ctx: OperationContext, shardIds: readonly number[], pinned: boolean): OperationPlan {
+/** Plans a request against the context's snapshot; throws InvalidArgumentError (bad input) or PreconditionError. */
+export function planOperation(request: OperationRequest, ctx: OperationContext): OperationPlan {
+  switch (request.kind) {
+    case 'pin':
+    case 'unpin':
+      return planPinning(ctx, request.kind, request.shards);
+    case 'retarget':
+      return planRetarget(ctx, request.shards, request.to, request.refusals);
+    case 'release':
+      return planRelease(ctx, request.shards, request.refusals);
+    case 'drain':
+      return planDrain(ctx, request.node);
+    case 'undrain':
+      return planUndrain(ctx, request.node);
+    case 'pause':
+      return planPause(ctx, request.forMs, request.reason);
+    case 'resume':
+      return planResume(ctx);
+  }
+}
+
+function planPinning(ctx: OperationContext, op: 'pin' | 'unpin', shardIds: readonly number[]): OperationPlan {
   const { snapshot } = ctx;
+  const pinned = op === 'pin';
   const changes: PlannedShardChange[] = [];
   const skipped: OperationPlan['skipped'][number][] = [];
   for (const id of shardIds) {
@@ -100,21 +148,19 @@ export function planPin(ctx: OperationContext, shardIds: readonly number[], pinn
     } else if (isPinned(entry) === pinned) {
       skipped.push({ shardId: id, reason: pinned ? 'already pinned' : 'not pinned' });
     } else {
-      changes.push(shardChange(snapshot, id, withPinned(entry, pinned), null));
+      changes.push(shardChange(ctx, id, withPinned(entry, pinned)));
     }
   }
-  const op = pinned ? 'pin' : 'unpin';
   return { operation: op, shardChanges: changes, recordChanges: [], skipped, summary: `${op} ${changes.length} shards` };
 }
 
 /**
- * New targets: `to`, or when null the best eligible node per shard (weighted rendezvous, never the current
- * target). A target that is not alive or not eligible is refused unless `force`. Pins stay as they are: a pinned
- * shard moved by hand stays pinned where it goes.
+ * New targets (see the request). A named target that is not alive or not eligible is refused unless the refusals are
+ * overridden. Pins stay as they are: a pinned shard moved by hand stays pinned where it goes.
  */
-export function planRetarget(ctx: OperationContext, shardIds: readonly number[], to: string | null, force = false): OperationPlan {
+function planRetarget(ctx: OperationContext, shardIds: readonly number[], to: string | null, refusals: Refusals): OperationPlan {
   const { snapshot } = ctx;
-  if (to !== null) checkTarget(snapshot, to, force);
+  if (to !== null) checkTarget(snapshot, to, refusals);
   const placement = to === null ? new Placement(plannerContext(snapshot), snapshot, ctx.assignment ?? 'rendezvous') : null;
   const changes: PlannedShardChange[] = [];
   const skipped: OperationPlan['skipped'][number][] = [];
@@ -123,7 +169,7 @@ export function planRetarget(ctx: OperationContext, shardIds: readonly number[],
     const target = to ?? placement!.choose(id, before.target || undefined);
     if (target === null) skipped.push({ shardId: id, reason: 'no other eligible node' });
     else if (target === before.target) skipped.push({ shardId: id, reason: `already targeted at ${target}` });
-    else changes.push(shardChange(snapshot, id, { ...before, target }, ctx.now));
+    else changes.push(shardChange(ctx, id, { ...before, target }));
   }
   return {
     operation: 'retarget',
@@ -136,10 +182,10 @@ export function planRetarget(ctx: OperationContext, shardIds: readonly number[],
 
 /**
  * Release: a dead owner is cleared (CurrentNode ← "") so the target can claim; a live owner of a shard migrating
- * away is asked to release (a release request record); a live owner of a stable shard keeps it unless `force`
- * clears it anyway (that node drops the shard when it sees the change).
+ * away is asked to release (a release request record); a live owner of a stable shard keeps it unless the refusals
+ * are overridden, which clears it anyway (that node drops the shard when it sees the change).
  */
-export function planRelease(ctx: OperationContext, shardIds: readonly number[], force = false): OperationPlan {
+function planRelease(ctx: OperationContext, shardIds: readonly number[], refusals: Refusals): OperationPlan {
   const { snapshot } = ctx;
   const keys = new Keyspace(snapshot.prefix);
   const changes: PlannedShardChange[] = [];
@@ -150,8 +196,8 @@ export function planRelease(ctx: OperationContext, shardIds: readonly number[], 
     const owner = before.current;
     if (owner === '') {
       skipped.push({ shardId: id, reason: 'no owner to release' });
-    } else if (!snapshot.nodes.has(owner) || force) {
-      changes.push(shardChange(snapshot, id, { ...before, current: '' }, null));
+    } else if (!snapshot.nodes.has(owner) || refusals === 'override') {
+      changes.push(shardChange(ctx, id, { ...before, current: '' }));
     } else if (before.target !== owner && before.target !== '') {
       const existing = snapshot.releaseRequests.get(id);
       const key = keys.releaseRequest(id);
@@ -177,7 +223,7 @@ export function planRelease(ctx: OperationContext, shardIds: readonly number[], 
 }
 
 /** Drain: mark the node (no new targets until undrained) and retarget every unpinned shard targeted at it. */
-export function planDrain(ctx: OperationContext, node: string): OperationPlan {
+function planDrain(ctx: OperationContext, node: string): OperationPlan {
   const { snapshot } = ctx;
   if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
   const keys = new Keyspace(snapshot.prefix);
@@ -196,7 +242,7 @@ export function planDrain(ctx: OperationContext, node: string): OperationPlan {
     }
     const to = placement.choose(entry.id, node);
     if (to === null) skipped.push({ shardId: entry.id, reason: 'no other eligible node' });
-    else changes.push(shardChange(snapshot, entry.id, { ...valueAt(snapshot, entry.id), target: to }, ctx.now));
+    else changes.push(shardChange(ctx, entry.id, { ...valueAt(snapshot, entry.id), target: to }));
   }
   const recordChanges: PlannedRecordChange[] =
     existing === undefined
@@ -205,7 +251,7 @@ export function planDrain(ctx: OperationContext, node: string): OperationPlan {
   return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${changes.length} shards` };
 }
 
-export function planUndrain(ctx: OperationContext, node: string): OperationPlan {
+function planUndrain(ctx: OperationContext, node: string): OperationPlan {
   const { snapshot } = ctx;
   const existing = snapshot.drains.get(node);
   if (existing === undefined) {
@@ -237,8 +283,8 @@ export function checkPauseLength(forMs: number, maxMs: number): void {
 }
 
 /** Pauses rebalancing for `forMs`; the record lives under a lease of that length, so it expires by itself. */
-export function planPause(ctx: OperationContext, forMs: number, reason = '', maxMs = DEFAULT_MAX_PAUSE_MS): OperationPlan {
-  checkPauseLength(forMs, maxMs);
+function planPause(ctx: OperationContext, forMs: number, reason: string): OperationPlan {
+  checkPauseLength(forMs, ctx.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS);
   const { snapshot } = ctx;
   const existing = snapshot.pause;
   const until = ctx.now + forMs;
@@ -260,7 +306,7 @@ export function planPause(ctx: OperationContext, forMs: number, reason = '', max
   };
 }
 
-export function planResume(ctx: OperationContext): OperationPlan {
+function planResume(ctx: OperationContext): OperationPlan {
   const existing = ctx.snapshot.pause;
   const recordChanges: PlannedRecordChange[] =
     existing === null
@@ -288,16 +334,16 @@ export function knownNodes(snapshot: ClusterSnapshot): Set<string> {
   return known;
 }
 
-/** Unknown node: a usage error. Known but not alive or not eligible: a failed precondition (unless forced). */
-function checkTarget(snapshot: ClusterSnapshot, to: string, force: boolean): void {
+/** Unknown node: a usage error. Known but not alive or not eligible: a failed precondition (unless overridden). */
+function checkTarget(snapshot: ClusterSnapshot, to: string, refusals: Refusals): void {
   formatShardValue({ target: to, current: '', flags: [] }); // throws InvalidArgumentError for unstorable addresses
   if (!snapshot.nodes.has(to)) {
     if (!knownNodes(snapshot).has(to)) throw unknownNode(snapshot, to);
-    if (!force) throw new ForceRequiredError({ code: 'target-not-alive', node: to });
+    if (refusals === 'refuse') throw new ForceRequiredError({ code: 'target-not-alive', node: to });
     return;
   }
   const why = plannerContext(snapshot).ineligible.get(to);
-  if (why !== undefined && !force) throw new ForceRequiredError({ code: 'target-ineligible', node: to, why });
+  if (why !== undefined && refusals === 'refuse') throw new ForceRequiredError({ code: 'target-ineligible', node: to, why });
 }
 
 function unknownNode(snapshot: ClusterSnapshot, node: string): InvalidArgumentError {
@@ -310,15 +356,10 @@ function valueAt(snapshot: ClusterSnapshot, id: number): ShardValue {
   return e === undefined ? { target: '', current: '', flags: [] } : { target: e.target, current: e.current, flags: e.flags };
 }
 
-function shardChange(snapshot: ClusterSnapshot, id: number, after: ShardValue, now: number | null): PlannedShardChange {
+function shardChange(ctx: OperationContext, id: number, after: ShardValue): PlannedShardChange {
+  const { snapshot } = ctx;
   const entry = snapshot.shards[id];
   const before = valueAt(snapshot, id);
-  let migration: PlannedShardChange['migration'] = null;
-  if (now !== null && after.target !== after.current && after.target !== '') {
-    migration = { kind: 'put', record: { since: now, target: after.target, from: after.current } };
-  } else if (after.target === after.current && snapshot.migrations.has(id)) {
-    migration = { kind: 'delete' };
-  }
   return {
     shardId: id,
     key: new Keyspace(snapshot.prefix).shard(id),
@@ -327,7 +368,7 @@ function shardChange(snapshot: ClusterSnapshot, id: number, after: ShardValue, n
     expectedModRevision: entry?.modRevision ?? 0,
     before,
     after,
-    migration,
+    migration: migrationRecordOp(before, after, snapshot.migrations.get(id), ctx.now),
   };
 }
 

@@ -139,10 +139,14 @@ export function trackFirstSeen(previous: ReadonlyMap<number, FirstSeen>, snapsho
   const next = new Map<number, FirstSeen>();
   for (const entry of snapshot.shards) {
     if (entry === undefined || classifyMigration(entry, alive) === null) continue;
-    const seen = previous.get(entry.id);
-    next.set(entry.id, seen !== undefined && seen.target === entry.target ? seen : { target: entry.target, since: now });
+    next.set(entry.id, sighting(previous.get(entry.id), entry.target, now));
   }
   return next;
+}
+
+/** The first sighting of a migration to `target`: the previous one while it was to the same target, else now. */
+export function sighting(previous: FirstSeen | undefined, target: string, now: number): FirstSeen {
+  return previous !== undefined && previous.target === target ? previous : { target, since: now };
 }
 
 /** Record keys the leader keeps tidy, each with the ModRevision to compare (0: must be absent). */

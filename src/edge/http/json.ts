@@ -1,5 +1,6 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { errorBody } from '../../core/api/errorBody.js';
 import { GoverseError, InvalidArgumentError, TimeoutError, UnauthenticatedError, UnavailableError } from '../../core/errors.js';
 import { type BodyBudget, LARGE_BODY_BYTES } from './bodyBudget.js';
 
@@ -216,17 +217,6 @@ export function httpStatusFor(err: unknown): number {
     default:
       return err.retriable ? 503 : 500;
   }
-}
-
-export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly retriable: boolean; readonly name: string };
-}
-
-export function errorBody(err: unknown): ErrorBody {
-  if (err instanceof GoverseError) {
-    return { error: { code: err.code, message: err.message, retriable: err.retriable, name: err.name } };
-  }
-  return { error: { code: 'internal', message: err instanceof Error ? err.message : String(err), retriable: false, name: 'Error' } };
 }
 
 /**

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { errorBody } from '../../core/api/errorBody.js';
 import { BadRequestError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/log/logger.js';
-import { errorBody, JSON_TYPE, MethodNotAllowedError, replyAndClose, RequestTimeoutError, sendError } from './json.js';
+import { JSON_TYPE, MethodNotAllowedError, replyAndClose, RequestTimeoutError, sendError } from './json.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 

@@ -1,25 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { ClusterOperations } from '../../cluster/operations.js';
 import type { Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
 import { InvalidArgumentError, UnauthenticatedError } from '../../core/errors.js';
-import {
-  type OperationContext,
-  type OperationPlan,
-  planDrain,
-  planPause,
-  planPin,
-  planRelease,
-  planResume,
-  planRetarget,
-  planUndrain,
-} from '../../core/operations/operations.js';
+import { type OperationRequest, planOperation, type Refusals } from '../../core/operations/operations.js';
 import { parseShardList } from '../../core/operations/shardList.js';
 import type { ClusterSnapshot } from '../../core/snapshot/snapshot.js';
 import type { BodyBudget } from '../../edge/http/bodyBudget.js';
 import { readJsonObject, sendJson } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
+import type { ClusterOperations } from '../../edge/operations/clusterOperations.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -48,41 +38,48 @@ export function adminRouter(options: AdminApiOptions): Router {
   const router = new Router();
   const expected = digest(options.token);
   const limits = { maxBytes: BODY_LIMIT, budget: options.bodies };
-  const route = (path: string, plan: (body: Record<string, unknown>, ctx: OperationContext) => OperationPlan): void => {
+  const route = (path: string, decode: (body: Record<string, unknown>, snapshot: ClusterSnapshot) => OperationRequest): void => {
     router.on('POST', `/admin/v1/${path}`, async (req, res) => {
       authenticate(req, expected);
       const body = await readJsonObject(req, limits);
       const snapshot = options.snapshot();
-      const ctx: OperationContext = { snapshot, now: options.clock.now(), by: options.by };
-      const result = await options.operations.execute(plan(body, ctx), { dryRun: body.dryRun === true });
+      const plan = planOperation(decode(body, snapshot), { snapshot, now: options.clock.now(), by: options.by, maxPauseMs: options.maxPauseMs });
+      const result = await options.operations.execute(plan, { dryRun: body.dryRun === true });
       sendJson(res, result.conflicts > 0 ? 409 : result.failed > 0 ? 502 : 200, result);
     });
   };
-  const shards = (body: Record<string, unknown>, ctx: OperationContext): number[] => {
-    const v = body.shards;
-    if (typeof v === 'string') return parseShardList(v, ctx.snapshot.numShards);
-    if (Array.isArray(v) && v.every((x) => Number.isInteger(x))) return parseShardList(v.join(','), ctx.snapshot.numShards);
-    throw new InvalidArgumentError('field "shards" must be a list such as "1,5,10-20" or an array of shard IDs');
-  };
-  const node = (body: Record<string, unknown>): string => {
-    if (typeof body.node !== 'string' || body.node === '') throw new InvalidArgumentError('field "node" must be a node address');
-    return body.node;
-  };
-  route('shards/pin', (b, ctx) => planPin(ctx, shards(b, ctx), true));
-  route('shards/unpin', (b, ctx) => planPin(ctx, shards(b, ctx), false));
-  route('shards/retarget', (b, ctx) => {
+  route('shards/pin', (b, snapshot) => ({ kind: 'pin', shards: shardsField(b, snapshot) }));
+  route('shards/unpin', (b, snapshot) => ({ kind: 'unpin', shards: shardsField(b, snapshot) }));
+  route('shards/retarget', (b, snapshot) => {
     if (b.to !== undefined && (typeof b.to !== 'string' || b.to === '')) throw new InvalidArgumentError('field "to" must be a node address');
-    return planRetarget(ctx, shards(b, ctx), (b.to as string | undefined) ?? null, b.force === true);
+    return { kind: 'retarget', shards: shardsField(b, snapshot), to: (b.to as string | undefined) ?? null, refusals: refusalsField(b) };
   });
-  route('shards/release', (b, ctx) => planRelease(ctx, shards(b, ctx), b.force === true));
-  route('nodes/drain', (b, ctx) => planDrain(ctx, node(b)));
-  route('nodes/undrain', (b, ctx) => planUndrain(ctx, node(b)));
-  route('rebalance/pause', (b, ctx) => {
+  route('shards/release', (b, snapshot) => ({ kind: 'release', shards: shardsField(b, snapshot), refusals: refusalsField(b) }));
+  route('nodes/drain', (b) => ({ kind: 'drain', node: nodeField(b) }));
+  route('nodes/undrain', (b) => ({ kind: 'undrain', node: nodeField(b) }));
+  route('rebalance/pause', (b) => {
     if (typeof b.for !== 'string') throw new InvalidArgumentError('field "for" must be a duration such as "10m"');
-    return planPause(ctx, parseDuration(b.for), typeof b.reason === 'string' ? b.reason : '', options.maxPauseMs);
+    return { kind: 'pause', forMs: parseDuration(b.for), reason: typeof b.reason === 'string' ? b.reason : '' };
   });
-  route('rebalance/resume', (_b, ctx) => planResume(ctx));
+  route('rebalance/resume', () => ({ kind: 'resume' }));
   return router;
+}
+
+function shardsField(body: Record<string, unknown>, snapshot: ClusterSnapshot): number[] {
+  const v = body.shards;
+  if (typeof v === 'string') return parseShardList(v, snapshot.numShards);
+  if (Array.isArray(v) && v.every((x) => Number.isInteger(x))) return parseShardList(v.join(','), snapshot.numShards);
+  throw new InvalidArgumentError('field "shards" must be a list such as "1,5,10-20" or an array of shard IDs');
+}
+
+function nodeField(body: Record<string, unknown>): string {
+  if (typeof body.node !== 'string' || body.node === '') throw new InvalidArgumentError('field "node" must be a node address');
+  return body.node;
+}
+
+/** `force: true` overrides the refusals; anything else keeps them. */
+function refusalsField(body: Record<string, unknown>): Refusals {
+  return body.force === true ? 'override' : 'refuse';
 }
 
 const CHALLENGE = 'Bearer realm="goverse-admin"';

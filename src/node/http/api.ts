@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { JsonValue } from '../../core/api/json.js';
+import { type CallReply, type CreateReply, type DeleteReply, OBJECT_API_PATHS } from '../../core/api/objectApi.js';
 import type { Clock } from '../../core/clock.js';
 import { GoverseError, InvalidArgumentError, TimeoutError } from '../../core/errors.js';
 import { placeObject } from '../../core/sharding/objectId.js';
@@ -8,7 +10,6 @@ import { readJsonObject, sendJson } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
 import type { NodeMetrics } from '../metrics.js';
 import { UnknownMethodError, UnknownObjectTypeError } from '../objects/errors.js';
-import type { JsonValue } from '../objects/json.js';
 import type { ObjectHost } from '../objects/objectHost.js';
 
 export const API_BODY_LIMIT = 1024 * 1024;
@@ -25,7 +26,7 @@ export interface ObjectApiOptions {
 }
 
 /**
- * The object API on `--listen`: JSON bodies in, JSON out.
+ * The object API on `--listen` (the contract: src/core/api/objectApi.ts):
  *   POST /v1/objects/call   {type, id, method, args?, timeoutMs?} -> {result}
  *   POST /v1/objects/create {type, id, state?, timeoutMs?}        -> {created}
  *   POST /v1/objects/delete {type, id, timeoutMs?}                -> {existed}
@@ -36,14 +37,14 @@ export function objectApiRouter(options: ObjectApiOptions, router: Router = new 
   const { host, metrics, clock, timeouts } = options;
   const limits = { maxBytes: API_BODY_LIMIT, budget: options.bodies };
 
-  router.on('POST', '/v1/objects/call', async (req, res) => {
+  router.on('POST', OBJECT_API_PATHS.call, async (req, res) => {
     const body = await readJsonObject(req, limits);
     const type = stringField(body, 'type');
     const id = stringField(body, 'id');
     const method = stringField(body, 'method');
     const args = body.args === undefined ? {} : (body.args as JsonValue);
     const shard = shardOf(id, options.numShards);
-    await timed(metrics, 'CallObject', clock, res, body, timeouts.callMs, async (wait) => {
+    await timed(metrics, 'CallObject', clock, res, body, timeouts.callMs, async (wait): Promise<CallReply> => {
       const started = clock.monotonic();
       try {
         const result = await host.call(type, id, method, args, wait);
@@ -56,7 +57,7 @@ export function objectApiRouter(options: ObjectApiOptions, router: Router = new 
     });
   });
 
-  router.on('POST', '/v1/objects/create', async (req, res) => {
+  router.on('POST', OBJECT_API_PATHS.create, async (req, res) => {
     const body = await readJsonObject(req, limits);
     const type = stringField(body, 'type');
     const id = stringField(body, 'id');
@@ -64,7 +65,7 @@ export function objectApiRouter(options: ObjectApiOptions, router: Router = new 
     await timed(metrics, 'CreateObject', clock, res, body, timeouts.createMs, (wait) => host.create(type, id, state, wait));
   });
 
-  router.on('POST', '/v1/objects/delete', async (req, res) => {
+  router.on('POST', OBJECT_API_PATHS.delete, async (req, res) => {
     const body = await readJsonObject(req, limits);
     const type = stringField(body, 'type');
     const id = stringField(body, 'id');
@@ -82,7 +83,7 @@ async function timed(
   res: ServerResponse,
   body: Record<string, unknown>,
   defaultTimeoutMs: number,
-  run: (wait: { signal: AbortSignal; deadline: number }) => Promise<unknown>,
+  run: (wait: { signal: AbortSignal; deadline: number }) => Promise<CallReply | CreateReply | DeleteReply>,
 ): Promise<void> {
   const timeoutMs = body.timeoutMs === undefined ? defaultTimeoutMs : timeoutField(body.timeoutMs);
   const started = clock.monotonic();

@@ -1,7 +1,7 @@
+import type { JsonValue } from '../../core/api/json.js';
 import type { ObjectPlacement } from '../../core/sharding/objectId.js';
 import type { ObjectKey } from '../persistence/objectStore.js';
 import { FifoMutex } from './fifoMutex.js';
-import type { JsonValue } from './json.js';
 import type { ObjectType } from './objectType.js';
 
 /** `loading` until its state is loaded; `retired` once dropped (calls queued on it then look the object up again). */

@@ -1,5 +1,5 @@
+import type { JsonObject, JsonValue } from '../../core/api/json.js';
 import { InvalidMethodArgumentError } from './errors.js';
-import type { JsonObject, JsonValue } from './json.js';
 
 /** Readers for method arguments: each names the argument and what was wrong with it. */
 

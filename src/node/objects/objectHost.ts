@@ -1,3 +1,4 @@
+import { isJsonObject, type JsonObject, type JsonValue } from '../../core/api/json.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { GoverseError, InternalError, InvalidArgumentError, NotOwnerError } from '../../core/errors.js';
 import { nullLogger, type Logger } from '../../core/log/logger.js';
@@ -6,7 +7,6 @@ import { PersistenceError, StaleEpochError } from '../persistence/errors.js';
 import type { ObjectStore } from '../persistence/objectStore.js';
 import { Activation } from './activation.js';
 import { ActivationRefusedError } from './errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import type { ActivationReason, DeactivationReason, LifecycleSink, ObjectLifecycleEvent } from './lifecycleLog.js';
 import type { MethodHandler, MethodOutcome, ObjectType } from './objectType.js';
 import type { ObjectRegistry } from './registry.js';

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from './json.js';
+import type { JsonObject, JsonValue } from '../../core/api/json.js';
 
 /**
  * What an object type is: its initial state, how a stored state is validated, its methods and how its state is

@@ -1,6 +1,6 @@
+import type { JsonObject, JsonValue } from '../../core/api/json.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { optionalStringArg } from './args.js';
-import type { JsonObject, JsonValue } from './json.js';
 
 /**
  * Idempotence for retried calls: the results of an object's most recent request IDs, kept in its state so they are

@@ -1,6 +1,6 @@
+import type { JsonValue } from '../../core/api/json.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { UnknownMethodError, UnknownObjectTypeError } from './errors.js';
-import type { JsonValue } from './json.js';
 import type { MethodHandler, ObjectType, ObjectTypeDefinition } from './objectType.js';
 
 // Names appear in URLs, metric labels and database keys: keep them plain.

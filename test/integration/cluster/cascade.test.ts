@@ -5,8 +5,8 @@
  * a shard pinned to B stays there and is reported as pinned to a dead node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterOperations } from '../../../src/cluster/operations.js';
-import { planPause, planPin } from '../../../src/core/operations/operations.js';
+import { planOperation } from '../../../src/core/operations/operations.js';
+import { ClusterOperations } from '../../../src/edge/operations/clusterOperations.js';
 import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
 import { NodeCluster, type TestNode } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
@@ -46,10 +46,10 @@ describe('cascading failure', () => {
     const ops = new ClusterOperations({ client: cluster.client, prefix: cluster.prefix });
     const context = async () => ({ snapshot: await cluster.snapshot(), now: Date.now(), by: 'test@cascade' });
     const pinned = ownedBy(snap, b.address)[0]!.id;
-    expect((await ops.execute(planPin(await context(), [pinned], true))).changes[0]!.outcome).toBe('written');
+    expect((await ops.execute(planOperation({ kind: 'pin', shards: [pinned] }, await context()))).changes[0]!.outcome).toBe('written');
     // The moves below unbalance the targets; paused, the count strategy does not move them back. A pause holds back
     // rebalancing only: reassign and stuck recovery go on.
-    expect((await ops.execute(planPause(await context(), 60_000, 'cascade test'))).changes[0]!.outcome).toBe('written');
+    expect((await ops.execute(planOperation({ kind: 'pause', forMs: 60_000, reason: 'cascade test' }, await context()))).changes[0]!.outcome).toBe('written');
     const moving = ownedBy(snap, a.address).slice(0, 4).map((e) => e.id);
     const [detected, intervened] = await Promise.all([
       metricOf(lead, 'goverse_stuck_migrations_detected_total'),

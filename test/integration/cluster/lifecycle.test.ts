@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GoverseClient } from '../../../src/client/client.js';
-import { ClusterOperations } from '../../../src/cluster/operations.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { isPinned } from '../../../src/core/keyspace/shardValue.js';
-import { planPause, planPin, planResume } from '../../../src/core/operations/operations.js';
+import { planOperation } from '../../../src/core/operations/operations.js';
 import { ShardWriter } from '../../../src/edge/etcd/shardWriter.js';
+import { ClusterOperations } from '../../../src/edge/operations/clusterOperations.js';
 import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
 import { NodeCluster, type TestNode } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
@@ -60,7 +60,7 @@ describe('shard lifecycle on goverse-node processes', () => {
     const [n0, n1] = [cluster.node(0), cluster.node(1)];
     const before = await waitBalanced(cluster, [n0, n1], MAX_SPREAD_2);
     const pinned = [...ownedBy(before, n0.address).slice(0, 6), ...ownedBy(before, n1.address).slice(0, 6)].map((e) => e.id);
-    const pin = await ops.execute(planPin(await context(), pinned, true));
+    const pin = await ops.execute(planOperation({ kind: 'pin', shards: pinned }, await context()));
     expect(pin.changes.map((c) => c.outcome)).toEqual(pinned.map(() => 'written'));
     const pinnedValues = new Map(pinned.map((id) => [id, pin.changes.find((c) => c.id === id)!.new]));
 
@@ -77,14 +77,14 @@ describe('shard lifecycle on goverse-node processes', () => {
     }
     expect(after.shards.filter((e) => e !== undefined && isPinned(e)).length).toBe(pinned.length);
 
-    const unpin = await ops.execute(planPin(await context(), pinned, false));
+    const unpin = await ops.execute(planOperation({ kind: 'unpin', shards: pinned }, await context()));
     expect(unpin.conflicts + unpin.failed).toBe(0);
   });
 
   it('a shard retargeted by hand (a CAS on its key) completes its move, with its object state', async () => {
     await waitBalanced(cluster, cluster.nodes, MAX_SPREAD);
     // Paused, so that the count strategy does not move the shard on (an operator would pin it to keep it there).
-    await ops.execute(planPause(await context(), 60_000, 'retarget test'));
+    await ops.execute(planOperation({ kind: 'pause', forMs: 60_000, reason: 'retarget test' }, await context()));
     const snap = await cluster.waitStable();
     const [from, to] = [cluster.node(0), cluster.node(1)];
     const shard = ownedBy(snap, from.address)[0]!.id;
@@ -105,7 +105,7 @@ describe('shard lifecycle on goverse-node processes', () => {
       'from deactivated evicted',
       'to activated call',
     ]);
-    await ops.execute(planResume(await context()));
+    await ops.execute(planOperation({ kind: 'resume' }, await context()));
   });
 
   it('a leader frozen past its TTL is replaced; thawed, its lease and leader guard are dead in etcd and it never serves what it lost', async () => {
@@ -116,7 +116,7 @@ describe('shard lifecycle on goverse-node processes', () => {
     const survivors = cluster.nodes.filter((n) => n !== old);
     const lease = (await cluster.client.get(keys.node(old.address)))!.lease;
     // No rebalance while the old leader comes back: every shard it owned must then stay with the survivors.
-    await ops.execute(planPause(await context(), 60_000, 'leader freeze test'));
+    await ops.execute(planOperation({ kind: 'pause', forMs: 60_000, reason: 'leader freeze test' }, await context()));
 
     const snap = await cluster.snapshot();
     const counters = ownedBy(snap, old.address).slice(0, 5).map((e) => objectIdInShard(e.id, NUM_SHARDS, 'counter'));
@@ -179,7 +179,7 @@ describe('shard lifecycle on goverse-node processes', () => {
       expect(mine.filter((e) => e.node === old.address).map((e) => `${e.event} ${e.reason}`)).toEqual(['activated call', 'deactivated fenced']);
       expect(mine.filter((e) => survivors.some((s: TestNode) => s.address === e.node)).map((e) => e.event)).toContain('activated');
     }
-    await ops.execute(planResume(await context()));
+    await ops.execute(planOperation({ kind: 'resume' }, await context()));
 
     // Left alone, the old leader leads again at once: its old term is over, and it holds no stale claim to it.
     const current = (await leaderOf(cluster))!.address;

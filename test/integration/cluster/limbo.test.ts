@@ -5,13 +5,13 @@
  * Lease TTL 10 s (a node frozen for a few seconds stays alive, even on a loaded machine), stuck timeout 1 s (= the release timeout).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterOperations } from '../../../src/cluster/operations.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import type { LogRecord } from '../../../src/core/log/logger.js';
-import { planPause, planPin, planRetarget } from '../../../src/core/operations/operations.js';
+import { planOperation } from '../../../src/core/operations/operations.js';
 import { type FirstSeen, listMigrations, trackFirstSeen } from '../../../src/core/planner/stuck.js';
 import { ClusterWatcher } from '../../../src/edge/etcd/watcher.js';
+import { ClusterOperations } from '../../../src/edge/operations/clusterOperations.js';
 import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
 import { NodeCluster, type TestNode } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
@@ -42,7 +42,7 @@ beforeAll(async () => {
   await waitBalanced(cluster, cluster.nodes, 2);
   // Each test moves a shard by hand; paused, the count strategy never moves one back midway. A pause holds back
   // rebalancing only: reassign and stuck recovery go on.
-  await ops.execute(planPause({ snapshot: await cluster.snapshot(), now: Date.now(), by: 'test@limbo' }, 600_000, 'limbo tests'));
+  await ops.execute(planOperation({ kind: 'pause', forMs: 600_000, reason: 'limbo tests' }, { snapshot: await cluster.snapshot(), now: Date.now(), by: 'test@limbo' }));
   const l = (await leaderOf(cluster))!;
   leader = cluster.nodes.find((n) => n.address === l.address)!;
   [a, c] = cluster.nodes.filter((n) => n !== leader) as [TestNode, TestNode];
@@ -171,8 +171,8 @@ describe('stuck migrations: every limbo state, produced and recovered', () => {
     await casShard(cluster.client, cluster.prefix, byHand, (v) => ({ target: '127.0.0.1:3', current: v.current, flags: ['pinned'] }));
     // Through the operations: pin, then a forced retarget to a node that is not alive, which writes the record.
     const ctx = async () => ({ snapshot: await cluster.snapshot(), now: Date.now(), by: 'test@limbo' });
-    await ops.execute(planPin(await ctx(), [byOperation], true));
-    const retarget = await ops.execute(planRetarget(await ctx(), [byOperation], '127.0.0.1:3', true));
+    await ops.execute(planOperation({ kind: 'pin', shards: [byOperation] }, await ctx()));
+    const retarget = await ops.execute(planOperation({ kind: 'retarget', shards: [byOperation], to: '127.0.0.1:3', refusals: 'override' }, await ctx()));
     expect(retarget.changes[0]!.outcome).toBe('written');
 
     await waitFor('both reported as stuck', () => stuckLines(byHand).length > 0 && stuckLines(byOperation).length > 0, { timeoutMs: STUCK_MS + 5000 });

@@ -1,25 +1,16 @@
 /**
- * Issue 4 acceptance, core operations (src/cluster/operations.ts) on real etcd with 3 goverse-node processes: pin,
+ * Issue 4 acceptance, core operations (`planOperation` executed by src/edge/operations) on real etcd with 3 goverse-node processes: pin,
  * unpin, retarget, release, drain, undrain, pause and resume. A lost CAS comes back as a typed conflict with the value
  * found, and the other writer's value stays; flags survive every path, the nodes' claims and releases included;
  * a retarget to a node that is not alive (or not eligible) is refused unless forced.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterOperations, type OperationResult } from '../../../src/cluster/operations.js';
 import { InvalidArgumentError, PreconditionError } from '../../../src/core/errors.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
-import {
-  type OperationContext,
-  type OperationPlan,
-  planDrain,
-  planPause,
-  planPin,
-  planRelease,
-  planResume,
-  planRetarget,
-  planUndrain,
-} from '../../../src/core/operations/operations.js';
+import { type OperationContext, type OperationPlan, type OperationRequest, planOperation } from '../../../src/core/operations/operations.js';
+import type { OperationResult } from '../../../src/core/operations/result.js';
+import { ClusterOperations } from '../../../src/edge/operations/clusterOperations.js';
 import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
 import { NodeCluster, type TestNode } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
@@ -48,7 +39,7 @@ beforeAll(async () => {
 });
 
 function pauseRebalancing(): Promise<OperationResult> {
-  return context().then((ctx) => ops.execute(planPause(ctx, 600_000, 'operations tests')));
+  return run({ kind: 'pause', forMs: 600_000, reason: 'operations tests' });
 }
 
 afterAll(async () => {
@@ -65,9 +56,18 @@ async function settledShardOf(node: TestNode, skip: readonly number[] = []): Pro
   return e.id;
 }
 
+/** Plans a request against a fresh snapshot. */
+async function plan(request: OperationRequest): Promise<OperationPlan> {
+  return planOperation(request, await context());
+}
+
+async function run(request: OperationRequest): Promise<OperationResult> {
+  return ops.execute(await plan(request));
+}
+
 /** Plans from the current snapshot, lets `interfere` write first, then executes the stale plan. */
-async function race(plan: (ctx: OperationContext) => OperationPlan, interfere: () => Promise<void>): Promise<OperationResult> {
-  const stale = plan(await context());
+async function race(request: OperationRequest, interfere: () => Promise<void>): Promise<OperationResult> {
+  const stale = await plan(request);
   await interfere();
   return ops.execute(stale);
 }
@@ -88,20 +88,20 @@ describe('core operations on a live cluster', () => {
       return (await cluster.client.get(shardKey))!.value;
     };
     let theirs = '';
-    const shardRace = async (plan: (ctx: OperationContext) => OperationPlan) => {
-      const result = await race(plan, async () => {
+    const shardRace = async (request: OperationRequest) => {
+      const result = await race(request, async () => {
         theirs = await interfereOnShard();
       });
       expectConflictOn(result, shardKey, theirs);
       expect((await cluster.client.get(shardKey))!.value).toBe(theirs);
     };
 
-    await shardRace((ctx) => planPin(ctx, [shard], true));
-    await ops.execute(planPin(await context(), [shard], true));
-    await shardRace((ctx) => planPin(ctx, [shard], false));
-    await shardRace((ctx) => planRetarget(ctx, [shard], b.address));
-    await shardRace((ctx) => planRelease(ctx, [shard], true));
-    await ops.execute(planPin(await context(), [shard], false));
+    await shardRace({ kind: 'pin', shards: [shard] });
+    await run({ kind: 'pin', shards: [shard] });
+    await shardRace({ kind: 'unpin', shards: [shard] });
+    await shardRace({ kind: 'retarget', shards: [shard], to: b.address, refusals: 'refuse' });
+    await shardRace({ kind: 'release', shards: [shard], refusals: 'override' });
+    await run({ kind: 'unpin', shards: [shard] });
     // Release of a live owner mid-migration is a release request, CAS on its record. The owner is frozen so that it
     // does not release by itself meanwhile.
     const requestKey = keys.releaseRequest(shard);
@@ -110,7 +110,7 @@ describe('core operations on a live cluster', () => {
     try {
       await casShard(cluster.client, cluster.prefix, shard, (v) => ({ ...v, target: GHOST, flags: ['pinned'] }));
       expectConflictOn(
-        await race((ctx) => planRelease(ctx, [shard]), async () => void (await cluster.client.put(requestKey, theirRequest))),
+        await race({ kind: 'release', shards: [shard], refusals: 'refuse' }, async () => void (await cluster.client.put(requestKey, theirRequest))),
         requestKey,
         theirRequest,
       );
@@ -124,24 +124,24 @@ describe('core operations on a live cluster', () => {
     const drainKey = keys.drain(c.address);
     const theirDrain = encodeRecord({ at: 1, by: 'someone-else' });
     expectConflictOn(
-      await race((ctx) => planDrain(ctx, c.address), async () => void (await cluster.client.put(drainKey, theirDrain))),
+      await race({ kind: 'drain', node: c.address }, async () => void (await cluster.client.put(drainKey, theirDrain))),
       drainKey,
       theirDrain,
     );
     await cluster.client.delete(drainKey);
-    await ops.execute(planDrain(await context(), c.address));
+    await run({ kind: 'drain', node: c.address });
     const rewritten = encodeRecord({ at: 2, by: 'someone-else' });
-    expectConflictOn(await race((ctx) => planUndrain(ctx, c.address), async () => void (await cluster.client.put(drainKey, rewritten))), drainKey, rewritten);
-    expect((await ops.execute(planUndrain(await context(), c.address))).changes[0]!.outcome).toBe('written');
+    expectConflictOn(await race({ kind: 'undrain', node: c.address }, async () => void (await cluster.client.put(drainKey, rewritten))), drainKey, rewritten);
+    expect((await run({ kind: 'undrain', node: c.address })).changes[0]!.outcome).toBe('written');
 
     // Pause and resume: CAS on the pause record (the tests' own pause is in place).
     const pauseKey = keys.rebalancePause;
     const theirPause = encodeRecord({ until: Date.now() + 60_000, by: 'someone-else', at: Date.now(), reason: 'theirs' });
-    expectConflictOn(await race((ctx) => planPause(ctx, 60_000), async () => void (await cluster.client.put(pauseKey, theirPause))), pauseKey, theirPause);
+    expectConflictOn(await race({ kind: 'pause', forMs: 60_000, reason: '' }, async () => void (await cluster.client.put(pauseKey, theirPause))), pauseKey, theirPause);
     const repaused = encodeRecord({ until: Date.now() + 90_000, by: 'someone-else', at: Date.now(), reason: 'again' });
-    expectConflictOn(await race((ctx) => planResume(ctx), async () => void (await cluster.client.put(pauseKey, repaused))), pauseKey, repaused);
+    expectConflictOn(await race({ kind: 'resume' }, async () => void (await cluster.client.put(pauseKey, repaused))), pauseKey, repaused);
     expect((await cluster.client.get(pauseKey))!.value).toBe(repaused);
-    expect((await ops.execute(planResume(await context()))).changes[0]!.outcome).toBe('written');
+    expect((await run({ kind: 'resume' })).changes[0]!.outcome).toBe('written');
     expect(await cluster.client.get(pauseKey)).toBeNull();
     expect((await pauseRebalancing()).changes[0]!.outcome).toBe('written');
   });
@@ -157,20 +157,20 @@ describe('core operations on a live cluster', () => {
       );
     });
     const history = await ShardHistory.start(cluster);
-    await ops.execute(planPin(await context(), [shard], true));
+    await run({ kind: 'pin', shards: [shard] });
     // A pinned shard moved by hand stays pinned where it goes; the nodes release and claim it with both flags.
-    expect((await ops.execute(planRetarget(await context(), [shard], b.address))).changes.map((ch) => ch.outcome)).toEqual(['written']);
+    expect((await run({ kind: 'retarget', shards: [shard], to: b.address, refusals: 'refuse' })).changes.map((ch) => ch.outcome)).toEqual(['written']);
     let raw = '';
     await waitFor('moved to b', async () => (raw = (await cluster.snapshot()).shards[shard]!.raw) === `${b.address},${b.address},f=x-custom,f=pinned`, {
       describe: () => raw,
     });
     // Drain skips pinned shards: the shard stays, flags and all.
-    const drain = await ops.execute(planDrain(await context(), b.address));
+    const drain = await run({ kind: 'drain', node: b.address });
     expect(drain.skipped).toContainEqual({ shardId: shard, reason: `pinned to ${b.address}; unpin or retarget it by hand` });
-    await ops.execute(planUndrain(await context(), b.address));
-    await ops.execute(planPin(await context(), [shard], false));
+    await run({ kind: 'undrain', node: b.address });
+    await run({ kind: 'unpin', shards: [shard] });
     // A forced release clears the owner; its target claims it again.
-    await ops.execute(planRelease(await context(), [shard], true));
+    await run({ kind: 'release', shards: [shard], refusals: 'override' });
     await waitFor('claimed again', async () => (await cluster.snapshot()).shards[shard]!.raw === `${b.address},${b.address},f=x-custom`);
     await history.stop();
     const writes = history.of(shard);
@@ -186,25 +186,25 @@ describe('core operations on a live cluster', () => {
         const e = (await cluster.snapshot()).shards[shard]!;
         return e.target === e.current && nodes.some((n) => n.address === e.current);
       });
-    await expect(context().then((ctx) => planRetarget(ctx, [shard], '127.0.0.1:8'))).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(context().then((ctx) => planRetarget(ctx, [shard], '127.0.0.1:8', true))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(plan({ kind: 'retarget', shards: [shard], to: '127.0.0.1:8', refusals: 'refuse' })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(plan({ kind: 'retarget', shards: [shard], to: '127.0.0.1:8', refusals: 'override' })).rejects.toBeInstanceOf(InvalidArgumentError);
     // GHOST becomes a known node that is not alive: a pinned shard names it.
     await casShard(cluster.client, cluster.prefix, other, () => ({ target: GHOST, current: '', flags: ['pinned'] }));
     try {
-      const refusal = await context().then((ctx) => planRetarget(ctx, [shard], GHOST)).catch((err: unknown) => err);
+      const refusal = await plan({ kind: 'retarget', shards: [shard], to: GHOST, refusals: 'refuse' }).catch((err: unknown) => err);
       expect(refusal).toBeInstanceOf(PreconditionError);
       expect((refusal as Error).message).toMatch(/not alive; use --force/);
-      const forcedDead = await ops.execute(planRetarget(await context(), [shard], GHOST, true));
+      const forcedDead = await run({ kind: 'retarget', shards: [shard], to: GHOST, refusals: 'override' });
       expect(forcedDead.changes[0]).toMatchObject({ outcome: 'written', new: `${GHOST},${a.address}` });
       // Unpinned and targeted at a dead node: the leader gives it an alive target again.
       await settledOn([a, b, c]);
 
       // Draining nodes are alive but not eligible.
-      await ops.execute(planDrain(await context(), c.address));
-      await expect(context().then((ctx) => planRetarget(ctx, [shard], c.address))).rejects.toThrow(/is draining; use --force/);
-      const forcedDrained = await ops.execute(planRetarget(await context(), [shard], c.address, true));
+      await run({ kind: 'drain', node: c.address });
+      await expect(plan({ kind: 'retarget', shards: [shard], to: c.address, refusals: 'refuse' })).rejects.toThrow(/is draining; use --force/);
+      const forcedDrained = await run({ kind: 'retarget', shards: [shard], to: c.address, refusals: 'override' });
       expect(forcedDrained.changes[0]!.outcome).toBe('written');
-      await ops.execute(planUndrain(await context(), c.address));
+      await run({ kind: 'undrain', node: c.address });
       await settledOn([a, b, c]);
     } finally {
       await casShard(cluster.client, cluster.prefix, other, () => ({ target: a.address, current: '', flags: [] }));
@@ -213,8 +213,8 @@ describe('core operations on a live cluster', () => {
 
   it('drain hands every unpinned shard of a node over; undrain makes it eligible again; a pause is seen by the leader and expires by itself', async () => {
     const pinned = await settledShardOf(b);
-    await ops.execute(planPin(await context(), [pinned], true));
-    const drain = await ops.execute(planDrain(await context(), b.address));
+    await run({ kind: 'pin', shards: [pinned] });
+    const drain = await run({ kind: 'drain', node: b.address });
     expect(drain.failed + drain.conflicts).toBe(0);
     let left: string[] = [];
     const snap = await waitFor(
@@ -228,12 +228,12 @@ describe('core operations on a live cluster', () => {
       { describe: () => `pinned ${pinned}; ${left.join('; ')}` },
     );
     expect(snap.drains.has(b.address)).toBe(true);
-    await ops.execute(planUndrain(await context(), b.address));
-    await ops.execute(planPin(await context(), [pinned], false));
-    expect((await ops.execute(planResume(await context()))).changes[0]!.outcome).toBe('written');
+    await run({ kind: 'undrain', node: b.address });
+    await run({ kind: 'unpin', shards: [pinned] });
+    expect((await run({ kind: 'resume' })).changes[0]!.outcome).toBe('written');
     await waitFor('b gets shards again by rebalance', async () => ownedBy(await cluster.snapshot(), b.address).length >= 5, { timeoutMs: 15_000 });
 
-    const pause = await ops.execute(planPause(await context(), 2000, 'short'));
+    const pause = await run({ kind: 'pause', forMs: 2000, reason: 'short' });
     expect(pause.changes[0]!.outcome).toBe('written');
     await waitFor('the leader reports the pause', async () => (await cluster.snapshot()).balancer?.state === 'paused');
     await waitFor('the pause expires by itself', async () => (await cluster.client.get(keys.rebalancePause)) === null, { timeoutMs: 10_000 });

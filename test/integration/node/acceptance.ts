@@ -5,8 +5,9 @@
  */
 import { expect } from 'vitest';
 import { GoverseClient, type RetryEvent } from '../../../src/client/client.js';
-import { ClusterOperations, type OperationResult } from '../../../src/cluster/operations.js';
-import type { OperationContext, OperationPlan } from '../../../src/core/operations/operations.js';
+import { type OperationRequest, planOperation } from '../../../src/core/operations/operations.js';
+import type { OperationResult } from '../../../src/core/operations/result.js';
+import { ClusterOperations } from '../../../src/edge/operations/clusterOperations.js';
 import { NodeCluster, type TestNode } from '../../harness/nodes.js';
 import { waitSettled } from '../../harness/settled.js';
 import { waitFor } from '../../harness/waitFor.js';
@@ -52,10 +53,10 @@ export class Scenario {
     }
   }
 
-  /** Plans an operator action against a fresh snapshot and executes it. */
-  async operate(plan: (ctx: OperationContext) => OperationPlan): Promise<OperationResult> {
+  /** Plans an operator request against a fresh snapshot and executes it. */
+  async operate(request: OperationRequest): Promise<OperationResult> {
     const ctx = { snapshot: await this.cluster.snapshot(), now: Date.now(), by: 'acceptance-test' };
-    return this.operations.execute(plan(ctx));
+    return this.operations.execute(planOperation(request, ctx));
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sumValues } from '../../../src/core/metrics/query.js';
 import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
-import { planDrain, planUndrain } from '../../../src/core/operations/operations.js';
 import type { TestNode } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { waitSettled } from '../../harness/settled.js';
@@ -60,7 +59,7 @@ describe('drain and graceful restart under steady load', () => {
     const load = await CounterLoad.start(client, COUNTERS, 2);
     try {
       await load.progress(100, 'load before the drain');
-      const result = await scenario.operate((ctx) => planDrain(ctx, drained.address));
+      const result = await scenario.operate({ kind: 'drain', node: drained.address });
       expect(result.failed + result.conflicts).toBe(0);
       expect(result.changes.length).toBeGreaterThan(1);
       const body = await readyStatus(drained, 503);
@@ -70,7 +69,7 @@ describe('drain and graceful restart under steady load', () => {
       await load.progress(100, 'load after the drain');
       await putMaps('drained');
 
-      expect((await scenario.operate((ctx) => planUndrain(ctx, drained.address))).failed).toBe(0);
+      expect((await scenario.operate({ kind: 'undrain', node: drained.address })).failed).toBe(0);
       await readyStatus(drained, 200);
       await waitSettled(cluster);
       await load.progress(100, 'load after the undrain');

@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sumValues } from '../../../src/core/metrics/query.js';
 import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
-import { planPin, planRetarget } from '../../../src/core/operations/operations.js';
 import { fnv1a32 } from '../../../src/core/sharding/hash.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { allEvents, CounterLoad, liveIntervals, overlaps, Scenario } from './acceptance.js';
@@ -26,7 +25,7 @@ afterAll(async () => {
 /** Retargets the shard by CAS and waits until the new target has claimed it. */
 async function migrate(shard: number, to: string): Promise<void> {
   const { cluster } = scenario;
-  const result = await scenario.operate((ctx) => planRetarget(ctx, [shard], to));
+  const result = await scenario.operate({ kind: 'retarget', shards: [shard], to, refusals: 'refuse' });
   expect(result.changes.map((c) => c.outcome)).toEqual(['written']);
   await waitFor(`shard ${shard} claimed by ${to}`, async () => (await cluster.snapshot()).shards[shard]?.current === to, { timeoutMs: 20_000 });
 }
@@ -40,7 +39,7 @@ describe('a shard migrating under steady load', () => {
     const fixed = `shard#${shard}/fixed`;
     const elsewhere = ['ctl-a', 'ctl-b', 'ctl-c'].filter((id) => fnv1a32(id) % NUM_SHARDS !== shard);
     // Pinned, so the balancer leaves the shard where the test puts it.
-    expect((await scenario.operate((ctx) => planPin(ctx, [shard], true))).failed).toBe(0);
+    expect((await scenario.operate({ kind: 'pin', shards: [shard] })).failed).toBe(0);
     const first = (await cluster.snapshot()).shards[shard]!.current;
     const [second, third] = cluster.nodes.map((n) => n.address).filter((a) => a !== first);
 

@@ -7,9 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GoverseClient } from '../../../src/client/client.js';
 import { LoadGenerator, ZipfSampler } from '../../../src/cli/demo/loadGenerator.js';
-import { ClusterOperations } from '../../../src/cluster/operations.js';
-import { type OperationContext, type OperationPlan, planPause, planResume } from '../../../src/core/operations/operations.js';
+import { type OperationRequest, planOperation } from '../../../src/core/operations/operations.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
+import { ClusterOperations } from '../../../src/edge/operations/clusterOperations.js';
 import { NodeCluster, type TestNode } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { logRecords } from '../cluster/clusterTools.js';
@@ -91,9 +91,9 @@ async function waitHotSetSettled(c: NodeCluster, hot: readonly number[], timeout
   );
 }
 
-async function operate(c: NodeCluster, plan: (ctx: OperationContext) => OperationPlan): Promise<void> {
+async function operate(c: NodeCluster, request: OperationRequest): Promise<void> {
   const ops = new ClusterOperations({ client: c.client, prefix: c.prefix });
-  const result = await ops.execute(plan({ snapshot: await c.snapshot(), now: Date.now(), by: 'placement-test' }));
+  const result = await ops.execute(planOperation(request, { snapshot: await c.snapshot(), now: Date.now(), by: 'placement-test' }));
   expect(result.failed + result.conflicts).toBe(0);
 }
 
@@ -124,7 +124,7 @@ describe('placement on real nodes', () => {
 
     // Hold the balancer while the hot set builds up on one node, so both strategies can be asked about the same
     // state; the pause is a lease-bound record, so a failed test leaves nothing behind.
-    await operate(c, (ctx) => planPause(ctx, 120_000, 'placement test builds a hot shard set'));
+    await operate(c, { kind: 'pause', forMs: 120_000, reason: 'placement test builds a hot shard set' });
     await waitFor('the balancer paused', async () => (await c.snapshot()).balancer?.state === 'paused', { timeoutMs: 20_000, intervalMs: 100 });
     const [hotNode, hotNodeShards] = [...owned(await c.waitStable())].sort((a, b) => b[1].length - a[1].length)[0]!;
     const hot = hotNodeShards.slice(0, HOT);
@@ -173,7 +173,7 @@ describe('placement on real nodes', () => {
 
     // Now for real: the leader, running `load`, spreads the hot set over the nodes and settles.
     const resumedAt = Date.now();
-    await operate(c, (ctx) => planResume(ctx));
+    await operate(c, { kind: 'resume' });
     const after = await waitHotSetSettled(c, hot, 90_000);
     const hotBy = new Map<string, number>();
     for (const id of hot) hotBy.set(after.shards[id]!.current, (hotBy.get(after.shards[id]!.current) ?? 0) + 1);

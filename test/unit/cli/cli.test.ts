@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import type { OperationResult } from '../../../src/cluster/operations.js';
+import type { OperationResult } from '../../../src/core/operations/result.js';
 import { withGlobalOptions } from '../../../src/cli/command.js';
 import { globalOptions } from '../../../src/cli/context.js';
 import type { GoverseClient } from '../../../src/client/index.js';

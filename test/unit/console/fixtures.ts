@@ -1,10 +1,10 @@
 /** Test fixtures for the console: snapshots built from etcd-like key-values, and a controller wired to fakes. */
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
-import type { OperationResult } from '../../../src/cluster/operations.js';
 import type { Clock } from '../../../src/core/clock.js';
 import { nullLogger } from '../../../src/core/log/logger.js';
 import { DEFAULT_MAX_PAUSE_MS, type OperationPlan } from '../../../src/core/operations/operations.js';
+import type { OperationResult } from '../../../src/core/operations/result.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
 import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';

@@ -10,7 +10,7 @@ import { STUCK_TABLE } from '../../../src/console/model/stuckPane.js';
 import { renderTable, type TableSpec } from '../../../src/console/model/table.js';
 import { initialUi, type ListUi } from '../../../src/console/model/ui.js';
 import { describeResult, nothingToDoText } from '../../../src/console/model/writes.js';
-import { planRelease } from '../../../src/core/operations/operations.js';
+import { planOperation } from '../../../src/core/operations/operations.js';
 import { PANES } from '../../../src/console/keys.js';
 import { createTheme } from '../../../src/console/theme.js';
 import { N1, NOW, richMetrics, richSnapshot, snapshotOf, stripAnsi } from './fixtures.js';
@@ -151,7 +151,7 @@ describe('write results', () => {
 
   it('a release refused for a live owner: not stuck when settled on it, only that it has no target otherwise', () => {
     const snapshot = snapshotOf({ nodes: [N1], numShards: 2, shards: { 0: `${N1},${N1}`, 1: `,${N1}` } });
-    expect(nothingToDoText(planRelease({ snapshot, now: NOW, by: 'tester' }, [0, 1]))).toBe(
+    expect(nothingToDoText(planOperation({ kind: 'release', shards: [0, 1], refusals: 'refuse' }, { snapshot, now: NOW, by: 'tester' }))).toBe(
       `release: nothing to do: shard 0: not stuck (owned by alive node ${N1}, not migrating); ` +
         `shard 1: owned by alive node ${N1}, no target, not migrating; forcing is only available from the CLI: goverse-top release 0-1 --force`,
     );

@@ -10,13 +10,13 @@ describe('command palette', () => {
   });
 
   it('parses write actions with shard lists, nodes and durations', () => {
-    expect(parseCommand('pin 1,3-4', 64, false)).toEqual({ kind: 'write', request: { op: 'pin', shards: [1, 3, 4] } });
-    expect(parseCommand('reassign 5', 64, false)).toEqual({ kind: 'write', request: { op: 'retarget', shards: [5], to: null } });
-    expect(parseCommand('reassign 5 n2:1', 64, false)).toEqual({ kind: 'write', request: { op: 'retarget', shards: [5], to: 'n2:1' } });
-    expect(parseCommand('drain n1:1', 64, false)).toEqual({ kind: 'write', request: { op: 'drain', node: 'n1:1' } });
-    expect(parseCommand('pause', 64, false)).toEqual({ kind: 'write', request: { op: 'pause', forMs: DEFAULT_PAUSE_MS } });
-    expect(parseCommand('pause 90s', 64, false)).toEqual({ kind: 'write', request: { op: 'pause', forMs: 90_000 } });
-    expect(parseCommand('resume', 64, false)).toEqual({ kind: 'write', request: { op: 'resume' } });
+    expect(parseCommand('pin 1,3-4', 64, false)).toEqual({ kind: 'write', request: { kind: 'pin', shards: [1, 3, 4] } });
+    expect(parseCommand('reassign 5', 64, false)).toEqual({ kind: 'write', request: { kind: 'retarget', shards: [5], to: null, refusals: 'refuse' } });
+    expect(parseCommand('reassign 5 n2:1', 64, false)).toEqual({ kind: 'write', request: { kind: 'retarget', shards: [5], to: 'n2:1', refusals: 'refuse' } });
+    expect(parseCommand('drain n1:1', 64, false)).toEqual({ kind: 'write', request: { kind: 'drain', node: 'n1:1' } });
+    expect(parseCommand('pause', 64, false)).toEqual({ kind: 'write', request: { kind: 'pause', forMs: DEFAULT_PAUSE_MS, reason: 'paused from goverse-top' } });
+    expect(parseCommand('pause 90s', 64, false)).toEqual({ kind: 'write', request: { kind: 'pause', forMs: 90_000, reason: 'paused from goverse-top' } });
+    expect(parseCommand('resume', 64, false)).toEqual({ kind: 'write', request: { kind: 'resume' } });
     expect(parseCommand('shard 7', 64, false)).toEqual({ kind: 'jump', shard: 7 });
     expect(parseCommand('map calls', 64, false)).toEqual({ kind: 'mode', mode: 'calls' });
   });

@@ -110,8 +110,8 @@ describe('console key reducer', () => {
 
   it('p asks to pin an unpinned shard and to unpin a pinned one', () => {
     const ui = initialUi({ readOnly: false });
-    expect(press(ui, ['p'], ctx({ selection: shard(5) })).effect).toEqual({ kind: 'plan', request: { op: 'pin', shards: [5] } });
-    expect(press(ui, ['p'], ctx({ selection: shard(5, true) })).effect).toEqual({ kind: 'plan', request: { op: 'unpin', shards: [5] } });
+    expect(press(ui, ['p'], ctx({ selection: shard(5) })).effect).toEqual({ kind: 'plan', request: { kind: 'pin', shards: [5] } });
+    expect(press(ui, ['p'], ctx({ selection: shard(5, true) })).effect).toEqual({ kind: 'plan', request: { kind: 'unpin', shards: [5] } });
   });
 
   it('r opens the node picker with "best" first; enter plans the retarget', () => {
@@ -119,30 +119,30 @@ describe('console key reducer', () => {
     const c = ctx({ selection: shard(9) });
     let r = press(ui, ['r'], c);
     expect(r.ui.overlay).toEqual({ kind: 'pick', shards: [9], options: [null, 'n1:1', 'n2:1'], index: 0 });
-    expect(press(r.ui, ['return'], c).effect).toEqual({ kind: 'plan', request: { op: 'retarget', shards: [9], to: null } });
+    expect(press(r.ui, ['return'], c).effect).toEqual({ kind: 'plan', request: { kind: 'retarget', shards: [9], to: null, refusals: 'refuse' } });
     r = press(r.ui, ['j', 'j', 'return'], c);
-    expect(r.effect).toEqual({ kind: 'plan', request: { op: 'retarget', shards: [9], to: 'n2:1' } });
+    expect(r.effect).toEqual({ kind: 'plan', request: { kind: 'retarget', shards: [9], to: 'n2:1', refusals: 'refuse' } });
     expect(r.ui.overlay.kind).toBe('none');
   });
 
   it('x releases, d drains or undrains, P pauses or resumes', () => {
     const ui = initialUi({ readOnly: false });
-    expect(press(ui, ['x'], ctx({ selection: shard(3) })).effect).toEqual({ kind: 'plan', request: { op: 'release', shards: [3] } });
+    expect(press(ui, ['x'], ctx({ selection: shard(3) })).effect).toEqual({ kind: 'plan', request: { kind: 'release', shards: [3], refusals: 'refuse' } });
     const nodes = { ...ui, focus: 'nodes' as const };
     expect(press(nodes, ['d'], ctx({ selection: { kind: 'node', address: 'n1:1', drained: false } })).effect).toEqual({
       kind: 'plan',
-      request: { op: 'drain', node: 'n1:1' },
+      request: { kind: 'drain', node: 'n1:1' },
     });
     expect(press(nodes, ['d'], ctx({ selection: { kind: 'node', address: 'n1:1', drained: true } })).effect).toEqual({
       kind: 'plan',
-      request: { op: 'undrain', node: 'n1:1' },
+      request: { kind: 'undrain', node: 'n1:1' },
     });
-    expect(press(ui, ['P']).effect).toMatchObject({ kind: 'plan', request: { op: 'pause' } });
-    expect(press(ui, ['P'], ctx({ rebalancePaused: true })).effect).toEqual({ kind: 'plan', request: { op: 'resume' } });
+    expect(press(ui, ['P']).effect).toMatchObject({ kind: 'plan', request: { kind: 'pause', reason: 'paused from goverse-top' } });
+    expect(press(ui, ['P'], ctx({ rebalancePaused: true })).effect).toEqual({ kind: 'plan', request: { kind: 'resume' } });
   });
 
   it('the confirm dialog defaults to Cancel: enter cancels, y or moving to Confirm then enter executes', () => {
-    const pending = { request: { op: 'pin' as const, shards: [1] }, plan };
+    const pending = { request: { kind: 'pin' as const, shards: [1] }, plan };
     const ui = { ...initialUi({ readOnly: false }), overlay: { kind: 'confirm' as const, pending, choice: 'cancel' as const } };
     const cancelled = press(ui, ['return']);
     expect(cancelled.effect).toBeUndefined();
@@ -204,16 +204,16 @@ describe('console key reducer', () => {
     // The selection is still shard 7 (now pinned): its fresh state decides pin or unpin.
     expect(press(details, ['p'], ctx({ selection: shard(7, true) }))).toMatchObject({
       ui: { overlay: { kind: 'none' } },
-      effect: { kind: 'plan', request: { op: 'unpin', shards: [7] } },
+      effect: { kind: 'plan', request: { kind: 'unpin', shards: [7] } },
     });
     // The row left the list: the dialog's subject is acted on, not whatever is selected now.
-    expect(press(details, ['x'], ctx({ selection: shard(9) })).effect).toEqual({ kind: 'plan', request: { op: 'release', shards: [7] } });
+    expect(press(details, ['x'], ctx({ selection: shard(9) })).effect).toEqual({ kind: 'plan', request: { kind: 'release', shards: [7], refusals: 'refuse' } });
     expect(press(details, ['r'], ctx({ selection: null })).ui.overlay).toEqual({ kind: 'pick', shards: [7], options: [null, 'n1:1', 'n2:1'], index: 0 });
     expect(press(details, ['j']).ui.overlay).toEqual({ kind: 'details', subject: shard(7), offset: 1 });
     expect(press(details, ['P']).effect).toBeUndefined();
     const node = { kind: 'node' as const, address: 'a', drained: false };
     const nodes = press({ ...initialUi({ readOnly: false }), focus: 'nodes' }, ['return'], ctx({ selection: node })).ui;
-    expect(press(nodes, ['d'], ctx({ selection: node })).effect).toEqual({ kind: 'plan', request: { op: 'drain', node: 'a' } });
+    expect(press(nodes, ['d'], ctx({ selection: node })).effect).toEqual({ kind: 'plan', request: { kind: 'drain', node: 'a' } });
     const readOnly = press({ ...initialUi({ readOnly: true }), focus: 'stuck' }, ['return'], ctx({ selection: shard(7) })).ui;
     expect(press(readOnly, ['p'], ctx({ selection: shard(7) }))).toEqual({ ui: readOnly, effect: undefined });
   });

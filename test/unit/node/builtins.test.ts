@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../../src/core/errors.js';
 import { registerBuiltinTypes } from '../../../src/node/objects/builtins/index.js';
 import { KEY_VALUE_MAX_KEYS, keyValueStateBytes } from '../../../src/node/objects/builtins/keyValue.js';
 import { StateTooLargeError } from '../../../src/node/objects/errors.js';
-import type { JsonObject, JsonValue } from '../../../src/node/objects/json.js';
+import type { JsonObject, JsonValue } from '../../../src/core/api/json.js';
 import { ObjectRegistry } from '../../../src/node/objects/registry.js';
 
 const registry = new ObjectRegistry();

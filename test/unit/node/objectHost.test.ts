@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError, InternalError, InvalidArgumentError, InvalidObjectIdError, NotOwnerError, TimeoutError } from '../../../src/core/errors.js';
 import { shardOfObject } from '../../../src/core/sharding/objectId.js';
 import { ActivationRefusedError, UnknownMethodError, UnknownObjectTypeError } from '../../../src/node/objects/errors.js';
-import type { JsonValue } from '../../../src/node/objects/json.js';
+import type { JsonValue } from '../../../src/core/api/json.js';
 import { ObjectRegistry } from '../../../src/node/objects/registry.js';
 import { PersistenceError, StaleEpochError } from '../../../src/node/persistence/errors.js';
 import { MemoryObjectStore } from '../../../src/node/persistence/memoryObjectStore.js';

@@ -1,7 +1,7 @@
+import { isJsonObject, type JsonObject, type JsonValue } from '../../../core/api/json.js';
 import { InvalidArgumentError } from '../../../core/errors.js';
 import { integerArg, onlyArgs } from '../args.js';
 import { InvalidMethodArgumentError } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { MethodOutcome, ObjectTypeDefinition } from '../objectType.js';
 import { findRecent, parseRecent, remember, requestIdArg, type RecentRequests } from '../recentRequests.js';
 

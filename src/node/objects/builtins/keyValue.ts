@@ -1,8 +1,8 @@
+import { isJsonObject, type JsonObject, type JsonValue } from '../../../core/api/json.js';
 import { settingLabel } from '../../../core/config/settings.js';
 import { InvalidArgumentError } from '../../../core/errors.js';
 import { onlyArgs, stringArg, valueArg } from '../args.js';
 import { InvalidMethodArgumentError, StateTooLargeError } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { ObjectTypeDefinition } from '../objectType.js';
 
 /**

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { formatShardValue, type ShardValue } from '../../../src/core/keyspace/shardValue.js';
+import { Sightings, StabilityClock } from '../../../src/core/planner/sightings.js';
+import { applyEvents, type ClusterChange, type ClusterSnapshot, type KvEvent } from '../../../src/core/snapshot/snapshot.js';
+import { cluster, PREFIX } from './fixtures.js';
+
+const v = (target: string, current: string, flags: string[] = []): ShardValue => ({ target, current, flags });
+
+let revision = 10_000;
+const put = (key: string, value: string): KvEvent => {
+  revision++;
+  return { type: 'put', kv: { key: `${PREFIX}/${key}`, value, modRevision: revision, createRevision: revision, lease: '1' } };
+};
+const del = (key: string): KvEvent => ({ type: 'delete', key: `${PREFIX}/${key}`, modRevision: ++revision });
+const shard = (id: number, value: ShardValue): KvEvent => put(`shard/${id}`, formatShardValue(value));
+
+/** Applies events as a watcher does: the next snapshot and the changes it reports. */
+function watch(snapshot: ClusterSnapshot, events: KvEvent[]): { snapshot: ClusterSnapshot; changes: ClusterChange[] } {
+  return applyEvents(snapshot, events, revision);
+}
+
+/** Alive a and b; shard 0 settled on a, 1 migrating a -> b, 2 pinned on dead c, 3 absent. */
+const start = (): ClusterSnapshot =>
+  cluster({ numShards: 4, nodes: ['a', 'b'], shards: (id) => [v('a', 'a'), v('b', 'a'), v('c', 'c', ['pinned'])][id] });
+
+describe('StabilityClock', () => {
+  it('starts at the member start and restarts only when a node joins or leaves', () => {
+    const clock = new StabilityClock(100);
+    let s = start();
+    const step = (events: KvEvent[], now: number): void => {
+      const w = watch(s, events);
+      s = w.snapshot;
+      clock.observe(w.changes, now);
+    };
+    expect(clock.since).toBe(100);
+    // A gate, a leader change, a shard move and a re-put of a known node leave it alone.
+    step([put('gates/g', 'g'), put('leader', 'a'), shard(0, v('b', 'a')), put('nodes/a', 'a')], 200);
+    expect(clock.since).toBe(100);
+    step([put('nodes/c', 'c')], 300);
+    expect(clock.since).toBe(300);
+    step([del('nodes/b')], 400);
+    expect(clock.since).toBe(400);
+  });
+});
+
+describe('Sightings from watch batches (the console)', () => {
+  it('is unknown until the alive set changes, then dates the change', () => {
+    const sightings = new Sightings();
+    let s = start();
+    sightings.restart(s, 0);
+    const step = (events: KvEvent[], now: number): void => {
+      const w = watch(s, events);
+      s = w.snapshot;
+      sightings.observe(w.changes, now);
+    };
+    step([put('gates/g', 'g'), put('leader', 'b'), put('nodes/a', 'a')], 10);
+    expect(sightings.stableSince).toBeUndefined();
+    step([put('nodes/c', 'c')], 20);
+    expect(sightings.stableSince).toBe(20);
+    step([del('nodes/c')], 30);
+    expect(sightings.stableSince).toBe(30);
+  });
+
+  it('starts over on a full list, then follows the changed shards only', () => {
+    const sightings = new Sightings();
+    let s = start();
+    sightings.restart(s, 5);
+    // The full pass tracks the migration and the pinned shard settled on a dead node.
+    expect([...sightings.firstSeen]).toEqual([
+      [1, { target: 'b', since: 5 }],
+      [2, { target: 'c', since: 5 }],
+    ]);
+    const step = (events: KvEvent[], now: number): void => {
+      const w = watch(s, events);
+      s = w.snapshot;
+      sightings.observe(w.changes, now);
+    };
+    // Claimed: settled, dropped. A new migration: seen now. The same target again: kept.
+    step([shard(1, v('b', 'b')), shard(0, v('b', 'a')), shard(3, v('a', ''))], 10);
+    step([shard(0, v('b', 'a', ['pinned']))], 20);
+    expect([...sightings.firstSeen].sort(([x], [y]) => x - y)).toEqual([
+      [0, { target: 'b', since: 10 }],
+      [2, { target: 'c', since: 5 }],
+      [3, { target: 'a', since: 10 }],
+    ]);
+    // A new target restarts the sighting; a deleted shard key drops it.
+    step([shard(0, v('a', 'a', ['pinned'])), shard(3, v('b', '')), del('shard/2')], 30);
+    expect([...sightings.firstSeen].sort(([x], [y]) => x - y)).toEqual([[3, { target: 'b', since: 30 }]]);
+    // A shard change alone cannot tell a dead node: pinned on dead c is not tracked from a batch (its record dates it).
+    step([shard(2, v('c', 'c', ['pinned']))], 40);
+    expect(sightings.firstSeen.has(2)).toBe(false);
+    sightings.restart(s, 50);
+    expect(sightings.firstSeen.get(2)).toEqual({ target: 'c', since: 50 });
+    expect(sightings.firstSeen.get(3)).toEqual({ target: 'b', since: 50 });
+  });
+});
+
+describe('Sightings from polls (watch)', () => {
+  it('compares each poll with the one before: the first one only learns the alive set', () => {
+    const sightings = new Sightings();
+    let s = start();
+    sightings.poll(s, 10);
+    expect(sightings.stableSince).toBeUndefined();
+    expect([...sightings.firstSeen.keys()]).toEqual([1, 2]);
+    s = watch(s, [put('nodes/a', 'a'), put('gates/g', 'g'), shard(0, v('b', 'a'))]).snapshot;
+    sightings.poll(s, 20);
+    expect(sightings.stableSince).toBeUndefined();
+    expect(sightings.firstSeen.get(0)).toEqual({ target: 'b', since: 20 });
+    expect(sightings.firstSeen.get(1)).toEqual({ target: 'b', since: 10 });
+    // One node left and another joined between two polls: the same count, another set.
+    s = watch(s, [del('nodes/b'), put('nodes/d', 'd')]).snapshot;
+    sightings.poll(s, 30);
+    expect(sightings.stableSince).toBe(30);
+    sightings.poll(s, 40);
+    expect(sightings.stableSince).toBe(30);
+  });
+});
