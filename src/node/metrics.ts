@@ -24,10 +24,11 @@ const MIGRATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 const LOCK_BUCKETS = [0.00001, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
 
 /**
- * The node's Prometheus metrics. Upstream names and labels are kept where upstream has them (their fixed
+ * The node's Prometheus registry: what its `/metrics` serves (the console's summary of a scrape is the view's
+ * `NodeMetrics`). Upstream names and labels are kept where upstream has them (their fixed
  * semantics are documented in the README); cluster-wide figures are computed from the etcd snapshot at scrape time.
  */
-export class NodeMetrics {
+export class NodeMetricsRegistry {
   readonly registry = new Registry();
   private sources: MetricsSources | null = null;
   private firstSeen: ReadonlyMap<number, FirstSeen> = new Map();

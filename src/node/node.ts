@@ -17,7 +17,7 @@ import { objectApiRouter } from './http/api.js';
 import { opsRouter } from './http/ops.js';
 import { AutoLoader } from './autoLoader.js';
 import { LoadReporter } from './loadReporter.js';
-import { NodeMetrics } from './metrics.js';
+import { NodeMetricsRegistry } from './metrics.js';
 import { registerBuiltinTypes } from './objects/builtins/index.js';
 import type { LifecycleSink } from './objects/lifecycleLog.js';
 import { LifecycleLogFile } from './objects/lifecycleLogFile.js';
@@ -59,7 +59,7 @@ export class GoverseNode {
     readonly address: string,
     readonly member: ClusterMember,
     readonly host: ObjectHost,
-    readonly metrics: NodeMetrics,
+    readonly metrics: NodeMetricsRegistry,
     private readonly client: EtcdClient,
     private readonly store: MonitoredObjectStore,
     private readonly events: LifecycleSink & { close?(): void },
@@ -100,7 +100,7 @@ export class GoverseNode {
     const address = withPort(config.advertise, api.port);
     const log = logger.child({ node: address });
     warnIfExposed(config, log);
-    const metrics = new NodeMetrics(address);
+    const metrics = new NodeMetricsRegistry(address);
     const opsRouterRef = new Router();
     const ops = config.httpListen === '' ? null : await startServer(config.httpListen, opsRouterRef, log, limits);
     const client = createEtcdClient(etcdOptionsFromConfig(config, log));

@@ -1,10 +1,10 @@
 import type { LogLevel } from '../log/logger.js';
 import { DEFAULT_MAX_PAUSE_MS } from '../operations/operations.js';
+import type { StrategyName } from '../planner/rebalance.js';
 import { advertiseFor, isDialAddress, isEtcdEndpoint, isListenAddress } from './addresses.js';
 import { autoLoadObjects, type AutoLoadObject } from './autoLoad.js';
 import { bool, decimal, duration, integer, list, oneOf, text, type ValueType } from './valueTypes.js';
 
-export type RebalanceStrategy = 'count' | 'weighted' | 'load';
 export type LoadMetric = 'objects' | 'calls';
 export type OutputFormat = 'table' | 'json';
 export type DbSynchronous = 'full' | 'normal';
@@ -31,7 +31,7 @@ export interface GoverseConfig {
   readonly stuckTimeout: number;
   readonly shutdownTimeout: number;
   readonly fastShutdown: boolean;
-  readonly rebalanceStrategy: RebalanceStrategy;
+  readonly rebalanceStrategy: StrategyName;
   readonly loadMetric: LoadMetric;
   readonly loadHysteresis: number;
   readonly loadSettle: number;
