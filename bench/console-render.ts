@@ -31,8 +31,7 @@ import { defaultPlannerSettings } from '../src/core/planner/settings.js';
 import { applyEvents, buildSnapshot, type ClusterSnapshot, type Kv, type KvEvent } from '../src/core/snapshot/snapshot.js';
 import { buildClusterView, type NodeMetrics, summarizeScrape } from '../src/core/view/index.js';
 import { ConsoleController } from '../src/console/controller.js';
-import { installGraphemeFastPath } from '../src/console/graphemes.js';
-import { installOutputFastPath } from '../src/console/inkOutput.js';
+import { loadInk } from '../src/console/inkPatches/index.js';
 import type { FrameTimer } from '../src/console/frameScheduler.js';
 import { buildFrame } from '../src/console/model/frame.js';
 import { initialUi } from '../src/console/model/ui.js';
@@ -231,16 +230,10 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-/** Ink, React and the app, loaded after NODE_ENV is set as the console sets it (React's production build). */
+/** Ink and React as the console loads them (inkPatches: environment and fast paths), and the app. */
 async function loadUi() {
-  process.env.NODE_ENV = 'production';
-  installGraphemeFastPath();
-  const [{ render }, { createElement }, { App }] = await Promise.all([
-    import('ink'),
-    import('react'),
-    import('../src/console/ui/App.js'),
-    installOutputFastPath(),
-  ]);
+  const { render, createElement } = await loadInk();
+  const { App } = await import('../src/console/ui/App.js');
   return { render, createElement, App };
 }
 

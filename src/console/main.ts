@@ -16,13 +16,11 @@ import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
 import { ConsoleController } from './controller.js';
-import { installGraphemeFastPath } from './graphemes.js';
-import { HeapGuard } from './heapGuard.js';
-import { installOutputFastPath } from './inkOutput.js';
+import { HeapGuard, loadInk } from './inkPatches/index.js';
 import { copyToClipboard, enterTerminal } from './terminal.js';
 import { createTheme, wantsColor } from './theme.js';
 
-/** What the CLI hands over (src/cli/consoleHook.ts `ConsoleLaunch`). */
+/** What the CLI hands over (`goverse-top top`, src/cli/commands/top.ts). */
 export interface ConsoleContext {
   readonly config: GoverseConfig;
   /** Goes to --log-file or nowhere, never to the screen. */
@@ -79,7 +77,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
 
   // Whatever fails below (a bad TLS file, say), the terminal is given back before the error is reported.
   try {
-    const inkLoaded = loadInk();
+    const inkLoaded = loadUi();
     client = createEtcdClient(etcdOptionsFromConfig(config, logger));
     watcher = new ClusterWatcher({ client, prefix: config.etcdPrefix, numShards: config.numShards, coalesceMs: WATCH_COALESCE_MS, logger });
     const ctl = new ConsoleController({
@@ -122,29 +120,24 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     stdout.off('resize', onResize);
     terminal.restore();
     for (const s of SIGNALS) process.off(s, onSignal);
-    // Closing is bounded: a quit must never hang on an etcd or a node that stopped answering.
-    const closing = Promise.all([scrapes?.stop(), watcher?.stop()]).then(() => client?.close());
-    const grace = new AbortController();
-    const closed = await Promise.race([closing.then(() => true, () => true), sleep(CLOSE_GRACE_MS, grace.signal).then(() => false)]);
-    grace.abort();
-    if (!closed) logger.warn('connections did not close in time; quitting anyway', { graceMs: CLOSE_GRACE_MS });
+    await closeConnections(Promise.all([scrapes?.stop(), watcher?.stop()]).then(() => client?.close()), logger);
     process.off('unhandledRejection', onRejection);
   }
   return 0;
 }
 
-/**
- * Loads Ink and React for a live terminal. Ink renders nothing but the last frame when it thinks it runs in CI (a set
- * CI variable), which would leave the operator a blank screen: the console only runs on a terminal (checked above),
- * so the variable is dropped before Ink is loaded (the process starts no children that could miss it). React's
- * development build is several times slower per commit, so production is the default.
- */
-async function loadInk() {
-  delete process.env.CI;
-  delete process.env.CONTINUOUS_INTEGRATION;
-  process.env.NODE_ENV ??= 'production';
-  installGraphemeFastPath();
-  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./ui/App.js'), installOutputFastPath()]);
+/** Waits for `closing`, bounded: a quit must never hang on an etcd or a node that stopped answering. */
+async function closeConnections(closing: Promise<unknown>, logger: Logger): Promise<void> {
+  const grace = new AbortController();
+  const closed = await Promise.race([closing.then(() => true, () => true), sleep(CLOSE_GRACE_MS, grace.signal).then(() => false)]);
+  grace.abort();
+  if (!closed) logger.warn('connections did not close in time; quitting anyway', { graceMs: CLOSE_GRACE_MS });
+}
+
+/** Ink and React, patched (inkPatches), and the console's App. */
+async function loadUi() {
+  const { render, createElement } = await loadInk();
+  const { App } = await import('./ui/App.js');
   return { render, element: (controller: ConsoleController) => createElement(App, { controller }) };
 }
 

@@ -10,14 +10,14 @@ import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { BodyBudget } from '../edge/http/bodyBudget.js';
-import { Router, type RunningServer, startServer } from '../edge/http/server.js';
+import { Router, type RunningServer, type ServerLimits, startServer } from '../edge/http/server.js';
 import { VERSION } from '../version.js';
 import { adminRouter } from './http/admin.js';
 import { objectApiRouter } from './http/api.js';
 import { opsRouter } from './http/ops.js';
 import { AutoLoader } from './autoLoader.js';
 import { LoadReporter } from './loadReporter.js';
-import { NodeMetrics } from './metrics.js';
+import { NodeMetricsRegistry } from './metrics.js';
 import { registerBuiltinTypes } from './objects/builtins/index.js';
 import type { LifecycleSink } from './objects/lifecycleLog.js';
 import { LifecycleLogFile } from './objects/lifecycleLogFile.js';
@@ -27,6 +27,7 @@ import { openObjectDatabase } from './objectDatabase.js';
 import { MonitoredObjectStore } from './persistence/monitoredObjectStore.js';
 import type { ObjectStore } from './persistence/objectStore.js';
 import { nodeReadiness, type NodeReadiness } from './readiness.js';
+import { type StartHooks, StartedSteps, type StartStep } from './startup.js';
 
 const LOAD_REPORT_INTERVAL_MS = 3000;
 
@@ -47,208 +48,334 @@ export function memberSettings(config: GoverseConfig): MemberSettings {
   };
 }
 
+/** How the node stops: graceful or fast, since when (the stop-duration metric), and the member's report. */
+interface NodeStop {
+  readonly mode: 'graceful' | 'fast';
+  readonly startedAt: number;
+  report: StopReport | null;
+}
+
+/** The parts of a node, made by its start-up steps: each field is set by the step that names it, in step order. */
+class NodeParts {
+  readonly limits: ServerLimits;
+  readonly bodies: BodyBudget;
+  readonly apiRouter = new Router();
+  readonly opsRouter = new Router();
+  /** object database */
+  database!: ObjectStore;
+  /** object API server */
+  api!: RunningServer;
+  address!: string;
+  log!: Logger;
+  metrics!: NodeMetricsRegistry;
+  /** operations server */
+  ops: RunningServer | null = null;
+  /** etcd client */
+  client!: EtcdClient;
+  /** event log */
+  events!: LifecycleSink & { close?(): void };
+  /** objects: the monitored store (it owns the database once made), the shard lock, the member and the host */
+  store: MonitoredObjectStore | null = null;
+  member!: ClusterMember;
+  host!: ObjectHost;
+  /** admin API server */
+  admin: RunningServer | null = null;
+  /** load reporter */
+  loadReporter!: LoadReporter;
+  /** auto loader */
+  unsubscribe: (() => void) | null = null;
+
+  constructor(
+    readonly config: GoverseConfig,
+    readonly logger: Logger,
+    readonly clock: Clock,
+  ) {
+    this.limits = { maxConnections: config.maxConnections };
+    this.bodies = new BodyBudget(config.maxBodyBuffer);
+  }
+}
+
+type StepActions = Omit<StartStep<string, NodeStop>, 'name'>;
+
+/**
+ * A node's start-up steps, in order; stopping walks them in reverse. The object database opens first, so a node
+ * pointed at another cluster's database stops before it listens; the member registers only once everything that
+ * serves its shards is in place.
+ */
+const STEPS = {
+  'object database': (p: NodeParts): StepActions => ({
+    start: async () => {
+      p.database = await openObjectDatabase(p.config, p.logger, p.clock);
+    },
+    stop: () => (p.store ?? p.database).close(),
+  }),
+  'object API server': (p) => ({
+    start: async () => {
+      p.api = await startServer(p.config.listen, p.apiRouter, p.logger, p.limits);
+      p.address = withPort(p.config.advertise, p.api.port);
+      p.log = p.logger.child({ node: p.address });
+      warnIfExposed(p.config, p.log);
+      p.metrics = new NodeMetricsRegistry(p.address);
+    },
+    stop: () => p.api.close(),
+  }),
+  'operations server': (p) => ({
+    start: async () => {
+      p.ops = p.config.httpListen === '' ? null : await startServer(p.config.httpListen, p.opsRouter, p.log, p.limits);
+    },
+    stop: () => p.ops?.close(),
+  }),
+  'etcd client': (p) => ({
+    start: () => {
+      p.client = createEtcdClient(etcdOptionsFromConfig(p.config, p.log));
+    },
+    stop: () => p.client.close(),
+  }),
+  'event log': (p) => ({
+    start: () => {
+      p.events = p.config.eventLog === '' ? { record: () => {} } : new LifecycleLogFile(p.config.eventLog);
+    },
+    stop: () => p.events.close?.(),
+  }),
+  objects: (p) => ({ start: () => makeObjects(p) }),
+  'admin API server': (p) => ({ start: () => startAdmin(p), stop: () => p.admin?.close() }),
+  'cluster member': (p) => ({
+    start: () => p.member.start(),
+    stop: async (how) => {
+      const seconds = (): number => (p.clock.monotonic() - how.startedAt) / 1000;
+      try {
+        how.report = await p.member.stop(how.mode);
+        p.metrics.stopDuration.observe({ node_addr: p.address, status: 'success' }, seconds());
+      } catch (err) {
+        p.metrics.stopDuration.observe({ node_addr: p.address, status: 'error' }, seconds());
+        throw err;
+      }
+    },
+  }),
+  'load reporter': (p) => ({
+    start: () => {
+      p.loadReporter = new LoadReporter({
+        stats: () => p.host.stats(),
+        publish: (value) => p.member.membership.putLeased(p.member.keys.load(p.address), value),
+        intervalMs: LOAD_REPORT_INTERVAL_MS,
+        clock: p.clock,
+        logger: p.log,
+      });
+      p.loadReporter.start();
+    },
+    stop: () => p.loadReporter.stop(),
+  }),
+  'auto loader': (p) => ({ start: () => startAutoLoader(p), stop: () => p.unsubscribe?.() }),
+} satisfies Record<string, (p: NodeParts) => StepActions>;
+
+export type NodeStartStep = keyof typeof STEPS;
+
+/** The names of the node's start-up steps, in start order. */
+export const NODE_START_STEPS = Object.keys(STEPS) as NodeStartStep[];
+
+export interface NodeStartOptions {
+  readonly clock?: Clock;
+  /** Test seam: a failure thrown here fails start-up at that step. */
+  readonly hooks?: StartHooks<NodeStartStep>;
+}
+
 /**
  * One goverse-node: the cluster member, the objects it hosts with their SQLite store, the object API, the
- * operations endpoints, the admin API and the load reporter, started and stopped in the right order.
+ * operations endpoints, the admin API and the load reporter, started as ordered steps (NODE_START_STEPS) and stopped
+ * in reverse. A step that fails stops the ones started before it, so a failed start leaves nothing running.
  */
 export class GoverseNode {
-  private loadReporter: LoadReporter | null = null;
-  private unsubscribe: (() => void) | null = null;
+  private stopping: Promise<StopReport> | null = null;
 
   private constructor(
-    readonly address: string,
-    readonly member: ClusterMember,
-    readonly host: ObjectHost,
-    readonly metrics: NodeMetrics,
-    private readonly client: EtcdClient,
-    private readonly store: MonitoredObjectStore,
-    private readonly events: LifecycleSink & { close?(): void },
-    private readonly servers: { api: RunningServer; ops: RunningServer | null; admin: RunningServer | null },
-    private readonly config: GoverseConfig,
-    private readonly clock: Clock,
-    private readonly log: Logger,
+    private readonly parts: NodeParts,
+    private readonly steps: StartedSteps<NodeStartStep, NodeStop>,
   ) {}
 
+  get address(): string {
+    return this.parts.address;
+  }
+
+  get member(): ClusterMember {
+    return this.parts.member;
+  }
+
+  get host(): ObjectHost {
+    return this.parts.host;
+  }
+
+  get metrics(): NodeMetricsRegistry {
+    return this.parts.metrics;
+  }
+
   get apiPort(): number {
-    return this.servers.api.port;
+    return this.parts.api.port;
   }
 
   get opsPort(): number | null {
-    return this.servers.ops?.port ?? null;
+    return this.parts.ops?.port ?? null;
   }
 
   get adminPort(): number | null {
-    return this.servers.admin?.port ?? null;
+    return this.parts.admin?.port ?? null;
   }
 
-  /** Opens the object database first: a node pointed at another cluster's database stops before it listens. */
-  static async start(config: GoverseConfig, logger: Logger, clock: Clock = systemClock): Promise<GoverseNode> {
-    const database = await openObjectDatabase(config, logger, clock);
-    try {
-      return await GoverseNode.startOn(database, config, logger, clock);
-    } catch (err) {
-      await database.close();
-      throw err;
-    }
-  }
-
-  private static async startOn(database: ObjectStore, config: GoverseConfig, logger: Logger, clock: Clock): Promise<GoverseNode> {
-    const limits = { maxConnections: config.maxConnections };
-    const bodies = new BodyBudget(config.maxBodyBuffer);
-    const apiRouter = new Router();
-    const api = await startServer(config.listen, apiRouter, logger, limits);
-    const address = withPort(config.advertise, api.port);
-    const log = logger.child({ node: address });
-    warnIfExposed(config, log);
-    const metrics = new NodeMetrics(address);
-    const opsRouterRef = new Router();
-    const ops = config.httpListen === '' ? null : await startServer(config.httpListen, opsRouterRef, log, limits);
-    const client = createEtcdClient(etcdOptionsFromConfig(config, log));
-    const store = new MonitoredObjectStore(database, {
-      logger: log,
-      clock,
-      onError: (op, code) => metrics.persistenceErrors.inc({ op, code }),
-    });
-    const events: LifecycleSink & { close?(): void } = config.eventLog === '' ? { record: () => {} } : new LifecycleLogFile(config.eventLog);
-    const lock = new ShardLock({
-      numShards: config.numShards,
-      logger: log,
-      clock,
-      hooks: metrics.lock,
-      maxHoldMs: config.lockMaxHold,
-      slowAcquireMs: config.lockWarnThreshold,
-      defaultTimeoutMs: config.lockTimeout,
-    });
-    const member = new ClusterMember({
-      client,
-      address,
-      settings: memberSettings(config),
-      nodeInfo: {
-        nodeId: config.nodeId === '' || config.nodeId === config.advertise ? address : config.nodeId,
-        opsUrl: ops === null ? '' : `http://${withPort(hostOf(config.httpListen, address), ops.port)}`,
-        apiUrl: `http://${address}`,
-        version: VERSION,
-        weight: config.weight,
-        startedAt: clock.now(),
-      },
-      lock,
-      clock,
-      logger: log,
-      metrics: metrics.member,
-    });
-    const registry = new ObjectRegistry();
-    registerBuiltinTypes(registry, { keyValue: { maxBytes: config.keyValueMaxBytes } });
-    const host = new ObjectHost({
-      registry,
-      store,
-      events,
-      numShards: config.numShards,
-      clock,
-      logger: log,
-      gate: {
-        nodeAddress: address,
-        shardEpoch: (id) => member.shardEpoch(id),
-        nodeEpoch: () => member.nodeEpoch(),
-        acquireRead: (id, wait) => lock.acquireRead(id, wait),
-      },
-    });
-    member.attachObjects(host);
-    const readiness = (): NodeReadiness => nodeReadiness(member.readiness(), store.health());
-    metrics.bind({
-      snapshot: () => member.snapshot,
-      hostStats: () => host.stats(),
-      readiness,
-      lockStats: () => lock.stats(),
-      stuckTimeoutMs: config.stuckTimeout,
-    });
-    objectApiRouter(
+  static async start(config: GoverseConfig, logger: Logger, options: NodeStartOptions = {}): Promise<GoverseNode> {
+    const clock = options.clock ?? systemClock;
+    const parts = new NodeParts(config, logger, clock);
+    const steps = await StartedSteps.start<NodeStartStep, NodeStop>(
+      NODE_START_STEPS.map((name) => ({ name, ...STEPS[name](parts) })),
       {
-        host,
-        metrics,
-        numShards: config.numShards,
-        clock,
-        timeouts: { callMs: config.defaultCallTimeout, createMs: config.defaultCreateTimeout, deleteMs: config.defaultDeleteTimeout },
-        bodies,
+        log: logger,
+        // A start-up that failed after the member registered keeps nothing to hand over: it deregisters at once.
+        unwind: () => ({ mode: 'fast', startedAt: clock.monotonic(), report: null }),
+        ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
       },
-      apiRouter,
     );
-    opsRouter(metrics, readiness, opsRouterRef);
-    let admin: RunningServer | null = null;
-    if (config.adminToken !== '') {
-      const operations = new ClusterOperations({ client, prefix: config.etcdPrefix, logger: log, metrics: metrics.member.writer });
-      admin = await startServer(
-        config.adminListen,
-        adminRouter({
-          token: config.adminToken,
-          bodies,
-          operations,
-          snapshot: () => member.snapshot,
-          clock,
-          by: `admin@${address}`,
-          maxPauseMs: config.maxPause,
-        }),
-        log,
-        limits,
-      );
-      log.info('admin API listening', { url: `http://${withPort(hostOf(config.adminListen, '127.0.0.1:0'), admin.port)}` });
-    }
-    const node = new GoverseNode(address, member, host, metrics, client, store, events, { api, ops, admin }, config, clock, log);
-    await member.start();
-    node.loadReporter = new LoadReporter({
-      stats: () => host.stats(),
-      publish: (value) => member.membership.putLeased(member.keys.load(address), value),
-      intervalMs: LOAD_REPORT_INTERVAL_MS,
-      clock,
-      logger: log,
-    });
-    node.loadReporter.start();
-    if (config.autoLoadObjects.length > 0) {
-      const autoLoader = new AutoLoader({
-        entries: config.autoLoadObjects,
-        self: address,
-        numShards: config.numShards,
-        served: () => {
-          const served = new Map<number, number>();
-          for (let id = 0; id < config.numShards; id++) {
-            const epoch = member.shardEpoch(id);
-            if (epoch !== null) served.set(id, epoch);
-          }
-          return served;
-        },
-        nodeEpoch: () => member.nodeEpoch(),
-        create: (type, id) => host.create(type, id),
-        logger: log,
-      });
-      node.unsubscribe = member.watcher.subscribe((ev) => {
-        if (ev.type === 'snapshot') autoLoader.trigger();
-      });
-      autoLoader.trigger();
-    }
-    log.info('goverse-node started', { api: `http://${address}`, ops: ops?.port ?? null, hostname: hostname() });
-    return node;
+    parts.log.info('goverse-node started', { api: `http://${parts.address}`, ops: parts.ops?.port ?? null, hostname: hostname() });
+    return new GoverseNode(parts, steps);
   }
 
-  /** Graceful by default (hand shards over); `fast` keeps the assignments for a restart that comes right back. */
-  async stop(mode: 'graceful' | 'fast' = this.config.fastShutdown ? 'fast' : 'graceful'): Promise<StopReport> {
-    const started = this.clock.monotonic();
-    this.unsubscribe?.();
-    await this.loadReporter?.stop();
-    let report: StopReport;
-    try {
-      report = await this.member.stop(mode);
-      this.metrics.stopDuration.observe({ node_addr: this.address, status: 'success' }, (this.clock.monotonic() - started) / 1000);
-    } catch (err) {
-      this.metrics.stopDuration.observe({ node_addr: this.address, status: 'error' }, (this.clock.monotonic() - started) / 1000);
-      throw err;
-    } finally {
-      await Promise.all([this.servers.api.close(), this.servers.ops?.close(), this.servers.admin?.close()]);
-      await this.store.close();
-      this.events.close?.();
-      await this.client.close();
-    }
-    this.log.info('goverse-node stopped', { mode, durationMs: report.durationMs, left: report.left.length });
+  /**
+   * Stops the steps in reverse: graceful by default (hand shards over); `fast` keeps the assignments for a restart
+   * that comes right back. Once: a later call gets the first one's result.
+   */
+  stop(mode: 'graceful' | 'fast' = this.parts.config.fastShutdown ? 'fast' : 'graceful'): Promise<StopReport> {
+    this.stopping ??= this.stopSteps(mode);
+    return this.stopping;
+  }
+
+  private async stopSteps(mode: 'graceful' | 'fast'): Promise<StopReport> {
+    const how: NodeStop = { mode, startedAt: this.parts.clock.monotonic(), report: null };
+    await this.steps.stop(how);
+    const report = how.report!;
+    this.parts.log.info('goverse-node stopped', { mode, durationMs: report.durationMs, left: report.left.length });
     return report;
   }
+}
+
+/** The object store, the shard lock, the cluster member and the object host, wired to each other and to the routes. */
+function makeObjects(p: NodeParts): void {
+  const { config, clock, log, metrics, address, ops } = p;
+  const store = new MonitoredObjectStore(p.database, {
+    logger: log,
+    clock,
+    onError: (op, code) => metrics.persistenceErrors.inc({ op, code }),
+  });
+  p.store = store;
+  const lock = new ShardLock({
+    numShards: config.numShards,
+    logger: log,
+    clock,
+    hooks: metrics.lock,
+    maxHoldMs: config.lockMaxHold,
+    slowAcquireMs: config.lockWarnThreshold,
+    defaultTimeoutMs: config.lockTimeout,
+  });
+  const member = new ClusterMember({
+    client: p.client,
+    address,
+    settings: memberSettings(config),
+    nodeInfo: {
+      nodeId: config.nodeId === '' || config.nodeId === config.advertise ? address : config.nodeId,
+      opsUrl: ops === null ? '' : `http://${withPort(hostOf(config.httpListen, address), ops.port)}`,
+      apiUrl: `http://${address}`,
+      version: VERSION,
+      weight: config.weight,
+      startedAt: clock.now(),
+    },
+    lock,
+    clock,
+    logger: log,
+    metrics: metrics.member,
+  });
+  p.member = member;
+  const registry = new ObjectRegistry();
+  registerBuiltinTypes(registry, { keyValue: { maxBytes: config.keyValueMaxBytes } });
+  const host = new ObjectHost({
+    registry,
+    store,
+    events: p.events,
+    numShards: config.numShards,
+    clock,
+    logger: log,
+    gate: {
+      nodeAddress: address,
+      shardEpoch: (id) => member.shardEpoch(id),
+      nodeEpoch: () => member.nodeEpoch(),
+      acquireRead: (id, wait) => lock.acquireRead(id, wait),
+    },
+  });
+  p.host = host;
+  member.attachObjects(host);
+  const readiness = (): NodeReadiness => nodeReadiness(member.readiness(), store.health());
+  metrics.bind({
+    snapshot: () => member.snapshot,
+    hostStats: () => host.stats(),
+    readiness,
+    lockStats: () => lock.stats(),
+    stuckTimeoutMs: config.stuckTimeout,
+  });
+  objectApiRouter(
+    {
+      host,
+      metrics,
+      numShards: config.numShards,
+      clock,
+      timeouts: { callMs: config.defaultCallTimeout, createMs: config.defaultCreateTimeout, deleteMs: config.defaultDeleteTimeout },
+      bodies: p.bodies,
+    },
+    p.apiRouter,
+  );
+  opsRouter(metrics, readiness, p.opsRouter);
+}
+
+/** The admin API, when a token is set. */
+async function startAdmin(p: NodeParts): Promise<void> {
+  const { config, log, member, address } = p;
+  if (config.adminToken === '') return;
+  const operations = new ClusterOperations({ client: p.client, prefix: config.etcdPrefix, logger: log, metrics: p.metrics.member.writer });
+  p.admin = await startServer(
+    config.adminListen,
+    adminRouter({
+      token: config.adminToken,
+      bodies: p.bodies,
+      operations,
+      snapshot: () => member.snapshot,
+      clock: p.clock,
+      by: `admin@${address}`,
+      maxPauseMs: config.maxPause,
+    }),
+    log,
+    p.limits,
+  );
+  log.info('admin API listening', { url: `http://${withPort(hostOf(config.adminListen, '127.0.0.1:0'), p.admin.port)}` });
+}
+
+/** The objects created at start (`autoLoadObjects`), created again as the node gains shards. */
+function startAutoLoader(p: NodeParts): void {
+  const { config, member, host, address } = p;
+  if (config.autoLoadObjects.length === 0) return;
+  const autoLoader = new AutoLoader({
+    entries: config.autoLoadObjects,
+    self: address,
+    numShards: config.numShards,
+    served: () => {
+      const served = new Map<number, number>();
+      for (let id = 0; id < config.numShards; id++) {
+        const epoch = member.shardEpoch(id);
+        if (epoch !== null) served.set(id, epoch);
+      }
+      return served;
+    },
+    nodeEpoch: () => member.nodeEpoch(),
+    create: (type, id) => host.create(type, id),
+    logger: p.log,
+  });
+  p.unsubscribe = member.watcher.subscribe((ev) => {
+    if (ev.type === 'snapshot') autoLoader.trigger();
+  });
+  autoLoader.trigger();
 }
 
 /**

@@ -1,15 +1,11 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { loadConsole } from '../consoleHook.js';
 import { action, withGlobalOptions } from '../command.js';
-import { runWatch } from './watch.js';
 
-/** Opens the interactive console, or `watch` until the console is built. */
+/** Opens the interactive console. Loaded on demand: scripted subcommands never load it (nor Ink). */
 export async function openConsole(ctx: CommandContext): Promise<number> {
-  const console = await loadConsole();
-  if (console !== null) return console.runConsole({ config: ctx.config, logger: ctx.logger, actor: ctx.actor });
-  ctx.out.note('the interactive console is not built yet; showing `watch` instead (Ctrl-C to quit)');
-  return runWatch(ctx, ctx.config.refresh, null);
+  const { runConsole } = await import('../../console/main.js');
+  return runConsole({ config: ctx.config, logger: ctx.logger, actor: ctx.actor });
 }
 
 export function registerTop(program: Command): void {

@@ -7,21 +7,19 @@
  * run on every snapshot change.
  */
 export { type BalancerInput, type BalancerView } from './balancer.js';
+export { buildClusterView } from './clusterView.js';
 export {
-  buildClusterView,
   type ClusterView,
   type HotShardView,
   type MetricsStatus,
   type NodeStatus,
   type NodeView,
-  selectShards,
   type ShardColumns,
   type ShardCounts,
   type ShardFilter,
   type ShardRow,
-  shardRow,
   type ViewInput,
-} from './clusterView.js';
+} from './clusterViewTypes.js';
 export {
   expandTemplate,
   identifyNode,
@@ -41,6 +39,7 @@ export {
   type ScrapeOutcome,
   summarizeScrape,
 } from './nodeMetrics.js';
+export { selectShards, shardRow } from './shardColumns.js';
 export {
   classifyShard,
   parseShardFilterStates,

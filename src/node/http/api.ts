@@ -8,7 +8,7 @@ import { placeObject } from '../../core/sharding/objectId.js';
 import type { BodyBudget } from '../../edge/http/bodyBudget.js';
 import { readJsonObject, sendJson } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
-import type { NodeMetrics } from '../metrics.js';
+import type { NodeMetricsRegistry } from '../metrics.js';
 import { UnknownMethodError, UnknownObjectTypeError } from '../objects/errors.js';
 import type { ObjectHost } from '../objects/objectHost.js';
 
@@ -17,7 +17,7 @@ const MAX_TIMEOUT_MS = 10 * 60_000;
 
 export interface ObjectApiOptions {
   readonly host: ObjectHost;
-  readonly metrics: NodeMetrics;
+  readonly metrics: NodeMetricsRegistry;
   readonly numShards: number;
   readonly clock: Clock;
   readonly timeouts: { readonly callMs: number; readonly createMs: number; readonly deleteMs: number };
@@ -77,7 +77,7 @@ export function objectApiRouter(options: ObjectApiOptions, router: Router = new 
 
 /** Runs an operation with its deadline and the client's disconnect as abort, recording the operation metric. */
 async function timed(
-  metrics: NodeMetrics,
+  metrics: NodeMetricsRegistry,
   operation: 'CallObject' | 'CreateObject' | 'DeleteObject',
   clock: Clock,
   res: ServerResponse,

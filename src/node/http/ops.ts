@@ -1,6 +1,6 @@
 import { sendJson, sendText } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
-import type { NodeMetrics } from '../metrics.js';
+import type { NodeMetricsRegistry } from '../metrics.js';
 import type { StoreHealth } from '../persistence/monitoredObjectStore.js';
 import type { NodeReadiness } from '../readiness.js';
 
@@ -11,7 +11,7 @@ import type { NodeReadiness } from '../readiness.js';
  *   GET /ready    200 or 503 with the readiness details; not latched (503 while draining, stopping, fenced, or while
  *                 object store writes keep failing)
  */
-export function opsRouter(metrics: NodeMetrics, readiness: () => NodeReadiness, router: Router = new Router()): Router {
+export function opsRouter(metrics: NodeMetricsRegistry, readiness: () => NodeReadiness, router: Router = new Router()): Router {
   return router
     .on('GET', '/metrics', async (_req, res) => sendText(res, 200, metrics.contentType, await metrics.metricsText()))
     .on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))

@@ -1,6 +1,7 @@
 import type { JsonValue } from '../../core/api/json.js';
 import type { ObjectPlacement } from '../../core/sharding/objectId.js';
 import type { ObjectKey } from '../persistence/objectStore.js';
+import { PersistenceError } from '../persistence/errors.js';
 import { FifoMutex } from './fifoMutex.js';
 import type { ObjectType } from './objectType.js';
 
@@ -46,5 +47,14 @@ export class Activation {
 
   get writeThrough(): boolean {
     return this.type.persistence.kind === 'persistent' && this.type.persistence.savePolicy === 'write-through';
+  }
+}
+
+/** The object's state as stored, checked by its type; PersistenceError when it is not a valid state. */
+export function decodeStored(act: Activation, text: string): JsonValue {
+  try {
+    return act.type.parseState(JSON.parse(text) as JsonValue, 'stored');
+  } catch (err) {
+    throw new PersistenceError(`${act.label}: the stored state is invalid`, { cause: err });
   }
 }

@@ -1,14 +1,15 @@
-import { isJsonObject, type JsonObject, type JsonValue } from '../../core/api/json.js';
+import { isJsonObject, type JsonValue } from '../../core/api/json.js';
 import { systemClock, type Clock } from '../../core/clock.js';
-import { GoverseError, InternalError, InvalidArgumentError, NotOwnerError } from '../../core/errors.js';
+import { InvalidArgumentError, NotOwnerError } from '../../core/errors.js';
 import { nullLogger, type Logger } from '../../core/log/logger.js';
 import { placeObject, type ObjectPlacement } from '../../core/sharding/objectId.js';
-import { PersistenceError, StaleEpochError } from '../persistence/errors.js';
+import { StaleEpochError } from '../persistence/errors.js';
 import type { ObjectStore } from '../persistence/objectStore.js';
-import { Activation } from './activation.js';
+import { Activation, decodeStored } from './activation.js';
 import { ActivationRefusedError } from './errors.js';
 import type { ActivationReason, DeactivationReason, LifecycleSink, ObjectLifecycleEvent } from './lifecycleLog.js';
-import type { MethodHandler, MethodOutcome, ObjectType } from './objectType.js';
+import { callSignal, invoke } from './methodCall.js';
+import type { ObjectType } from './objectType.js';
 import type { ObjectRegistry } from './registry.js';
 import type { ShardGate } from './shardGate.js';
 import type { WaitOptions } from './waitOptions.js';
@@ -58,8 +59,6 @@ export interface HostStats {
 }
 
 type EpochNow = () => number;
-
-const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * Hosts a node's virtual objects: activates them on first use (loading their state under this node's ownership
@@ -413,42 +412,5 @@ export class ObjectHost {
     } catch (err) {
       this.logger.error('cannot record an object lifecycle event', { err, event });
     }
-  }
-}
-
-/** The caller's signal and the lock's, combined: built only when a method reads it (most never do). */
-function callSignal(caller: AbortSignal | undefined, lock: AbortSignal | undefined): AbortSignal {
-  if (caller === undefined) return lock ?? NEVER_ABORTED;
-  return lock === undefined ? caller : AbortSignal.any([caller, lock]);
-}
-
-async function invoke(
-  handler: MethodHandler<JsonValue>,
-  act: Activation,
-  method: string,
-  args: JsonObject,
-  makeSignal: () => AbortSignal,
-): Promise<MethodOutcome<JsonValue>> {
-  let signal: AbortSignal | undefined;
-  const ctx = {
-    type: act.key.type,
-    id: act.key.id,
-    get signal(): AbortSignal {
-      return (signal ??= makeSignal());
-    },
-  };
-  try {
-    return await handler(act.state, args, ctx);
-  } catch (err) {
-    if (err instanceof GoverseError) throw err;
-    throw new InternalError(`${act.key.type}.${method} on ${act.key.id} failed`, { cause: err });
-  }
-}
-
-function decodeStored(act: Activation, text: string): JsonValue {
-  try {
-    return act.type.parseState(JSON.parse(text) as JsonValue, 'stored');
-  } catch (err) {
-    throw new PersistenceError(`${act.label}: the stored state is invalid`, { cause: err });
   }
 }

@@ -13,7 +13,7 @@ import { routeObject } from '../../../src/client/route.js';
 import { NoRouteError } from '../../../src/client/errors.js';
 import { selectSamples, sampleValue, sumValues } from '../../../src/core/metrics/query.js';
 import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
-import { NodeMetrics } from '../../../src/node/metrics.js';
+import { NodeMetricsRegistry } from '../../../src/node/metrics.js';
 import { NodeCluster } from '../../harness/nodes.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { waitSettled } from '../../harness/settled.js';
@@ -148,7 +148,7 @@ describe('goverse-node API on 3 nodes', () => {
     const counterCalls = 200;
     await Promise.all(Array.from({ length: counterCalls }, (_, i) => client.call('Counter', `load-${i % 10}`, 'increment')));
     const scrapes = await Promise.all(cluster.nodes.map(async (n) => parsePrometheusText(await n.metrics())));
-    const catalog = new NodeMetrics('catalog').registry.getMetricsAsArray().map((m) => m.name);
+    const catalog = new NodeMetricsRegistry('catalog').registry.getMetricsAsArray().map((m) => m.name);
     const documented = readmeFamilies();
     expect(documented).toEqual(expect.arrayContaining(ISSUE_FAMILIES));
     expect(catalog).toEqual(expect.arrayContaining(documented));

@@ -157,6 +157,8 @@ export interface Harness {
   readonly quits: number[];
   readonly copies: string[];
   lastFrame(): string;
+  /** Every frame Ink wrote so far, styled. */
+  frames(): readonly string[];
   /** Types keys one at a time, with the ticks ink-testing-library needs around each write. */
   press(...keys: string[]): Promise<void>;
   /** Lets a frame requested from outside (watcher event, resize) render. */
@@ -225,6 +227,7 @@ export async function mount(
     quits,
     copies,
     lastFrame: () => stripAnsi(r.lastFrame() ?? ''),
+    frames: () => r.frames,
     async press(...keys: string[]) {
       for (const k of keys) {
         await tick();

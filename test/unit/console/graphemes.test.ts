@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { installGraphemeFastPath, isStandalone, standaloneSegments } from '../../../src/console/graphemes.js';
+import { installGraphemeFastPath, isStandalone, removeGraphemeFastPath, standaloneSegments } from '../../../src/console/inkPatches/graphemes.js';
 
 const real = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 const segments = (s: string): string[] => [...real.segment(s)].map((x) => x.segment);
@@ -43,14 +43,19 @@ describe('grapheme fast path', () => {
   it('once installed, Intl.Segmenter gives the same segments for fast and slow strings, and other granularities', () => {
     const Before = Intl.Segmenter;
     installGraphemeFastPath();
+    let g: Intl.Segmenter;
     try {
       expect(Intl.Segmenter).not.toBe(Before);
-      const g = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+      g = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
       for (const s of ['\u001b[32maaa>\u001b[39m │ ▲', 'e\u0301 😀 a\u200db']) expect([...g.segment(s)].map((x) => x.segment)).toEqual(segments(s));
       const w = new Intl.Segmenter('en', { granularity: 'word' });
       expect([...w.segment('two words')].map((x) => x.segment)).toEqual(['two', ' ', 'words']);
+      expect(typeof g.segment('ab').containing, 'the fast path answers').toBe('undefined');
     } finally {
-      Object.defineProperty(Intl, 'Segmenter', { value: Before, writable: true, configurable: true });
+      removeGraphemeFastPath();
     }
+    expect(Intl.Segmenter).toBe(Before);
+    // A segmenter made while installed (libraries make theirs when they load) is the real one once removed.
+    expect(typeof g.segment('ab').containing).toBe('function');
   });
 });

@@ -13,6 +13,9 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import stringWidth from 'string-width';
 
+/** The Ink major the output fast path was written against (its internal Output class and its operations). */
+export const INK_MAJOR = 6;
+
 type Transformer = (line: string, index: number) => string;
 
 /** The operations Ink's Output records (ink/build/output.js). */
@@ -101,33 +104,43 @@ export interface InkOutput {
   get(): { output: string; height: number };
 }
 
-let installed = false;
-
 /**
- * The prototype of Ink's internal Output class, or null unless Ink is the major this was written against (6). Output
- * is not exported: it is reached by its file next to Ink's entry point, the module instance Ink itself uses.
+ * The prototype of Ink's internal Output class, or null unless Ink is the major this was written against
+ * (INK_MAJOR). Output is not exported: it is reached by its file next to Ink's entry point, the module instance Ink
+ * itself uses.
  */
 export async function inkOutputPrototype(): Promise<InkOutput | null> {
   const require = createRequire(import.meta.url);
   const entry = pathToFileURL(require.resolve('ink'));
   const version = (JSON.parse(readFileSync(new URL('../package.json', entry), 'utf8')) as { version?: string }).version;
-  if (version?.startsWith('6.') !== true) return null;
+  if (version?.startsWith(`${INK_MAJOR}.`) !== true) return null;
   const { default: Output } = (await import(new URL('./output.js', entry).href)) as { default?: { prototype: InkOutput } };
   return typeof Output?.prototype.get === 'function' ? Output.prototype : null;
 }
 
+/** Ink's own output pass, kept while the fast path is in place. */
+let inks: InkOutput['get'] | null = null;
+
 /**
  * Routes Ink's output pass through `composeOutput`, falling back to Ink's own per call; returns whether the fast path
- * is in place. Installed before the first render, in the console only.
+ * is in place (false on another Ink major). Idempotent.
  */
 export async function installOutputFastPath(): Promise<boolean> {
-  if (installed) return true;
   const proto = await inkOutputPrototype();
   if (proto === null) return false;
-  const inks = proto.get;
+  if (inks !== null) return true;
+  const own = proto.get;
+  inks = own;
   proto.get = function get(this: InkOutput) {
-    return composeOutput(this.width, this.height, this.operations) ?? inks.call(this);
+    return composeOutput(this.width, this.height, this.operations) ?? own.call(this);
   };
-  installed = true;
   return true;
+}
+
+/** Puts Ink's own output pass back. */
+export async function removeOutputFastPath(): Promise<void> {
+  const proto = await inkOutputPrototype();
+  if (proto === null || inks === null) return;
+  proto.get = inks;
+  inks = null;
 }

@@ -20,25 +20,40 @@ interface Segment {
   readonly input: string;
 }
 
-let installed = false;
+const Base = Intl.Segmenter;
+/** Whether grapheme segmenters take the fast path; segmenters made while it was installed ask on every call. */
+let active = false;
+
+/**
+ * Intl.Segmenter with a fast path for grapheme segmentation. Libraries make their segmenter once, when they load, so
+ * the fast path must be installed before Ink loads; turned off, the segmenters they made behave as the base class.
+ */
+class FastSegmenter extends Base {
+  private readonly graphemes: boolean;
+  constructor(locales?: Intl.LocalesArgument, options?: Intl.SegmenterOptions) {
+    super(locales, options);
+    this.graphemes = (options?.granularity ?? 'grapheme') === 'grapheme';
+  }
+  override segment(input: string): Intl.Segments {
+    if (!active || !this.graphemes || !STANDALONE.test(input)) return super.segment(input);
+    return standaloneSegments(input) as unknown as Intl.Segments;
+  }
+}
 
 /** Replaces `Intl.Segmenter` with a subclass whose grapheme segmentation takes the fast path when it can. */
 export function installGraphemeFastPath(): void {
-  if (installed) return;
-  installed = true;
-  const Base = Intl.Segmenter;
-  class FastSegmenter extends Base {
-    private readonly graphemes: boolean;
-    constructor(locales?: string | string[], options?: Intl.SegmenterOptions) {
-      super(locales, options);
-      this.graphemes = (options?.granularity ?? 'grapheme') === 'grapheme';
-    }
-    override segment(input: string): Intl.Segments {
-      if (!this.graphemes || !STANDALONE.test(input)) return super.segment(input);
-      return standaloneSegments(input) as unknown as Intl.Segments;
-    }
-  }
-  Object.defineProperty(Intl, 'Segmenter', { value: FastSegmenter, writable: true, configurable: true });
+  active = true;
+  setSegmenter(FastSegmenter);
+}
+
+/** Puts the base `Intl.Segmenter` back and turns the fast path off in the segmenters made meanwhile. */
+export function removeGraphemeFastPath(): void {
+  active = false;
+  setSegmenter(Base);
+}
+
+function setSegmenter(value: typeof Intl.Segmenter): void {
+  Object.defineProperty(Intl, 'Segmenter', { value, writable: true, configurable: true });
 }
 
 /** The segments of a string whose every code unit stands alone; iterable like Intl.Segments. */

@@ -1,0 +1,169 @@
+import type { ImbalanceFigures } from '../planner/imbalance.js';
+import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
+import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
+import type { BalancerInput, BalancerView } from './balancer.js';
+import type { HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
+import type { ShardFilterState, ShardState } from './shardState.js';
+
+export interface ViewInput {
+  readonly snapshot: ClusterSnapshot;
+  /** Epoch ms. */
+  readonly now: number;
+  readonly stuckTimeoutMs: number;
+  readonly balancer: BalancerInput;
+  /** Per node address, its latest scrape summary (`summarizeScrape`); a node missing here shows metrics `none`. */
+  readonly metrics?: ReadonlyMap<string, NodeMetrics>;
+  /** Metrics URLs not used, and why: explicit URLs not matched to a node, published ops URLs ignored. */
+  readonly unmatchedMetrics?: readonly { readonly url: string; readonly reason: string }[];
+  /** First sightings of migrations without a record (`trackFirstSeen`), kept by watchers; one-shot commands omit it. */
+  readonly firstSeen?: ReadonlyMap<number, FirstSeen>;
+  /** The view built before from an earlier input, so unchanged expensive parts are reused. */
+  readonly previous?: ClusterView;
+  /** How many of the hottest lock-contended shards to keep (default 20). */
+  readonly hotShardLimit?: number;
+}
+
+/** Whether a node's metrics could be read, and if not, why. */
+export type MetricsStatus =
+  | { readonly kind: 'ok'; readonly url: string; readonly atMs: number }
+  | { readonly kind: 'unreachable' | 'malformed'; readonly url: string; readonly atMs: number; readonly reason: string }
+  | { readonly kind: 'none'; readonly reason: string };
+
+/** `eligible` for new targets, why an alive node is not, or `dead` (not registered, only named by records). */
+export type NodeStatus = 'eligible' | 'draining' | 'stopping' | 'dead';
+
+/**
+ * One node. The metrics figures (`ready` ... `lockTimeouts`) are those of its latest scrape (the last good one while
+ * it does not answer); `objects` and `callRate` fall back to its load record in etcd. null: unknown, never 0.
+ */
+export interface NodeView
+  extends Pick<NodeFigures, 'ready' | 'objects' | 'callRate' | 'lockAcquisitions' | 'lockWaitP99Ms' | 'writeLocksHeld' | 'lockTimeouts'> {
+  /** Position in `ClusterView.nodes`; the value stored in `ShardColumns.target` and `.current`. */
+  readonly index: number;
+  readonly address: string;
+  /** From nodeinfo (our nodes); null for upstream nodes. */
+  readonly nodeId: string | null;
+  readonly alive: boolean;
+  readonly leader: boolean;
+  readonly status: NodeStatus;
+  readonly draining: boolean;
+  readonly stopping: boolean;
+  readonly weight: number;
+  readonly shardsTarget: number;
+  readonly shardsOwned: number;
+  readonly shardsPinned: number;
+  /** Weighted ideal share of shards (0 when not eligible). */
+  readonly ideal: number;
+  readonly targetsOverIdeal: number | null;
+  /** From the load record: CPU in cores and resident memory. */
+  readonly cpu: number | null;
+  readonly rssBytes: number | null;
+  readonly version: string | null;
+  readonly startedAt: number | null;
+  readonly metrics: MetricsStatus;
+}
+
+/**
+ * Per-shard figures as flat arrays indexed by shard ID, so 8192 shards cost no objects per rebuild. Node columns hold
+ * an index into `ClusterView.nodes` (-1 for none).
+ */
+export interface ShardColumns {
+  /** Index into SHARD_STATES. */
+  readonly state: Uint8Array;
+  /** SHARD_FLAG bits. */
+  readonly flags: Uint8Array;
+  readonly target: Int32Array;
+  readonly current: Int32Array;
+  /** Objects per shard (NaN when unknown). */
+  readonly objects: Float64Array;
+  /** Calls per second per shard (NaN when unknown). */
+  readonly calls: Float64Array;
+}
+
+export interface ShardCounts {
+  readonly total: number;
+  /** CurrentNode set and alive. */
+  readonly owned: number;
+  readonly unowned: number;
+  readonly stable: number;
+  /**
+   * The state `migrating`: owned by one alive node, targeted at another. The one figure called "migrating" (the
+   * console's header, `status`, `watch`); the other states and `inMigration` are counted apart.
+   */
+  readonly migrating: number;
+  readonly unclaimed: number;
+  readonly noTarget: number;
+  readonly orphaned: number;
+  /** TargetNode != CurrentNode, whatever the state. */
+  readonly inMigration: number;
+  readonly pinned: number;
+  readonly stuck: number;
+  /** Values parsed with warnings. */
+  readonly withWarnings: number;
+}
+
+export interface HotShardView extends HotShardFigures {
+  readonly node: string;
+}
+
+/** The console data model: one immutable, pre-aggregated view of the cluster, rendered by the console and the CLI. */
+export interface ClusterView {
+  readonly snapshot: ClusterSnapshot;
+  readonly now: number;
+  readonly stuckTimeoutMs: number;
+  readonly leader: { readonly address: string; readonly alive: boolean } | null;
+  /** Alive nodes and every address a record names, byte-wise sorted. */
+  readonly nodes: readonly NodeView[];
+  readonly nodeIndex: ReadonlyMap<string, number>;
+  readonly gates: readonly string[];
+  readonly shards: ShardColumns;
+  readonly counts: ShardCounts;
+  readonly imbalance: Omit<ImbalanceFigures, 'nodes'>;
+  readonly balancer: BalancerView;
+  /** Every unsettled shard (in migration, or pinned to a node that is not alive: what can get stuck), oldest first. */
+  readonly migrations: readonly Migration[];
+  /** Migrations at least `stuckTimeoutMs` old, oldest first, each with its reason. */
+  readonly stuck: readonly StuckShard[];
+  /** The most lock-contended shards over every node, by wait time. */
+  readonly hotShards: readonly HotShardView[];
+  /** Keys under the prefix that could not be decoded, by key. */
+  readonly malformed: readonly MalformedEntry[];
+  readonly unmatchedMetrics: readonly { readonly url: string; readonly reason: string }[];
+  /** Internal index for shardRow. */
+  readonly migrationIndex: ReadonlyMap<number, Migration>;
+  readonly stuckIndex: ReadonlyMap<number, StuckShard>;
+  /** Internal: what the per-shard objects and calls were filled from, so that the next rebuild can reuse them. */
+  readonly loadFrom: { readonly metrics: ReadonlyMap<string, NodeMetrics>; readonly load: ClusterSnapshot['load'] };
+}
+
+/** One shard in full, for tables, JSON and the console's details. */
+export interface ShardRow {
+  readonly id: number;
+  readonly target: string;
+  readonly current: string;
+  readonly flags: readonly string[];
+  readonly state: ShardState;
+  readonly pinned: boolean;
+  readonly stuck: boolean;
+  /** Age of the migration (null when not in migration). */
+  readonly ageMs: number | null;
+  /** The stuck reason (null when not stuck). */
+  readonly reason: string | null;
+  /** 0 when the key is absent. */
+  readonly modRevision: number;
+  /** The stored value (null when the key is absent). */
+  readonly raw: string | null;
+  readonly warnings: readonly string[];
+  readonly objects: number | null;
+  readonly calls: number | null;
+}
+
+export interface ShardFilter {
+  /** Shards whose target or current is this node. */
+  readonly node?: string;
+  /** Any of these states or flags. */
+  readonly states?: readonly ShardFilterState[];
+  /** Only these IDs (ascending, in range). */
+  readonly ids?: readonly number[];
+}
+
