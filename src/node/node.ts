@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { ClusterMember, type MemberSettings, type StopReport } from '../cluster/member.js';
-import { ClusterOperations } from '../cluster/operations.js';
+import { ClusterOperations } from '../edge/operations/clusterOperations.js';
 import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
