@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogLevel } from '../log/logger.js';
-import { advertiseFor, isDialAddress, isEtcdEndpoint, isListenAddress } from './addresses.js';
+import { memberAddressProblem } from '../keyspace/nodeAddress.js';
+import { advertiseFor, isEtcdEndpoint, isListenAddress } from './addresses.js';
 import { autoLoadObjects, type AutoLoadObject } from './autoLoad.js';
 import { bool, decimal, duration, integer, list, oneOf, text, type ValueType } from './valueTypes.js';
 
@@ -404,7 +405,10 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
   advertise: {
     group: 'node',
     usedBy: 'node',
-    type: text({ expected: 'a host:port other processes can dial, such as node1.internal:48000', valid: isDialAddress }),
+    type: text({
+      expected: 'a host:port other processes can dial, such as node1.internal:48000 (printable ASCII, at most 255 characters)',
+      valid: (s) => memberAddressProblem(s) === null,
+    }),
     derive: (c) => advertiseFor(c.listen),
     defaultText: 'listen, with a wildcard host replaced by localhost',
     env: 'GOVERSE_ADVERTISE',

@@ -3,7 +3,7 @@ import { isPinned } from '../keyspace/shardValue.js';
 import { compareAddresses, nodeWeight, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import { type FirstSeen, listMigrations, type Migration, stuckAmong, type StuckShard } from '../planner/stuck.js';
-import type { ClusterSnapshot, MalformedEntry, ShardEntry } from '../snapshot/snapshot.js';
+import { type ClusterSnapshot, leaderAddress, type MalformedEntry, type ShardEntry } from '../snapshot/snapshot.js';
 import { type BalancerInput, type BalancerView, balancerView } from './balancer.js';
 import { type HotShardFigures, latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
 import { classifyShard, SHARD_FLAG, SHARD_STATE_INDEX, SHARD_STATES, type ShardFilterState, type ShardState } from './shardState.js';
@@ -173,7 +173,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
   }
 
   const ctx = plannerContext(snapshot);
-  const leaderAddress = snapshot.leader?.address ?? null;
+  const leaderNow = leaderAddress(snapshot.leader);
   const nodes = addresses.map((address, index): NodeView => {
     const info = snapshot.nodeInfo.get(address);
     const load = snapshot.load.get(address);
@@ -188,7 +188,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
       address,
       nodeId: info?.nodeId ?? null,
       alive,
-      leader: address === leaderAddress,
+      leader: address === leaderNow,
       ready: f?.ready ?? null,
       status: eligible ? 'eligible' : (ctx.ineligible.get(address) ?? 'dead'),
       draining: snapshot.drains.has(address),
@@ -219,7 +219,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     snapshot,
     now,
     stuckTimeoutMs,
-    leader: leaderAddress === null ? null : { address: leaderAddress, alive: snapshot.nodes.has(leaderAddress) },
+    leader: leaderNow === null ? null : { address: leaderNow, alive: snapshot.nodes.has(leaderNow) },
     nodes,
     nodeIndex,
     gates: [...snapshot.gates.keys()].sort(compareAddresses),
