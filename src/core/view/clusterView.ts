@@ -230,7 +230,11 @@ export function buildClusterView(input: ViewInput): ClusterView {
     migrations,
     stuck,
     hotShards,
-    malformed: [...snapshot.malformed.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    // Thousands of forged keys must not cost a sort per frame: reused while the snapshot's entries are the same.
+    malformed:
+      previous?.snapshot.malformed === snapshot.malformed
+        ? previous.malformed
+        : [...snapshot.malformed.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     unmatchedMetrics: input.unmatchedMetrics ?? [],
     migrationIndex: new Map(migrations.map((m) => [m.shardId, m])),
     stuckIndex: new Map(stuck.map((s) => [s.shardId, s])),

@@ -22,6 +22,7 @@ export {
   shardRow,
   type ViewInput,
 } from './clusterView.js';
+export { MALFORMED_LISTED, malformedIn, malformedListing, SHARD_DIRS } from './malformed.js';
 export {
   expandTemplate,
   identifyNode,
