@@ -1,4 +1,5 @@
-import type { KeyClass } from './keys.js';
+import { ValueTooLargeError } from '../errors.js';
+import type { KeyClass, Keyspace } from './keys.js';
 
 const KIB = 1024;
 
@@ -10,6 +11,17 @@ export const LARGE_VALUE_BOUND = 1024 * KIB;
 /** The largest value, in UTF-8 bytes, read or written under a key of this class; larger ones are malformed. */
 export function valueBound(kind: KeyClass['kind']): number {
   return kind === 'load' || kind === 'balancer-status' ? LARGE_VALUE_BOUND : DEFAULT_VALUE_BOUND;
+}
+
+/**
+ * Throws ValueTooLargeError when `value` exceeds the bound of `key`'s class. Every writer checks the values it builds
+ * (from addresses, shard values and flags that anyone with etcd access may have written), so nothing it writes is
+ * larger than what readers accept.
+ */
+export function checkValueSize(keys: Keyspace, key: string, value: string): void {
+  const cls = keys.classify(key, Number.MAX_SAFE_INTEGER);
+  const reason = oversizeReason(value, valueBound(cls.kind));
+  if (reason !== null) throw new ValueTooLargeError(key, reason);
 }
 
 /** UTF-8 length of a string (lone surrogates count as the 3 bytes of U+FFFD, as the encoder writes them). */

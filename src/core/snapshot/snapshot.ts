@@ -333,6 +333,9 @@ class SnapshotBuilder {
     change: ClusterChange,
   ): void {
     const map = (this.records[dir] ??= new Map(this.base[dir] as ReadonlyMap<unknown, unknown>));
+    // An event the record already reflects (a replay after a fresh read healed it) changes nothing.
+    const held = map.get(id) as { readonly modRevision: number } | undefined;
+    if (held !== undefined && (ev.type === 'put' ? ev.kv.modRevision : ev.modRevision) <= held.modRevision) return;
     if (ev.type === 'delete') {
       if (map.delete(id)) this.changes.push(change);
       return;

@@ -219,7 +219,7 @@ describe('ClusterWatcher', () => {
     await waitFor('the watcher to notice the partition', () => r.watcher.status.kind === 'reconnecting');
     await client.put(keys.shard(2), 'b,b');
     await client.delete(keys.shard(3));
-    const { revision } = await client.put(keys.node('n1'), 'n1');
+    const { revision } = await client.put(keys.node('n1:1'), 'n1:1', { lease: (await client.grantLease(60)).id });
     await client.compact(revision);
     proxy.unblock();
 
