@@ -268,7 +268,7 @@ export class ClusterWatcher {
       onCancelled: (err) => {
         if (!current()) return;
         this.watch = null;
-        this.markStale(`etcd cancelled the watch (history compacted past revision ${this.snap.revision}?): ${err.message}`);
+        this.markStale(`the watch ended at revision ${this.snap.revision} (compacted history, or a response too large): ${err.message}`);
         this.requestList('cancelled');
       },
     });
