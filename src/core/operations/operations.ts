@@ -5,7 +5,7 @@ import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keys
 import { type Ineligibility, plannerContext } from '../planner/context.js';
 import { Placement } from '../planner/placement.js';
 import type { AssignmentMode } from '../planner/settings.js';
-import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
 
 /**
  * The pure halves of the operator actions (pin, unpin, retarget, release, drain, pause): given a snapshot, what to
@@ -159,7 +159,7 @@ export function planRelease(ctx: OperationContext, shardIds: readonly number[], 
         key,
         old: existing === undefined ? null : encodeRecord(stripRevision(existing)),
         new: encodeRecord({ at: ctx.now, by: ctx.by, owner }),
-        expectedModRevision: existing?.modRevision ?? 0,
+        expectedModRevision: keyRevision(snapshot, existing, key),
       });
     } else {
       const refusal: ForceRefusal = { code: 'owner-alive', node: owner, target: before.target };

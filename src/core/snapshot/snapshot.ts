@@ -74,7 +74,18 @@ export interface MalformedEntry {
   readonly raw: string;
   /** The value's size in UTF-8 bytes. */
   readonly size: number;
+  /** A CAS that replaces the value compares against it (see keyRevision). */
+  readonly modRevision: number;
   readonly reason: string;
+}
+
+/**
+ * The ModRevision a CAS replacing the record at `key` must compare: the decoded record's, else that of a malformed
+ * value stored there (which the write repairs), else 0 (absent). Comparing 0 against a malformed value would lose
+ * every time and be retried forever.
+ */
+export function keyRevision(snapshot: ClusterSnapshot, record: { readonly modRevision: number } | undefined, key: string): number {
+  return record?.modRevision ?? snapshot.malformed.get(key)?.modRevision ?? 0;
 }
 
 export type Revisioned<T> = T & { readonly modRevision: number };
@@ -186,7 +197,7 @@ class SnapshotBuilder {
     // A key that decodes now is no longer malformed; one that fails below is marked again.
     this.clearMalformed(key);
     if (cls.kind === 'malformed') {
-      if (ev.type === 'put') this.markMalformed(key, ev.kv.value, cls.reason);
+      if (ev.type === 'put') this.markMalformed(ev.kv, cls.reason);
       return;
     }
     // A value beyond its key's bound is reported with its size and never decoded: the record it replaces is gone.
@@ -264,7 +275,7 @@ class SnapshotBuilder {
     if (before !== undefined && rev <= before.modRevision) return;
     let after: ShardEntry | undefined;
     if (ev.type === 'put' && tooBig !== null) {
-      this.markMalformed(ev.kv.key, ev.kv.value, tooBig);
+      this.markMalformed(ev.kv, tooBig);
       after = { id, target: '', current: '', flags: [], modRevision: ev.kv.modRevision, raw: '', warnings: [tooBig] };
     } else if (ev.type === 'put') {
       const parsed = parseShardValue(ev.kv.value);
@@ -296,7 +307,7 @@ class SnapshotBuilder {
         map.delete(address);
         this.changes.push({ kind: kind === 'node' ? 'node-left' : 'gate-left', address });
       }
-      this.markMalformed(kv.key, kv.value, problem);
+      this.markMalformed(kv, problem);
       return;
     }
     map.set(address, {
@@ -317,7 +328,7 @@ class SnapshotBuilder {
     let next: LeaderEntry | null = null;
     if (ev.type === 'put') {
       const problem = tooBig ?? memberAddressProblem(ev.kv.value);
-      if (problem !== null) this.markMalformed(ev.kv.key, ev.kv.value, `leader ${problem}`);
+      if (problem !== null) this.markMalformed(ev.kv, `leader ${problem}`);
       next = { address: problem === null ? ev.kv.value : '', modRevision: rev };
     }
     this.leader = next;
@@ -344,7 +355,7 @@ class SnapshotBuilder {
     if (d.ok) map.set(id, { ...d.record, modRevision: ev.kv.modRevision });
     else {
       map.delete(id);
-      this.markMalformed(ev.kv.key, ev.kv.value, d.reason);
+      this.markMalformed(ev.kv, d.reason);
     }
     this.changes.push(change);
   }
@@ -354,12 +365,14 @@ class SnapshotBuilder {
     if (ev.type === 'delete') return null;
     const d = decode(ev.kv.value);
     if (d.ok) return { ...d.record, modRevision: ev.kv.modRevision };
-    this.markMalformed(ev.kv.key, ev.kv.value, d.reason);
+    this.markMalformed(ev.kv, d.reason);
     return null;
   }
 
-  private markMalformed(key: string, raw: string, reason: string): void {
-    const entry = { key, raw: raw.length > MALFORMED_RAW_KEEP ? raw.slice(0, MALFORMED_RAW_KEEP) : raw, size: utf8Length(raw), reason };
+  private markMalformed(kv: Kv, reason: string): void {
+    const { key, value } = kv;
+    const raw = value.length > MALFORMED_RAW_KEEP ? value.slice(0, MALFORMED_RAW_KEEP) : value;
+    const entry: MalformedEntry = { key, raw, size: utf8Length(value), modRevision: kv.modRevision, reason };
     (this.malformed ??= new Map(this.base.malformed)).set(key, entry);
     this.changes.push({ kind: 'malformed', key });
   }

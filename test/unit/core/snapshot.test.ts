@@ -82,6 +82,7 @@ describe('ClusterSnapshot', () => {
       key: '/p/shard/+7',
       raw: 'evil:1,evil:1',
       size: 13,
+      modRevision: expect.any(Number),
       reason: 'shard ID "+7" is not a canonical decimal number',
     });
     expect([...snap.malformed.keys()].sort()).toEqual(['/p/migration/07', '/p/shard/+7', '/p/shard/-0', '/p/shard/007']);

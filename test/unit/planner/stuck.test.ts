@@ -178,4 +178,16 @@ describe('stuck migrations', () => {
     expect(r.obsoleteMigrations).toEqual([{ shardId: 0, modRevision: snapshot.migrations.get(0)!.modRevision }]);
     expect(r.obsoleteReleaseRequests).toEqual([{ shardId: 0, modRevision: snapshot.releaseRequests.get(0)!.modRevision }]);
   });
+
+  it('backfills over a malformed record with a CAS on its revision, so the repair can succeed', () => {
+    const base = cluster({ numShards: 2, nodes: ['a:1', 'b:1'], shards: () => v('b:1', 'a:1') });
+    const garbage = put(base, 'migration/0', 'not json');
+    const revision = garbage.malformed.get('/goverse/migration/0')!.modRevision;
+    const repairs = recordRepairs(garbage, new Map(), NOW);
+    expect(repairs.backfill.map((b) => [b.shardId, b.expectedModRevision])).toEqual([
+      [0, revision],
+      [1, 0],
+    ]);
+  });
 });
+
