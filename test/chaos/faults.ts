@@ -23,6 +23,7 @@ import type { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
 import type { ChaosCluster, ChaosNode } from './cluster.js';
 import { sleep } from './clients.js';
 import type { ExtraCondition } from './health.js';
+import { type HostileInput, hostileWrites } from './hostile.js';
 
 export const FAULT_KINDS = [
   'migrate-many',
@@ -41,6 +42,7 @@ export const FAULT_KINDS = [
   'drain',
   'undrain',
   'pause',
+  'hostile-writes',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -66,6 +68,7 @@ export const RECOVERY_BOUND_MS: Readonly<Record<FaultKind, number>> = {
   drain: 10_000,
   undrain: 10_000,
   pause: 5_000,
+  'hostile-writes': 10_000,
 };
 
 /** The nodes' count rebalancing settings (run.ts passes them on), so the runner can tell when it has finished. */
@@ -89,6 +92,8 @@ export interface FaultContext {
   readonly minNodes: number;
   readonly maxNodes: number;
   readonly maxPins: number;
+  /** Where hostile writes go and how the cluster's own writes are counted meanwhile. */
+  readonly hostile: HostileInput;
   /** Executes a plan, recording the shard values it wrote (or may have written) as operator writes. */
   operate(action: string, plan: OperationPlan): Promise<OperationResult>;
   /**
@@ -124,6 +129,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   { kind: 'drain', weight: 1, applicable: (c) => drained(c).length === 0 && eligible(c).length >= 3, run: drain },
   { kind: 'undrain', weight: 1, applicable: (c) => drained(c).length > 0, run: undrain },
   { kind: 'pause', weight: 1, applicable: () => true, run: pause },
+  { kind: 'hostile-writes', weight: 2, applicable: () => true, run: hostileWrites },
 ];
 
 /** Picks the next fault among the applicable ones allowed, by weight; null when none applies. */
