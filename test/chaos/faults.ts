@@ -80,8 +80,15 @@ export const CHAOS_REBALANCE = { batchSize: 8, imbalanceThreshold: 0.2 } as cons
  */
 const rebalanced: ExtraCondition = (snap) => {
   if (snap.pause !== null && snap.pause.until > Date.now()) return null;
-  return planCount(snap, CHAOS_REBALANCE).kind === 'write' ? 'the count rebalancer still has shards to move' : null;
+  return balanced(snap);
 };
+
+/**
+ * Nothing left to move even once a pause ends. Hostile writes start only then: the writes they are judged by must
+ * not include the rebalancing an earlier scale-up, undrain or restart left for later (a pause ending mid-episode).
+ */
+const balanced: ExtraCondition = (snap) =>
+  planCount(snap, CHAOS_REBALANCE).kind === 'write' ? 'the count rebalancer still has shards to move' : null;
 
 export interface FaultContext {
   readonly cluster: ChaosCluster;
@@ -101,8 +108,8 @@ export interface FaultContext {
    * cluster never recovers.
    */
   recover(kind: FaultKind, detail: string, startedAt: number, measuredFrom?: number, also?: ExtraCondition): Promise<void>;
-  /** Waits until healthy again after an episode put things back; throws if it never is. */
-  settle(kind: FaultKind, detail: string): Promise<void>;
+  /** Waits until healthy again (and `also` holds) after an episode put things back; throws if it never is. */
+  settle(kind: FaultKind, detail: string, also?: ExtraCondition): Promise<void>;
 }
 
 interface FaultDefinition {
@@ -129,7 +136,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   { kind: 'drain', weight: 1, applicable: (c) => drained(c).length === 0 && eligible(c).length >= 3, run: drain },
   { kind: 'undrain', weight: 1, applicable: (c) => drained(c).length > 0, run: undrain },
   { kind: 'pause', weight: 1, applicable: () => true, run: pause },
-  { kind: 'hostile-writes', weight: 2, applicable: () => true, run: hostileWrites },
+  { kind: 'hostile-writes', weight: 2, applicable: () => true, run: (c) => hostileWrites(c, balanced) },
 ];
 
 /** Picks the next fault among the applicable ones allowed, by weight; null when none applies. */

@@ -12,6 +12,7 @@ import { MAX_TXN_OPS } from '../../src/edge/etcd/client.js';
 import type { WriteMeter } from '../harness/writeMeter.js';
 import { sleep } from './clients.js';
 import type { FaultContext } from './faults.js';
+import type { ExtraCondition } from './health.js';
 import type { HostileEpisode } from './history.js';
 
 /** Where an episode writes and what it reports. */
@@ -25,7 +26,9 @@ export interface HostileInput {
 const HUGE = 100 * 1024;
 const MAX_BOGUS_NODES = 2000;
 
-export async function hostileWrites(ctx: FaultContext): Promise<void> {
+/** One episode; it starts once the cluster is healthy and `quiet` holds (nothing else left for it to write). */
+export async function hostileWrites(ctx: FaultContext, quiet: ExtraCondition): Promise<void> {
+  await ctx.settle('hostile-writes', 'quiet before hostile writes', quiet);
   const h = ctx.hostile;
   const w = new HostileWriter(h);
   const r = ctx.random;

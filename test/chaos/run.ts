@@ -165,8 +165,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const ms = await recordRecovery(kind, detail, begun, from, also);
         say(`${kind}: ${detail}; recovered in ${ms} ms`);
       },
-      settle: async (kind, detail) => {
-        const r = await health.waitHealthy(RECOVERY_CAP_MS);
+      settle: async (kind, detail, also) => {
+        const r = await health.waitHealthy(RECOVERY_CAP_MS, also);
         if (r.at !== null) return;
         const now = Date.now();
         faults.push({ kind, detail: `${detail}: never healthy again`, startedAt: now, measuredFrom: now, recoveredAt: null, boundMs: RECOVERY_BOUND_MS[kind] });
