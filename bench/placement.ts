@@ -38,7 +38,7 @@ class Sim {
   constructor(numShards: number, nodes: readonly string[], weights?: readonly number[]) {
     const kvs: Kv[] = [];
     nodes.forEach((n, i) => {
-      kvs.push(this.kv(`nodes/${n}`, n));
+      kvs.push(this.kv(`nodes/${n}`, n, '1'));
       if (weights !== undefined) {
         const info = { nodeId: n, opsUrl: '', apiUrl: '', version: 'bench', weight: weights[i]!, startedAt: 0, state: 'running' };
         kvs.push(this.kv(`nodeinfo/${n}`, encodeRecord(info)));
@@ -55,7 +55,7 @@ class Sim {
   }
 
   join(node: string): void {
-    this.apply([{ type: 'put', kv: this.kv(`nodes/${node}`, node) }]);
+    this.apply([{ type: 'put', kv: this.kv(`nodes/${node}`, node, '1') }]);
   }
 
   leave(node: string): void {
@@ -73,9 +73,10 @@ class Sim {
     return moved;
   }
 
-  private kv(key: string, value: string): Kv {
+  /** Members register under a lease (`lease`), everything else has none. */
+  private kv(key: string, value: string, lease = '0'): Kv {
     const rev = ++this.revision;
-    return { key: `${PREFIX}/${key}`, value, modRevision: rev, createRevision: rev, lease: '0' };
+    return { key: `${PREFIX}/${key}`, value, modRevision: rev, createRevision: rev, lease };
   }
 
   private apply(events: KvEvent[]): void {

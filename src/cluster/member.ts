@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import { describeError } from '../core/errors.js';
+import { describeError, ValueTooLargeError } from '../core/errors.js';
 import { Keyspace } from '../core/keyspace/keys.js';
 import { encodeRecord, type BalancerStatusRecord, type NodeInfoRecord } from '../core/keyspace/records.js';
 import { isPinned } from '../core/keyspace/shardValue.js';
@@ -11,19 +11,23 @@ import { Placement } from '../core/planner/placement.js';
 import type { StrategyName } from '../core/planner/rebalance.js';
 import type { PlannerSettings } from '../core/planner/settings.js';
 import { findStuck, type FirstSeen, recordRepairs, trackFirstSeen } from '../core/planner/stuck.js';
-import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
-import { type EtcdClient, MAX_TXN_OPS, type TxnOp } from '../edge/etcd/client.js';
+import { checkValueSize } from '../core/keyspace/valueBounds.js';
+import type { ClusterSnapshot, KvEvent } from '../core/snapshot/snapshot.js';
+import { type EtcdClient, MAX_TXN_OPS, type TxnCompare, type TxnOp, type TxnResult } from '../edge/etcd/client.js';
 import { type ShardChange, type ShardWriteReport, ShardWriter, type ShardWriterMetrics } from '../edge/etcd/shardWriter.js';
 import { ClusterWatcher, type WatcherMetrics, type WatcherStatus } from '../edge/etcd/watcher.js';
 import { BalancerStatusLog, decisionReason } from './balancerStatus.js';
 import { Membership } from './membership.js';
 import { ShardOwnership } from './ownership.js';
+import { PassBackoff } from './passBackoff.js';
 import { SerialRunner } from './serialRunner.js';
 import type { ShardLock, ShardLockHandle } from './shardLock.js';
 import { StabilityClock } from './stability.js';
 
 /** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
 const BACKFILL_AFTER_MS = 1000;
+/** Spacing of leader passes that write nothing (see PassBackoff); at most the safety tick. */
+const LEADER_BACKOFF_MS = { initial: 50, max: 1000 };
 
 export interface MemberSettings {
   readonly prefix: string;
@@ -128,6 +132,7 @@ export class ClusterMember {
   /** Stuck episodes already logged: shard -> state/target, so each is logged once. */
   private readonly stuckLogged = new Map<number, string>();
   private wasLeader = false;
+  private readonly leaderBackoff: PassBackoff;
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly options: ClusterMemberOptions) {
@@ -159,6 +164,7 @@ export class ClusterMember {
     this.ownership = new ShardOwnership(address);
     this.stability = new StabilityClock(clock.now());
     this.status = new BalancerStatusLog(address, settings.strategy);
+    this.leaderBackoff = new PassBackoff(LEADER_BACKOFF_MS.initial, Math.min(LEADER_BACKOFF_MS.max, settings.shardCheckIntervalMs));
     this.runner = new SerialRunner(() => this.pass(), { intervalMs: settings.shardCheckIntervalMs, logger: this.log, name: 'lifecycle' });
   }
 
@@ -189,7 +195,9 @@ export class ClusterMember {
     this.phase = 'starting';
     this.unsubscribe = this.watcher.subscribe((ev) => {
       if (ev.type !== 'snapshot') return;
+      const stableSince = this.stability.since;
       this.stability.observe(ev.changes, this.options.clock.now());
+      if (this.stability.since !== stableSince) this.leaderBackoff.reset();
       this.runner.trigger();
     });
     await this.watcher.start(signal ? { signal } : {});
@@ -300,9 +308,21 @@ export class ClusterMember {
         this.firstSeen = new Map();
         this.rebalanceState = 'idle';
         this.lastMovesAt = null;
+        this.leaderBackoff.reset();
       }
-      if (leaderRevision !== null) await this.leaderPass(leaderRevision);
+      if (leaderRevision !== null) await this.leaderTurn(leaderRevision);
     }
+  }
+
+  /** A leader pass unless the last ones wrote nothing and the next is not due yet (PassBackoff). */
+  private async leaderTurn(leaderRevision: number): Promise<void> {
+    const { clock } = this.options;
+    const wait = this.leaderBackoff.waitMs(clock.monotonic());
+    if (wait > 0) return this.runner.triggerIn(wait);
+    const { writes, dueInMs } = await this.leaderPass(leaderRevision);
+    this.leaderBackoff.passed(writes > 0, clock.monotonic(), dueInMs);
+    // A decision that waits for a moment (stability, a pause, load reports settling) is looked at again right then.
+    if (dueInMs !== null) this.runner.triggerIn(dueInMs);
   }
 
   /**
@@ -327,17 +347,21 @@ export class ClusterMember {
       const res = await this.options.client.txn({
         compares: [{ key: this.keys.leader, modRevision: leader?.modRevision ?? 0 }],
         success: [{ type: 'put', key: this.keys.leader, value: this.address }],
+        failureReads: [this.keys.leader],
       });
       if (res.succeeded) {
         this.wonLeaderRevision = res.revision;
         this.log.info('won the leader election', { revision: res.revision, previous: leader?.address ?? null });
+      } else {
+        this.healFromTxn([this.keys.leader], res);
       }
     } catch (err) {
       this.log.warn('leader election attempt failed', { err: describeError(err) });
     }
   }
 
-  private async leaderPass(leaderRevision: number): Promise<void> {
+  /** One leader step; returns how many keys it wrote, and in how long its decision wants another look (or null). */
+  private async leaderPass(leaderRevision: number): Promise<{ writes: number; dueInMs: number | null }> {
     const { clock, settings } = { clock: this.options.clock, settings: this.options.settings };
     const now = clock.now();
     let snap = this.watcher.snapshot;
@@ -359,36 +383,49 @@ export class ClusterMember {
     this.logStuck(snap, now);
     const guard = [{ key: this.keys.leader, modRevision: leaderRevision }];
     let moves: { shard: number; from: string; to: string }[] = [];
+    let writes = 0;
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
       const report = await this.writeShards(decision.writes, guard, now);
       moves = decision.writes.filter((_, i) => report?.results[i]?.status === 'written').map(toMove);
+      writes = moves.length;
       if (decision.step === 'rebalance' && moves.length > 0) this.lastMovesAt = now;
       this.log.info(decision.text, { step: decision.step, planned: decision.writes.length, written: report?.written ?? 0 });
     } else if (decision.step === 'recover') {
-      moves = await this.recover(decision, guard, now);
+      const recovered = await this.recover(decision, guard, now);
+      moves = recovered.moves;
+      writes = recovered.writes;
     }
     this.metrics.decision?.(decision.step === 'idle' ? 'skipped' : decision.step, decisionReason(decision));
     if (this.lastDecision === null || decisionReason(this.lastDecision) !== decisionReason(decision)) {
       this.log.info('balancer decision', { step: decision.step, reason: decisionReason(decision), text: decision.text });
     }
     this.lastDecision = decision;
-    this.status.record(decision, now, moves);
+    this.status.record(decision, now, moves, writes > 0);
     snap = this.watcher.snapshot;
-    await this.repairRecords(snap, guard, now);
+    writes += await this.repairRecords(snap, guard, now);
     await this.publishStatus();
+    const dueInMs = decision.step === 'idle' && decision.until !== null ? Math.max(0, decision.until - now) : null;
+    return { writes, dueInMs };
   }
 
-  private async recover(decision: Extract<LeaderDecision, { step: 'recover' }>, guard: { key: string; modRevision: number }[], now: number) {
+  private async recover(decision: Extract<LeaderDecision, { step: 'recover' }>, guard: TxnCompare[], now: number) {
     const writes: ShardWrite[] = [];
+    let requests = 0;
     for (const action of decision.actions) {
       this.metrics.intervention?.(action.kind, this.watcher.snapshot.shards[action.shardId]?.target ?? '');
       this.log.error(`stuck shard recovery: ${action.text}`, { shard: action.shardId, action: action.kind });
       if (action.kind === 'request-release') {
+        const key = this.keys.releaseRequest(action.shardId);
         try {
-          await this.options.client.txn({
-            compares: [...guard, { key: this.keys.releaseRequest(action.shardId), modRevision: action.expectedModRevision }],
-            success: [{ type: 'put', key: this.keys.releaseRequest(action.shardId), value: encodeRecord(action.record) }],
+          const value = encodeRecord(action.record);
+          checkValueSize(this.keys, key, value);
+          const res = await this.options.client.txn({
+            compares: [...guard, { key, modRevision: action.expectedModRevision }],
+            success: [{ type: 'put', key, value }],
+            failureReads: [...guard.map((g) => g.key), key],
           });
+          if (res.succeeded) requests++;
+          else this.healFromTxn([...guard.map((g) => g.key), key], res);
         } catch (err) {
           this.log.warn('could not write a release request', { shard: action.shardId, err: describeError(err) });
         }
@@ -397,11 +434,12 @@ export class ClusterMember {
       }
     }
     const report = await this.writeShards(writes, guard, now);
-    return writes.filter((_, i) => report?.results[i]?.status === 'written').map(toMove);
+    const moves = writes.filter((_, i) => report?.results[i]?.status === 'written').map(toMove);
+    return { moves, writes: moves.length + requests };
   }
 
   /** Writes planned shard changes, keeping `<prefix>/migration/<id>` in step in the same transactions. */
-  private async writeShards(writes: readonly ShardWrite[], guard: { key: string; modRevision: number }[], now: number) {
+  private async writeShards(writes: readonly ShardWrite[], guard: TxnCompare[], now: number) {
     if (writes.length === 0) return null;
     const snap = this.watcher.snapshot;
     const changes: ShardChange[] = writes.map((w) => ({
@@ -412,7 +450,36 @@ export class ClusterMember {
     }));
     const report = await this.writer.write(changes, { guard });
     this.logWriteProblems(report, 'leader');
+    this.healConflicts(report);
     return report;
+  }
+
+  /** The fresh values a lost shard CAS read go into the snapshot at once, so no pass repeats the stale write. */
+  private healConflicts(report: ShardWriteReport): void {
+    const events: KvEvent[] = [];
+    let revision = 0;
+    for (const r of report.results) {
+      if (r.status !== 'conflict') continue;
+      const key = this.keys.shard(r.shardId);
+      const c = r.current;
+      events.push(
+        c === undefined
+          ? { type: 'delete', key, modRevision: r.revision }
+          : { type: 'put', kv: { key, value: c.raw, modRevision: c.modRevision, createRevision: c.modRevision, lease: '0' } },
+      );
+      revision = Math.max(revision, r.revision);
+    }
+    this.watcher.heal(events, revision);
+  }
+
+  /** The same for a lost record CAS whose failure branch read `keys`. */
+  private healFromTxn(keys: readonly string[], res: TxnResult): void {
+    if (res.succeeded) return;
+    const events = keys.map((key): KvEvent => {
+      const kv = res.reads.get(key);
+      return kv === undefined ? { type: 'delete', key, modRevision: res.revision } : { type: 'put', kv };
+    });
+    this.watcher.heal(events, res.revision);
   }
 
   private migrationOps(snap: ClusterSnapshot, w: ShardWrite, now: number): TxnOp[] {
@@ -453,12 +520,21 @@ export class ClusterMember {
    * seen for a while (dated from its first sighting), and only while the shard still holds the value it was seen
    * with, so no record is ever written for a migration that already ended.
    */
-  private async repairRecords(snap: ClusterSnapshot, guard: { key: string; modRevision: number }[], now: number): Promise<void> {
+  private async repairRecords(snap: ClusterSnapshot, guard: TxnCompare[], now: number): Promise<number> {
     const repairs = recordRepairs(snap, this.firstSeen, now);
     const settleMs = Math.min(BACKFILL_AFTER_MS, this.options.settings.planner.stuckTimeoutMs / 4);
-    const ops: { compares: { key: string; modRevision: number }[]; op: TxnOp }[] = [
+    const fits = (key: string, value: string): boolean => {
+      try {
+        checkValueSize(this.keys, key, value);
+        return true;
+      } catch (err) {
+        this.log.warn('migration record not backfilled', { err: describeError(err) });
+        return false;
+      }
+    };
+    const ops: { compares: TxnCompare[]; op: TxnOp }[] = [
       ...repairs.backfill
-        .filter((b) => now - b.record.since >= settleMs)
+        .filter((b) => now - b.record.since >= settleMs && fits(this.keys.migration(b.shardId), encodeRecord(b.record)))
         .map((b) => ({
           compares: [
             { key: this.keys.migration(b.shardId), modRevision: b.expectedModRevision },
@@ -484,22 +560,30 @@ export class ClusterMember {
       batch.push(o);
       compares += o.compares.length;
     }
-    if (batch.length === 0) return;
+    if (batch.length === 0) return 0;
+    const compared = [...guard, ...batch.flatMap((b) => b.compares)];
     try {
-      await this.options.client.txn({ compares: [...guard, ...batch.flatMap((b) => b.compares)], success: batch.map((b) => b.op) });
+      const res = await this.options.client.txn({ compares: compared, success: batch.map((b) => b.op), failureReads: compared.map((c) => c.key) });
+      if (res.succeeded) return batch.length;
+      this.healFromTxn(compared.map((c) => c.key), res);
     } catch (err) {
       this.log.debug('record repair failed; retried on a later pass', { err: describeError(err) });
     }
+    return 0;
   }
 
   private async publishStatus(): Promise<void> {
     const record = this.status.changedSince(this.publishedStatus);
     if (record === null) return;
     try {
-      await this.membership.putLeased(this.keys.balancerStatus, encodeRecord(record));
+      const value = encodeRecord(record);
+      checkValueSize(this.keys, this.keys.balancerStatus, value);
+      await this.membership.putLeased(this.keys.balancerStatus, value);
       this.publishedStatus = record;
     } catch (err) {
-      this.log.debug('could not publish the balancer status', { err: describeError(err) });
+      // Too large cannot happen with the log's own bound, so it is worth a warning; etcd trouble is retried next pass.
+      if (err instanceof ValueTooLargeError) this.log.warn('balancer status not published', { err: describeError(err) });
+      else this.log.debug('could not publish the balancer status', { err: describeError(err) });
     }
   }
 
@@ -527,6 +611,7 @@ export class ClusterMember {
       }));
       const report = await this.writer.write(changes);
       this.logWriteProblems(report, 'claim');
+      this.healConflicts(report);
       const now = this.options.clock.now();
       for (const r of report.results) {
         if (r.status !== 'written') continue;
@@ -569,6 +654,7 @@ export class ClusterMember {
       if (writes.length === 0) return;
       const report = await this.writer.write(writes.map((w) => ({ shardId: w.shardId, expectedModRevision: w.expectedModRevision, value: w.after })));
       this.logWriteProblems(report, 'release');
+      this.healConflicts(report);
       for (const r of report.results) if (r.status === 'written') this.ownership.released(r.shardId);
       if (report.written > 0) {
         this.metrics.released?.(report.written, this.options.clock.monotonic() - started);

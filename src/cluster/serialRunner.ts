@@ -11,6 +11,7 @@ export class SerialRunner {
   private stopped = false;
   private immediate: NodeJS.Immediate | null = null;
   private tick: NodeJS.Timeout | null = null;
+  private later: { readonly at: number; readonly timer: NodeJS.Timeout } | null = null;
 
   constructor(
     private readonly pass: () => Promise<void>,
@@ -37,6 +38,20 @@ export class SerialRunner {
     });
   }
 
+  /** Asks for a pass in `ms` (one timer: an earlier request wins). */
+  triggerIn(ms: number): void {
+    if (this.stopped) return;
+    const at = performance.now() + ms;
+    if (this.later !== null && this.later.at <= at) return;
+    if (this.later !== null) clearTimeout(this.later.timer);
+    const timer = setTimeout(() => {
+      this.later = null;
+      this.trigger();
+    }, ms);
+    timer.unref();
+    this.later = { at, timer };
+  }
+
   /** Runs a pass now (waiting for the one in flight first) and resolves when it is done. */
   async runNow(): Promise<void> {
     while (this.running) await this.running;
@@ -59,8 +74,10 @@ export class SerialRunner {
     this.stopped = true;
     if (this.immediate) clearImmediate(this.immediate);
     if (this.tick) clearTimeout(this.tick);
+    if (this.later) clearTimeout(this.later.timer);
     this.immediate = null;
     this.tick = null;
+    this.later = null;
     while (this.running) await this.running;
   }
 

@@ -47,6 +47,16 @@ export class InvalidArgumentError extends GoverseError {
   }
 }
 
+/** A value would exceed the bound of its key (see core/keyspace/valueBounds): it is not written. */
+export class ValueTooLargeError extends InvalidArgumentError {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`not writing ${key.length > 200 ? `${key.slice(0, 200)}...` : key}: ${reason}`);
+  }
+}
+
 export class InvalidObjectIdError extends GoverseError {
   constructor(
     readonly objectId: string,

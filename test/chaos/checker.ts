@@ -7,11 +7,12 @@
  *   increment was applied twice (the final value is at most the acknowledged plus the possibly applied ones);
  * - pinned shards never moved except by an operator's write;
  * - every shard ends owned by an alive node (target = current);
- * - every fault recovered within its bound.
+ * - every fault recovered within its bound;
+ * - under hostile writes the cluster wrote at most HOSTILE_WRITE_BOUND keys a second (load reports aside).
  * Each violation carries a readable history: the events around it, relative to the run's start.
  */
 import { isPinned, parseShardValue, type ShardValue } from '../../src/core/keyspace/shardValue.js';
-import type { ChaosHistory, FaultRecord, Incarnation, IncrementRecord, LifecycleEvent, ShardChange } from './history.js';
+import type { ChaosHistory, FaultRecord, HostileEpisode, Incarnation, IncrementRecord, LifecycleEvent, ShardChange } from './history.js';
 
 export type ViolationKind =
   | 'double-activation'
@@ -22,7 +23,8 @@ export type ViolationKind =
   | 'pinned-moved'
   | 'final-owner'
   | 'recovery-bound'
-  | 'not-recovered';
+  | 'not-recovered'
+  | 'write-rate';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -45,6 +47,7 @@ export function checkHistory(h: ChaosHistory): Violation[] {
     ...checkPins(h, timeline),
     ...checkFinalOwners(h),
     ...checkRecovery(h, timeline),
+    ...checkWriteRate(h, timeline),
   ];
 }
 
@@ -289,6 +292,27 @@ function checkRecovery(h: ChaosHistory, timeline: Timeline): Violation[] {
   return out;
 }
 
+// ---- writes under hostile input -----------------------------------------------------------------------------
+
+/** What the cluster may write per second, on average over a hostile episode and its recovery (load reports aside). */
+export const HOSTILE_WRITE_BOUND = 20;
+
+export function hostileWriteRate(e: HostileEpisode): number {
+  return e.writes / Math.max(0.001, (e.endedAt - e.startedAt) / 1000);
+}
+
+function checkWriteRate(h: ChaosHistory, timeline: Timeline): Violation[] {
+  return h.hostile
+    .filter((e) => hostileWriteRate(e) > HOSTILE_WRITE_BOUND)
+    .map((e) => ({
+      kind: 'write-rate' as const,
+      message:
+        `hostile writes at ${timeline.rel(e.startedAt)}: the cluster wrote ${e.writes} keys in ${((e.endedAt - e.startedAt) / 1000).toFixed(1)} s ` +
+        `(${hostileWriteRate(e).toFixed(1)}/s, bound ${HOSTILE_WRITE_BOUND}/s): ${Object.entries(e.byDir).map(([d, n]) => `${d} ${n}`).join(', ')}`,
+      history: timeline.around([e.startedAt, e.endedAt], {}),
+    }));
+}
+
 /** How much the checker had to judge: a run whose history is nearly empty proves little. */
 export function coverage(h: ChaosHistory): string {
   const intervals = [...activationIntervals(h.incarnations).values()];
@@ -302,7 +326,8 @@ export function coverage(h: ChaosHistory): string {
     `${activations} activations of ${intervals.length} objects in ${h.incarnations.length} incarnations, ` +
     `${acked} acknowledged increments on ${counters} counters (${retriedBlind} after an unanswered attempt), ` +
     `${h.shardChanges.length} shard changes ` +
-    `(${pinnedChanges} of pinned shards), ${h.faults.length} recoveries`
+    `(${pinnedChanges} of pinned shards), ${h.faults.length} recoveries` +
+    (h.hostile.length === 0 ? '' : `, ${h.hostile.length} hostile episodes (worst ${Math.max(...h.hostile.map(hostileWriteRate)).toFixed(1)} writes/s)`)
   );
 }
 

@@ -15,6 +15,7 @@ import type { ClusterOperations } from '../../src/edge/operations/clusterOperati
 import type { ChaosCluster, ChaosNode } from './cluster.js';
 import { sleep } from './clients.js';
 import type { ExtraCondition } from './health.js';
+import { type HostileInput, hostileWrites } from './hostile.js';
 
 export const FAULT_KINDS = [
   'migrate-many',
@@ -33,6 +34,7 @@ export const FAULT_KINDS = [
   'drain',
   'undrain',
   'pause',
+  'hostile-writes',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -58,6 +60,7 @@ export const RECOVERY_BOUND_MS: Readonly<Record<FaultKind, number>> = {
   drain: 10_000,
   undrain: 10_000,
   pause: 5_000,
+  'hostile-writes': 10_000,
 };
 
 /** The nodes' count rebalancing settings (run.ts passes them on), so the runner can tell when it has finished. */
@@ -69,8 +72,15 @@ export const CHAOS_REBALANCE = { batchSize: 8, imbalanceThreshold: 0.2 } as cons
  */
 const rebalanced: ExtraCondition = (snap) => {
   if (snap.pause !== null && snap.pause.until > Date.now()) return null;
-  return planCount(snap, CHAOS_REBALANCE).kind === 'write' ? 'the count rebalancer still has shards to move' : null;
+  return balanced(snap);
 };
+
+/**
+ * Nothing left to move even once a pause ends. Hostile writes start only then: the writes they are judged by must
+ * not include the rebalancing an earlier scale-up, undrain or restart left for later (a pause ending mid-episode).
+ */
+const balanced: ExtraCondition = (snap) =>
+  planCount(snap, CHAOS_REBALANCE).kind === 'write' ? 'the count rebalancer still has shards to move' : null;
 
 export interface FaultContext {
   readonly cluster: ChaosCluster;
@@ -81,6 +91,8 @@ export interface FaultContext {
   readonly minNodes: number;
   readonly maxNodes: number;
   readonly maxPins: number;
+  /** Where hostile writes go and how the cluster's own writes are counted meanwhile. */
+  readonly hostile: HostileInput;
   /** Executes a plan, recording the shard values it wrote (or may have written) as operator writes. */
   operate(action: string, plan: OperationPlan): Promise<OperationResult>;
   /**
@@ -88,8 +100,8 @@ export interface FaultContext {
    * cluster never recovers.
    */
   recover(kind: FaultKind, detail: string, startedAt: number, measuredFrom?: number, also?: ExtraCondition): Promise<void>;
-  /** Waits until healthy again after an episode put things back; throws if it never is. */
-  settle(kind: FaultKind, detail: string): Promise<void>;
+  /** Waits until healthy again (and `also` holds) after an episode put things back; throws if it never is. */
+  settle(kind: FaultKind, detail: string, also?: ExtraCondition): Promise<void>;
 }
 
 interface FaultDefinition {
@@ -116,6 +128,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   { kind: 'drain', weight: 1, applicable: (c) => drained(c).length === 0 && eligible(c).length >= 3, run: drain },
   { kind: 'undrain', weight: 1, applicable: (c) => drained(c).length > 0, run: undrain },
   { kind: 'pause', weight: 1, applicable: () => true, run: pause },
+  { kind: 'hostile-writes', weight: 2, applicable: () => true, run: (c) => hostileWrites(c, balanced) },
 ];
 
 /** Picks the next fault among the applicable ones allowed, by weight; null when none applies. */

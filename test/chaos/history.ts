@@ -70,6 +70,16 @@ export interface FaultRecord {
   readonly boundMs: number;
 }
 
+/** A "hostile writes" episode and what the cluster wrote meanwhile (load reports and the hostile writes aside). */
+export interface HostileEpisode {
+  readonly startedAt: number;
+  /** When the cluster had recovered from it. */
+  readonly endedAt: number;
+  readonly writes: number;
+  /** Those writes by key directory (`shard`, `migration`, `rebalance`...). */
+  readonly byDir: Readonly<Record<string, number>>;
+}
+
 export interface FinalState {
   /** Counter values read at the end; null when the counter could not be read. */
   readonly counters: ReadonlyMap<string, number | null>;
@@ -87,5 +97,6 @@ export interface ChaosHistory {
   readonly shardChanges: readonly ShardChange[];
   readonly operatorWrites: readonly OperatorWrite[];
   readonly faults: readonly FaultRecord[];
+  readonly hostile: readonly HostileEpisode[];
   readonly final: FinalState;
 }

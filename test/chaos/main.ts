@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
-import { coverage, formatViolation } from './checker.js';
+import { coverage, formatViolation, HOSTILE_WRITE_BOUND } from './checker.js';
 import { FAULT_KINDS, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
 import { type ChaosOptions, runChaos } from './run.js';
 
@@ -106,6 +106,9 @@ async function main(): Promise<number> {
       .map(([k, ms]) => `${k} ${ms} ms (bound ${RECOVERY_BOUND_MS[k as FaultKind]})`)
       .join(', ') || 'none'}`,
   );
+  if (r.summary.hostileWritesPerSecond !== null) {
+    out(`hostile writes: the cluster wrote at most ${r.summary.hostileWritesPerSecond} keys/s over an episode (bound ${HOSTILE_WRITE_BOUND}/s)`);
+  }
   out(`checked: ${coverage(r.history)}`);
   for (const w of r.warnings) out(`warning: ${w}`);
   if (r.aborted !== null) out(`fault injection stopped early: ${r.aborted}`);

@@ -13,13 +13,15 @@ import { readSnapshot } from '../../src/edge/etcd/readSnapshot.js';
 import { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
 import { ClusterOperations } from '../../src/edge/operations/clusterOperations.js';
 import { FAST_ENV } from '../harness/nodes.js';
+import { WriteMeter } from '../harness/writeMeter.js';
 import { prng } from '../unit/cluster/prng.js';
-import { checkHistory, formatViolation, type Violation, worstRecovery } from './checker.js';
+import { checkHistory, formatViolation, hostileWriteRate, type Violation, worstRecovery } from './checker.js';
 import { ChaosCluster } from './cluster.js';
 import { type ClientStats, IncrementClients, sleep } from './clients.js';
 import { CHAOS_REBALANCE, chooseFault, type FaultContext, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
 import { type ExtraCondition, Health } from './health.js';
 import type { ChaosHistory, FaultRecord, OperatorWrite } from './history.js';
+import { type HostileInput } from './hostile.js';
 import { ShardHistory } from './shardHistory.js';
 
 export interface ChaosOptions {
@@ -52,6 +54,8 @@ export interface ChaosResult {
     readonly acknowledged: number;
     readonly violations: number;
     readonly worstRecoveryMs: Record<string, number>;
+    /** The highest rate the cluster wrote at during a hostile episode (null without one). */
+    readonly hostileWritesPerSecond: number | null;
   };
   readonly violations: readonly Violation[];
   readonly history: ChaosHistory;
@@ -91,12 +95,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const client = cluster.harness.client;
   const watcher = new ClusterWatcher({ client, prefix: cluster.prefix, numShards: o.numShards, resyncIntervalMs: 10_000 });
   let shards: ShardHistory | null = null;
+  let meter: WriteMeter | null = null;
   let closeHealth: (() => Promise<void>) | null = null;
   let clients: IncrementClients | null = null;
   let keptIn: string | null = null;
   try {
     await watcher.start();
     shards = await ShardHistory.start(client, cluster.prefix);
+    meter = await WriteMeter.start(client, cluster.prefix);
+    const hostile: HostileInput = { client, prefix: cluster.prefix, meter, episodes: [] };
     const counters = Array.from({ length: o.counters }, (_, i) => `chaos-${i}`);
     const health = new Health(cluster, watcher, client, counters, clientRandom);
     closeHealth = () => health.close();
@@ -139,6 +146,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       minNodes: o.minNodes,
       maxNodes: o.maxNodes,
       maxPins: 8,
+      hostile,
       operate: async (action: string, plan: OperationPlan): Promise<OperationResult> => {
         try {
           const result = await ops.execute(plan);
@@ -158,8 +166,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const ms = await recordRecovery(kind, detail, begun, from, also);
         say(`${kind}: ${detail}; recovered in ${ms} ms`);
       },
-      settle: async (kind, detail) => {
-        const r = await health.waitHealthy(RECOVERY_CAP_MS);
+      settle: async (kind, detail, also) => {
+        const r = await health.waitHealthy(RECOVERY_CAP_MS, also);
         if (r.at !== null) return;
         const now = Date.now();
         faults.push({ kind, detail: `${detail}: never healthy again`, startedAt: now, measuredFrom: now, recoveredAt: null, boundMs: RECOVERY_BOUND_MS[kind] });
@@ -211,6 +219,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const recorder = shards;
     await waitUntil(() => finalShards.every((raw, id) => recorder.valueOf(id) === raw), 10_000);
     if (recorder.gap !== null) warnings.push(`shard history incomplete: ${recorder.gap}`);
+    if (meter.gap !== null && hostile.episodes.length > 0) warnings.push(`write counts incomplete: ${meter.gap}`);
     const history: ChaosHistory = {
       seed: o.seed,
       startedAt,
@@ -219,6 +228,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       shardChanges: recorder.changes,
       operatorWrites,
       faults,
+      hostile: hostile.episodes,
       final: {
         counters: finalCounters,
         shards: finalShards,
@@ -228,7 +238,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const violations = checkHistory(history);
     if (violations.length > 0 || o.keep === true) keptIn = keep(cluster.harness.dir, history, violations);
     return {
-      summary: { seed: o.seed, faults: counts, acknowledged: load.stats.acknowledged, violations: violations.length, worstRecoveryMs: worstRecovery(faults) },
+      summary: {
+        seed: o.seed,
+        faults: counts,
+        acknowledged: load.stats.acknowledged,
+        violations: violations.length,
+        worstRecoveryMs: worstRecovery(faults),
+        hostileWritesPerSecond: hostile.episodes.length === 0 ? null : Math.round(Math.max(...hostile.episodes.map(hostileWriteRate)) * 100) / 100,
+      },
       violations,
       history,
       clients: load.stats,
@@ -239,6 +256,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await clients?.stop();
     await shards?.stop();
+    await meter?.stop();
     await closeHealth?.();
     await watcher.stop();
     await cluster.close();

@@ -4,6 +4,7 @@
  * The watch resumes from the last delivered revision after a disconnect (etcd restarts keep their data); a cancelled
  * watch (compaction, which the run never does) would leave a gap, so it is reported rather than papered over.
  */
+import { parseShardId } from '../../src/core/keyspace/keys.js';
 import type { EtcdClient, WatchHandle } from '../../src/edge/etcd/client.js';
 import type { ShardChange } from './history.js';
 
@@ -57,9 +58,10 @@ export class ShardHistory {
     this.watch = null;
   }
 
+  /** Only the canonical key of a shard: aliases such as `shard/007` (hostile writes) are not that shard. */
   private shardOf(key: string): number | null {
     if (!key.startsWith(this.root)) return null;
-    const id = Number(key.slice(this.root.length));
-    return Number.isSafeInteger(id) && id >= 0 ? id : null;
+    const id = parseShardId(key.slice(this.root.length), Number.MAX_SAFE_INTEGER);
+    return typeof id === 'number' ? id : null;
   }
 }

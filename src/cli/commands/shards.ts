@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { knownNodes } from '../../core/operations/operations.js';
 import { parseShardList } from '../../core/operations/shardList.js';
-import { parseShardFilterStates, selectShards, shardRow, type ShardFilter } from '../../core/view/index.js';
+import { malformedIn, malformedListing, parseShardFilterStates, SHARD_DIRS, selectShards, shardRow, type ShardFilter } from '../../core/view/index.js';
 import { ExitCode } from '../exitCodes.js';
 import { action, withGlobalOptions } from '../command.js';
 import { age, cell } from '../render.js';
@@ -26,6 +26,8 @@ export function registerShards(program: Command): void {
     const view = ctx.view(snapshot);
     const filter: ShardFilter = { ...(node === undefined ? {} : { node }), ...(states ? { states } : {}), ...(ids ? { ids } : {}) };
     const rows = selectShards(view, filter).map((id) => shardRow(view, id));
+    // Keys that look like shard keys but are not (aliases such as shard/007): never read as the shard they resemble.
+    const malformed = malformedIn(view.malformed, snapshot.prefix, SHARD_DIRS);
     if (ctx.out.format === 'json') {
       ctx.out.json({
         revision: snapshot.revision,
@@ -43,6 +45,7 @@ export function registerShards(program: Command): void {
           callRate: r.calls,
           ...(r.warnings.length > 0 ? { warnings: r.warnings } : {}),
         })),
+        malformed: malformedListing(malformed),
       });
       return ExitCode.ok;
     }
@@ -61,6 +64,10 @@ export function registerShards(program: Command): void {
       ]),
     );
     ctx.out.note(`${rows.length} shards`);
+    if (malformed.length > 0) {
+      const first = malformed.slice(0, 3).map((m) => `${m.key} (${m.reason})`);
+      ctx.out.note(`${malformed.length} malformed shard keys, ignored: ${first.join(', ')}${malformed.length > 3 ? ', ...' : ''}`);
+    }
     return ExitCode.ok;
   });
 }

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import type { ClusterView } from '../../core/view/index.js';
+import { type ClusterView, MALFORMED_LISTED, malformedIn, malformedListing } from '../../core/view/index.js';
 import { ExitCode } from '../exitCodes.js';
 import { action, withGlobalOptions } from '../command.js';
 import { age } from '../render.js';
+
+/** Malformed keys the table lists one per line; the JSON document lists more. */
+const MALFORMED_SHOWN = 10;
 
 /** The status document; `watch -o json` prints the same per line. */
 export function statusDocument(view: ClusterView): Record<string, unknown> {
@@ -20,6 +23,8 @@ export function statusDocument(view: ClusterView): Record<string, unknown> {
       draining: alive.filter((n) => n.draining).length,
       stopping: alive.filter((n) => n.stopping).length,
       known: view.nodes.length,
+      // Node keys that are not live members (no lease, value differs from the key, bad address): never placed on.
+      rejected: malformedIn(view.malformed, view.snapshot.prefix, ['nodes']).length,
     },
     gates: view.gates.length,
     shards: {
@@ -38,6 +43,7 @@ export function statusDocument(view: ClusterView): Record<string, unknown> {
     balancer: { state: b.state, reason: b.reason, source: b.source, strategy: b.strategy, pause: b.pause },
     imbalance: view.imbalance,
     malformed: view.malformed.length,
+    malformedKeys: malformedListing(view.malformed),
   };
 }
 
@@ -64,7 +70,15 @@ export function registerStatus(program: Command): void {
       );
       out.line(`balancer  ${b.state}: ${b.reason}${b.source === 'computed' ? ' (computed here; no fresh status from a leader)' : ''}`);
       if (b.pause !== null) out.line(`paused    by ${b.pause.by} for ${age(b.pause.remainingMs)} more${b.pause.reason ? `: ${b.pause.reason}` : ''}`);
-      if (view.malformed.length > 0) out.line(`malformed ${view.malformed.length} keys (first: ${view.malformed[0]!.key}: ${view.malformed[0]!.reason})`);
+      const rejected = malformedIn(view.malformed, view.snapshot.prefix, ['nodes']).length;
+      if (rejected > 0) out.line(`rejected  ${rejected} node keys are not live members and get no shards (listed below)`);
+      if (view.malformed.length > 0) {
+        out.line(`malformed ${view.malformed.length} keys, ignored:`);
+        for (const m of view.malformed.slice(0, MALFORMED_SHOWN)) out.line(`  ${m.key}: ${m.reason}`);
+        if (view.malformed.length > MALFORMED_SHOWN) {
+          out.line(`  ... ${view.malformed.length - MALFORMED_SHOWN} more (-o json lists ${MALFORMED_LISTED} with their values)`);
+        }
+      }
     }
     if (c.unowned > 0) {
       ctx.out.note(`${c.unowned} of ${c.total} shards have no alive owner`);

@@ -4,7 +4,7 @@
  * is spelled out in words, so it reads the same without colour.
  */
 import { printable } from '../../core/text/printable.js';
-import type { ClusterView } from '../../core/view/index.js';
+import { type ClusterView, malformedIn } from '../../core/view/index.js';
 import type { WatcherStatus } from '../../edge/etcd/watcher.js';
 import { compactAge } from '../text.js';
 import type { Theme } from '../theme.js';
@@ -67,11 +67,15 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
   const metricsTrouble = alive.filter((n) => n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed').length;
   const c = view.counts;
   const im = view.imbalance;
+  // Forged or broken keys are ignored by the cluster; the header says so (`status` lists them).
+  const rejected = malformedIn(view.malformed, snap.prefix, ['nodes']).length;
   // The most alarming figures first, so an 80-column terminal still shows the stuck count where the line is cut.
   const line2 = [
-    `nodes ${alive.length} alive${view.nodes.length > alive.length ? theme.tone(` (${view.nodes.length - alive.length} dead)`, 'bad') : ''}`,
+    `nodes ${alive.length} alive${view.nodes.length > alive.length ? theme.tone(` (${view.nodes.length - alive.length} dead)`, 'bad') : ''}` +
+      (rejected > 0 ? theme.tone(` (${rejected} rejected)`, 'bad') : ''),
     c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
     c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
+    ...(view.malformed.length > 0 ? [theme.tone(`malformed ${view.malformed.length} keys`, 'bad')] : []),
     metricsTrouble > 0 ? theme.tone(`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, 'bad') : `metrics ${scraped}/${alive.length}`,
     // The shard state `migrating`, as the map's `>`, `shards --state migrating` and `status` count it.
     c.migrating > 0 ? theme.tone(`migrating ${c.migrating}`, 'warn') : 'migrating 0',

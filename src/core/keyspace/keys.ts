@@ -1,4 +1,4 @@
-import { parseGoInt } from '../sharding/objectId.js';
+import { memberAddressProblem } from './nodeAddress.js';
 
 /** Default cluster prefix, as upstream. */
 export const DEFAULT_PREFIX = '/goverse';
@@ -69,17 +69,16 @@ export class Keyspace {
       case 'load':
       case 'drain': {
         if (suffix === '') return { kind: 'malformed', reason: `empty address after "${dir}/"` };
+        const problem = memberAddressProblem(suffix);
+        if (problem !== null) return { kind: 'malformed', reason: problem };
         const kind = dir === 'nodes' ? 'node' : dir === 'gates' ? 'gate' : dir;
         return { kind, address: suffix };
       }
       case 'shard':
       case 'migration':
       case 'release-request': {
-        const id = parseGoInt(suffix);
-        if (id === null) return { kind: 'malformed', reason: `shard ID ${JSON.stringify(suffix)} is not an integer` };
-        if (id < 0 || id >= numShards) {
-          return { kind: 'malformed', reason: `shard ID ${id} is out of range [0, ${numShards})` };
-        }
+        const id = parseShardId(suffix, numShards);
+        if (typeof id === 'string') return { kind: 'malformed', reason: id };
         const kind = dir === 'shard' ? 'shard' : dir === 'migration' ? 'migration' : 'release-request';
         return { kind, shardId: id };
       }
@@ -87,6 +86,17 @@ export class Keyspace {
         return { kind: 'unknown' };
     }
   }
+}
+
+/**
+ * A shard ID as written in keys: canonical decimal (`0`, `7`, `8191`) below `numShards`; otherwise the reason it is
+ * not one. Go's Atoi would also read `+7`, `007` or `-0` as a shard, but such keys are aliases nobody here writes: a
+ * key that is not the canonical spelling of its shard must never be mistaken for that shard's key.
+ */
+export function parseShardId(text: string, numShards: number): number | string {
+  if (!/^(0|[1-9][0-9]*)$/.test(text)) return `shard ID ${JSON.stringify(text)} is not a canonical decimal number`;
+  const id = Number(text);
+  return id < numShards ? id : `shard ID ${text} is out of range [0, ${numShards})`;
 }
 
 export type KeyClass =

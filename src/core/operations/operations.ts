@@ -7,7 +7,7 @@ import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keys
 import { type Ineligibility, plannerContext } from '../planner/context.js';
 import { Placement } from '../planner/placement.js';
 import type { AssignmentMode } from '../planner/settings.js';
-import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
 
 /**
  * The operator actions, pure half. Every front end (the CLI's commands, the console's keys and palette, the node's
@@ -206,7 +206,7 @@ function planRelease(ctx: OperationContext, shardIds: readonly number[], refusal
         key,
         old: existing === undefined ? null : encodeRecord(stripRevision(existing)),
         new: encodeRecord({ at: ctx.now, by: ctx.by, owner }),
-        expectedModRevision: existing?.modRevision ?? 0,
+        expectedModRevision: keyRevision(snapshot, existing, key),
       });
     } else {
       const refusal: ForceRefusal = { code: 'owner-alive', node: owner, target: before.target };

@@ -4,8 +4,8 @@ import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 export type Ineligibility = 'draining' | 'stopping';
 
 /**
- * The nodes a planner may place shards on, derived once per snapshot. Eligible = alive (a `<prefix>/nodes/<addr>`
- * key exists), not drained (`<prefix>/drain/<addr>`), not stopping (nodeinfo state). Nodes without nodeinfo (upstream
+ * The nodes a planner may place shards on, derived once per snapshot. Eligible = alive (a valid, leased
+ * `<prefix>/nodes/<addr>` key: the snapshot's members), not drained (`<prefix>/drain/<addr>`), not stopping (nodeinfo state). Nodes without nodeinfo (upstream
  * nodes) are eligible with weight 1.
  */
 export interface PlannerContext {

@@ -1,5 +1,6 @@
+import { Keyspace } from '../keyspace/keys.js';
 import type { ReleaseRequestRecord } from '../keyspace/records.js';
-import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
 import { type PlannerContext, plannerContext } from './context.js';
 import { type ShardWrite, shardWrite } from './plan.js';
 import { Placement } from './placement.js';
@@ -71,7 +72,7 @@ export function planRecovery(
           return {
             kind: 'request-release',
             shardId,
-            expectedModRevision: request?.modRevision ?? 0,
+            expectedModRevision: keyRevision(snapshot, request, new Keyspace(snapshot.prefix).releaseRequest(shardId)),
             record: { at: now, by, owner: s.current },
             text: `${s.reason}: ask ${s.current} to release`,
           };

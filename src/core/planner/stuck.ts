@@ -1,6 +1,7 @@
+import { Keyspace } from '../keyspace/keys.js';
 import type { MigrationRecord } from '../keyspace/records.js';
 import { isPinned, type ShardValue } from '../keyspace/shardValue.js';
-import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
 
 /**
  * Where a shard in migration (TargetNode != CurrentNode) is held up; also a pinned shard whose target and owner is a
@@ -166,6 +167,7 @@ export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<
     return e !== undefined && classifyMigration(e, alive) !== null;
   };
   const backfill: RecordRepairs['backfill'][number][] = [];
+  const keys = new Keyspace(snapshot.prefix);
   for (const entry of snapshot.shards) {
     if (entry === undefined || !inMigration(entry.id)) continue;
     const existing = snapshot.migrations.get(entry.id);
@@ -173,7 +175,7 @@ export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<
     const { since } = migrationStart(snapshot, firstSeen, entry.id, entry.target, now);
     backfill.push({
       shardId: entry.id,
-      expectedModRevision: existing?.modRevision ?? 0,
+      expectedModRevision: keyRevision(snapshot, existing, keys.migration(entry.id)),
       record: { since, target: entry.target, from: entry.current },
     });
   }

@@ -3,7 +3,7 @@
  * periodic resync). Pure; the change kinds and their meaning match what applyEvents reports for watch events,
  * so subscribers cannot tell a re-list from a burst of events.
  */
-import type { ClusterChange, ClusterSnapshot } from './snapshot.js';
+import { type ClusterChange, type ClusterSnapshot, leaderAddress } from './snapshot.js';
 
 type WithRevision = { readonly modRevision: number };
 
@@ -35,9 +35,8 @@ export function diffSnapshots(before: ClusterSnapshot, after: ClusterSnapshot): 
     for (const address of a.keys()) if (!b.has(address)) changes.push({ kind: joined, address });
     for (const address of b.keys()) if (!a.has(address)) changes.push({ kind: left, address });
   }
-  if ((before.leader?.address ?? null) !== (after.leader?.address ?? null)) {
-    changes.push({ kind: 'leader', before: before.leader?.address ?? null, after: after.leader?.address ?? null });
-  }
+  const [leaderBefore, leaderAfter] = [leaderAddress(before.leader), leaderAddress(after.leader)];
+  if (leaderBefore !== leaderAfter) changes.push({ kind: 'leader', before: leaderBefore, after: leaderAfter });
   for (const address of changedKeys(before.nodeInfo, after.nodeInfo)) changes.push({ kind: 'nodeinfo', address });
   for (const address of changedKeys(before.load, after.load)) changes.push({ kind: 'load', address });
   for (const address of changedKeys(before.drains, after.drains)) changes.push({ kind: 'drain', address });

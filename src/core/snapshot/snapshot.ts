@@ -16,7 +16,9 @@ import {
   type ReleaseRequestRecord,
 } from '../keyspace/records.js';
 import { Keyspace } from '../keyspace/keys.js';
+import { memberAddressProblem } from '../keyspace/nodeAddress.js';
 import { parseShardValue, type ShardValue } from '../keyspace/shardValue.js';
+import { oversizeReason, utf8Length, valueBound } from '../keyspace/valueBounds.js';
 
 /** A key-value pair as read from etcd (revisions as numbers: etcd revisions stay far below 2^53). */
 export interface Kv {
@@ -49,15 +51,41 @@ export interface MemberEntry {
 }
 
 export interface LeaderEntry {
+  /** Empty when the key holds no valid address: nobody leads, but its ModRevision is what the election compares. */
   readonly address: string;
   readonly modRevision: number;
 }
 
-/** A key under the prefix that could not be decoded: reported, never thrown or logged. */
+/** The address of the leader the key names, or null when there is no key or it names nobody. */
+export function leaderAddress(leader: LeaderEntry | null): string | null {
+  return leader === null || leader.address === '' ? null : leader.address;
+}
+
+/** How much of a malformed value a report keeps: enough to recognise it, never a whole huge value. */
+export const MALFORMED_RAW_KEEP = 512;
+
+/**
+ * A key under the prefix that could not be decoded, or a member key that is not a live member: reported, never
+ * thrown or logged, and never part of the cluster's state.
+ */
 export interface MalformedEntry {
   readonly key: string;
+  /** The value, cut to MALFORMED_RAW_KEEP characters (see `size`). */
   readonly raw: string;
+  /** The value's size in UTF-8 bytes. */
+  readonly size: number;
+  /** A CAS that replaces the value compares against it (see keyRevision). */
+  readonly modRevision: number;
   readonly reason: string;
+}
+
+/**
+ * The ModRevision a CAS replacing the record at `key` must compare: the decoded record's, else that of a malformed
+ * value stored there (which the write repairs), else 0 (absent). Comparing 0 against a malformed value would lose
+ * every time and be retried forever.
+ */
+export function keyRevision(snapshot: ClusterSnapshot, record: { readonly modRevision: number } | undefined, key: string): number {
+  return record?.modRevision ?? snapshot.malformed.get(key)?.modRevision ?? 0;
 }
 
 export type Revisioned<T> = T & { readonly modRevision: number };
@@ -68,6 +96,10 @@ export interface ClusterSnapshot {
   readonly numShards: number;
   /** The etcd revision this snapshot reflects (0 before the first load). */
   readonly revision: number;
+  /**
+   * Live members: keys with a valid address, a lease, and the address as their value. Other member keys are in
+   * `malformed`: they never receive shards and never count as a live owner.
+   */
   readonly nodes: ReadonlyMap<string, MemberEntry>;
   readonly gates: ReadonlyMap<string, MemberEntry>;
   readonly leader: LeaderEntry | null;
@@ -165,32 +197,35 @@ class SnapshotBuilder {
     // A key that decodes now is no longer malformed; one that fails below is marked again.
     this.clearMalformed(key);
     if (cls.kind === 'malformed') {
-      if (ev.type === 'put') this.markMalformed(key, ev.kv.value, cls.reason);
+      if (ev.type === 'put') this.markMalformed(ev.kv, cls.reason);
       return;
     }
+    // A value beyond its key's bound is reported with its size and never decoded: the record it replaces is gone.
+    const tooBig = ev.type === 'put' ? oversizeReason(ev.kv.value, valueBound(cls.kind)) : null;
+    const decoder = <T>(decode: (raw: string) => Decoded<T>) => (tooBig === null ? decode : (): Decoded<T> => ({ ok: false, reason: tooBig }));
     switch (cls.kind) {
       case 'shard':
-        return this.applyShard(cls.shardId, ev);
+        return this.applyShard(cls.shardId, ev, tooBig);
       case 'node':
       case 'gate':
-        return this.applyMember(cls.kind, cls.address, ev);
+        return this.applyMember(cls.kind, cls.address, ev, tooBig);
       case 'leader':
-        return this.applyLeader(ev);
+        return this.applyLeader(ev, tooBig);
       case 'nodeinfo':
-        return this.applyRecord('nodeInfo', cls.address, ev, decodeNodeInfo, { kind: 'nodeinfo', address: cls.address });
+        return this.applyRecord('nodeInfo', cls.address, ev, decoder(decodeNodeInfo), { kind: 'nodeinfo', address: cls.address });
       case 'load':
-        return this.applyRecord('load', cls.address, ev, decodeLoad, { kind: 'load', address: cls.address });
+        return this.applyRecord('load', cls.address, ev, decoder(decodeLoad), { kind: 'load', address: cls.address });
       case 'drain':
-        return this.applyRecord('drains', cls.address, ev, decodeDrain, { kind: 'drain', address: cls.address });
+        return this.applyRecord('drains', cls.address, ev, decoder(decodeDrain), { kind: 'drain', address: cls.address });
       case 'migration':
-        return this.applyRecord('migrations', cls.shardId, ev, decodeMigration, { kind: 'migration', shardId: cls.shardId });
+        return this.applyRecord('migrations', cls.shardId, ev, decoder(decodeMigration), { kind: 'migration', shardId: cls.shardId });
       case 'release-request':
-        return this.applyRecord('releaseRequests', cls.shardId, ev, decodeReleaseRequest, {
+        return this.applyRecord('releaseRequests', cls.shardId, ev, decoder(decodeReleaseRequest), {
           kind: 'release-request',
           shardId: cls.shardId,
         });
       case 'rebalance-pause': {
-        const next = this.decodeSingle(ev, decodePause);
+        const next = this.decodeSingle(ev, decoder(decodePause));
         if (next !== this.pause) {
           this.pause = next;
           this.changes.push({ kind: 'pause' });
@@ -198,7 +233,7 @@ class SnapshotBuilder {
         return;
       }
       case 'balancer-status': {
-        const next = this.decodeSingle(ev, decodeBalancerStatus);
+        const next = this.decodeSingle(ev, decoder(decodeBalancerStatus));
         if (next !== this.balancer) {
           this.balancer = next;
           this.changes.push({ kind: 'balancer' });
@@ -229,13 +264,20 @@ class SnapshotBuilder {
     };
   }
 
-  private applyShard(id: number, ev: KvEvent): void {
+  /**
+   * A shard whose value is too big becomes an empty mapping at the key's revision (reported as malformed), so the
+   * leader assigns it with a CAS that replaces the value.
+   */
+  private applyShard(id: number, ev: KvEvent, tooBig: string | null): void {
     const shards = (this.shards ??= [...this.base.shards]);
     const before = shards[id];
     const rev = ev.type === 'put' ? ev.kv.modRevision : ev.modRevision;
     if (before !== undefined && rev <= before.modRevision) return;
     let after: ShardEntry | undefined;
-    if (ev.type === 'put') {
+    if (ev.type === 'put' && tooBig !== null) {
+      this.markMalformed(ev.kv, tooBig);
+      after = { id, target: '', current: '', flags: [], modRevision: ev.kv.modRevision, raw: '', warnings: [tooBig] };
+    } else if (ev.type === 'put') {
       const parsed = parseShardValue(ev.kv.value);
       after = { id, ...parsed.value, modRevision: ev.kv.modRevision, raw: ev.kv.value, warnings: parsed.warnings };
     } else if (before === undefined) {
@@ -245,7 +287,7 @@ class SnapshotBuilder {
     this.changes.push({ kind: 'shard', id, before, after });
   }
 
-  private applyMember(kind: 'node' | 'gate', address: string, ev: KvEvent): void {
+  private applyMember(kind: 'node' | 'gate', address: string, ev: KvEvent, tooBig: string | null): void {
     const map = kind === 'node' ? (this.nodes ??= new Map(this.base.nodes)) : (this.gates ??= new Map(this.base.gates));
     const existed = map.has(address);
     if (ev.type === 'delete') {
@@ -255,6 +297,19 @@ class SnapshotBuilder {
       return;
     }
     const { kv } = ev;
+    // A member registers under its lease with its address as the value (upstream does too); a key without a lease
+    // never expires, and upstream would take a different value for the member: neither is a live member.
+    const problem =
+      tooBig ??
+      (kv.lease === '0' ? `${kind} key has no lease: not a live ${kind}` : kv.value !== address ? `${kind} value differs from the address in the key` : null);
+    if (problem !== null) {
+      if (existed) {
+        map.delete(address);
+        this.changes.push({ kind: kind === 'node' ? 'node-left' : 'gate-left', address });
+      }
+      this.markMalformed(kv, problem);
+      return;
+    }
     map.set(address, {
       address,
       value: kv.value,
@@ -262,19 +317,23 @@ class SnapshotBuilder {
       createRevision: kv.createRevision,
       lease: kv.lease,
     });
-    // Upstream writes the address as the value; a different value would make upstream's alive set diverge.
-    if (kv.value !== address) this.markMalformed(kv.key, kv.value, 'member value differs from the address in the key');
     if (!existed) this.changes.push({ kind: kind === 'node' ? 'node-joined' : 'gate-joined', address });
   }
 
-  private applyLeader(ev: KvEvent): void {
+  /** A leader key without a valid address names nobody; its ModRevision stays, so an election can replace it. */
+  private applyLeader(ev: KvEvent, tooBig: string | null): void {
     const before = this.leader;
     const rev = ev.type === 'put' ? ev.kv.modRevision : ev.modRevision;
     if (before !== null && rev <= before.modRevision) return;
-    this.leader = ev.type === 'put' && ev.kv.value !== '' ? { address: ev.kv.value, modRevision: ev.kv.modRevision } : null;
-    if ((before?.address ?? null) !== (this.leader?.address ?? null) || ev.type === 'delete') {
-      this.changes.push({ kind: 'leader', before: before?.address ?? null, after: this.leader?.address ?? null });
+    let next: LeaderEntry | null = null;
+    if (ev.type === 'put') {
+      const problem = tooBig ?? memberAddressProblem(ev.kv.value);
+      if (problem !== null) this.markMalformed(ev.kv, `leader ${problem}`);
+      next = { address: problem === null ? ev.kv.value : '', modRevision: rev };
     }
+    this.leader = next;
+    const [b, a] = [leaderAddress(before), leaderAddress(next)];
+    if (b !== a || ev.type === 'delete') this.changes.push({ kind: 'leader', before: b, after: a });
   }
 
   private applyRecord<T>(
@@ -285,6 +344,9 @@ class SnapshotBuilder {
     change: ClusterChange,
   ): void {
     const map = (this.records[dir] ??= new Map(this.base[dir] as ReadonlyMap<unknown, unknown>));
+    // An event the record already reflects (a replay after a fresh read healed it) changes nothing.
+    const held = map.get(id) as { readonly modRevision: number } | undefined;
+    if (held !== undefined && (ev.type === 'put' ? ev.kv.modRevision : ev.modRevision) <= held.modRevision) return;
     if (ev.type === 'delete') {
       if (map.delete(id)) this.changes.push(change);
       return;
@@ -293,7 +355,7 @@ class SnapshotBuilder {
     if (d.ok) map.set(id, { ...d.record, modRevision: ev.kv.modRevision });
     else {
       map.delete(id);
-      this.markMalformed(ev.kv.key, ev.kv.value, d.reason);
+      this.markMalformed(ev.kv, d.reason);
     }
     this.changes.push(change);
   }
@@ -303,12 +365,15 @@ class SnapshotBuilder {
     if (ev.type === 'delete') return null;
     const d = decode(ev.kv.value);
     if (d.ok) return { ...d.record, modRevision: ev.kv.modRevision };
-    this.markMalformed(ev.kv.key, ev.kv.value, d.reason);
+    this.markMalformed(ev.kv, d.reason);
     return null;
   }
 
-  private markMalformed(key: string, raw: string, reason: string): void {
-    (this.malformed ??= new Map(this.base.malformed)).set(key, { key, raw, reason });
+  private markMalformed(kv: Kv, reason: string): void {
+    const { key, value } = kv;
+    const raw = value.length > MALFORMED_RAW_KEEP ? value.slice(0, MALFORMED_RAW_KEEP) : value;
+    const entry: MalformedEntry = { key, raw, size: utf8Length(value), modRevision: kv.modRevision, reason };
+    (this.malformed ??= new Map(this.base.malformed)).set(key, entry);
     this.changes.push({ kind: 'malformed', key });
   }
 

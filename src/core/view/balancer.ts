@@ -4,7 +4,7 @@ import { leaderStep } from '../planner/leaderStep.js';
 import type { StrategyName } from '../planner/rebalance.js';
 import type { PlannerSettings } from '../planner/settings.js';
 import type { FirstSeen } from '../planner/stuck.js';
-import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 
 /** What the view needs to compute the balancer's decision when no leader publishes one. */
 export interface BalancerInput {
@@ -54,7 +54,7 @@ export function balancerView(
 ): BalancerView {
   const p = snapshot.pause;
   const pause = p !== null && p.until > now ? { until: p.until, by: p.by, reason: p.reason, remainingMs: p.until - now } : null;
-  const leader = snapshot.leader?.address ?? null;
+  const leader = leaderAddress(snapshot.leader);
   const status = snapshot.balancer;
   if (status !== null && leader !== null && status.leader === leader && snapshot.nodes.has(leader)) {
     return {

@@ -2,7 +2,7 @@ import type { LoadRecord } from '../keyspace/records.js';
 import { compareAddresses, nodeWeight, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import { type FirstSeen, listMigrations, type Migration, stuckAmong } from '../planner/stuck.js';
-import type { ClusterSnapshot } from '../snapshot/snapshot.js';
+import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
 import type { ClusterView, HotShardView, MetricsStatus, NodeView, ViewInput } from './clusterViewTypes.js';
 import { fillLoadColumns } from './loadColumns.js';
@@ -36,7 +36,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
   const sameLoad = pass.changed !== null && previous?.loadFrom.metrics === metrics && previous.loadFrom.load === snapshot.load;
   fillLoadColumns(snapshot, addresses, figures, columns, sameLoad ? { shards: previous.shards, changed: pass.changed } : null);
 
-  const leaderAddress = snapshot.leader?.address ?? null;
+  const leaderNow = leaderAddress(snapshot.leader);
   const nodes = nodeViews(snapshot, addresses, figures, tally, metrics);
   const hotShards = hottestShards(metrics, input.hotShardLimit ?? 20);
 
@@ -44,7 +44,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     snapshot,
     now,
     stuckTimeoutMs,
-    leader: leaderAddress === null ? null : { address: leaderAddress, alive: snapshot.nodes.has(leaderAddress) },
+    leader: leaderNow === null ? null : { address: leaderNow, alive: snapshot.nodes.has(leaderNow) },
     nodes,
     nodeIndex,
     gates: [...snapshot.gates.keys()].sort(compareAddresses),
@@ -55,7 +55,11 @@ export function buildClusterView(input: ViewInput): ClusterView {
     migrations,
     stuck,
     hotShards,
-    malformed: [...snapshot.malformed.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    // Thousands of forged keys must not cost a sort per frame: reused while the snapshot's entries are the same.
+    malformed:
+      previous?.snapshot.malformed === snapshot.malformed
+        ? previous.malformed
+        : [...snapshot.malformed.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     unmatchedMetrics: input.unmatchedMetrics ?? [],
     migrationIndex: new Map(migrations.map((m) => [m.shardId, m])),
     stuckIndex: new Map(stuck.map((s) => [s.shardId, s])),
@@ -72,7 +76,7 @@ function nodeViews(
   metrics: ReadonlyMap<string, NodeMetrics>,
 ): NodeView[] {
   const ctx = plannerContext(snapshot);
-  const leaderAddress = snapshot.leader?.address ?? null;
+  const leaderNow = leaderAddress(snapshot.leader);
   return addresses.map((address, index): NodeView => {
     const info = snapshot.nodeInfo.get(address);
     const load = snapshot.load.get(address);
@@ -87,7 +91,7 @@ function nodeViews(
       address,
       nodeId: info?.nodeId ?? null,
       alive,
-      leader: address === leaderAddress,
+      leader: address === leaderNow,
       ready: f?.ready ?? null,
       status: eligible ? 'eligible' : (ctx.ineligible.get(address) ?? 'dead'),
       draining: snapshot.drains.has(address),

@@ -70,6 +70,8 @@ export interface EtcdClientOptions {
   readonly dialTimeoutMs?: number;
   /** Default deadline of each call. Default 5000. */
   readonly callTimeoutMs?: number;
+  /** Largest gRPC message accepted from etcd. Default DEFAULT_MAX_RECEIVE_BYTES. */
+  readonly maxReceiveBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -130,7 +132,10 @@ export interface WatchHandlers {
   onConnected(info: { readonly revision: number }): void;
   /** The stream broke; etcd3 re-creates it (with backoff) from the revision after the last one delivered. */
   onDisconnected(error: GoverseError): void;
-  /** etcd cancelled the watch (for example its start revision was compacted). It is dead: list again, watch anew. */
+  /**
+   * The watch cannot go on: etcd cancelled it (for example its start revision was compacted), or a response was too
+   * large to receive. It is dead: list again, watch anew.
+   */
   onCancelled(error: GoverseError): void;
 }
 
@@ -255,8 +260,25 @@ function txnOp(op: TxnOp): IRequestOp {
     : { request_delete_range: { key: Buffer.from(op.key) } };
 }
 
-/** Keys per range page: keeps every response far below gRPC's 4 MB message limit. */
+/** Keys per range page at first: a page of ordinary keys is far below the receive limit. */
 const RANGE_PAGE = 1000;
+
+/**
+ * gRPC's default receive limit is 4 MiB: one page of large values, or a watch response carrying them, would then fail
+ * every read with RESOURCE_EXHAUSTED and leave no tool able to repair the cluster. etcd accepts requests of at most
+ * 1.5 MiB by default, so one key always fits, and a range page that does not fit is split (see rangePrefix).
+ */
+export const DEFAULT_MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * gRPC refused a message larger than the receive limit (a RESOURCE_EXHAUSTED raised here, unlike etcd's own, such as
+ * its space quota): nothing wrong with the server, so no reason to open the circuit breaker either.
+ */
+function tooLarge(err: unknown): boolean {
+  return (
+    err instanceof Error && castGrpcError(err) instanceof GRPCResourceExhastedError && /Received message larger than max/.test(err.message)
+  );
+}
 
 export function createEtcdClient(options: EtcdClientOptions): EtcdClient {
   return new Etcd3Client(options);
@@ -294,11 +316,16 @@ class Etcd3Client implements EtcdClient {
         'grpc.max_reconnect_backoff_ms': 1000,
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
+        'grpc.max_receive_message_length': options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES,
       },
       faultHandling: {
         // Three straight failures take a member out for 250 ms only: a restarted etcd is used again within ~1 s,
         // while a dead member of three is skipped instead of costing every call a failed attempt.
-        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 250, breaker: new ConsecutiveBreaker(3) }),
+        host: () =>
+          circuitBreaker(
+            handleWhen((err) => isRecoverableError(err) && !tooLarge(err)),
+            { halfOpenAfter: 250, breaker: new ConsecutiveBreaker(3) },
+          ),
         // Fail over to another member only when the request cannot have been sent; anything else may have been
         // applied, and the caller (which knows whether the call is idempotent) decides.
         global: retry(handleWhen(neverSent), { maxAttempts: this.endpoints.length, backoff: new ConstantBackoff(0) }),
@@ -315,15 +342,22 @@ class Etcd3Client implements EtcdClient {
       const kvs: Kv[] = [];
       let start = Buffer.from(root);
       let revision = 0;
+      let limit = RANGE_PAGE;
       // Pages at the first page's revision form one consistent read.
       while (true) {
         let res;
         try {
           res = await this.etcd.kv.range(
-            { key: start, range_end: end, limit: RANGE_PAGE, revision: revision === 0 ? undefined : revision },
+            { key: start, range_end: end, limit, revision: revision === 0 ? undefined : revision },
             grpcOptions,
           );
         } catch (err) {
+          // A page of large values beyond the receive limit: read it in smaller pages (one key always fits).
+          if (tooLarge(err) && limit > 1) {
+            limit = Math.max(1, Math.floor(limit / 2));
+            this.log.debug('etcd range page too large to receive; halving it', { root, limit });
+            continue;
+          }
           // A compaction between pages removed the revision being read: start over at the current one.
           if (revision === 0 || !(err instanceof GRPCOutOfRangeError)) throw err;
           [start, revision, kvs.length] = [Buffer.from(root), 0, 0];
@@ -483,6 +517,14 @@ class Etcd3Client implements EtcdClient {
       guard('onEvents', () => handlers.onEvents(events, revision));
     });
     watcher.on('disconnected', (err) => {
+      if (tooLarge(err)) {
+        // A response beyond the receive limit would come back on every resume: give this watch up, so the caller
+        // lists (in pages that fit) and watches anew after what it listed.
+        guard('onCancelled', () => handlers.onCancelled(mapEtcdError(err, `${what}: a response was too large to receive`)));
+        active = false;
+        void this.cancelWatch(watcher);
+        return;
+      }
       // etcd3 would resume from the last response header + 1, which can skip events of a catching-up batch;
       // resume from what was actually delivered.
       watcher.request.start_revision = String(delivered + 1);

@@ -21,6 +21,7 @@ import { Keyspace } from '../../core/keyspace/keys.js';
 import type { MigrationRecordOp } from '../../core/keyspace/migrationRecord.js';
 import { encodeRecord } from '../../core/keyspace/records.js';
 import { formatShardValue, parseShardValue, type ShardValue } from '../../core/keyspace/shardValue.js';
+import { checkValueSize } from '../../core/keyspace/valueBounds.js';
 import { type Logger, nullLogger } from '../../core/log/logger.js';
 import type { Kv, ShardEntry } from '../../core/snapshot/snapshot.js';
 import {
@@ -66,8 +67,8 @@ export interface ShardWriteOptions {
 
 export type ShardWriteResult =
   | { readonly status: 'written'; readonly shardId: number; readonly modRevision: number; readonly raw: string }
-  /** The shard changed since `expectedModRevision`; `current` is its fresh state (undefined = absent). */
-  | { readonly status: 'conflict'; readonly shardId: number; readonly current: ShardEntry | undefined }
+  /** The shard changed since `expectedModRevision`; `current` is its fresh state (undefined = absent) at `revision`. */
+  | { readonly status: 'conflict'; readonly shardId: number; readonly current: ShardEntry | undefined; readonly revision: number }
   | { readonly status: 'failed'; readonly shardId: number; readonly error: GoverseError };
 
 export interface ShardWriteReport {
@@ -157,7 +158,8 @@ export class ShardWriter {
 
   /**
    * Writes every change with CAS semantics. Never throws for etcd trouble: each shard ends written, conflict or
-   * failed. Throws InvalidArgumentError for unusable input (a duplicate shard or key, a guard too large).
+   * failed (a value beyond its key's bound fails with ValueTooLargeError, unwritten). Throws InvalidArgumentError for
+   * unusable input (a duplicate shard or key, a guard too large).
    */
   async write(changes: readonly ShardChange[], options: ShardWriteOptions = {}): Promise<ShardWriteReport> {
     const guard = options.guard ?? [];
@@ -207,6 +209,9 @@ export class ShardWriter {
       let raw: string;
       try {
         raw = formatShardValue(c.value);
+        // A shard value keeps the flags and owner it had, which anyone with etcd access may have inflated.
+        checkValueSize(this.keys, key, raw);
+        for (const op of alsoOps) if (op.type === 'put') checkValueSize(this.keys, op.key, op.value);
       } catch (err) {
         results[index] = { status: 'failed', shardId: c.shardId, error: mapEtcdError(err, `shard ${c.shardId}`) };
         return;
@@ -299,7 +304,7 @@ class WriteRun {
           this.guardFailure ??= new GuardFailedError(failedGuards);
           return this.fail(remaining, this.guardFailure);
         }
-        const next = remaining.filter((p) => !this.settleConflict(p, res.reads.get(p.key), ambiguous));
+        const next = remaining.filter((p) => !this.settleConflict(p, res.reads.get(p.key), res.revision, ambiguous));
         if (next.length === remaining.length) {
           // Cannot happen with etcd's atomic compare+read; fail rather than loop forever.
           return this.fail(remaining, new InternalError('etcd txn failed but no compare differs from the read'));
@@ -320,7 +325,7 @@ class WriteRun {
   }
 
   /** Settles `p` from the failure-branch read when it conflicts; returns false when its compare held. */
-  private settleConflict(p: Pending, fresh: Kv | undefined, ambiguous: boolean): boolean {
+  private settleConflict(p: Pending, fresh: Kv | undefined, revision: number, ambiguous: boolean): boolean {
     const actual = fresh?.modRevision ?? 0;
     if (actual === p.expected) return false;
     if (ambiguous && fresh !== undefined && fresh.value === p.raw) {
@@ -329,7 +334,7 @@ class WriteRun {
       return true;
     }
     const current = fresh === undefined ? undefined : toEntry(p.shardId, fresh);
-    this.settle(p, { status: 'conflict', shardId: p.shardId, current });
+    this.settle(p, { status: 'conflict', shardId: p.shardId, current, revision });
     return true;
   }
 

@@ -41,8 +41,8 @@ export type ListReason = 'initial' | 'periodic' | 'cancelled' | 'wiped';
 export interface SnapshotUpdate {
   readonly snapshot: ClusterSnapshot;
   readonly changes: readonly ClusterChange[];
-  /** 'watch' for watch events; otherwise the reason of the list the snapshot comes from. */
-  readonly cause: 'watch' | ListReason;
+  /** 'watch' for watch events, 'heal' for fresh reads (see heal()); otherwise the reason of the list it comes from. */
+  readonly cause: 'watch' | 'heal' | ListReason;
 }
 
 export type WatcherEvent =
@@ -163,6 +163,20 @@ export class ClusterWatcher {
     await this.replaceWatch(null);
   }
 
+  /**
+   * Applies keys read fresh at `readRevision` (the failure branch of a lost CAS) before the watch delivers them, so
+   * the next pass plans on the value that beat it instead of repeating the same stale write. Only when the reads are
+   * newer than everything the snapshot reflects: then no record regresses. The snapshot's revision stays what the
+   * watch delivered (the reads cover a few keys only), and the watch's own events for these keys are replays.
+   */
+  heal(reads: readonly KvEvent[], readRevision: number): void {
+    if (reads.length === 0 || readRevision <= this.snap.revision || this.state.kind !== 'synced') return;
+    const { snapshot, changes } = applyEvents(this.snap, reads, this.snap.revision);
+    if (changes.length === 0) return;
+    this.snap = snapshot;
+    this.publish({ snapshot, changes, cause: 'heal' });
+  }
+
   private requestList(reason: ListReason): void {
     if (this.stopped) return;
     // A cancelled or wiped watch matters more than a periodic resync (it decides the status and the metric).
@@ -254,7 +268,7 @@ export class ClusterWatcher {
       onCancelled: (err) => {
         if (!current()) return;
         this.watch = null;
-        this.markStale(`etcd cancelled the watch (history compacted past revision ${this.snap.revision}?): ${err.message}`);
+        this.markStale(`the watch ended at revision ${this.snap.revision} (compacted history, or a response too large): ${err.message}`);
         this.requestList('cancelled');
       },
     });

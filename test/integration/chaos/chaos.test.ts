@@ -1,8 +1,10 @@
 /**
  * The short, bounded chaos run of CI (issue 9): three seeds, one of them on a 3-member etcd, each about 35 s of
- * random faults against real etcd and goverse-node processes, judged by the checker; plus the proof that the suite
- * can fail: with fencing switched off (a test-only switch), `npm run chaos` exits 1 and reports double activations.
- * About 3 minutes in all on a loaded 2-core machine. The long form is `npm run chaos -- --seed 1 --duration 20m`.
+ * random faults against real etcd and goverse-node processes, judged by the checker; a run that leans on hostile
+ * writes (issue 13: forged keys, oversized and garbage values, writes racing the leader) mixed with node kills and
+ * operator actions; plus the proof that the suite can fail: with fencing switched off (a test-only switch),
+ * `npm run chaos` exits 1 and reports double activations. About 4 minutes in all on a loaded 2-core machine. The
+ * long form is `npm run chaos -- --seed 1 --duration 20m`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +46,33 @@ describe('chaos: random faults against a real cluster', () => {
       expect(r.aborted).toBeNull();
       // The checker had something to judge: faults happened and work was acknowledged through them.
       expect(Object.values(r.summary.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
+      expect(r.summary.acknowledged).toBeGreaterThan(1000);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'hostile writes: nothing forged gets shards, the cluster writes at most 20 keys a second meanwhile, all shards end on real nodes',
+    async () => {
+      const r = await runChaos({
+        seed: 406,
+        durationMs: 30_000,
+        etcdMembers: 1,
+        nodes: 3,
+        minNodes: 3,
+        maxNodes: 4,
+        numShards: 128,
+        // A mix where hostile writes are a third of the faults (seed 406 drew 3 of 7 in 30 s on a loaded machine).
+        faults: ['hostile-writes', 'kill', 'retarget', 'pin', 'etcd-restart'],
+        nodeEnv: {},
+        workers: 6,
+        counters: 192,
+        log: (line) => process.stderr.write(`chaos seed 406 ${line}\n`),
+      });
+      expect(r.violations.map(formatViolation)).toEqual([]);
+      expect(r.aborted).toBeNull();
+      expect(r.summary.faults['hostile-writes']).toBeGreaterThanOrEqual(1);
+      expect(r.summary.hostileWritesPerSecond).toBeLessThanOrEqual(20);
       expect(r.summary.acknowledged).toBeGreaterThan(1000);
     },
     TEST_TIMEOUT_MS,

@@ -43,7 +43,9 @@ beforeAll(async () => {
   etcd = await startEtcd('cli-compat');
   client = createEtcdClient({ endpoints: etcd.endpoints });
   prefix = uniquePrefix('cli-compat');
-  for (const [key, v] of Object.entries(UPSTREAM)) await client.put(`${prefix}/${key}`, v);
+  // Upstream nodes register under a lease (nodes without one are not live members).
+  const { id: lease } = await client.grantLease(600);
+  for (const [key, v] of Object.entries(UPSTREAM)) await client.put(`${prefix}/${key}`, v, key.startsWith('nodes/') ? { lease } : {});
   // A sibling cluster whose prefix starts with ours: never read, never written.
   await client.put(`${prefix}-sibling/nodes/zz:1`, 'zz:1');
   await client.put(`${prefix}-sibling/shard/0`, 'zz:1,zz:1');

@@ -95,7 +95,7 @@ describe('scraper', () => {
 
   it('scrapes nodes through nodeinfo, templates and explicit URLs, and names those it cannot reach', async () => {
     let rev = 0;
-    const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: '0' });
+    const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: key.startsWith('nodes/') ? '1' : '0' });
     const info = encodeRecord({ nodeId: 'ts', opsUrl: base, apiUrl: '', version: '1', weight: 1, startedAt: 0, state: 'running' });
     const snapshot = buildSnapshot(
       '/goverse',
@@ -121,7 +121,7 @@ describe('scraper', () => {
 
   it('keeps a sample cache per URL across rounds, and drops the caches of URLs a round no longer scrapes', async () => {
     let rev = 0;
-    const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: '0' });
+    const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: key.startsWith('nodes/') ? '1' : '0' });
     const nodes = (...names: string[]) => buildSnapshot('/goverse', 8, names.map((n) => kv(`nodes/${n}`, n)), rev);
     const templated = parseMetricsSources([`${base}/good/{host}`]);
     const caches = new ScrapeCaches();

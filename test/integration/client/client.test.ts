@@ -60,10 +60,10 @@ const notOwner = (res: ServerResponse): void => reply(res, 503, { error: { code:
 let rev = 0;
 /** Every shard owned by `owner` (or unowned when null); nodeinfo for each listed node. */
 function snapshotOf(owner: string | null, nodes: readonly string[]): ClusterSnapshot {
-  const kv = (key: string, value: string): Kv => ({ key, value, modRevision: ++rev, createRevision: rev, lease: '0' });
+  const kv = (key: string, value: string, lease = '0'): Kv => ({ key, value, modRevision: ++rev, createRevision: rev, lease });
   const kvs: Kv[] = [];
   for (const n of nodes) {
-    kvs.push(kv(`/t/nodes/${n}`, n));
+    kvs.push(kv(`/t/nodes/${n}`, n, '1'));
     kvs.push(kv(`/t/nodeinfo/${n}`, encodeRecord({ nodeId: n, opsUrl: '', apiUrl: `http://${n}`, version: 't', weight: 1, startedAt: 0, state: 'running' })));
   }
   for (let i = 0; i < 8; i++) kvs.push(kv(`/t/shard/${i}`, owner === null ? 'x:1,' : `${owner},${owner}`));

@@ -117,6 +117,56 @@ describe('EtcdClient', () => {
     ]);
   });
 
+  it('reads a prefix larger than the receive limit, splitting pages until they fit, at one revision', async () => {
+    const p = uniquePrefix('large');
+    const value = 'v'.repeat(100 * 1024);
+    // 60 values of 100 KiB: 6 MB, past gRPC's default 4 MiB limit, which our default limit (64 MiB) reads at once.
+    for (let i = 0; i < 60; i += 10) {
+      await client.txn({ compares: [], success: Array.from({ length: 10 }, (_, j) => ({ type: 'put' as const, key: `${p}/k/${i + j}`, value })) });
+    }
+    const whole = await client.rangePrefix(`${p}/`);
+    expect(whole.kvs).toHaveLength(60);
+    // A client whose limit is 1 MiB halves its pages (1000, 500, ... 7 keys) until each fits.
+    const small = createEtcdClient({ endpoints: etcd.endpoints, maxReceiveBytes: 1024 * 1024 });
+    try {
+      const paged = await small.rangePrefix(`${p}/`);
+      expect(paged.revision).toBe(whole.revision);
+      expect(paged.kvs.map((kv) => kv.key)).toEqual(whole.kvs.map((kv) => kv.key));
+      expect(paged.kvs.every((kv) => kv.value === value)).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('gives up a watch whose response is too large to receive, so the caller lists anew', async () => {
+    const p = uniquePrefix('large-watch');
+    const small = createEtcdClient({ endpoints: etcd.endpoints, maxReceiveBytes: 1024 * 1024 });
+    try {
+      const { revision } = await small.put(`${p}/k/start`, 'x');
+      const seen: KvEvent[] = [];
+      const cancelled: string[] = [];
+      const handle = small.watchPrefix(`${p}/`, revision + 1, {
+        onEvents: (events) => seen.push(...events),
+        onConnected: () => undefined,
+        onDisconnected: () => undefined,
+        onCancelled: (err) => cancelled.push(err.message),
+      });
+      await small.put(`${p}/k/small`, 'y');
+      await waitFor('the small event', () => seen.length === 1);
+      // One transaction of 1.2 MB: one watch response beyond the 1 MiB limit.
+      const value = 'v'.repeat(100 * 1024);
+      await client.txn({ compares: [], success: Array.from({ length: 12 }, (_, i) => ({ type: 'put' as const, key: `${p}/k/big${i}`, value })) });
+      await waitFor('the watch given up', () => cancelled.length > 0, { timeoutMs: 10_000 });
+      expect(cancelled[0]).toMatch(/too large to receive/);
+      expect(seen).toHaveLength(1);
+      await handle.cancel();
+      // The listing the caller does next fits.
+      expect((await small.rangePrefix(`${p}/`)).kvs).toHaveLength(14);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('resumes a catching-up watch from the last delivered event after a disconnect', async () => {
     // etcd sends history in batches of 1000 revisions, each stamped with its current revision; resuming from that
     // stamp (etcd3's own behaviour) would skip the rest of the history.

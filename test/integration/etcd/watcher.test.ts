@@ -204,6 +204,28 @@ describe('ClusterWatcher', () => {
     expect(r.statuses.map((s) => s.kind)).toContain('reconnecting');
   });
 
+  it('heals its snapshot from the fresh reads of a lost CAS, never going back and keeping its revision', async () => {
+    const prefix = uniquePrefix('heal');
+    const keys = new Keyspace(prefix);
+    await putShards(client, keys, [1, 2], () => 'a:1,a:1');
+    const r = await started(new Recorder(client, prefix));
+    const snap = r.watcher.snapshot;
+    // A CAS lost to a write the watch has not delivered yet: its failure branch read the winner at a later revision.
+    const read = snap.revision + 1000;
+    const winner = { key: keys.shard(1), value: 'b:1,a:1', modRevision: read - 1, createRevision: 1, lease: '0' };
+    r.watcher.heal([{ type: 'put', kv: winner }], read);
+    expect(r.watcher.snapshot.shards[1]).toMatchObject({ target: 'b:1', current: 'a:1', modRevision: read - 1 });
+    expect(r.watcher.snapshot.revision).toBe(snap.revision);
+    expect(r.updates.at(-1)).toMatchObject({ cause: 'heal', changes: [{ kind: 'shard', id: 1 }] });
+    // Reads no newer than what the snapshot reflects change nothing.
+    r.watcher.heal([{ type: 'put', kv: { ...winner, key: keys.shard(2), modRevision: snap.revision } }], snap.revision);
+    expect(r.watcher.snapshot.shards[2]?.raw).toBe('a:1,a:1');
+    // A watch event older than the healed value is a replay of what the read already covered: it changes nothing.
+    const older = await client.put(keys.shard(1), 'c:1,c:1');
+    await waitFor('the watch to pass the write', () => r.watcher.snapshot.revision >= older.revision);
+    expect(r.watcher.snapshot.shards[1]?.raw).toBe('b:1,a:1');
+  });
+
   it('re-lists when etcd compacted past its revision while it was cut off', async () => {
     const prefix = uniquePrefix('compact');
     const keys = new Keyspace(prefix);
@@ -219,7 +241,7 @@ describe('ClusterWatcher', () => {
     await waitFor('the watcher to notice the partition', () => r.watcher.status.kind === 'reconnecting');
     await client.put(keys.shard(2), 'b,b');
     await client.delete(keys.shard(3));
-    const { revision } = await client.put(keys.node('n1'), 'n1');
+    const { revision } = await client.put(keys.node('n1:1'), 'n1:1', { lease: (await client.grantLease(60)).id });
     await client.compact(revision);
     proxy.unblock();
 

@@ -51,6 +51,7 @@ function history(overrides: Partial<ChaosHistory> = {}): ChaosHistory {
     shardChanges: [],
     operatorWrites: [],
     faults: [],
+    hostile: [],
     final: { counters: new Map(), shards: [`${A},${A}`], aliveNodes: [A, B] },
     ...overrides,
   };
@@ -213,5 +214,15 @@ describe('chaos checker: final owners and recovery', () => {
     expect(violations.map((v) => v.kind)).toEqual(['recovery-bound', 'not-recovered']);
     expect(violations[0]!.message).toContain('recovered after 7000 ms, bound 5000 ms');
     expect(worstRecovery(faults)).toEqual({ kill: 7000 });
+  });
+});
+
+describe('chaos checker: writes under hostile input', () => {
+  it('reports an episode during which the cluster wrote more than 20 keys a second, with what it wrote', () => {
+    const episode = (writes: number) => ({ startedAt: T0, endedAt: T0 + 5000, writes, byDir: { rebalance: writes } });
+    expect(checkHistory(history({ hostile: [episode(100)] }))).toEqual([]);
+    const [v, ...rest] = checkHistory(history({ hostile: [episode(100), episode(1000)] }));
+    expect(rest).toEqual([]);
+    expect(v).toMatchObject({ kind: 'write-rate', message: expect.stringMatching(/wrote 1000 keys in 5\.0 s \(200\.0\/s, bound 20\/s\): rebalance 1000$/) });
   });
 });

@@ -43,3 +43,26 @@ describe('migrating', () => {
     expect(header).toContain('migrating 1');
   });
 });
+
+describe('malformed keys', () => {
+  it('are counted and listed by the status document and named in the console header', () => {
+    const snapshot = snapshotOf({
+      nodes: [N1, N2],
+      numShards: 16,
+      leader: N1,
+      extra: [kv(`${P}/shard/+7`, `${N3},${N3}`), kv(`${P}/nodes/${N3}`, N3)],
+    });
+    const view = buildClusterView({ snapshot, now: NOW, stuckTimeoutMs: 60_000, balancer: { strategy: 'count', settings: defaultPlannerSettings(16) } });
+    const doc = statusDocument(view);
+    expect(doc).toMatchObject({ malformed: 2, nodes: { alive: 2, rejected: 1 } });
+    expect(doc.malformedKeys).toEqual([
+      { key: `${P}/nodes/${N3}`, value: N3, size: N3.length, reason: 'node key has no lease: not a live node' },
+      { key: `${P}/shard/+7`, value: `${N3},${N3}`, size: 2 * N3.length + 1, reason: 'shard ID "+7" is not a canonical decimal number' },
+    ]);
+    const connection = { endpoints: ['127.0.0.1:2379'], status: { kind: 'synced', revision: 1, since: NOW } as const, reconnects: 0 };
+    const header = headerLines(view, connection, { frozen: false, readOnly: null }, createTheme(false)).join('\n');
+    expect(header).toContain('nodes 2 alive (1 rejected)');
+    expect(header).toContain('malformed 2 keys');
+  });
+});
+

@@ -8,16 +8,16 @@ import { buildSnapshot, type ClusterSnapshot, type Kv } from '../../../src/core/
 
 const NUM_SHARDS = 16;
 let rev = 0;
-const kv = (key: string, value: string): Kv => ({ key, value, modRevision: ++rev, createRevision: rev, lease: '0' });
+const kv = (key: string, value: string, lease = '0'): Kv => ({ key, value, modRevision: ++rev, createRevision: rev, lease });
 const info = (addr: string, apiUrl = `http://${addr}`): string =>
   encodeRecord({ nodeId: addr, opsUrl: '', apiUrl, version: 't', weight: 1, startedAt: 0, state: 'running' });
 
 /** Nodes a and b alive with nodeinfo, c alive without (an upstream node); shard i's value from `shard`. */
 function snapshot(shard: (id: number) => string | undefined): ClusterSnapshot {
   const kvs = [
-    kv('/p/nodes/a:1', 'a:1'),
-    kv('/p/nodes/b:1', 'b:1'),
-    kv('/p/nodes/c:1', 'c:1'),
+    kv('/p/nodes/a:1', 'a:1', '1'),
+    kv('/p/nodes/b:1', 'b:1', '1'),
+    kv('/p/nodes/c:1', 'c:1', '1'),
     kv('/p/nodeinfo/a:1', info('a:1')),
     kv('/p/nodeinfo/b:1', info('b:1', 'http://127.0.0.1:9999')),
   ];

@@ -4,7 +4,13 @@ import { buildSnapshot, type ClusterChange, type Kv } from '../../../src/core/sn
 import { diffSnapshots } from '../../../src/core/snapshot/diff.js';
 
 const P = '/p';
-const kv = (key: string, value: string, modRevision: number): Kv => ({ key, value, modRevision, createRevision: modRevision, lease: '0' });
+const kv = (key: string, value: string, modRevision: number): Kv => ({
+  key,
+  value,
+  modRevision,
+  createRevision: modRevision,
+  lease: /^\/p\/(nodes|gates)\//.test(key) ? '1' : '0', // members register under a lease
+});
 const snap = (kvs: Kv[], revision = 100) => buildSnapshot(P, 16, kvs, revision);
 const identity = (c: ClusterChange): string => {
   switch (c.kind) {
@@ -30,7 +36,7 @@ const pause = JSON.stringify({ until: 5, by: 'me', at: 1, reason: 'r' });
 
 describe('diffSnapshots', () => {
   it('reports nothing for two reads of the same state', () => {
-    const kvs = [kv('/p/shard/1', 'a,a', 5), kv('/p/nodes/a', 'a', 6), kv('/p/leader', 'a', 7), kv('/p/nodeinfo/a', info, 8)];
+    const kvs = [kv('/p/shard/1', 'a,a', 5), kv('/p/nodes/a:1', 'a:1', 6), kv('/p/leader', 'a:1', 7), kv('/p/nodeinfo/a:1', info, 8)];
     expect(diffSnapshots(snap(kvs, 10), snap(kvs, 20))).toEqual([]);
   });
 
@@ -38,20 +44,20 @@ describe('diffSnapshots', () => {
     const before = snap([
       kv('/p/shard/1', 'a,a', 5),
       kv('/p/shard/2', 'a,a', 5),
-      kv('/p/nodes/a', 'a', 6),
-      kv('/p/gates/g', 'g', 6),
-      kv('/p/leader', 'a', 7),
-      kv('/p/nodeinfo/a', info, 8),
+      kv('/p/nodes/a:1', 'a:1', 6),
+      kv('/p/gates/g:1', 'g:1', 6),
+      kv('/p/leader', 'a:1', 7),
+      kv('/p/nodeinfo/a:1', info, 8),
       kv('/p/rebalance/pause', pause, 9),
       kv('/p/shard/99', 'x,y', 9),
     ]);
     const after = snap([
       kv('/p/shard/1', 'b,a', 15),
       kv('/p/shard/3', 'c,', 16),
-      kv('/p/nodes/b', 'b', 17),
-      kv('/p/gates/g', 'g', 6),
-      kv('/p/leader', 'b', 18),
-      kv('/p/nodeinfo/a', info, 19),
+      kv('/p/nodes/b:1', 'b:1', 17),
+      kv('/p/gates/g:1', 'g:1', 6),
+      kv('/p/leader', 'b:1', 18),
+      kv('/p/nodeinfo/a:1', info, 19),
       kv('/p/migration/3', JSON.stringify({ since: 1, target: 'c', from: '' }), 20),
     ]);
     const changes = diffSnapshots(before, after);
@@ -60,10 +66,10 @@ describe('diffSnapshots', () => {
         'shard 1',
         'shard 2',
         'shard 3',
-        'node-joined b',
-        'node-left a',
-        'leader a->b',
-        'nodeinfo a',
+        'node-joined b:1',
+        'node-left a:1',
+        'leader a:1->b:1',
+        'nodeinfo a:1',
         'migration 3',
         'pause',
         'malformed /p/shard/99',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GoverseError, InvalidArgumentError, UnavailableError } from '../../../src/core/errors.js';
+import { GoverseError, InvalidArgumentError, UnavailableError, ValueTooLargeError } from '../../../src/core/errors.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import type { Kv } from '../../../src/core/snapshot/snapshot.js';
 import {
@@ -204,4 +204,20 @@ describe('ShardWriter', () => {
     const failed = report.results[0]!;
     expect(failed.status === 'failed' && failed.error).toBeInstanceOf(GoverseError);
   });
+
+  it('writes no value beyond the bound of its key, whatever flags or records the change carries', async () => {
+    const etcd = new FakeEtcd();
+    const hugeFlag = { shardId: 1, expectedModRevision: 0, value: { target: 'n1:1', current: '', flags: ['x'.repeat(70_000)] } };
+    const hugeRecord: ShardChange = {
+      ...change(2),
+      alsoOps: [{ type: 'put', key: keys.migration(2), value: JSON.stringify({ since: 1, target: 'n1', from: 'y'.repeat(70_000) }) }],
+    };
+    const report = await writer(etcd).write([hugeFlag, hugeRecord, change(3)]);
+    expect(report.results.map((r) => r.status)).toEqual(['failed', 'failed', 'written']);
+    const failed = report.results[0]!;
+    expect(failed.status === 'failed' && failed.error).toBeInstanceOf(ValueTooLargeError);
+    expect(failed.status === 'failed' && failed.error.message).toMatch(/^not writing \/p\/shard\/1: value of 68\.4 KiB exceeds the 64 KiB bound/);
+    expect([...etcd.store.keys()]).toEqual([keys.shard(3)]);
+  });
 });
+

@@ -14,8 +14,9 @@ import type { HostStats } from '../../../src/node/objects/objectHost.js';
 const NOW = 1_700_000_000_000;
 const golden = readFileSync(new URL('./fixtures/metrics.golden.txt', import.meta.url), 'utf8');
 
+/** Member keys need a lease to count as alive. */
 function kv(key: string, value: string, revision: number): Kv {
-  return { key, value, modRevision: revision, createRevision: revision, lease: '0' };
+  return { key, value, modRevision: revision, createRevision: revision, lease: key.includes('/nodes/') ? '7' : '0' };
 }
 
 /** Two nodes, a leader, a settled, a migrating, a pinned and an unclaimed shard, and a 90 s old migration record. */

@@ -42,8 +42,8 @@ export function cluster(spec: ClusterSpec): ClusterSnapshot {
   return buildSnapshot(PREFIX, spec.numShards, kvs, revision);
 }
 
-export function put(snapshot: ClusterSnapshot, key: string, value: string): ClusterSnapshot {
-  return applyEvents(snapshot, [{ type: 'put', kv: kv(`${PREFIX}/${key}`, value) }], revision).snapshot;
+export function put(snapshot: ClusterSnapshot, key: string, value: string, lease = '0'): ClusterSnapshot {
+  return applyEvents(snapshot, [{ type: 'put', kv: kv(`${PREFIX}/${key}`, value, lease) }], revision).snapshot;
 }
 
 export function remove(snapshot: ClusterSnapshot, key: string): ClusterSnapshot {
@@ -52,7 +52,7 @@ export function remove(snapshot: ClusterSnapshot, key: string): ClusterSnapshot 
 }
 
 export function addNode(snapshot: ClusterSnapshot, node: string): ClusterSnapshot {
-  return put(snapshot, `nodes/${node}`, node);
+  return put(snapshot, `nodes/${node}`, node, '1');
 }
 
 /**

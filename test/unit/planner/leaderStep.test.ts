@@ -8,7 +8,7 @@ import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
 import { addNode, cluster, put, roundRobinValue } from './fixtures.js';
 
 const NOW = 10_000_000;
-const NODES = ['n1', 'n2', 'n3'];
+const NODES = ['n1:1', 'n2:1', 'n3:1'];
 
 function input(snapshot: ClusterSnapshot, over: Partial<LeaderStepInput> = {}): LeaderStepInput {
   return {
@@ -19,7 +19,7 @@ function input(snapshot: ClusterSnapshot, over: Partial<LeaderStepInput> = {}): 
     stableSince: NOW - 60_000,
     rebalance: 'idle',
     firstSeen: new Map(),
-    self: 'n1',
+    self: 'n1:1',
     ...over,
   };
 }
@@ -29,7 +29,7 @@ const balanced = (): ClusterSnapshot => cluster({ numShards: 64, nodes: NODES, s
 describe('leader step', () => {
   it('checks eligible nodes, quorum and stability first', () => {
     expect(leaderStep(input(cluster({ numShards: 8, nodes: [] })))).toMatchObject({ step: 'idle', reason: 'no-nodes' });
-    expect(leaderStep(input(cluster({ numShards: 8, nodes: ['a'], drained: ['a'] })))).toMatchObject({ reason: 'no-nodes' });
+    expect(leaderStep(input(cluster({ numShards: 8, nodes: ['a:1'], drained: ['a:1'] })))).toMatchObject({ reason: 'no-nodes' });
     const settings = { ...defaultPlannerSettings(64), minQuorum: 4 };
     expect(leaderStep(input(balanced(), { settings }))).toMatchObject({ reason: 'below-quorum', text: '3 alive nodes, quorum is 4' });
     expect(leaderStep(input(balanced(), { stableSince: null }))).toMatchObject({ reason: 'not-stable', until: null });
@@ -50,20 +50,20 @@ describe('leader step', () => {
   });
 
   it('recovers stuck shards before rebalancing', () => {
-    const snap = cluster({ numShards: 64, nodes: NODES, shards: (id) => (id === 5 ? { target: 'n2', current: '', flags: [] } : roundRobinValue(NODES)(id)) });
-    const firstSeen = new Map([[5, { target: 'n2', since: NOW - 61_000 }]]);
+    const snap = cluster({ numShards: 64, nodes: NODES, shards: (id) => (id === 5 ? { target: 'n2:1', current: '', flags: [] } : roundRobinValue(NODES)(id)) });
+    const firstSeen = new Map([[5, { target: 'n2:1', since: NOW - 61_000 }]]);
     const d = leaderStep(input(snap, { firstSeen }));
     expect(d).toMatchObject({ step: 'recover', text: 'recover 1 stuck shards (1 retarget)' });
     expect(d.step === 'recover' && d.actions[0]).toMatchObject({ kind: 'retarget', shardId: 5 });
     // Younger than the timeout: nothing to recover, the rebalance check runs.
-    expect(leaderStep(input(snap, { firstSeen: new Map([[5, { target: 'n2', since: NOW - 1_000 }]]) }))).toMatchObject({
+    expect(leaderStep(input(snap, { firstSeen: new Map([[5, { target: 'n2:1', since: NOW - 1_000 }]]) }))).toMatchObject({
       step: 'idle',
       reason: 'within-threshold',
     });
   });
 
   it('holds back rebalancing while paused, with the time left', () => {
-    const snap = put(addNode(balanced(), 'n4'), 'rebalance/pause', encodeRecord({ until: NOW + 90_000, by: 'ops', at: NOW, reason: 'upgrade' }));
+    const snap = put(addNode(balanced(), 'n4:1'), 'rebalance/pause', encodeRecord({ until: NOW + 90_000, by: 'ops', at: NOW, reason: 'upgrade' }));
     expect(leaderStep(input(snap))).toEqual({
       step: 'idle',
       reason: 'paused',
@@ -75,7 +75,7 @@ describe('leader step', () => {
 
   it('rebalances with the chosen strategy and keeps a started round going', () => {
     // 34/30 on two nodes: within the threshold, so weighted starts only when a round is already active.
-    const snap = cluster({ numShards: 64, nodes: ['a', 'b'], shards: (id) => ({ target: id < 34 ? 'a' : 'b', current: 'a', flags: [] }) });
+    const snap = cluster({ numShards: 64, nodes: ['a:1', 'b:1'], shards: (id) => ({ target: id < 34 ? 'a:1' : 'b:1', current: 'a:1', flags: [] }) });
     const idle = leaderStep(input(snap, { strategy: 'weighted' }));
     expect(idle).toMatchObject({ step: 'idle', reason: 'within-threshold' });
     expect(rebalanceStateAfter(idle, 'idle')).toBe('idle');
@@ -85,7 +85,7 @@ describe('leader step', () => {
   });
 
   it('load: after moving shards, waits for the reports to settle before planning again, keeping the round going', () => {
-    const snap = cluster({ numShards: 64, nodes: ['a', 'b'], shards: (id) => ({ target: id < 40 ? 'a' : 'b', current: id < 40 ? 'a' : 'b', flags: [] }) });
+    const snap = cluster({ numShards: 64, nodes: ['a:1', 'b:1'], shards: (id) => ({ target: id < 40 ? 'a:1' : 'b:1', current: id < 40 ? 'a:1' : 'b:1', flags: [] }) });
     const settle = defaultPlannerSettings(64).load.settleMs;
     const settling = leaderStep(input(snap, { strategy: 'load', lastMovesAt: NOW - 1000 }));
     expect(settling).toMatchObject({ step: 'idle', reason: 'settling', until: NOW - 1000 + settle });
@@ -104,17 +104,17 @@ describe('imbalance figures', () => {
   it('reports targets, owners and the weighted ideal per node', () => {
     const snap = cluster({
       numShards: 12,
-      nodes: ['a', 'b', 'd'],
-      weights: { a: 1, b: 2 },
-      drained: ['d'],
-      shards: (id) => (id < 6 ? { target: 'a', current: 'a', flags: id === 0 ? ['pinned'] : [] } : id < 10 ? { target: 'b', current: 'x', flags: [] } : id < 11 ? { target: 'd', current: 'd', flags: [] } : undefined),
+      nodes: ['a:1', 'b:1', 'd:1'],
+      weights: { 'a:1': 1, 'b:1': 2 },
+      drained: ['d:1'],
+      shards: (id) => (id < 6 ? { target: 'a:1', current: 'a:1', flags: id === 0 ? ['pinned'] : [] } : id < 10 ? { target: 'b:1', current: 'x:1', flags: [] } : id < 11 ? { target: 'd:1', current: 'd:1', flags: [] } : undefined),
     });
     const f = imbalance(snap);
     expect(f.nodes.map((n) => [n.address, n.status, n.weight, n.targets, n.owned, n.pinned, n.ideal, n.targetsOverIdeal])).toEqual([
-      ['a', 'eligible', 1, 6, 6, 1, 4, 1.5],
-      ['b', 'eligible', 2, 4, 0, 0, 8, 0.5],
-      ['d', 'draining', 1, 1, 1, 0, 0, null],
-      ['x', 'dead', 1, 0, 4, 0, 0, null],
+      ['a:1', 'eligible', 1, 6, 6, 1, 4, 1.5],
+      ['b:1', 'eligible', 2, 4, 0, 0, 8, 0.5],
+      ['d:1', 'draining', 1, 1, 1, 0, 0, null],
+      ['x:1', 'dead', 1, 0, 4, 0, 0, null],
     ]);
     expect(f).toMatchObject({ maxTargets: 6, minTargets: 4, maxOverIdeal: 1.5, minOverIdeal: 0.5, spread: 1, unassigned: 1, misplaced: 1 });
   });

@@ -37,7 +37,7 @@ const scenario = (opts: { pinned: boolean; weighted: boolean; loads: boolean; un
       band: fc.double({ min: 0.02, max: 0.4, noNaN: true }),
     })
     .map((r) => {
-      const nodes = Array.from({ length: r.nodeCount }, (_, i) => `n${i}`);
+      const nodes = Array.from({ length: r.nodeCount }, (_, i) => `n${i}:1`);
       const targets = [...nodes, 'dead'];
       const value = (id: number): { target: string; current: string; flags: string[] } => {
         const pick = r.placement[id]!;

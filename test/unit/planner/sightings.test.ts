@@ -21,7 +21,7 @@ function watch(snapshot: ClusterSnapshot, events: KvEvent[]): { snapshot: Cluste
 
 /** Alive a and b; shard 0 settled on a, 1 migrating a -> b, 2 pinned on dead c, 3 absent. */
 const start = (): ClusterSnapshot =>
-  cluster({ numShards: 4, nodes: ['a', 'b'], shards: (id) => [v('a', 'a'), v('b', 'a'), v('c', 'c', ['pinned'])][id] });
+  cluster({ numShards: 4, nodes: ['a:1', 'b:1'], shards: (id) => [v('a:1', 'a:1'), v('b:1', 'a:1'), v('c:1', 'c:1', ['pinned'])][id] });
 
 describe('StabilityClock', () => {
   it('starts at the member start and restarts only when a node joins or leaves', () => {
@@ -34,11 +34,11 @@ describe('StabilityClock', () => {
     };
     expect(clock.since).toBe(100);
     // A gate, a leader change, a shard move and a re-put of a known node leave it alone.
-    step([put('gates/g', 'g'), put('leader', 'a'), shard(0, v('b', 'a')), put('nodes/a', 'a')], 200);
+    step([put('gates/g:1', 'g:1'), put('leader', 'a:1'), shard(0, v('b:1', 'a:1')), put('nodes/a:1', 'a:1')], 200);
     expect(clock.since).toBe(100);
-    step([put('nodes/c', 'c')], 300);
+    step([put('nodes/c:1', 'c:1')], 300);
     expect(clock.since).toBe(300);
-    step([del('nodes/b')], 400);
+    step([del('nodes/b:1')], 400);
     expect(clock.since).toBe(400);
   });
 });
@@ -53,11 +53,11 @@ describe('Sightings from watch batches (the console)', () => {
       s = w.snapshot;
       sightings.observe(w.changes, now);
     };
-    step([put('gates/g', 'g'), put('leader', 'b'), put('nodes/a', 'a')], 10);
+    step([put('gates/g:1', 'g:1'), put('leader', 'b:1'), put('nodes/a:1', 'a:1')], 10);
     expect(sightings.stableSince).toBeUndefined();
-    step([put('nodes/c', 'c')], 20);
+    step([put('nodes/c:1', 'c:1')], 20);
     expect(sightings.stableSince).toBe(20);
-    step([del('nodes/c')], 30);
+    step([del('nodes/c:1')], 30);
     expect(sightings.stableSince).toBe(30);
   });
 
@@ -67,8 +67,8 @@ describe('Sightings from watch batches (the console)', () => {
     sightings.restart(s, 5);
     // The full pass tracks the migration and the pinned shard settled on a dead node.
     expect([...sightings.firstSeen]).toEqual([
-      [1, { target: 'b', since: 5 }],
-      [2, { target: 'c', since: 5 }],
+      [1, { target: 'b:1', since: 5 }],
+      [2, { target: 'c:1', since: 5 }],
     ]);
     const step = (events: KvEvent[], now: number): void => {
       const w = watch(s, events);
@@ -76,22 +76,22 @@ describe('Sightings from watch batches (the console)', () => {
       sightings.observe(w.changes, now);
     };
     // Claimed: settled, dropped. A new migration: seen now. The same target again: kept.
-    step([shard(1, v('b', 'b')), shard(0, v('b', 'a')), shard(3, v('a', ''))], 10);
-    step([shard(0, v('b', 'a', ['pinned']))], 20);
+    step([shard(1, v('b:1', 'b:1')), shard(0, v('b:1', 'a:1')), shard(3, v('a:1', ''))], 10);
+    step([shard(0, v('b:1', 'a:1', ['pinned']))], 20);
     expect([...sightings.firstSeen].sort(([x], [y]) => x - y)).toEqual([
-      [0, { target: 'b', since: 10 }],
-      [2, { target: 'c', since: 5 }],
-      [3, { target: 'a', since: 10 }],
+      [0, { target: 'b:1', since: 10 }],
+      [2, { target: 'c:1', since: 5 }],
+      [3, { target: 'a:1', since: 10 }],
     ]);
     // A new target restarts the sighting; a deleted shard key drops it.
-    step([shard(0, v('a', 'a', ['pinned'])), shard(3, v('b', '')), del('shard/2')], 30);
-    expect([...sightings.firstSeen].sort(([x], [y]) => x - y)).toEqual([[3, { target: 'b', since: 30 }]]);
+    step([shard(0, v('a:1', 'a:1', ['pinned'])), shard(3, v('b:1', '')), del('shard/2')], 30);
+    expect([...sightings.firstSeen].sort(([x], [y]) => x - y)).toEqual([[3, { target: 'b:1', since: 30 }]]);
     // A shard change alone cannot tell a dead node: pinned on dead c is not tracked from a batch (its record dates it).
-    step([shard(2, v('c', 'c', ['pinned']))], 40);
+    step([shard(2, v('c:1', 'c:1', ['pinned']))], 40);
     expect(sightings.firstSeen.has(2)).toBe(false);
     sightings.restart(s, 50);
-    expect(sightings.firstSeen.get(2)).toEqual({ target: 'c', since: 50 });
-    expect(sightings.firstSeen.get(3)).toEqual({ target: 'b', since: 50 });
+    expect(sightings.firstSeen.get(2)).toEqual({ target: 'c:1', since: 50 });
+    expect(sightings.firstSeen.get(3)).toEqual({ target: 'b:1', since: 50 });
   });
 });
 
@@ -102,13 +102,13 @@ describe('Sightings from polls (watch)', () => {
     sightings.poll(s, 10);
     expect(sightings.stableSince).toBeUndefined();
     expect([...sightings.firstSeen.keys()]).toEqual([1, 2]);
-    s = watch(s, [put('nodes/a', 'a'), put('gates/g', 'g'), shard(0, v('b', 'a'))]).snapshot;
+    s = watch(s, [put('nodes/a:1', 'a:1'), put('gates/g:1', 'g:1'), shard(0, v('b:1', 'a:1'))]).snapshot;
     sightings.poll(s, 20);
     expect(sightings.stableSince).toBeUndefined();
-    expect(sightings.firstSeen.get(0)).toEqual({ target: 'b', since: 20 });
-    expect(sightings.firstSeen.get(1)).toEqual({ target: 'b', since: 10 });
+    expect(sightings.firstSeen.get(0)).toEqual({ target: 'b:1', since: 20 });
+    expect(sightings.firstSeen.get(1)).toEqual({ target: 'b:1', since: 10 });
     // One node left and another joined between two polls: the same count, another set.
-    s = watch(s, [del('nodes/b'), put('nodes/d', 'd')]).snapshot;
+    s = watch(s, [del('nodes/b:1'), put('nodes/d:1', 'd:1')]).snapshot;
     sightings.poll(s, 30);
     expect(sightings.stableSince).toBe(30);
     sightings.poll(s, 40);

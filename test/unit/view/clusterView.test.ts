@@ -19,12 +19,12 @@ import {
 const P = '/goverse';
 const NOW = 1_700_000_000_000;
 
-/** Keys as etcd would return them, with increasing revisions. */
+/** Keys as etcd would return them, with increasing revisions; member keys under a lease, as members register. */
 function snapshotOf(numShards: number, entries: Record<string, string>, leases: Record<string, string> = {}): ClusterSnapshot {
   let rev = 0;
   const kvs: Kv[] = Object.entries(entries).map(([key, value]) => {
     rev++;
-    return { key: `${P}/${key}`, value, modRevision: rev, createRevision: rev, lease: leases[key] ?? '0' };
+    return { key: `${P}/${key}`, value, modRevision: rev, createRevision: rev, lease: leases[key] ?? (/^(nodes|gates)\//.test(key) ? '1' : '0') };
   });
   return buildSnapshot(P, numShards, kvs, rev);
 }

@@ -10,7 +10,7 @@ function snapshot(entries: Record<string, string>) {
     value,
     modRevision: i + 1,
     createRevision: i + 1,
-    lease: '0',
+    lease: key.startsWith('nodes/') ? '1' : '0', // members register under a lease
   }));
   return buildSnapshot('/goverse', 16, kvs, kvs.length);
 }

@@ -1,4 +1,5 @@
-import { advertiseFor, isDialAddress, isListenAddress } from '../addresses.js';
+import { memberAddressProblem } from '../../keyspace/nodeAddress.js';
+import { advertiseFor, isListenAddress } from '../addresses.js';
 import { bool, decimal, integer, oneOf, text } from '../valueTypes.js';
 import { filePath, isPrefix, type SettingTable } from './spec.js';
 
@@ -24,7 +25,10 @@ export const NODE_SETTINGS = {
   advertise: {
     group: 'node',
     usedBy: 'node',
-    type: text({ expected: 'a host:port other processes can dial, such as node1.internal:48000', valid: isDialAddress }),
+    type: text({
+      expected: 'a host:port other processes can dial, such as node1.internal:48000 (printable ASCII, at most 255 characters)',
+      valid: (s) => memberAddressProblem(s) === null,
+    }),
     derive: (c) => advertiseFor(c.listen),
     defaultText: 'listen, with a wildcard host replaced by localhost',
     env: 'GOVERSE_ADVERTISE',
