@@ -12,11 +12,13 @@ export function nodeStateCode(n: NodeView): string {
   return `${n.alive ? 'U' : 'D'}${role}`;
 }
 
-/** Metrics column: `ok`, or why not (`down`, `bad`, `-` when the node is not scraped). */
+/** Metrics column: `ok`, `old` (stale: not answered lately), or why not (`down`, `bad`, `-` when not scraped). */
 export function metricsCode(n: NodeView): string {
   switch (n.metrics.kind) {
     case 'ok':
       return 'ok';
+    case 'stale':
+      return 'old';
     case 'unreachable':
       return 'down';
     case 'malformed':
@@ -56,7 +58,7 @@ export const NODE_COLUMNS: readonly Column<NodeView>[] = [
     width: 4,
     sort: (n) => metricsCode(n),
     text: metricsCode,
-    tone: (n) => (n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed' ? 'bad' : undefined),
+    tone: (n) => (n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed' ? 'bad' : n.metrics.kind === 'stale' ? 'warn' : undefined),
   },
 ];
 

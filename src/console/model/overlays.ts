@@ -96,7 +96,12 @@ function nodeDetails(address: string, view: ClusterView, readOnly: boolean): Ove
   const n = i === undefined ? undefined : view.nodes[i];
   if (n === undefined) return { title: `Node ${address}`, lines: ['(no longer in the view)'], footer: 'esc close' };
   const m = n.metrics;
-  const metrics = m.kind === 'ok' ? `ok, ${m.url}` : m.kind === 'none' ? `none: ${m.reason}` : `${m.kind}: ${m.reason} (${m.url})`;
+  const metrics =
+    m.kind === 'ok' || m.kind === 'stale'
+      ? `${m.kind === 'ok' ? 'ok' : 'STALE'}, read ${compactAge(view.now - m.atMs)} ago, ${m.url}`
+      : m.kind === 'none'
+        ? `none: ${m.reason}`
+        : `${m.kind}: ${m.reason} (${m.url})`;
   const lines = [
     field('address', n.address),
     field('node ID', n.nodeId ?? '-'),

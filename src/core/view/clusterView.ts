@@ -1,91 +1,193 @@
 import type { LoadRecord } from '../keyspace/records.js';
-import { compareAddresses, nodeWeight, plannerContext } from '../planner/context.js';
+import { compareAddresses, plannerContext, type PlannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import { type FirstSeen, listMigrations, type Migration, stuckAmong } from '../planner/stuck.js';
 import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
-import type { ClusterView, HotShardView, MetricsStatus, NodeView, ViewInput } from './clusterViewTypes.js';
-import { fillLoadColumns } from './loadColumns.js';
-import { latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
-import { fullPass, incrementalPass, migrationCandidates, type Tally } from './shardColumns.js';
+import type {
+  ClusterView,
+  HotShardView,
+  MetricsStatus,
+  NodeCounts,
+  NodeView,
+  ViewInput,
+  ViewInternals,
+} from './clusterViewTypes.js';
+import { fillShardLoad, loadSources, updateShardLoad } from './loadColumns.js';
+import { latestFigures, type NodeMetrics } from './nodeMetrics.js';
+import { fullPass, incrementalPass, type Tally } from './shardColumns.js';
 import { SHARD_FLAG } from './shardState.js';
 
 const NOT_SCRAPED: MetricsStatus = { kind: 'none', reason: 'not scraped' };
+const NOT_ALIVE: MetricsStatus = { kind: 'none', reason: 'node not alive' };
+
+/**
+ * The view of a snapshot and the nodes' metrics. Built from `input.previous` when given, the work is in proportion to
+ * what changed since: the changed shards (ShardIndex, tally and columns updated in place), the nodes whose records,
+ * metrics or counts changed (the other rows are the previous view's objects), the unsettled shards for the
+ * migration list. `previous` is consumed: its shard columns now belong to the new view.
+ */
 export function buildClusterView(input: ViewInput): ClusterView {
   const { snapshot, now, stuckTimeoutMs } = input;
   const firstSeen = input.firstSeen ?? new Map<number, FirstSeen>();
   const metrics = input.metrics ?? new Map<string, NodeMetrics>();
   const previous =
     input.previous?.snapshot.numShards === snapshot.numShards && input.previous.snapshot.prefix === snapshot.prefix ? input.previous : undefined;
+  const before = previous?.internal;
 
-  // Nodes listed whether or not a shard names them; addresses only shards name join during the shard pass.
-  const listed = new Set<string>(snapshot.nodes.keys());
-  for (const a of snapshot.nodeInfo.keys()) listed.add(a);
-  for (const a of snapshot.drains.keys()) listed.add(a);
-  for (const a of metrics.keys()) listed.add(a);
+  const listed = listedAddresses(snapshot, metrics, before);
+  const pass = (previous === undefined ? null : incrementalPass(snapshot, previous, listed.all, input.changedShards ?? null)) ?? fullPass(snapshot, listed.all);
+  const { addresses, nodeIndex, columns, tally, index } = pass;
+  // Node indexes are those of the previous view only after an incremental pass.
+  const same = pass.changed === null ? undefined : before;
 
-  const pass = (previous === undefined ? null : incrementalPass(snapshot, previous, listed)) ?? fullPass(snapshot, listed);
-  const { addresses, nodeIndex, columns, tally } = pass;
-
-  const migrations = listMigrations(snapshot, firstSeen, now, migrationCandidates(columns, tally.alive)).sort(oldestFirst);
+  const migrations = listMigrations(snapshot, firstSeen, now, index.notable).sort(oldestFirst);
   const stuck = stuckAmong(migrations, stuckTimeoutMs);
   for (const s of stuck) columns.flags[s.shardId]! |= SHARD_FLAG.stuck;
 
   const figures = addresses.map((a) => latestFigures(metrics.get(a)));
-  // Same scrapes and load records as the previous view: only the shards that changed hands need their figures again.
-  const sameLoad = pass.changed !== null && previous?.loadFrom.metrics === metrics && previous.loadFrom.load === snapshot.load;
-  fillLoadColumns(snapshot, addresses, figures, columns, sameLoad ? { shards: previous.shards, changed: pass.changed } : null);
+  const sources = loadSources(snapshot, addresses, figures);
+  if (same !== undefined) updateShardLoad(columns, index, sources, same.loadSources, pass.changed!);
+  else fillShardLoad(columns, sources);
 
+  const ctx = same !== undefined && sameRecords(same.context, snapshot) ? same.context : { ...recordsOf(snapshot), ctx: plannerContext(snapshot) };
+  const rows = nodeViews({ snapshot, now, addresses, tally, metrics, ctx: ctx.ctx, staleAfterMs: input.metricsStaleAfterMs ?? null }, same === undefined ? undefined : previous);
   const leaderNow = leaderAddress(snapshot.leader);
-  const nodes = nodeViews(snapshot, addresses, figures, tally, metrics);
-  const hotShards = hottestShards(metrics, input.hotShardLimit ?? 20);
-
+  const internal: ViewInternals = {
+    storage: { retired: false, columns, tally, index },
+    loadSources: sources,
+    listed,
+    context: ctx,
+    nodeRefs: rows.refs,
+  };
   return {
     snapshot,
     now,
     stuckTimeoutMs,
     leader: leaderNow === null ? null : { address: leaderNow, alive: snapshot.nodes.has(leaderNow) },
-    nodes,
+    nodes: rows.nodes,
     nodeIndex,
-    gates: [...snapshot.gates.keys()].sort(compareAddresses),
+    nodeCounts: rows.counts,
+    gates: previous?.snapshot.gates === snapshot.gates ? previous.gates : [...snapshot.gates.keys()].sort(compareAddresses),
     shards: columns,
+    layout: index,
     counts: { ...tally.counts, stuck: stuck.length },
-    imbalance: imbalanceSummary(nodes, tally.counts.noTarget),
+    imbalance: imbalanceSummary(rows.nodes, tally.counts.noTarget),
     balancer: balancerView(snapshot, input.balancer, firstSeen, now, previous?.balancer),
     migrations,
     stuck,
-    hotShards,
+    hotShards: hottestShards(metrics, input.hotShardLimit ?? 20),
     // Thousands of forged keys must not cost a sort per frame: reused while the snapshot's entries are the same.
     malformed:
       previous?.snapshot.malformed === snapshot.malformed
         ? previous.malformed
         : [...snapshot.malformed.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     unmatchedMetrics: input.unmatchedMetrics ?? [],
-    migrationIndex: new Map(migrations.map((m) => [m.shardId, m])),
-    stuckIndex: new Map(stuck.map((s) => [s.shardId, s])),
-    loadFrom: { metrics, load: snapshot.load },
+    internal,
   };
 }
 
-/** One row per node address (the pass's order): its records, counts against its weighted ideal, latest figures. */
+/** Nodes listed whether or not a shard names them; addresses only shards name join during the shard pass. */
+function listedAddresses(snapshot: ClusterSnapshot, metrics: ReadonlyMap<string, NodeMetrics>, before: ViewInternals | undefined): ViewInternals['listed'] {
+  let records = before?.listed;
+  if (records === undefined || !sameRecords(records, snapshot)) {
+    const set = new Set<string>(snapshot.nodes.keys());
+    for (const a of snapshot.nodeInfo.keys()) set.add(a);
+    for (const a of snapshot.drains.keys()) set.add(a);
+    records = { ...recordsOf(snapshot), fromRecords: set, all: set };
+  }
+  // Scraped nodes are registered ones, so the metrics rarely add an address.
+  let all = records.fromRecords;
+  for (const a of metrics.keys()) {
+    if (all.has(a)) continue;
+    if (all === records.fromRecords) all = new Set(all);
+    (all as Set<string>).add(a);
+  }
+  return { ...records, all };
+}
+
+type RecordMaps = Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'>;
+
+function recordsOf(snapshot: ClusterSnapshot): RecordMaps {
+  return { nodes: snapshot.nodes, nodeInfo: snapshot.nodeInfo, drains: snapshot.drains };
+}
+
+function sameRecords(a: RecordMaps, snapshot: ClusterSnapshot): boolean {
+  return a.nodes === snapshot.nodes && a.nodeInfo === snapshot.nodeInfo && a.drains === snapshot.drains;
+}
+
+interface NodeRowsInput {
+  readonly snapshot: ClusterSnapshot;
+  readonly now: number;
+  readonly addresses: readonly string[];
+  readonly tally: Tally;
+  readonly metrics: ReadonlyMap<string, NodeMetrics>;
+  readonly ctx: PlannerContext;
+  readonly staleAfterMs: number | null;
+}
+
+/**
+ * One row per node address (the pass's order): its records, counts against its weighted ideal, latest figures, and
+ * the counts the header shows. A row whose inputs are those of the previous view's row (same index) is that row.
+ */
 function nodeViews(
-  snapshot: ClusterSnapshot,
-  addresses: readonly string[],
-  figures: readonly (NodeFigures | null)[],
-  tally: Tally,
-  metrics: ReadonlyMap<string, NodeMetrics>,
-): NodeView[] {
-  const ctx = plannerContext(snapshot);
+  input: NodeRowsInput,
+  previous: ClusterView | undefined,
+): { nodes: readonly NodeView[]; counts: NodeCounts; refs: ViewInternals['nodeRefs'] } {
+  const { snapshot, now, addresses, tally, metrics, ctx, staleAfterMs } = input;
   const leaderNow = leaderAddress(snapshot.leader);
-  return addresses.map((address, index): NodeView => {
+  const m = addresses.length;
+  const refs = { info: new Array(m), load: new Array(m), metrics: new Array(m) } as {
+    info: ViewInternals['nodeRefs']['info'][number][];
+    load: (LoadRecord | undefined)[];
+    metrics: (NodeMetrics | undefined)[];
+  };
+  const before = previous?.internal.nodeRefs;
+  const counts = { total: m, alive: 0, draining: 0, metricsOk: 0, metricsStale: 0, metricsFailing: 0 };
+  let changed = previous === undefined;
+  const nodes = addresses.map((address, index): NodeView => {
     const info = snapshot.nodeInfo.get(address);
     const load = snapshot.load.get(address);
-    const f = figures[index] ?? null;
+    const mt = metrics.get(address);
+    refs.info[index] = info;
+    refs.load[index] = load;
+    refs.metrics[index] = mt;
+    const alive = tally.alive[index] === 1;
+    const draining = snapshot.drains.has(address);
+    const status = metricsStatus(mt, alive, now, staleAfterMs);
+    if (alive) {
+      counts.alive++;
+      if (status.kind === 'ok') counts.metricsOk++;
+      else if (status.kind === 'stale') counts.metricsStale++;
+      else if (status.kind !== 'none') counts.metricsFailing++;
+    }
+    if (draining) counts.draining++;
     const eligible = ctx.index.has(address);
-    const weight = nodeWeight(snapshot, address);
+    const weight = eligible ? ctx.weights[ctx.index.get(address)!]! : (info?.weight ?? 1);
     const ideal = eligible ? (snapshot.numShards * weight) / ctx.totalWeight : 0;
     const targets = tally.targets[index]!;
-    const alive = tally.alive[index] === 1;
+    const row = previous?.nodes[index];
+    if (
+      row !== undefined &&
+      before !== undefined &&
+      before.info[index] === info &&
+      before.load[index] === load &&
+      before.metrics[index] === mt &&
+      row.metrics.kind === status.kind &&
+      row.alive === alive &&
+      row.draining === draining &&
+      row.leader === (address === leaderNow) &&
+      row.weight === weight &&
+      row.ideal === ideal &&
+      row.status === (eligible ? 'eligible' : (ctx.ineligible.get(address) ?? 'dead')) &&
+      row.shardsTarget === targets &&
+      row.shardsOwned === tally.owned[index] &&
+      row.shardsPinned === tally.pinned[index]
+    ) {
+      return row;
+    }
+    changed = true;
+    const f = latestFigures(mt);
     return {
       index,
       address,
@@ -94,7 +196,7 @@ function nodeViews(
       leader: address === leaderNow,
       ready: f?.ready ?? null,
       status: eligible ? 'eligible' : (ctx.ineligible.get(address) ?? 'dead'),
-      draining: snapshot.drains.has(address),
+      draining,
       stopping: info?.state === 'stopping',
       weight,
       shardsTarget: targets,
@@ -112,9 +214,11 @@ function nodeViews(
       rssBytes: load?.rssBytes ?? null,
       version: info?.version ?? null,
       startedAt: info?.startedAt ?? null,
-      metrics: metricsStatus(metrics.get(address), alive),
+      metrics: status,
     };
   });
+  // Unchanged rows keep the previous array, so what is derived from it (sorted tables) can be reused.
+  return { nodes: changed || previous === undefined ? nodes : previous.nodes, counts, refs };
 }
 
 /** The hottest shards over every node's latest figures, per metrics map: views rebuilt between two scrapes share them. */
@@ -137,11 +241,14 @@ function oldestFirst(a: Migration, b: Migration): number {
   return a.since - b.since || a.shardId - b.shardId;
 }
 
-function metricsStatus(m: NodeMetrics | undefined, alive: boolean): MetricsStatus {
-  if (m === undefined) return alive ? NOT_SCRAPED : { kind: 'none', reason: 'node not alive' };
-  if (m.kind === 'ok') return { kind: 'ok', url: m.url, atMs: m.atMs };
+/** Metrics of an alive node are stale when its latest answer is older than the source's threshold. */
+function metricsStatus(m: NodeMetrics | undefined, alive: boolean, now: number, staleAfterMs: number | null): MetricsStatus {
+  if (m === undefined) return alive ? NOT_SCRAPED : NOT_ALIVE;
   if (m.kind === 'none') return m;
-  return { kind: m.kind, url: m.url, atMs: m.atMs, reason: m.reason };
+  if (m.kind !== 'ok') return { kind: m.kind, url: m.url, atMs: m.atMs, reason: m.reason };
+  const limit = m.staleAfterMs ?? staleAfterMs;
+  if (limit !== null && now - m.atMs > limit) return { kind: 'stale', url: m.url, atMs: m.atMs };
+  return { kind: 'ok', url: m.url, atMs: m.atMs };
 }
 
 /** Σ objects (field 1) or calls per second (field 2) over a load record's shards; null without a record. */

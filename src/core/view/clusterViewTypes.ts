@@ -1,8 +1,13 @@
+import type { LoadRecord, NodeInfoRecord } from '../keyspace/records.js';
+import type { PlannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
-import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
+import type { ClusterSnapshot, MalformedEntry, Revisioned } from '../snapshot/snapshot.js';
 import type { BalancerInput, BalancerView } from './balancer.js';
+import type { LoadSources } from './loadColumns.js';
 import type { HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
+import type { Tally } from './shardColumns.js';
+import type { ShardIndex, ShardLayout } from './shardIndex.js';
 import type { ShardFilterState, ShardState } from './shardState.js';
 
 export interface ViewInput {
@@ -17,8 +22,18 @@ export interface ViewInput {
   readonly unmatchedMetrics?: readonly { readonly url: string; readonly reason: string }[];
   /** First sightings of migrations without a record (`trackFirstSeen`), kept by watchers; one-shot commands omit it. */
   readonly firstSeen?: ReadonlyMap<number, FirstSeen>;
-  /** The view built before from an earlier input, so unchanged expensive parts are reused. */
+  /**
+   * The view built before from an earlier input, so that only what changed since is computed again. It is consumed:
+   * its shard columns are updated in place for the new view and must not be read afterwards.
+   */
   readonly previous?: ClusterView;
+  /**
+   * Every shard whose entry may differ between `previous.snapshot` and `snapshot` (the watch's changes since), so the
+   * rebuild does not compare all entries; omitted or null: they are compared.
+   */
+  readonly changedShards?: Iterable<number> | null;
+  /** A node's metrics older than this are shown as stale (a source may set its own per node); omitted: never. */
+  readonly metricsStaleAfterMs?: number;
   /** How many of the hottest lock-contended shards to keep (default 20). */
   readonly hotShardLimit?: number;
 }
@@ -26,6 +41,8 @@ export interface ViewInput {
 /** Whether a node's metrics could be read, and if not, why. */
 export type MetricsStatus =
   | { readonly kind: 'ok'; readonly url: string; readonly atMs: number }
+  /** Answered, but not lately: the figures shown are older than the source's stale threshold. */
+  | { readonly kind: 'stale'; readonly url: string; readonly atMs: number }
   | { readonly kind: 'unreachable' | 'malformed'; readonly url: string; readonly atMs: number; readonly reason: string }
   | { readonly kind: 'none'; readonly reason: string };
 
@@ -102,6 +119,18 @@ export interface ShardCounts {
   readonly withWarnings: number;
 }
 
+/** Node figures the header and the pane titles show, counted once per rebuild. */
+export interface NodeCounts {
+  /** Every node listed (alive or named by records and shards). */
+  readonly total: number;
+  readonly alive: number;
+  readonly draining: number;
+  /** Alive nodes by the state of their metrics: fresh, stale, failing (unreachable or malformed); the rest have none. */
+  readonly metricsOk: number;
+  readonly metricsStale: number;
+  readonly metricsFailing: number;
+}
+
 export interface HotShardView extends HotShardFigures {
   readonly node: string;
 }
@@ -115,8 +144,11 @@ export interface ClusterView {
   /** Alive nodes and every address a record names, byte-wise sorted. */
   readonly nodes: readonly NodeView[];
   readonly nodeIndex: ReadonlyMap<string, number>;
+  readonly nodeCounts: NodeCounts;
   readonly gates: readonly string[];
   readonly shards: ShardColumns;
+  /** The shards grouped by owner, and the notable ones (the shard map's layout). */
+  readonly layout: ShardLayout;
   readonly counts: ShardCounts;
   readonly imbalance: Omit<ImbalanceFigures, 'nodes'>;
   readonly balancer: BalancerView;
@@ -129,11 +161,35 @@ export interface ClusterView {
   /** Keys under the prefix that could not be decoded, by key. */
   readonly malformed: readonly MalformedEntry[];
   readonly unmatchedMetrics: readonly { readonly url: string; readonly reason: string }[];
-  /** Internal index for shardRow. */
-  readonly migrationIndex: ReadonlyMap<number, Migration>;
-  readonly stuckIndex: ReadonlyMap<number, StuckShard>;
-  /** Internal: what the per-shard objects and calls were filled from, so that the next rebuild can reuse them. */
-  readonly loadFrom: { readonly metrics: ReadonlyMap<string, NodeMetrics>; readonly load: ClusterSnapshot['load'] };
+  /** What the next incremental rebuild continues from; not for rendering. */
+  readonly internal: ViewInternals;
+}
+
+/** The mutable shard storage a view owns until a later view takes it over (`retired`). */
+export interface ViewStorage {
+  retired: boolean;
+  readonly columns: ShardColumns;
+  readonly tally: Tally;
+  readonly index: ShardIndex;
+}
+
+/** A view's inputs and derived state, compared by identity by the next rebuild. */
+export interface ViewInternals {
+  readonly storage: ViewStorage;
+  /** What the per-shard objects and calls were filled from. */
+  readonly loadSources: LoadSources;
+  /** Addresses listed by records (and metrics), and the record maps they were taken from. */
+  readonly listed: Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'> & {
+    readonly fromRecords: ReadonlySet<string>;
+    readonly all: ReadonlySet<string>;
+  };
+  readonly context: Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'> & { readonly ctx: PlannerContext };
+  /** Per node index, the records and metrics its row was built from. */
+  readonly nodeRefs: {
+    readonly info: readonly (Revisioned<NodeInfoRecord> | undefined)[];
+    readonly load: readonly (LoadRecord | undefined)[];
+    readonly metrics: readonly (NodeMetrics | undefined)[];
+  };
 }
 
 /** One shard in full, for tables, JSON and the console's details. */

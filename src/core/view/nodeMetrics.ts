@@ -39,6 +39,11 @@ export interface NodeFigures {
   readonly shardObjects: ReadonlyMap<number, number>;
   /** Calls per second per shard (`goverse_shard_method_calls_total`), after two scrapes. */
   readonly shardCallRates: ReadonlyMap<number, number>;
+  /**
+   * `all`: the two maps above list every shard the node reports (a scrape), so a shard it owns and leaves out has 0;
+   * `top`: only the busiest shards (a Prometheus top-k), so one left out is unknown here.
+   */
+  readonly shardsListed: 'all' | 'top';
 }
 
 /** Counter values kept from a scrape so that the next one can compute rates without the whole text. */
@@ -54,7 +59,10 @@ export interface NodeMetricsOk {
   readonly url: string;
   readonly atMs: number;
   readonly figures: NodeFigures;
-  readonly counters: CounterMemo;
+  /** Counter values for the rates of the next scrape; null when the source computes rates itself (Prometheus). */
+  readonly counters: CounterMemo | null;
+  /** When these figures count as stale, if the source knows better than the view's default (Prometheus's interval). */
+  readonly staleAfterMs?: number;
 }
 
 /**
@@ -87,7 +95,7 @@ export function summarizeScrape(outcome: ScrapeOutcome, previous?: NodeMetrics):
     shardCalls: perShard(f, 'goverse_shard_method_calls_total'),
     lockWait: histogramBuckets(selectSamples(f, 'goverse_shard_lock_wait_seconds_bucket')),
   };
-  const before = prevOk?.counters;
+  const before = prevOk?.counters ?? undefined;
   const seconds = before === undefined ? 0 : (counters.atMs - before.atMs) / 1000;
   const interval = seconds > 0 ? before : undefined;
   const ready = sampleValue(f, 'goverse_node_ready');
@@ -103,6 +111,7 @@ export function summarizeScrape(outcome: ScrapeOutcome, previous?: NodeMetrics):
     hotShards: hotShards(f),
     shardObjects: perShard(f, 'goverse_objects_total'),
     shardCallRates: interval === undefined ? new Map() : shardRates(interval.shardCalls, counters.shardCalls, seconds),
+    shardsListed: 'all',
   };
   return { kind: 'ok', url: outcome.url, atMs: outcome.atMs, figures, counters };
 }

@@ -1,12 +1,14 @@
 /**
  * The view's per-shard columns: the node index columns and flags from the snapshot's shard entries (a full pass, or
- * an incremental one over the entries changed since the previous view), the states and counts tallied from them,
- * and the reads over them (one shard's row, a filtered selection).
+ * an incremental one over the entries changed since the previous view), the states and counts tallied from them, the
+ * shards grouped by owner (ShardIndex), and the reads over them (one shard's row, a filtered selection).
  */
 import { isPinned } from '../keyspace/shardValue.js';
 import { compareAddresses } from '../planner/context.js';
+import type { Migration, StuckShard } from '../planner/stuck.js';
 import type { ClusterSnapshot, ShardEntry } from '../snapshot/snapshot.js';
 import type { ClusterView, ShardColumns, ShardCounts, ShardFilter, ShardRow } from './clusterViewTypes.js';
+import { ShardIndex } from './shardIndex.js';
 import { classifyShard, SHARD_FLAG, SHARD_STATE_INDEX, SHARD_STATES } from './shardState.js';
 
 export interface ShardPass {
@@ -15,17 +17,74 @@ export interface ShardPass {
   readonly nodeIndex: ReadonlyMap<string, number>;
   readonly columns: ShardColumns;
   readonly tally: Tally;
+  readonly index: ShardIndex;
   /** Shards whose entry differs from the previous view's (incremental pass); null after a full pass. */
   readonly changed: readonly number[] | null;
 }
 
-export interface Tally {
-  /** Per node index. */
-  readonly alive: Uint8Array;
+/** Shard counts per node and in all, from the index columns; an incremental pass adjusts them shard by shard. */
+export class Tally {
   readonly targets: Int32Array;
   readonly owned: Int32Array;
   readonly pinned: Int32Array;
-  readonly counts: Omit<ShardCounts, 'stuck'>;
+  private readonly perState = new Int32Array(SHARD_STATES.length);
+  private ownedAlive = 0;
+  private inMigration = 0;
+  private pinnedTotal = 0;
+  private withWarnings = 0;
+
+  /** `from`: a tally to continue from (its per-node figures are copied, never shared). */
+  constructor(
+    /** Per node index: 1 when registered. */
+    readonly alive: Uint8Array,
+    private readonly numShards: number,
+    from?: Tally,
+  ) {
+    const m = alive.length;
+    this.targets = from === undefined ? new Int32Array(m) : from.targets.slice();
+    this.owned = from === undefined ? new Int32Array(m) : from.owned.slice();
+    this.pinned = from === undefined ? new Int32Array(m) : from.pinned.slice();
+    if (from !== undefined) {
+      this.perState.set(from.perState);
+      this.ownedAlive = from.ownedAlive;
+      this.inMigration = from.inMigration;
+      this.pinnedTotal = from.pinnedTotal;
+      this.withWarnings = from.withWarnings;
+    }
+  }
+
+  /** Counts a shard in (`sign` 1) or out (-1): its target, current, flags and state. */
+  count(t: number, c: number, f: number, s: number, sign: 1 | -1): void {
+    this.perState[s]! += sign;
+    if (t >= 0) {
+      this.targets[t]! += sign;
+      if ((f & SHARD_FLAG.pinned) !== 0) this.pinned[t]! += sign;
+    }
+    if (c >= 0) {
+      this.owned[c]! += sign;
+      if (this.alive[c] === 1) this.ownedAlive += sign;
+    }
+    if ((f & SHARD_FLAG.pinned) !== 0) this.pinnedTotal += sign;
+    if ((f & SHARD_FLAG.inMigration) !== 0) this.inMigration += sign;
+    if ((f & SHARD_FLAG.warnings) !== 0) this.withWarnings += sign;
+  }
+
+  get counts(): Omit<ShardCounts, 'stuck'> {
+    const n = this.numShards;
+    return {
+      total: n,
+      owned: this.ownedAlive,
+      unowned: n - this.ownedAlive,
+      stable: this.perState[SHARD_STATE_INDEX.stable]!,
+      migrating: this.perState[SHARD_STATE_INDEX.migrating]!,
+      unclaimed: this.perState[SHARD_STATE_INDEX.unclaimed]!,
+      noTarget: this.perState[SHARD_STATE_INDEX['no-target']]!,
+      orphaned: this.perState[SHARD_STATE_INDEX.orphaned]!,
+      inMigration: this.inMigration,
+      pinned: this.pinnedTotal,
+      withWarnings: this.withWarnings,
+    };
+  }
 }
 
 function newColumns(n: number): ShardColumns {
@@ -46,6 +105,11 @@ function valueFlags(entry: ShardEntry): number {
     (entry.target !== entry.current ? SHARD_FLAG.inMigration : 0) |
     (entry.warnings.length > 0 ? SHARD_FLAG.warnings : 0)
   );
+}
+
+/** Not plainly stable: the map marks it, and it may be in migration (stuck shards are in migration). */
+function isNotable(state: number, flags: number): boolean {
+  return state !== SHARD_STATE_INDEX.stable || (flags & SHARD_FLAG.pinned) !== 0;
 }
 
 /** Every shard from scratch: node indexes are assigned as addresses appear, then renumbered in sorted order. */
@@ -73,21 +137,42 @@ export function fullPass(snapshot: ClusterSnapshot, listed: ReadonlySet<string>)
   const addresses = [...seen].sort(compareAddresses);
   const nodeIndex = new Map(addresses.map((a, i) => [a, i]));
   const renumber = Int32Array.from(seen, (a) => nodeIndex.get(a)!);
+  const { state, flags, target, current } = columns;
   for (let id = 0; id < n; id++) {
-    const t = columns.target[id]!;
-    const c = columns.current[id]!;
-    if (t >= 0) columns.target[id] = renumber[t]!;
-    if (c >= 0) columns.current[id] = renumber[c]!;
+    const t = target[id]!;
+    const c = current[id]!;
+    if (t >= 0) target[id] = renumber[t]!;
+    if (c >= 0) current[id] = renumber[c]!;
   }
-  return { addresses, nodeIndex, columns, tally: tallyShards(snapshot, addresses, columns), changed: null };
+  const tally = new Tally(
+    Uint8Array.from(addresses, (a) => (snapshot.nodes.has(a) ? 1 : 0)),
+    n,
+  );
+  for (let id = 0; id < n; id++) {
+    const s = classifyShard(target[id]!, current[id]!, tally.alive);
+    state[id] = s;
+    tally.count(target[id]!, current[id]!, flags[id]!, s, 1);
+  }
+  const index = new ShardIndex(addresses.length, current, target, (id) => isNotable(state[id]!, flags[id]!));
+  return { addresses, nodeIndex, columns, tally, index, changed: null };
 }
 
 /**
- * The previous view's columns with only the changed shards (entries replaced since) recomputed, while the node list
- * and the alive set are unchanged. Null when a full pass is needed: the node list changed, a changed shard names an
- * address not listed, or an address only shards named is no longer named.
+ * The previous view's columns and index, updated in place for the changed shards only, while the node list and the
+ * alive set are unchanged: work in proportion to the shards that changed, not to the cluster. `changedHint`, when
+ * given, lists every shard whose entry may differ from the previous view's snapshot (the watch's changes); without
+ * it every entry is compared. Null when a full pass is needed: the node list changed, a changed shard names an
+ * address not listed, or an address only shards named is no longer named. Past the checks of the node list, the
+ * previous view's storage is taken over (retired) whatever the outcome: its shard columns must not be read again.
  */
-export function incrementalPass(snapshot: ClusterSnapshot, previous: ClusterView, listed: ReadonlySet<string>): ShardPass | null {
+export function incrementalPass(
+  snapshot: ClusterSnapshot,
+  previous: ClusterView,
+  listed: ReadonlySet<string>,
+  changedHint: Iterable<number> | null,
+): ShardPass | null {
+  const storage = previous.internal.storage;
+  if (storage.retired) return null;
   const addresses = previous.nodes.map((node) => node.address);
   let aliveCount = 0;
   for (const node of previous.nodes) {
@@ -99,106 +184,67 @@ export function incrementalPass(snapshot: ClusterSnapshot, previous: ClusterView
   if (aliveCount !== snapshot.nodes.size) return null;
   for (const a of listed) if (!previous.nodeIndex.has(a)) return null;
 
-  const p = previous.shards;
-  const columns: ShardColumns = {
-    state: p.state.slice(),
-    flags: p.flags.slice(),
-    target: p.target.slice(),
-    current: p.current.slice(),
-    objects: new Float64Array(p.objects.length),
-    calls: new Float64Array(p.calls.length),
-  };
-  for (const s of previous.stuck) columns.flags[s.shardId]! &= ~SHARD_FLAG.stuck;
   const before = previous.snapshot.shards;
   const { nodeIndex } = previous;
+  const n = snapshot.numShards;
+  // Checked before anything is written, so a fall back to the full pass leaves nothing half-updated.
   const changed: number[] = [];
-  for (let id = 0; id < snapshot.numShards; id++) {
-    const entry = snapshot.shards[id];
-    if (entry === before[id]) continue;
-    changed.push(id);
-    if (entry === undefined) {
-      columns.flags[id] = 0;
-      columns.target[id] = -1;
-      columns.current[id] = -1;
-      continue;
+  const known = (entry: ShardEntry | undefined): boolean =>
+    entry === undefined || ((entry.target === '' || nodeIndex.has(entry.target)) && (entry.current === '' || nodeIndex.has(entry.current)));
+  if (changedHint === null) {
+    for (let id = 0; id < n; id++) {
+      if (snapshot.shards[id] === before[id]) continue;
+      if (!known(snapshot.shards[id])) return null;
+      changed.push(id);
     }
-    const t = entry.target === '' ? -1 : nodeIndex.get(entry.target);
-    const c = entry.current === '' ? -1 : nodeIndex.get(entry.current);
-    if (t === undefined || c === undefined) return null;
-    columns.flags[id] = valueFlags(entry);
-    columns.target[id] = t;
-    columns.current[id] = c;
+  } else {
+    for (const id of changedHint) {
+      if (!(id >= 0 && id < n) || snapshot.shards[id] === before[id]) continue;
+      if (!known(snapshot.shards[id])) return null;
+      changed.push(id);
+    }
   }
-  const tally = tallyShards(snapshot, addresses, columns);
+
+  storage.retired = true;
+  const { columns, index } = storage;
+  const tally = new Tally(storage.tally.alive, n, storage.tally);
+  const { state, flags, target, current } = columns;
+  for (const s of previous.stuck) flags[s.shardId]! &= ~SHARD_FLAG.stuck;
+  for (const id of changed) {
+    tally.count(target[id]!, current[id]!, flags[id]!, state[id]!, -1);
+    const entry = snapshot.shards[id];
+    const t = entry === undefined || entry.target === '' ? -1 : nodeIndex.get(entry.target)!;
+    const c = entry === undefined || entry.current === '' ? -1 : nodeIndex.get(entry.current)!;
+    const f = entry === undefined ? 0 : valueFlags(entry);
+    const s = classifyShard(t, c, tally.alive);
+    flags[id] = f;
+    target[id] = t;
+    current[id] = c;
+    state[id] = s;
+    tally.count(t, c, f, s, 1);
+    index.move(id, c, t);
+    index.setNotable(id, isNotable(s, f));
+  }
   for (let i = 0; i < addresses.length; i++) {
     if (!listed.has(addresses[i]!) && tally.targets[i]! + tally.owned[i]! === 0) return null;
   }
-  return { addresses, nodeIndex, columns, tally, changed };
+  return { addresses, nodeIndex, columns, tally, index, changed };
 }
 
-/** States and every count, from the index columns alone. */
-function tallyShards(snapshot: ClusterSnapshot, addresses: readonly string[], columns: ShardColumns): Tally {
-  const alive = Uint8Array.from(addresses, (a) => (snapshot.nodes.has(a) ? 1 : 0));
-  const m = addresses.length;
-  const targets = new Int32Array(m);
-  const owned = new Int32Array(m);
-  const pinned = new Int32Array(m);
-  const perState = new Int32Array(SHARD_STATES.length);
-  let ownedAlive = 0;
-  let inMigration = 0;
-  let pinnedTotal = 0;
-  let withWarnings = 0;
-  const { state, flags, target, current } = columns;
-  for (let id = 0; id < snapshot.numShards; id++) {
-    const t = target[id]!;
-    const c = current[id]!;
-    const f = flags[id]!;
-    const s = classifyShard(t, c, alive);
-    state[id] = s;
-    perState[s]!++;
-    if (t >= 0) {
-      targets[t]!++;
-      if ((f & SHARD_FLAG.pinned) !== 0) pinned[t]!++;
-    }
-    if (c >= 0) {
-      owned[c]!++;
-      if (alive[c] === 1) ownedAlive++;
-    }
-    if ((f & SHARD_FLAG.pinned) !== 0) pinnedTotal++;
-    if ((f & SHARD_FLAG.inMigration) !== 0) inMigration++;
-    if ((f & SHARD_FLAG.warnings) !== 0) withWarnings++;
-  }
-  const n = snapshot.numShards;
-  return {
-    alive,
-    targets,
-    owned,
-    pinned,
-    counts: {
-      total: n,
-      owned: ownedAlive,
-      unowned: n - ownedAlive,
-      stable: perState[SHARD_STATE_INDEX.stable]!,
-      migrating: perState[SHARD_STATE_INDEX.migrating]!,
-      unclaimed: perState[SHARD_STATE_INDEX.unclaimed]!,
-      noTarget: perState[SHARD_STATE_INDEX['no-target']]!,
-      orphaned: perState[SHARD_STATE_INDEX.orphaned]!,
-      inMigration,
-      pinned: pinnedTotal,
-      withWarnings,
-    },
-  };
+/** A view's migrations and stuck shards by ID, built on the first row asked of the view. */
+const migrationIndexes = new WeakMap<ClusterView, ReadonlyMap<number, Migration>>();
+const stuckIndexes = new WeakMap<ClusterView, ReadonlyMap<number, StuckShard>>();
+
+function migrationIndex(view: ClusterView): ReadonlyMap<number, Migration> {
+  let index = migrationIndexes.get(view);
+  if (index === undefined) migrationIndexes.set(view, (index = new Map(view.migrations.map((m) => [m.shardId, m]))));
+  return index;
 }
 
-/** Shards listMigrations must look at: in migration, or pinned to a target that is not alive. From the columns alone. */
-export function migrationCandidates(columns: ShardColumns, alive: Uint8Array): number[] {
-  const { flags, target } = columns;
-  const out: number[] = [];
-  for (let id = 0; id < flags.length; id++) {
-    const f = flags[id]!;
-    if ((f & SHARD_FLAG.inMigration) !== 0 || ((f & SHARD_FLAG.pinned) !== 0 && target[id]! >= 0 && alive[target[id]!] !== 1)) out.push(id);
-  }
-  return out;
+function stuckIndex(view: ClusterView): ReadonlyMap<number, StuckShard> {
+  let index = stuckIndexes.get(view);
+  if (index === undefined) stuckIndexes.set(view, (index = new Map(view.stuck.map((s) => [s.shardId, s]))));
+  return index;
 }
 
 export function shardRow(view: ClusterView, id: number): ShardRow {
@@ -214,8 +260,8 @@ export function shardRow(view: ClusterView, id: number): ShardRow {
     state: SHARD_STATES[view.shards.state[id]!]!,
     pinned: (flags & SHARD_FLAG.pinned) !== 0,
     stuck: (flags & SHARD_FLAG.stuck) !== 0,
-    ageMs: view.migrationIndex.get(id)?.ageMs ?? null,
-    reason: view.stuckIndex.get(id)?.reason ?? null,
+    ageMs: migrationIndex(view).get(id)?.ageMs ?? null,
+    reason: stuckIndex(view).get(id)?.reason ?? null,
     modRevision: entry?.modRevision ?? 0,
     raw: entry?.raw ?? null,
     warnings: entry?.warnings ?? [],

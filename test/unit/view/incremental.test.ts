@@ -25,6 +25,8 @@ const change = fc.oneof(
     id: fc.integer({ min: 0, max: NUM_SHARDS - 1 }),
     target: fc.constantFrom('', ...ADDRESSES),
     current: fc.constantFrom('', ...ADDRESSES),
+    // Settled on its target half the time, so shards turn stable and back.
+    settled: fc.boolean(),
     pinned: fc.boolean(),
     remove: fc.boolean(),
   }),
@@ -57,13 +59,14 @@ function event(c: Change): KvEvent[] {
 
 function etcdEvent(c: Exclude<Change, { kind: 'metrics' }>): KvEvent {
   rev++;
-  const put = (key: string, value: string): KvEvent => ({ type: 'put', kv: { key: `${P}/${key}`, value, modRevision: rev, createRevision: rev, lease: '0' } });
+  const put = (key: string, value: string, lease = '0'): KvEvent => ({ type: 'put', kv: { key: `${P}/${key}`, value, modRevision: rev, createRevision: rev, lease } });
   const del = (key: string): KvEvent => ({ type: 'delete', key: `${P}/${key}`, modRevision: rev });
   switch (c.kind) {
     case 'shard':
-      return c.remove ? del(`shard/${c.id}`) : put(`shard/${c.id}`, formatShardValue({ target: c.target, current: c.current, flags: c.pinned ? ['pinned'] : [] }));
+      return c.remove ? del(`shard/${c.id}`) : put(`shard/${c.id}`, formatShardValue({ target: c.target, current: c.settled ? c.target : c.current, flags: c.pinned ? ['pinned'] : [] }));
     case 'node':
-      return c.up ? put(`nodes/${c.address}`, c.address) : del(`nodes/${c.address}`);
+      // Under a lease: a member key without one is not a live member.
+      return c.up ? put(`nodes/${c.address}`, c.address, '7') : del(`nodes/${c.address}`);
     case 'drain':
       return c.on ? put(`drain/${c.address}`, encodeRecord({ at: 0, by: 't' })) : del(`drain/${c.address}`);
     case 'weight':
@@ -73,7 +76,7 @@ function etcdEvent(c: Exclude<Change, { kind: 'metrics' }>): KvEvent {
   }
 }
 
-function build(snapshot: ClusterSnapshot, previous?: ClusterView): ClusterView {
+function build(snapshot: ClusterSnapshot, previous?: ClusterView, changedShards?: readonly number[]): ClusterView {
   return buildClusterView({
     snapshot,
     now: 1000,
@@ -81,12 +84,17 @@ function build(snapshot: ClusterSnapshot, previous?: ClusterView): ClusterView {
     balancer: { strategy: 'count', settings: defaultPlannerSettings(NUM_SHARDS) },
     metrics,
     ...(previous ? { previous } : {}),
+    ...(changedShards ? { changedShards } : {}),
   });
 }
 
-/** Everything a view derives from the snapshot, comparable with toEqual. */
+/** Everything a view derives from the snapshot, comparable with toEqual: the layout by band and position too. */
 function essence(v: ClusterView): unknown {
-  return { nodes: v.nodes, counts: v.counts, imbalance: v.imbalance, shards: v.shards, stuck: v.stuck };
+  const { layout } = v;
+  const bands = Array.from({ length: layout.bandCount }, (_, b) => [layout.bandStart(b), [...layout.shardsIn(b)]]);
+  const positions = Array.from({ length: layout.size }, (_, p) => layout.positionOf(layout.idAt(p)) === p);
+  const notable = [...layout.notable].sort((a, b) => a - b);
+  return { nodes: v.nodes, nodeCounts: v.nodeCounts, counts: v.counts, imbalance: v.imbalance, shards: v.shards, stuck: v.stuck, bands, positions, notable };
 }
 
 describe('buildClusterView incremental rebuilds', () => {
@@ -96,9 +104,11 @@ describe('buildClusterView incremental rebuilds', () => {
         metrics = new Map();
         let snapshot = buildSnapshot(P, NUM_SHARDS, [], 0);
         let view = build(snapshot);
-        for (const batch of batches) {
+        for (const [i, batch] of batches.entries()) {
           snapshot = applyEvents(snapshot, batch.flatMap(event), rev).snapshot;
-          const incremental = build(snapshot, view);
+          // Every other batch names its changed shards, as the console does from the watch's changes.
+          const hint = i % 2 === 0 ? batch.flatMap((c) => (c.kind === 'shard' ? [c.id] : [])) : undefined;
+          const incremental = build(snapshot, view, hint);
           const full = build(snapshot);
           expect(essence(incremental)).toEqual(essence(full));
           const { nodes: rows, ...summary } = imbalance(snapshot);
