@@ -50,7 +50,12 @@ export interface ControllerOptions {
   readonly onCopy?: (text: string) => void;
   readonly logger: Logger;
   readonly timer?: FrameTimer;
+  /** A node's metrics older than this show as stale (the scrape interval it can stretch to, plus a margin). */
+  readonly metricsStaleAfterMs?: number;
 }
+
+/** Past this many changed shards a rebuild compares every entry rather than walk the list. */
+const HINT_LIMIT_SHARE = 0.25;
 
 /** How long a view is reused without new input before ages and countdowns are refreshed. */
 const AGE_REFRESH_MS = 1000;
@@ -61,6 +66,8 @@ export class ConsoleController {
   private status: WatcherStatus;
   private reconnects = 0;
   private metrics: ReadonlyMap<string, NodeMetrics> = new Map();
+  /** Shards changed since the view was built, from the watch's changes; null: unknown (a full list), compare all. */
+  private changedShards: Set<number> | null = null;
   private unmatched: ViewInput['unmatchedMetrics'] = [];
   /** The stability clock and the first sightings of migrations (their age), kept from the watcher's changes. */
   private readonly sightings = new Sightings();
@@ -114,6 +121,7 @@ export class ConsoleController {
       this.snapshot = event.snapshot;
       const now = this.options.clock.now();
       if (event.cause === 'initial') this.sightings.restart(event.snapshot, now);
+      this.noteChangedShards(event);
       this.sightings.observe(event.changes, now);
       this.dataDirty = true;
     }
@@ -154,10 +162,22 @@ export class ConsoleController {
     if (!this.stopped) this.scheduler.request(input);
   }
 
+  /** The initial list changes every shard without listing them; a re-list and the watch list what changed. */
+  private noteChangedShards(event: Extract<WatcherEvent, { type: 'snapshot' }>): void {
+    const changed = this.changedShards;
+    if (event.cause === 'initial' || changed === null) {
+      this.changedShards = null;
+      return;
+    }
+    for (const c of event.changes) if (c.kind === 'shard') changed.add(c.id);
+    if (changed.size > event.snapshot.numShards * HINT_LIMIT_SHARE) this.changedShards = null;
+  }
+
   private frame(): void {
     if (this.dataDirty && !this.ui.frozen) {
       const now = this.options.clock.now();
-      this.view = this.buildView(now, this.view);
+      this.view = this.buildView(now, this.view, this.changedShards);
+      this.changedShards = new Set();
       this.viewAt = now;
       this.dataDirty = false;
     }
@@ -165,9 +185,11 @@ export class ConsoleController {
     for (const l of this.listeners) l();
   }
 
-  private buildView(now: number, previous: ClusterView | undefined): ClusterView {
+  private buildView(now: number, previous: ClusterView | undefined, changedShards: ReadonlySet<number> | null = null): ClusterView {
     const { stableSince, firstSeen } = this.sightings;
     return buildClusterView({
+      changedShards,
+      ...(this.options.metricsStaleAfterMs === undefined ? {} : { metricsStaleAfterMs: this.options.metricsStaleAfterMs }),
       snapshot: this.snapshot,
       now,
       stuckTimeoutMs: this.options.stuckTimeoutMs,

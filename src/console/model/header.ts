@@ -41,6 +41,17 @@ export function connectionText(c: Connection, now: number, theme: Theme): string
   }
 }
 
+/**
+ * Alive nodes with fresh metrics, then those not answering and those whose figures are stale (answered, but not
+ * lately: shown, yet older than the source's threshold).
+ */
+function metricsText(view: ClusterView, theme: Theme): string {
+  const nc = view.nodeCounts;
+  const trouble = [nc.metricsFailing > 0 ? `${nc.metricsFailing} unreachable` : '', nc.metricsStale > 0 ? `${nc.metricsStale} stale` : ''].filter((t) => t !== '');
+  const text = `metrics ${nc.metricsOk}/${nc.alive}${trouble.length === 0 ? '' : ` (${trouble.join(', ')})`}`;
+  return nc.metricsFailing > 0 ? theme.tone(text, 'bad') : nc.metricsStale > 0 ? theme.tone(text, 'warn') : text;
+}
+
 /** Addresses, the pause's author and reason, and the balancer's reason come from etcd: each is shown printable. */
 export function headerLines(view: ClusterView, connection: Connection, flags: HeaderFlags, theme: Theme): string[] {
   const now = view.now;
@@ -62,21 +73,19 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
     `prefix ${printable(snap.prefix)}`,
   ].join(SEP);
 
-  const alive = view.nodes.filter((n) => n.alive);
-  const scraped = alive.filter((n) => n.metrics.kind === 'ok').length;
-  const metricsTrouble = alive.filter((n) => n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed').length;
+  const nc = view.nodeCounts;
   const c = view.counts;
   const im = view.imbalance;
   // Forged or broken keys are ignored by the cluster; the header says so (`status` lists them).
   const rejected = malformedIn(view.malformed, snap.prefix, ['nodes']).length;
   // The most alarming figures first, so an 80-column terminal still shows the stuck count where the line is cut.
   const line2 = [
-    `nodes ${alive.length} alive${view.nodes.length > alive.length ? theme.tone(` (${view.nodes.length - alive.length} dead)`, 'bad') : ''}` +
+    `nodes ${nc.alive} alive${nc.total > nc.alive ? theme.tone(` (${nc.total - nc.alive} dead)`, 'bad') : ''}` +
       (rejected > 0 ? theme.tone(` (${rejected} rejected)`, 'bad') : ''),
     c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
     c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
     ...(view.malformed.length > 0 ? [theme.tone(`malformed ${view.malformed.length} keys`, 'bad')] : []),
-    metricsTrouble > 0 ? theme.tone(`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, 'bad') : `metrics ${scraped}/${alive.length}`,
+    metricsText(view, theme),
     // The shard state `migrating`, as the map's `>`, `shards --state migrating` and `status` count it.
     c.migrating > 0 ? theme.tone(`migrating ${c.migrating}`, 'warn') : 'migrating 0',
     `pinned ${c.pinned}`,

@@ -66,7 +66,6 @@ export const NODES_TABLE: TableSpec<NodeView> = { columns: NODE_COLUMNS, key: (n
 
 /** The pane title's summary: counts a glance needs. */
 export function nodesTitle(view: ClusterView): string {
-  const alive = view.nodes.filter((n) => n.alive).length;
-  const draining = view.nodes.filter((n) => n.draining).length;
-  return `${alive}/${view.nodes.length} alive${draining > 0 ? `, ${draining} draining` : ''}`;
+  const { alive, total, draining } = view.nodeCounts;
+  return `${alive}/${total} alive${draining > 0 ? `, ${draining} draining` : ''}`;
 }

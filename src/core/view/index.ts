@@ -41,6 +41,7 @@ export {
   summarizeScrape,
 } from './nodeMetrics.js';
 export { selectShards, shardRow } from './shardColumns.js';
+export type { ShardLayout } from './shardIndex.js';
 export {
   classifyShard,
   parseShardFilterStates,
