@@ -326,9 +326,11 @@ async function measureFrames(scale: Scale, cols: number, rows: number): Promise<
   const viewMs: number[] = [];
   const composeMs: number[] = [];
   for (let i = 0; i < 250; i++) {
-    cluster.storm(10, i);
+    const { changes } = cluster.storm(10, i);
+    // The changed shards as the console's controller passes them on from the watch.
+    const changedShards = changes.flatMap((c) => (c.kind === 'shard' ? [c.id] : []));
     const t0 = performance.now();
-    view = buildClusterView({ snapshot: cluster.snapshot, now: Date.now(), stuckTimeoutMs: 60_000, balancer, metrics, previous: view });
+    view = buildClusterView({ snapshot: cluster.snapshot, now: Date.now(), stuckTimeoutMs: 60_000, balancer, metrics, previous: view, changedShards });
     const t1 = performance.now();
     buildFrame({ view, connection, ui: uiState, cols, rows, theme, readOnlyReason: null });
     const t2 = performance.now();

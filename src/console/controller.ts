@@ -66,7 +66,10 @@ export class ConsoleController {
   private status: WatcherStatus;
   private reconnects = 0;
   private metrics: ReadonlyMap<string, NodeMetrics> = new Map();
-  /** Shards changed since the view was built, from the watch's changes; null: unknown (a full list), compare all. */
+  /**
+   * Shards whose entry or migration record changed since the view was built, from the watch's changes; null:
+   * unknown (the first full list), so the rebuild compares them all.
+   */
   private changedShards: Set<number> | null = null;
   private unmatched: ViewInput['unmatchedMetrics'] = [];
   /** The stability clock and the first sightings of migrations (their age), kept from the watcher's changes. */
@@ -169,7 +172,10 @@ export class ConsoleController {
       this.changedShards = null;
       return;
     }
-    for (const c of event.changes) if (c.kind === 'shard') changed.add(c.id);
+    for (const c of event.changes) {
+      if (c.kind === 'shard') changed.add(c.id);
+      else if (c.kind === 'migration') changed.add(c.shardId);
+    }
     if (changed.size > event.snapshot.numShards * HINT_LIMIT_SHARE) this.changedShards = null;
   }
 

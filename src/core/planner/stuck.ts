@@ -105,9 +105,12 @@ export function findStuck(
 
 /** The migrations of a `listMigrations` result that are stuck, for callers that need both lists from one scan. */
 export function stuckAmong(migrations: readonly Migration[], timeoutMs: number): StuckShard[] {
-  return migrations
-    .filter((m) => m.ageMs >= timeoutMs)
-    .map((m) => ({ ...m, reason: `shard ${m.shardId} ${describeState(m)} for ${formatAge(m.ageMs)}` }));
+  return migrations.filter((m) => m.ageMs >= timeoutMs).map((m) => ({ ...m, reason: stuckReason(m) }));
+}
+
+/** The one-line reason of a stuck migration: shard, state, nodes, age. */
+export function stuckReason(m: Migration): string {
+  return `shard ${m.shardId} ${describeState(m)} for ${formatAge(m.ageMs)}`;
 }
 
 function describeState(m: Migration): string {
@@ -188,7 +191,8 @@ export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<
   return { backfill, obsoleteMigrations, obsoleteReleaseRequests };
 }
 
-function migrationStart(
+/** When a shard's migration to `target` began: its record for that target, else its first sighting, else now. */
+export function migrationStart(
   snapshot: ClusterSnapshot,
   firstSeen: ReadonlyMap<number, FirstSeen>,
   shardId: number,

@@ -1,7 +1,7 @@
 import type { LoadRecord } from '../keyspace/records.js';
 import { compareAddresses, plannerContext, type PlannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
-import { type FirstSeen, listMigrations, type Migration, stuckAmong } from '../planner/stuck.js';
+import type { FirstSeen } from '../planner/stuck.js';
 import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
 import type {
@@ -14,6 +14,7 @@ import type {
   ViewInternals,
 } from './clusterViewTypes.js';
 import { fillShardLoad, loadSources, updateShardLoad } from './loadColumns.js';
+import { MigrationList } from './migrationList.js';
 import { latestFigures, type NodeMetrics } from './nodeMetrics.js';
 import { fullPass, incrementalPass, type Tally } from './shardColumns.js';
 import { SHARD_FLAG } from './shardState.js';
@@ -37,12 +38,19 @@ export function buildClusterView(input: ViewInput): ClusterView {
 
   const listed = listedAddresses(snapshot, metrics, before);
   const pass = (previous === undefined ? null : incrementalPass(snapshot, previous, listed.all, input.changedShards ?? null)) ?? fullPass(snapshot, listed.all);
+  // What the previous view kept is reused only after an incremental pass (same nodes, same indexes).
   const { addresses, nodeIndex, columns, tally, index } = pass;
-  // Node indexes are those of the previous view only after an incremental pass.
   const same = pass.changed === null ? undefined : before;
 
-  const migrations = listMigrations(snapshot, firstSeen, now, index.notable).sort(oldestFirst);
-  const stuck = stuckAmong(migrations, stuckTimeoutMs);
+  // The watch's hint lists migration record changes too; a scan of the entries does not, so records are compared.
+  const hint = input.changedShards ?? null;
+  const kept = same?.storage.migrations;
+  const unsettled =
+    kept !== undefined && kept.update(snapshot, firstSeen, now, hint ?? pass.changed!, hint !== null)
+      ? kept
+      : new MigrationList(new Set(snapshot.nodes.keys()), firstSeen, snapshot.migrations, snapshot, now, index.notable);
+  const migrations = unsettled.list(now);
+  const stuck = unsettled.stuck(migrations, stuckTimeoutMs);
   for (const s of stuck) columns.flags[s.shardId]! |= SHARD_FLAG.stuck;
 
   const figures = addresses.map((a) => latestFigures(metrics.get(a)));
@@ -54,7 +62,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
   const rows = nodeViews({ snapshot, now, addresses, tally, metrics, ctx: ctx.ctx, staleAfterMs: input.metricsStaleAfterMs ?? null }, same === undefined ? undefined : previous);
   const leaderNow = leaderAddress(snapshot.leader);
   const internal: ViewInternals = {
-    storage: { retired: false, columns, tally, index },
+    storage: { retired: false, columns, tally, index, migrations: unsettled },
     loadSources: sources,
     listed,
     context: ctx,
@@ -154,16 +162,17 @@ function nodeViews(
     refs.metrics[index] = mt;
     const alive = tally.alive[index] === 1;
     const draining = snapshot.drains.has(address);
-    const status = metricsStatus(mt, alive, now, staleAfterMs);
+    const kind = metricsKind(mt, now, staleAfterMs);
     if (alive) {
       counts.alive++;
-      if (status.kind === 'ok') counts.metricsOk++;
-      else if (status.kind === 'stale') counts.metricsStale++;
-      else if (status.kind !== 'none') counts.metricsFailing++;
+      if (kind === 'ok') counts.metricsOk++;
+      else if (kind === 'stale') counts.metricsStale++;
+      else if (kind !== 'none') counts.metricsFailing++;
     }
     if (draining) counts.draining++;
-    const eligible = ctx.index.has(address);
-    const weight = eligible ? ctx.weights[ctx.index.get(address)!]! : (info?.weight ?? 1);
+    const position = ctx.index.get(address);
+    const eligible = position !== undefined;
+    const weight = eligible ? ctx.weights[position]! : (info?.weight ?? 1);
     const ideal = eligible ? (snapshot.numShards * weight) / ctx.totalWeight : 0;
     const targets = tally.targets[index]!;
     const row = previous?.nodes[index];
@@ -173,7 +182,7 @@ function nodeViews(
       before.info[index] === info &&
       before.load[index] === load &&
       before.metrics[index] === mt &&
-      row.metrics.kind === status.kind &&
+      row.metrics.kind === kind &&
       row.alive === alive &&
       row.draining === draining &&
       row.leader === (address === leaderNow) &&
@@ -214,7 +223,7 @@ function nodeViews(
       rssBytes: load?.rssBytes ?? null,
       version: info?.version ?? null,
       startedAt: info?.startedAt ?? null,
-      metrics: status,
+      metrics: metricsStatus(mt, alive, kind),
     };
   });
   // Unchanged rows keep the previous array, so what is derived from it (sorted tables) can be reused.
@@ -237,18 +246,19 @@ function hottestShards(metrics: ReadonlyMap<string, NodeMetrics>, limit: number)
   return rows;
 }
 
-function oldestFirst(a: Migration, b: Migration): number {
-  return a.since - b.since || a.shardId - b.shardId;
+/** Metrics of a node are stale when its latest answer is older than the source's threshold. */
+function metricsKind(m: NodeMetrics | undefined, now: number, staleAfterMs: number | null): MetricsStatus['kind'] {
+  if (m === undefined) return 'none';
+  if (m.kind !== 'ok') return m.kind;
+  const limit = m.staleAfterMs ?? staleAfterMs;
+  return limit !== null && now - m.atMs > limit ? 'stale' : 'ok';
 }
 
-/** Metrics of an alive node are stale when its latest answer is older than the source's threshold. */
-function metricsStatus(m: NodeMetrics | undefined, alive: boolean, now: number, staleAfterMs: number | null): MetricsStatus {
+function metricsStatus(m: NodeMetrics | undefined, alive: boolean, kind: MetricsStatus['kind']): MetricsStatus {
   if (m === undefined) return alive ? NOT_SCRAPED : NOT_ALIVE;
   if (m.kind === 'none') return m;
   if (m.kind !== 'ok') return { kind: m.kind, url: m.url, atMs: m.atMs, reason: m.reason };
-  const limit = m.staleAfterMs ?? staleAfterMs;
-  if (limit !== null && now - m.atMs > limit) return { kind: 'stale', url: m.url, atMs: m.atMs };
-  return { kind: 'ok', url: m.url, atMs: m.atMs };
+  return { kind: kind === 'stale' ? 'stale' : 'ok', url: m.url, atMs: m.atMs };
 }
 
 /** Σ objects (field 1) or calls per second (field 2) over a load record's shards; null without a record. */

@@ -5,6 +5,7 @@ import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
 import type { ClusterSnapshot, MalformedEntry, Revisioned } from '../snapshot/snapshot.js';
 import type { BalancerInput, BalancerView } from './balancer.js';
 import type { LoadSources } from './loadColumns.js';
+import type { MigrationList } from './migrationList.js';
 import type { HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
 import type { Tally } from './shardColumns.js';
 import type { ShardIndex, ShardLayout } from './shardIndex.js';
@@ -28,8 +29,8 @@ export interface ViewInput {
    */
   readonly previous?: ClusterView;
   /**
-   * Every shard whose entry may differ between `previous.snapshot` and `snapshot` (the watch's changes since), so the
-   * rebuild does not compare all entries; omitted or null: they are compared.
+   * Every shard whose entry or migration record may differ between `previous.snapshot` and `snapshot` (the watch's
+   * changes since), so the rebuild does not compare them all; omitted or null: they are compared.
    */
   readonly changedShards?: Iterable<number> | null;
   /** A node's metrics older than this are shown as stale (a source may set its own per node); omitted: never. */
@@ -171,6 +172,7 @@ export interface ViewStorage {
   readonly columns: ShardColumns;
   readonly tally: Tally;
   readonly index: ShardIndex;
+  readonly migrations: MigrationList;
 }
 
 /** A view's inputs and derived state, compared by identity by the next rebuild. */

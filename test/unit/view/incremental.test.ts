@@ -4,6 +4,7 @@ import { encodeRecord } from '../../../src/core/keyspace/records.js';
 import { formatShardValue } from '../../../src/core/keyspace/shardValue.js';
 import { imbalance } from '../../../src/core/planner/imbalance.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
+import { Sightings } from '../../../src/core/planner/sightings.js';
 import { applyEvents, buildSnapshot, type ClusterSnapshot, type KvEvent } from '../../../src/core/snapshot/snapshot.js';
 import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
 import { buildClusterView, type ClusterView, type NodeMetrics, summarizeScrape } from '../../../src/core/view/index.js';
@@ -34,6 +35,16 @@ const change = fc.oneof(
   fc.record({ kind: fc.constant('drain' as const), address: fc.constantFrom(...ADDRESSES), on: fc.boolean() }),
   fc.record({ kind: fc.constant('weight' as const), address: fc.constantFrom(...ADDRESSES), weight: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ kind: fc.constant('load' as const), address: fc.constantFrom(...ADDRESSES), shards: perShard }),
+  // A migration record: its start dates the migration when it names the shard's target.
+  fc.record({
+    kind: fc.constant('record' as const),
+    id: fc.integer({ min: 0, max: NUM_SHARDS - 1 }),
+    target: fc.constantFrom(...ADDRESSES),
+    // For the shard's target as it stands, most of the time: only such a record dates its migration.
+    ofTarget: fc.boolean(),
+    since: fc.integer({ min: 0, max: 2000 }),
+    remove: fc.boolean(),
+  }),
   // A scrape round: the metrics map the view is built from is replaced.
   fc.record({ kind: fc.constant('metrics' as const), address: fc.constantFrom(...ADDRESSES), shards: perShard }),
 );
@@ -41,6 +52,8 @@ type Change = typeof change extends fc.Arbitrary<infer T> ? T : never;
 
 let rev = 0;
 let metrics = new Map<string, NodeMetrics>();
+/** The snapshot the next batch applies to. */
+let latest: ClusterSnapshot;
 
 /** A node's scrape with objects per shard (no calls: rates need two scrapes). */
 function scraped(shards: readonly (readonly [number, number, number])[]): NodeMetrics {
@@ -73,14 +86,22 @@ function etcdEvent(c: Exclude<Change, { kind: 'metrics' }>): KvEvent {
       return put(`nodeinfo/${c.address}`, encodeRecord({ nodeId: c.address, opsUrl: '', apiUrl: '', version: '1', weight: c.weight, startedAt: 0, state: 'running' }));
     case 'load':
       return put(`load/${c.address}`, encodeRecord({ at: 0, cpu: null, rssBytes: null, shards: c.shards, truncated: 0 }));
+    case 'record': {
+      const target = c.ofTarget ? latest.shards[c.id]?.target || c.target : c.target;
+      return c.remove ? del(`migration/${c.id}`) : put(`migration/${c.id}`, encodeRecord({ since: c.since, target, from: '' }));
+    }
   }
 }
 
-function build(snapshot: ClusterSnapshot, previous?: ClusterView, changedShards?: readonly number[]): ClusterView {
+/** First sightings of migrations, kept from the changes as the console keeps them (one map, updated in place). */
+let sightings = new Sightings();
+
+function build(snapshot: ClusterSnapshot, now: number, previous?: ClusterView, changedShards?: readonly number[]): ClusterView {
   return buildClusterView({
     snapshot,
-    now: 1000,
-    stuckTimeoutMs: 0,
+    now,
+    firstSeen: sightings.firstSeen,
+    stuckTimeoutMs: 500,
     balancer: { strategy: 'count', settings: defaultPlannerSettings(NUM_SHARDS) },
     metrics,
     ...(previous ? { previous } : {}),
@@ -94,7 +115,8 @@ function essence(v: ClusterView): unknown {
   const bands = Array.from({ length: layout.bandCount }, (_, b) => [layout.bandStart(b), [...layout.shardsIn(b)]]);
   const positions = Array.from({ length: layout.size }, (_, p) => layout.positionOf(layout.idAt(p)) === p);
   const notable = [...layout.notable].sort((a, b) => a - b);
-  return { nodes: v.nodes, nodeCounts: v.nodeCounts, counts: v.counts, imbalance: v.imbalance, shards: v.shards, stuck: v.stuck, bands, positions, notable };
+  const { nodes, nodeCounts, counts, imbalance, shards, migrations, stuck } = v;
+  return { nodes, nodeCounts, counts, imbalance, shards, migrations, stuck, bands, positions, notable };
 }
 
 describe('buildClusterView incremental rebuilds', () => {
@@ -103,13 +125,20 @@ describe('buildClusterView incremental rebuilds', () => {
       fc.property(fc.array(fc.array(change, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }), (batches) => {
         metrics = new Map();
         let snapshot = buildSnapshot(P, NUM_SHARDS, [], 0);
-        let view = build(snapshot);
+        sightings = new Sightings();
+        sightings.restart(snapshot, 1000);
+        let view = build(snapshot, 1000);
         for (const [i, batch] of batches.entries()) {
-          snapshot = applyEvents(snapshot, batch.flatMap(event), rev).snapshot;
-          // Every other batch names its changed shards, as the console does from the watch's changes.
-          const hint = i % 2 === 0 ? batch.flatMap((c) => (c.kind === 'shard' ? [c.id] : [])) : undefined;
-          const incremental = build(snapshot, view, hint);
-          const full = build(snapshot);
+          // Time passes, so migrations cross the stuck timeout.
+          const now = 1000 + i * 300;
+          latest = snapshot;
+          const applied = applyEvents(snapshot, batch.flatMap(event), rev);
+          snapshot = applied.snapshot;
+          sightings.observe(applied.changes, now);
+          // Every other batch names its changed shards and records, as the console does from the watch's changes.
+          const hint = i % 2 === 0 ? batch.flatMap((c) => (c.kind === 'shard' || c.kind === 'record' ? [c.id] : [])) : undefined;
+          const incremental = build(snapshot, now, view, hint);
+          const full = build(snapshot, now);
           expect(essence(incremental)).toEqual(essence(full));
           const { nodes: rows, ...summary } = imbalance(snapshot);
           expect(full.imbalance).toEqual(summary);
