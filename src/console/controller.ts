@@ -71,6 +71,8 @@ export class ConsoleController {
    * unknown (the first full list), so the rebuild compares them all.
    */
   private changedShards: Set<number> | null = null;
+  /** Nodes whose records or metrics changed since the view was built; null: unknown, so all are compared. */
+  private changedNodes: Set<string> | null = null;
   private unmatched: ViewInput['unmatchedMetrics'] = [];
   /** The stability clock and the first sightings of migrations (their age), kept from the watcher's changes. */
   private readonly sightings = new Sightings();
@@ -131,8 +133,11 @@ export class ConsoleController {
     this.request();
   }
 
-  setMetrics(metrics: ReadonlyMap<string, NodeMetrics>, unmatched: ViewInput['unmatchedMetrics'] = []): void {
+  /** `changed`: the nodes whose entry differs from the previous map's (null: unknown, every node is compared). */
+  setMetrics(metrics: ReadonlyMap<string, NodeMetrics>, unmatched: ViewInput['unmatchedMetrics'] = [], changed: Iterable<string> | null = null): void {
     this.metrics = metrics;
+    if (changed === null) this.changedNodes = null;
+    else if (this.changedNodes !== null) for (const a of changed) this.changedNodes.add(a);
     this.unmatched = unmatched;
     this.dataDirty = true;
     this.request();
@@ -165,25 +170,29 @@ export class ConsoleController {
     if (!this.stopped) this.scheduler.request(input);
   }
 
-  /** The initial list changes every shard without listing them; a re-list and the watch list what changed. */
+  /** The initial list changes everything without listing it; a re-list and the watch list what changed. */
   private noteChangedShards(event: Extract<WatcherEvent, { type: 'snapshot' }>): void {
-    const changed = this.changedShards;
-    if (event.cause === 'initial' || changed === null) {
+    if (event.cause === 'initial') {
       this.changedShards = null;
+      this.changedNodes = null;
       return;
     }
+    const shards = this.changedShards;
+    const nodes = this.changedNodes;
     for (const c of event.changes) {
-      if (c.kind === 'shard') changed.add(c.id);
-      else if (c.kind === 'migration') changed.add(c.shardId);
+      if (c.kind === 'shard') shards?.add(c.id);
+      else if (c.kind === 'migration') shards?.add(c.shardId);
+      else if (c.kind === 'nodeinfo' || c.kind === 'load' || c.kind === 'drain' || c.kind === 'node-joined' || c.kind === 'node-left') nodes?.add(c.address);
     }
-    if (changed.size > event.snapshot.numShards * HINT_LIMIT_SHARE) this.changedShards = null;
+    if (shards !== null && shards.size > event.snapshot.numShards * HINT_LIMIT_SHARE) this.changedShards = null;
   }
 
   private frame(): void {
     if (this.dataDirty && !this.ui.frozen) {
       const now = this.options.clock.now();
-      this.view = this.buildView(now, this.view, this.changedShards);
+      this.view = this.buildView(now, this.view, this.changedShards, this.changedNodes);
       this.changedShards = new Set();
+      this.changedNodes = new Set();
       this.viewAt = now;
       this.dataDirty = false;
     }
@@ -191,10 +200,16 @@ export class ConsoleController {
     for (const l of this.listeners) l();
   }
 
-  private buildView(now: number, previous: ClusterView | undefined, changedShards: ReadonlySet<number> | null = null): ClusterView {
+  private buildView(
+    now: number,
+    previous: ClusterView | undefined,
+    changedShards: ReadonlySet<number> | null = null,
+    changedNodes: ReadonlySet<string> | null = null,
+  ): ClusterView {
     const { stableSince, firstSeen } = this.sightings;
     return buildClusterView({
       changedShards,
+      changedNodes,
       ...(this.options.metricsStaleAfterMs === undefined ? {} : { metricsStaleAfterMs: this.options.metricsStaleAfterMs }),
       snapshot: this.snapshot,
       now,

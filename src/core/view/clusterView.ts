@@ -1,45 +1,37 @@
-import type { LoadRecord } from '../keyspace/records.js';
-import { compareAddresses, plannerContext, type PlannerContext } from '../planner/context.js';
+import { compareAddresses, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen } from '../planner/stuck.js';
 import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
-import type {
-  ClusterView,
-  HotShardView,
-  MetricsStatus,
-  NodeCounts,
-  NodeView,
-  ViewInput,
-  ViewInternals,
-} from './clusterViewTypes.js';
-import { fillShardLoad, loadSources, updateShardLoad } from './loadColumns.js';
+import type { ClusterView, HotShardView, NodeView, ViewInput, ViewInternals } from './clusterViewTypes.js';
+import { fillShardLoad, type LoadSources, loadSources, patchLoadSources, updateShardLoad } from './loadColumns.js';
 import { MigrationList } from './migrationList.js';
 import { latestFigures, type NodeMetrics } from './nodeMetrics.js';
-import { fullPass, incrementalPass, type Tally } from './shardColumns.js';
+import { allNodeRows, patchNodeRows } from './nodeRows.js';
+import { fullPass, incrementalPass } from './shardColumns.js';
 import { SHARD_FLAG } from './shardState.js';
-
-const NOT_SCRAPED: MetricsStatus = { kind: 'none', reason: 'not scraped' };
-const NOT_ALIVE: MetricsStatus = { kind: 'none', reason: 'node not alive' };
 
 /**
  * The view of a snapshot and the nodes' metrics. Built from `input.previous` when given, the work is in proportion to
- * what changed since: the changed shards (ShardIndex, tally and columns updated in place), the nodes whose records,
- * metrics or counts changed (the other rows are the previous view's objects), the unsettled shards for the
- * migration list. `previous` is consumed: its shard columns now belong to the new view.
+ * what changed since: the changed shards (ShardIndex, tally, columns and unsettled shards updated in place), the
+ * nodes whose records, metrics or counts changed (the other rows are the previous view's objects). With the hints
+ * (`changedShards`, `changedNodes`) nothing else is compared. `previous` is consumed: its shard columns now belong to
+ * the new view.
  */
 export function buildClusterView(input: ViewInput): ClusterView {
   const { snapshot, now, stuckTimeoutMs } = input;
   const firstSeen = input.firstSeen ?? new Map<number, FirstSeen>();
   const metrics = input.metrics ?? new Map<string, NodeMetrics>();
+  const staleAfterMs = input.metricsStaleAfterMs ?? null;
   const previous =
     input.previous?.snapshot.numShards === snapshot.numShards && input.previous.snapshot.prefix === snapshot.prefix ? input.previous : undefined;
   const before = previous?.internal;
+  const changedNodes = input.changedNodes ?? null;
 
-  const listed = listedAddresses(snapshot, metrics, before);
+  const listed = listedAddresses(snapshot, metrics, before, changedNodes);
   const pass = (previous === undefined ? null : incrementalPass(snapshot, previous, listed.all, input.changedShards ?? null)) ?? fullPass(snapshot, listed.all);
-  // What the previous view kept is reused only after an incremental pass (same nodes, same indexes).
   const { addresses, nodeIndex, columns, tally, index } = pass;
+  // What the previous view kept is reused only after an incremental pass (same nodes, same indexes).
   const same = pass.changed === null ? undefined : before;
 
   // The watch's hint lists migration record changes too; a scan of the entries does not, so records are compared.
@@ -53,20 +45,33 @@ export function buildClusterView(input: ViewInput): ClusterView {
   const stuck = unsettled.stuck(migrations, stuckTimeoutMs);
   for (const s of stuck) columns.flags[s.shardId]! |= SHARD_FLAG.stuck;
 
-  const figures = addresses.map((a) => latestFigures(metrics.get(a)));
-  const sources = loadSources(snapshot, addresses, figures);
-  if (same !== undefined) updateShardLoad(columns, index, sources, same.loadSources, pass.changed!);
-  else fillShardLoad(columns, sources);
-
   const ctx = same !== undefined && sameRecords(same.context, snapshot) ? same.context : { ...recordsOf(snapshot), ctx: plannerContext(snapshot) };
-  const rows = nodeViews({ snapshot, now, addresses, tally, metrics, ctx: ctx.ctx, staleAfterMs: input.metricsStaleAfterMs ?? null }, same === undefined ? undefined : previous);
   const leaderNow = leaderAddress(snapshot.leader);
+  // Nodes that may have changed, when that is known: named by the hint or by a changed shard, or the leader's role.
+  const dirty =
+    same !== undefined && changedNodes !== null && ctx === same.context && same.staleAfterMs === staleAfterMs
+      ? dirtyNodes(changedNodes, nodeIndex, pass.touched, [previous!.leader?.address, leaderNow])
+      : null;
+
+  let sources: LoadSources;
+  if (same !== undefined && dirty !== null) {
+    sources = patchLoadSources(same.loadSources, snapshot, addresses, metrics, dirty);
+    updateShardLoad(columns, index, sources, same.loadSources, pass.changed!, dirty);
+  } else {
+    sources = loadSources(snapshot, addresses, metrics);
+    if (same !== undefined) updateShardLoad(columns, index, sources, same.loadSources, pass.changed!);
+    else fillShardLoad(columns, sources);
+  }
+
+  const rowsInput = { snapshot, now, addresses, tally, metrics, ctx: ctx.ctx, staleAfterMs };
+  const rows = same !== undefined && dirty !== null ? patchNodeRows(rowsInput, same.rows, dirty) : allNodeRows(rowsInput);
   const internal: ViewInternals = {
     storage: { retired: false, columns, tally, index, migrations: unsettled },
     loadSources: sources,
     listed,
     context: ctx,
-    nodeRefs: rows.refs,
+    rows,
+    staleAfterMs,
   };
   return {
     snapshot,
@@ -80,7 +85,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     shards: columns,
     layout: index,
     counts: { ...tally.counts, stuck: stuck.length },
-    imbalance: imbalanceSummary(rows.nodes, tally.counts.noTarget),
+    imbalance: previous?.nodes === rows.nodes ? previous.imbalance : imbalanceSummary(rows.nodes, tally.counts.noTarget),
     balancer: balancerView(snapshot, input.balancer, firstSeen, now, previous?.balancer),
     migrations,
     stuck,
@@ -95,23 +100,56 @@ export function buildClusterView(input: ViewInput): ClusterView {
   };
 }
 
-/** Nodes listed whether or not a shard names them; addresses only shards name join during the shard pass. */
-function listedAddresses(snapshot: ClusterSnapshot, metrics: ReadonlyMap<string, NodeMetrics>, before: ViewInternals | undefined): ViewInternals['listed'] {
-  let records = before?.listed;
-  if (records === undefined || !sameRecords(records, snapshot)) {
-    const set = new Set<string>(snapshot.nodes.keys());
-    for (const a of snapshot.nodeInfo.keys()) set.add(a);
-    for (const a of snapshot.drains.keys()) set.add(a);
-    records = { ...recordsOf(snapshot), fromRecords: set, all: set };
+/** Node indexes to look at again: those of the hinted addresses, those changed shards named, the leaders. */
+function dirtyNodes(
+  changed: Iterable<string>,
+  nodeIndex: ReadonlyMap<string, number>,
+  touched: ReadonlySet<number>,
+  leaders: readonly (string | null | undefined)[],
+): Set<number> {
+  const dirty = new Set(touched);
+  for (const a of [...changed, ...leaders]) {
+    const i = a === null || a === undefined ? undefined : nodeIndex.get(a);
+    if (i !== undefined) dirty.add(i);
   }
-  // Scraped nodes are registered ones, so the metrics rarely add an address.
-  let all = records.fromRecords;
+  return dirty;
+}
+
+/**
+ * Nodes listed whether or not a shard names them; addresses only shards name join during the shard pass. With the
+ * hint of the addresses whose records or metrics changed, only those are looked up.
+ */
+function listedAddresses(
+  snapshot: ClusterSnapshot,
+  metrics: ReadonlyMap<string, NodeMetrics>,
+  before: ViewInternals | undefined,
+  changedNodes: Iterable<string> | null,
+): ViewInternals['listed'] {
+  const held = before?.listed;
+  if (held !== undefined && sameRecords(held, snapshot)) {
+    if (held.metrics === metrics) return held;
+    if (changedNodes !== null) {
+      // Scraped nodes are registered ones, so the metrics rarely add an address.
+      let all = held.all;
+      for (const a of changedNodes) {
+        if (all.has(a) || !metrics.has(a)) continue;
+        if (all === held.all) all = new Set(all);
+        (all as Set<string>).add(a);
+      }
+      return { ...held, all, metrics };
+    }
+  }
+  const fromRecords =
+    held !== undefined && sameRecords(held, snapshot)
+      ? held.fromRecords
+      : new Set<string>([...snapshot.nodes.keys(), ...snapshot.nodeInfo.keys(), ...snapshot.drains.keys()]);
+  let all = fromRecords;
   for (const a of metrics.keys()) {
     if (all.has(a)) continue;
-    if (all === records.fromRecords) all = new Set(all);
+    if (all === fromRecords) all = new Set(all);
     (all as Set<string>).add(a);
   }
-  return { ...records, all };
+  return { ...recordsOf(snapshot), fromRecords, all, metrics };
 }
 
 type RecordMaps = Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'>;
@@ -122,112 +160,6 @@ function recordsOf(snapshot: ClusterSnapshot): RecordMaps {
 
 function sameRecords(a: RecordMaps, snapshot: ClusterSnapshot): boolean {
   return a.nodes === snapshot.nodes && a.nodeInfo === snapshot.nodeInfo && a.drains === snapshot.drains;
-}
-
-interface NodeRowsInput {
-  readonly snapshot: ClusterSnapshot;
-  readonly now: number;
-  readonly addresses: readonly string[];
-  readonly tally: Tally;
-  readonly metrics: ReadonlyMap<string, NodeMetrics>;
-  readonly ctx: PlannerContext;
-  readonly staleAfterMs: number | null;
-}
-
-/**
- * One row per node address (the pass's order): its records, counts against its weighted ideal, latest figures, and
- * the counts the header shows. A row whose inputs are those of the previous view's row (same index) is that row.
- */
-function nodeViews(
-  input: NodeRowsInput,
-  previous: ClusterView | undefined,
-): { nodes: readonly NodeView[]; counts: NodeCounts; refs: ViewInternals['nodeRefs'] } {
-  const { snapshot, now, addresses, tally, metrics, ctx, staleAfterMs } = input;
-  const leaderNow = leaderAddress(snapshot.leader);
-  const m = addresses.length;
-  const refs = { info: new Array(m), load: new Array(m), metrics: new Array(m) } as {
-    info: ViewInternals['nodeRefs']['info'][number][];
-    load: (LoadRecord | undefined)[];
-    metrics: (NodeMetrics | undefined)[];
-  };
-  const before = previous?.internal.nodeRefs;
-  const counts = { total: m, alive: 0, draining: 0, metricsOk: 0, metricsStale: 0, metricsFailing: 0 };
-  let changed = previous === undefined;
-  const nodes = addresses.map((address, index): NodeView => {
-    const info = snapshot.nodeInfo.get(address);
-    const load = snapshot.load.get(address);
-    const mt = metrics.get(address);
-    refs.info[index] = info;
-    refs.load[index] = load;
-    refs.metrics[index] = mt;
-    const alive = tally.alive[index] === 1;
-    const draining = snapshot.drains.has(address);
-    const kind = metricsKind(mt, now, staleAfterMs);
-    if (alive) {
-      counts.alive++;
-      if (kind === 'ok') counts.metricsOk++;
-      else if (kind === 'stale') counts.metricsStale++;
-      else if (kind !== 'none') counts.metricsFailing++;
-    }
-    if (draining) counts.draining++;
-    const position = ctx.index.get(address);
-    const eligible = position !== undefined;
-    const weight = eligible ? ctx.weights[position]! : (info?.weight ?? 1);
-    const ideal = eligible ? (snapshot.numShards * weight) / ctx.totalWeight : 0;
-    const targets = tally.targets[index]!;
-    const row = previous?.nodes[index];
-    if (
-      row !== undefined &&
-      before !== undefined &&
-      before.info[index] === info &&
-      before.load[index] === load &&
-      before.metrics[index] === mt &&
-      row.metrics.kind === kind &&
-      row.alive === alive &&
-      row.draining === draining &&
-      row.leader === (address === leaderNow) &&
-      row.weight === weight &&
-      row.ideal === ideal &&
-      row.status === (eligible ? 'eligible' : (ctx.ineligible.get(address) ?? 'dead')) &&
-      row.shardsTarget === targets &&
-      row.shardsOwned === tally.owned[index] &&
-      row.shardsPinned === tally.pinned[index]
-    ) {
-      return row;
-    }
-    changed = true;
-    const f = latestFigures(mt);
-    return {
-      index,
-      address,
-      nodeId: info?.nodeId ?? null,
-      alive,
-      leader: address === leaderNow,
-      ready: f?.ready ?? null,
-      status: eligible ? 'eligible' : (ctx.ineligible.get(address) ?? 'dead'),
-      draining,
-      stopping: info?.state === 'stopping',
-      weight,
-      shardsTarget: targets,
-      shardsOwned: tally.owned[index]!,
-      shardsPinned: tally.pinned[index]!,
-      ideal,
-      targetsOverIdeal: eligible ? targets / ideal : null,
-      objects: f?.objects ?? loadSum(load, 1),
-      callRate: f?.callRate ?? loadSum(load, 2),
-      lockAcquisitions: f?.lockAcquisitions ?? null,
-      lockWaitP99Ms: f?.lockWaitP99Ms ?? null,
-      writeLocksHeld: f?.writeLocksHeld ?? null,
-      lockTimeouts: f?.lockTimeouts ?? null,
-      cpu: load?.cpu ?? null,
-      rssBytes: load?.rssBytes ?? null,
-      version: info?.version ?? null,
-      startedAt: info?.startedAt ?? null,
-      metrics: metricsStatus(mt, alive, kind),
-    };
-  });
-  // Unchanged rows keep the previous array, so what is derived from it (sorted tables) can be reused.
-  return { nodes: changed || previous === undefined ? nodes : previous.nodes, counts, refs };
 }
 
 /** The hottest shards over every node's latest figures, per metrics map: views rebuilt between two scrapes share them. */
@@ -244,29 +176,6 @@ function hottestShards(metrics: ReadonlyMap<string, NodeMetrics>, limit: number)
   rows.length = Math.min(rows.length, limit);
   hotShardMemo.set(metrics, { limit, rows });
   return rows;
-}
-
-/** Metrics of a node are stale when its latest answer is older than the source's threshold. */
-function metricsKind(m: NodeMetrics | undefined, now: number, staleAfterMs: number | null): MetricsStatus['kind'] {
-  if (m === undefined) return 'none';
-  if (m.kind !== 'ok') return m.kind;
-  const limit = m.staleAfterMs ?? staleAfterMs;
-  return limit !== null && now - m.atMs > limit ? 'stale' : 'ok';
-}
-
-function metricsStatus(m: NodeMetrics | undefined, alive: boolean, kind: MetricsStatus['kind']): MetricsStatus {
-  if (m === undefined) return alive ? NOT_SCRAPED : NOT_ALIVE;
-  if (m.kind === 'none') return m;
-  if (m.kind !== 'ok') return { kind: m.kind, url: m.url, atMs: m.atMs, reason: m.reason };
-  return { kind: kind === 'stale' ? 'stale' : 'ok', url: m.url, atMs: m.atMs };
-}
-
-/** Σ objects (field 1) or calls per second (field 2) over a load record's shards; null without a record. */
-function loadSum(load: LoadRecord | undefined, field: 1 | 2): number | null {
-  if (load === undefined) return null;
-  let sum = 0;
-  for (const entry of load.shards) sum += entry[field];
-  return sum;
 }
 
 /** The planner's imbalance figures (planner/imbalance.ts), from the node rows the pass already counted. */

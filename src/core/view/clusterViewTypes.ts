@@ -1,11 +1,11 @@
-import type { LoadRecord, NodeInfoRecord } from '../keyspace/records.js';
 import type { PlannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
-import type { ClusterSnapshot, MalformedEntry, Revisioned } from '../snapshot/snapshot.js';
+import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
 import type { BalancerInput, BalancerView } from './balancer.js';
 import type { LoadSources } from './loadColumns.js';
 import type { MigrationList } from './migrationList.js';
+import type { NodeRows } from './nodeRows.js';
 import type { HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
 import type { Tally } from './shardColumns.js';
 import type { ShardIndex, ShardLayout } from './shardIndex.js';
@@ -33,6 +33,11 @@ export interface ViewInput {
    * changes since), so the rebuild does not compare them all; omitted or null: they are compared.
    */
   readonly changedShards?: Iterable<number> | null;
+  /**
+   * Every node address whose nodeinfo, load record, drain or metrics may differ from `previous`'s inputs (the watch's
+   * changes and the scrapes published since), so node rows are compared for those only; omitted or null: all are.
+   */
+  readonly changedNodes?: Iterable<string> | null;
   /** A node's metrics older than this are shown as stale (a source may set its own per node); omitted: never. */
   readonly metricsStaleAfterMs?: number;
   /** How many of the hottest lock-contended shards to keep (default 20). */
@@ -180,18 +185,16 @@ export interface ViewInternals {
   readonly storage: ViewStorage;
   /** What the per-shard objects and calls were filled from. */
   readonly loadSources: LoadSources;
-  /** Addresses listed by records (and metrics), and the record maps they were taken from. */
+  /** Addresses listed by records (and metrics), and the record maps and metrics they were taken from. */
   readonly listed: Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'> & {
     readonly fromRecords: ReadonlySet<string>;
     readonly all: ReadonlySet<string>;
+    readonly metrics: ReadonlyMap<string, NodeMetrics>;
   };
   readonly context: Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'> & { readonly ctx: PlannerContext };
-  /** Per node index, the records and metrics its row was built from. */
-  readonly nodeRefs: {
-    readonly info: readonly (Revisioned<NodeInfoRecord> | undefined)[];
-    readonly load: readonly (LoadRecord | undefined)[];
-    readonly metrics: readonly (NodeMetrics | undefined)[];
-  };
+  /** The node rows, the header's counts and what each row was built from. */
+  readonly rows: NodeRows;
+  readonly staleAfterMs: number | null;
 }
 
 /** One shard in full, for tables, JSON and the console's details. */

@@ -1,7 +1,7 @@
 import type { LoadRecord } from '../keyspace/records.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 import type { ShardColumns } from './clusterViewTypes.js';
-import type { NodeFigures } from './nodeMetrics.js';
+import { latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
 import type { ShardLayout } from './shardIndex.js';
 
 /**
@@ -17,10 +17,14 @@ export interface LoadSources {
   readonly figures: readonly (NodeFigures | null)[];
 }
 
-export function loadSources(snapshot: ClusterSnapshot, addresses: readonly string[], figures: readonly (NodeFigures | null)[]): LoadSources {
+/** Figures of the top shards only (through Prometheus) say nothing about the shards they leave out. */
+function complete(f: NodeFigures | null): f is NodeFigures {
+  return f !== null && f.shardsListed === 'all';
+}
+
+export function loadSources(snapshot: ClusterSnapshot, addresses: readonly string[], metrics: ReadonlyMap<string, NodeMetrics>): LoadSources {
   const load = addresses.map((a) => snapshot.load.get(a));
-  // Figures of the top shards only (through Prometheus) say nothing about the shards they leave out.
-  const complete = (f: NodeFigures | null): f is NodeFigures => f !== null && f.shardsListed === 'all';
+  const figures = addresses.map((a) => latestFigures(metrics.get(a)));
   return {
     objectsKnown: Uint8Array.from(figures, (f, i) => ((complete(f) && f.objects !== null) || load[i] !== undefined ? 1 : 0)),
     callsKnown: Uint8Array.from(figures, (f, i) => ((complete(f) && f.callRate !== null) || load[i] !== undefined ? 1 : 0)),
@@ -62,10 +66,32 @@ export function fillShardLoad(columns: ShardColumns, sources: LoadSources): void
   }
 }
 
+/** The previous sources with those of the `dirty` node indexes taken again (the others cannot have changed). */
+export function patchLoadSources(
+  before: LoadSources,
+  snapshot: ClusterSnapshot,
+  addresses: readonly string[],
+  metrics: ReadonlyMap<string, NodeMetrics>,
+  dirty: Iterable<number>,
+): LoadSources {
+  const load = before.load.slice();
+  const figures = before.figures.slice();
+  const objectsKnown = before.objectsKnown.slice();
+  const callsKnown = before.callsKnown.slice();
+  for (const i of dirty) {
+    const f = latestFigures(metrics.get(addresses[i]!));
+    load[i] = snapshot.load.get(addresses[i]!);
+    figures[i] = f;
+    objectsKnown[i] = (complete(f) && f.objects !== null) || load[i] !== undefined ? 1 : 0;
+    callsKnown[i] = (complete(f) && f.callRate !== null) || load[i] !== undefined ? 1 : 0;
+  }
+  return { objectsKnown, callsKnown, load, figures };
+}
+
 /**
  * The columns of the previous view brought up to date in place: the shards that changed hands, and every shard of a
- * node whose figures or load record differ from those the columns were filled from (`before`). Nodes are the same as
- * before (same indexes).
+ * node whose figures or load record differ from those the columns were filled from (`before`), among `nodes` (all
+ * when omitted). Nodes are the same as before (same indexes).
  */
 export function updateShardLoad(
   columns: ShardColumns,
@@ -73,9 +99,10 @@ export function updateShardLoad(
   sources: LoadSources,
   before: LoadSources,
   changed: readonly number[],
+  nodes?: Iterable<number>,
 ): void {
   for (const id of changed) fillOneShardLoad(id, columns, sources);
-  for (let i = 0; i < sources.figures.length; i++) {
+  for (const i of nodes ?? sources.figures.keys()) {
     const same =
       sources.figures[i] === before.figures[i] &&
       sources.load[i] === before.load[i] &&

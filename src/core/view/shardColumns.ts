@@ -20,6 +20,8 @@ export interface ShardPass {
   readonly index: ShardIndex;
   /** Shards whose entry differs from the previous view's (incremental pass); null after a full pass. */
   readonly changed: readonly number[] | null;
+  /** Node indexes a changed shard named, before or after (incremental pass). */
+  readonly touched: ReadonlySet<number>;
 }
 
 /** Shard counts per node and in all, from the index columns; an incremental pass adjusts them shard by shard. */
@@ -154,7 +156,7 @@ export function fullPass(snapshot: ClusterSnapshot, listed: ReadonlySet<string>)
     tally.count(target[id]!, current[id]!, flags[id]!, s, 1);
   }
   const index = new ShardIndex(addresses.length, current, target, (id) => isNotable(state[id]!, flags[id]!));
-  return { addresses, nodeIndex, columns, tally, index, changed: null };
+  return { addresses, nodeIndex, columns, tally, index, changed: null, touched: new Set() };
 }
 
 /**
@@ -209,8 +211,10 @@ export function incrementalPass(
   const { columns, index } = storage;
   const tally = new Tally(storage.tally.alive, n, storage.tally);
   const { state, flags, target, current } = columns;
+  const touched = new Set<number>();
   for (const s of previous.stuck) flags[s.shardId]! &= ~SHARD_FLAG.stuck;
   for (const id of changed) {
+    touched.add(target[id]!).add(current[id]!);
     tally.count(target[id]!, current[id]!, flags[id]!, state[id]!, -1);
     const entry = snapshot.shards[id];
     const t = entry === undefined || entry.target === '' ? -1 : nodeIndex.get(entry.target)!;
@@ -222,13 +226,15 @@ export function incrementalPass(
     current[id] = c;
     state[id] = s;
     tally.count(t, c, f, s, 1);
+    touched.add(t).add(c);
     index.move(id, c, t);
     index.setNotable(id, isNotable(s, f));
   }
   for (let i = 0; i < addresses.length; i++) {
     if (!listed.has(addresses[i]!) && tally.targets[i]! + tally.owned[i]! === 0) return null;
   }
-  return { addresses, nodeIndex, columns, tally, index, changed };
+  touched.delete(-1);
+  return { addresses, nodeIndex, columns, tally, index, changed, touched };
 }
 
 /** A view's migrations and stuck shards by ID, built on the first row asked of the view. */

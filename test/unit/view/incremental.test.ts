@@ -55,10 +55,13 @@ let metrics = new Map<string, NodeMetrics>();
 /** The snapshot the next batch applies to. */
 let latest: ClusterSnapshot;
 
+/** When the batch being made happens: scrapes are dated then, and turn stale as time passes. */
+let clock = 0;
+
 /** A node's scrape with objects per shard (no calls: rates need two scrapes). */
 function scraped(shards: readonly (readonly [number, number, number])[]): NodeMetrics {
   const lines = ['# TYPE goverse_objects_total gauge', ...shards.map(([id, objects]) => `goverse_objects_total{shard="${id}"} ${objects}`)];
-  return summarizeScrape({ kind: 'ok', url: 'http://x/metrics', atMs: 0, families: parsePrometheusText(`${lines.join('\n')}\n`) });
+  return summarizeScrape({ kind: 'ok', url: 'http://x/metrics', atMs: clock, families: parsePrometheusText(`${lines.join('\n')}\n`) });
 }
 
 /** The etcd event of a change; a scrape changes `metrics` instead and gives none. */
@@ -96,16 +99,18 @@ function etcdEvent(c: Exclude<Change, { kind: 'metrics' }>): KvEvent {
 /** First sightings of migrations, kept from the changes as the console keeps them (one map, updated in place). */
 let sightings = new Sightings();
 
-function build(snapshot: ClusterSnapshot, now: number, previous?: ClusterView, changedShards?: readonly number[]): ClusterView {
+function build(snapshot: ClusterSnapshot, now: number, previous?: ClusterView, hints?: { shards?: number[]; nodes?: string[] }): ClusterView {
   return buildClusterView({
     snapshot,
     now,
     firstSeen: sightings.firstSeen,
+    metricsStaleAfterMs: 700,
+    ...(hints?.shards ? { changedShards: hints.shards } : {}),
+    ...(hints?.nodes ? { changedNodes: hints.nodes } : {}),
     stuckTimeoutMs: 500,
     balancer: { strategy: 'count', settings: defaultPlannerSettings(NUM_SHARDS) },
     metrics,
     ...(previous ? { previous } : {}),
-    ...(changedShards ? { changedShards } : {}),
   });
 }
 
@@ -129,15 +134,18 @@ describe('buildClusterView incremental rebuilds', () => {
         sightings.restart(snapshot, 1000);
         let view = build(snapshot, 1000);
         for (const [i, batch] of batches.entries()) {
-          // Time passes, so migrations cross the stuck timeout.
+          // Time passes, so migrations cross the stuck timeout and scrapes turn stale.
           const now = 1000 + i * 300;
+          clock = now;
           latest = snapshot;
           const applied = applyEvents(snapshot, batch.flatMap(event), rev);
           snapshot = applied.snapshot;
           sightings.observe(applied.changes, now);
           // Every other batch names its changed shards and records, as the console does from the watch's changes.
-          const hint = i % 2 === 0 ? batch.flatMap((c) => (c.kind === 'shard' || c.kind === 'record' ? [c.id] : [])) : undefined;
-          const incremental = build(snapshot, now, view, hint);
+          const shards = i % 2 === 0 ? batch.flatMap((c) => (c.kind === 'shard' || c.kind === 'record' ? [c.id] : [])) : undefined;
+          // And, independently, the nodes whose records or metrics changed, as the controller passes them on.
+          const nodes = i % 3 !== 1 ? batch.flatMap((c) => ('address' in c ? [c.address] : [])) : undefined;
+          const incremental = build(snapshot, now, view, { ...(shards ? { shards } : {}), ...(nodes ? { nodes } : {}) });
           const full = build(snapshot, now);
           expect(essence(incremental)).toEqual(essence(full));
           const { nodes: rows, ...summary } = imbalance(snapshot);
