@@ -50,8 +50,6 @@ export interface ControllerOptions {
   readonly onCopy?: (text: string) => void;
   readonly logger: Logger;
   readonly timer?: FrameTimer;
-  /** A node's metrics older than this show as stale (the scrape interval it can stretch to, plus a margin). */
-  readonly metricsStaleAfterMs?: number;
 }
 
 /** Past this many changed shards a rebuild compares every entry rather than walk the list. */
@@ -210,7 +208,6 @@ export class ConsoleController {
     return buildClusterView({
       changedShards,
       changedNodes,
-      ...(this.options.metricsStaleAfterMs === undefined ? {} : { metricsStaleAfterMs: this.options.metricsStaleAfterMs }),
       snapshot: this.snapshot,
       now,
       stuckTimeoutMs: this.options.stuckTimeoutMs,

@@ -7,13 +7,13 @@ import { systemClock } from '../core/clock.js';
 import type { GoverseConfig } from '../core/config/settings.js';
 import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
-import { type ClusterSnapshot, emptySnapshot } from '../core/snapshot/snapshot.js';
-import { type NodeMetrics, parseMetricsSources } from '../core/view/index.js';
+import { emptySnapshot } from '../core/snapshot/snapshot.js';
+import { parseMetricsSources } from '../core/view/index.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
-import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
+import { ScrapeScheduler } from '../edge/http/scrapeScheduler.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
 import { ConsoleController } from './controller.js';
 import { HeapGuard, loadInk } from './inkPatches/index.js';
@@ -62,7 +62,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   let client: EtcdClient | undefined;
   let watcher: ClusterWatcher | undefined;
   let controller: ConsoleController | undefined;
-  let scrapes: ScrapeLoop | undefined;
+  let scrapes: ScrapeScheduler | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let app: { unmount(): void } | undefined;
   let quit: () => void = () => {};
@@ -102,7 +102,16 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     watcher.subscribe((event) => ctl.onWatcherEvent(event));
     // start() settles on the first load or on stop; until then the header shows the connection's state.
     watcher.start().catch(() => undefined);
-    scrapes = new ScrapeLoop(config, () => ctl.latestSnapshot, (s) => ctl.setMetrics(s.metrics, s.unmatched), logger);
+    scrapes = new ScrapeScheduler({
+      sources: parseMetricsSources(config.metricsUrl),
+      snapshot: () => ctl.latestSnapshot,
+      intervalMs: config.refresh,
+      // A node that does not answer within the interval is reported unreachable, not waited for.
+      timeoutMs: Math.min(config.refresh, config.etcdTimeout),
+      publish: (u) => ctl.setMetrics(u.metrics, u.unmatched, u.changed),
+      logger,
+    });
+    scrapes.start();
     const heap = new HeapGuard();
     ticker = setInterval(() => {
       ctl.tick();
@@ -139,61 +148,4 @@ async function loadUi() {
   const { render, createElement } = await loadInk();
   const { App } = await import('./ui/App.js');
   return { render, element: (controller: ConsoleController) => createElement(App, { controller }) };
-}
-
-/** Scrapes every node's /metrics each refresh interval (self-rescheduling: a slow round never overlaps the next). */
-class ScrapeLoop {
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
-  private stopped = false;
-  private previous: ReadonlyMap<string, NodeMetrics> = new Map();
-  private readonly caches = new ScrapeCaches();
-  private readonly abort = new AbortController();
-
-  constructor(
-    private readonly config: GoverseConfig,
-    private readonly snapshot: () => ClusterSnapshot,
-    private readonly publish: (scrapes: NodeScrapes) => void,
-    private readonly logger: Logger,
-  ) {
-    this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.inFlight;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.inFlight = this.round().then((scraped) => {
-        this.inFlight = null;
-        // Until etcd has named some nodes there is nothing to scrape: look again soon rather than a refresh later.
-        this.schedule(scraped ? this.config.refresh : Math.min(250, this.config.refresh));
-      });
-    }, delayMs);
-  }
-
-  /** One round of scrapes; false when no node was known yet. */
-  private async round(): Promise<boolean> {
-    const snapshot = this.snapshot();
-    if (snapshot.nodes.size === 0) return false;
-    try {
-      const scrapes = await scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl), this.previous, {
-        // A node that does not answer within the interval is reported unreachable, not waited for.
-        timeoutMs: Math.min(this.config.refresh, this.config.etcdTimeout),
-        signal: this.abort.signal,
-        caches: this.caches,
-      });
-      if (this.stopped) return true;
-      this.previous = scrapes.metrics;
-      this.publish(scrapes);
-    } catch (err) {
-      this.logger.warn('metrics scrape round failed', { err });
-    }
-    return true;
-  }
 }

@@ -22,7 +22,6 @@ export function buildClusterView(input: ViewInput): ClusterView {
   const { snapshot, now, stuckTimeoutMs } = input;
   const firstSeen = input.firstSeen ?? new Map<number, FirstSeen>();
   const metrics = input.metrics ?? new Map<string, NodeMetrics>();
-  const staleAfterMs = input.metricsStaleAfterMs ?? null;
   const previous =
     input.previous?.snapshot.numShards === snapshot.numShards && input.previous.snapshot.prefix === snapshot.prefix ? input.previous : undefined;
   const before = previous?.internal;
@@ -49,7 +48,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
   const leaderNow = leaderAddress(snapshot.leader);
   // Nodes that may have changed, when that is known: named by the hint or by a changed shard, or the leader's role.
   const dirty =
-    same !== undefined && changedNodes !== null && ctx === same.context && same.staleAfterMs === staleAfterMs
+    same !== undefined && changedNodes !== null && ctx === same.context
       ? dirtyNodes(changedNodes, nodeIndex, pass.touched, [previous!.leader?.address, leaderNow])
       : null;
 
@@ -63,7 +62,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     else fillShardLoad(columns, sources);
   }
 
-  const rowsInput = { snapshot, now, addresses, tally, metrics, ctx: ctx.ctx, staleAfterMs };
+  const rowsInput = { snapshot, now, addresses, tally, metrics, ctx: ctx.ctx };
   const rows = same !== undefined && dirty !== null ? patchNodeRows(rowsInput, same.rows, dirty) : allNodeRows(rowsInput);
   const internal: ViewInternals = {
     storage: { retired: false, columns, tally, index, migrations: unsettled },
@@ -71,7 +70,6 @@ export function buildClusterView(input: ViewInput): ClusterView {
     listed,
     context: ctx,
     rows,
-    staleAfterMs,
   };
   return {
     snapshot,

@@ -38,8 +38,6 @@ export interface ViewInput {
    * changes and the scrapes published since), so node rows are compared for those only; omitted or null: all are.
    */
   readonly changedNodes?: Iterable<string> | null;
-  /** A node's metrics older than this are shown as stale (a source may set its own per node); omitted: never. */
-  readonly metricsStaleAfterMs?: number;
   /** How many of the hottest lock-contended shards to keep (default 20). */
   readonly hotShardLimit?: number;
 }
@@ -194,7 +192,6 @@ export interface ViewInternals {
   readonly context: Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'> & { readonly ctx: PlannerContext };
   /** The node rows, the header's counts and what each row was built from. */
   readonly rows: NodeRows;
-  readonly staleAfterMs: number | null;
 }
 
 /** One shard in full, for tables, JSON and the console's details. */

@@ -61,7 +61,10 @@ export interface NodeMetricsOk {
   readonly figures: NodeFigures;
   /** Counter values for the rates of the next scrape; null when the source computes rates itself (Prometheus). */
   readonly counters: CounterMemo | null;
-  /** When these figures count as stale, if the source knows better than the view's default (Prometheus's interval). */
+  /**
+   * How old these figures may get before the view shows them as stale: the source's interval and time budget (the
+   * console's scrapes, Prometheus's scrape interval); omitted (one-shot reads): never stale.
+   */
   readonly staleAfterMs?: number;
 }
 

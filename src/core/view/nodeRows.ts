@@ -21,7 +21,6 @@ export interface NodeRowsInput {
   readonly tally: Tally;
   readonly metrics: ReadonlyMap<string, NodeMetrics>;
   readonly ctx: PlannerContext;
-  readonly staleAfterMs: number | null;
 }
 
 /** What each row was built from, by node index, and when rows turn stale. */
@@ -100,19 +99,16 @@ function buildRow(
   state: { info: NodeRowState['info'][number][]; load: (LoadRecord | undefined)[]; metrics: (NodeMetrics | undefined)[]; staleness: StaleClock },
   old?: NodeView,
 ): NodeView {
-  const { snapshot, now, addresses, tally, metrics, ctx, staleAfterMs } = input;
+  const { snapshot, now, addresses, tally, metrics, ctx } = input;
   const address = addresses[index]!;
   const info = snapshot.nodeInfo.get(address);
   const load = snapshot.load.get(address);
   const mt = metrics.get(address);
   const alive = tally.alive[index] === 1;
   const draining = snapshot.drains.has(address);
-  const kind = metricsKind(mt, now, staleAfterMs);
+  const kind = metricsKind(mt, now);
   // When these figures turn stale (once per answer).
-  if (mt?.kind === 'ok' && kind === 'ok' && state.metrics[index] !== mt) {
-    const limit = mt.staleAfterMs ?? staleAfterMs;
-    if (limit !== null) state.staleness.push(mt.atMs + limit, index);
-  }
+  if (mt?.kind === 'ok' && kind === 'ok' && mt.staleAfterMs !== undefined && state.metrics[index] !== mt) state.staleness.push(mt.atMs + mt.staleAfterMs, index);
   const position = ctx.index.get(address);
   const eligible = position !== undefined;
   const weight = eligible ? ctx.weights[position]! : (info?.weight ?? 1);
@@ -170,12 +166,11 @@ function buildRow(
   };
 }
 
-/** Metrics of a node are stale when its latest answer is older than the source's threshold. */
-function metricsKind(m: NodeMetrics | undefined, now: number, staleAfterMs: number | null): MetricsStatus['kind'] {
+/** Metrics of a node are stale when its latest answer is older than its source says they may get. */
+function metricsKind(m: NodeMetrics | undefined, now: number): MetricsStatus['kind'] {
   if (m === undefined) return 'none';
   if (m.kind !== 'ok') return m.kind;
-  const limit = m.staleAfterMs ?? staleAfterMs;
-  return limit !== null && now - m.atMs > limit ? 'stale' : 'ok';
+  return m.staleAfterMs !== undefined && now - m.atMs > m.staleAfterMs ? 'stale' : 'ok';
 }
 
 function metricsStatus(m: NodeMetrics | undefined, alive: boolean, kind: MetricsStatus['kind']): MetricsStatus {

@@ -61,7 +61,8 @@ let clock = 0;
 /** A node's scrape with objects per shard (no calls: rates need two scrapes). */
 function scraped(shards: readonly (readonly [number, number, number])[]): NodeMetrics {
   const lines = ['# TYPE goverse_objects_total gauge', ...shards.map(([id, objects]) => `goverse_objects_total{shard="${id}"} ${objects}`)];
-  return summarizeScrape({ kind: 'ok', url: 'http://x/metrics', atMs: clock, families: parsePrometheusText(`${lines.join('\n')}\n`) });
+  const summary = summarizeScrape({ kind: 'ok', url: 'http://x/metrics', atMs: clock, families: parsePrometheusText(`${lines.join('\n')}\n`) });
+  return summary.kind === 'ok' ? { ...summary, staleAfterMs: 700 } : summary;
 }
 
 /** The etcd event of a change; a scrape changes `metrics` instead and gives none. */
@@ -104,7 +105,6 @@ function build(snapshot: ClusterSnapshot, now: number, previous?: ClusterView, h
     snapshot,
     now,
     firstSeen: sightings.firstSeen,
-    metricsStaleAfterMs: 700,
     ...(hints?.shards ? { changedShards: hints.shards } : {}),
     ...(hints?.nodes ? { changedNodes: hints.nodes } : {}),
     stuckTimeoutMs: 500,
