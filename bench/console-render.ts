@@ -33,6 +33,7 @@ import { encodeRecord } from '../src/core/keyspace/records.js';
 import { parsePrometheusText } from '../src/core/metrics/textFormat.js';
 import { DEFAULT_MAX_PAUSE_MS } from '../src/core/operations/operations.js';
 import { defaultPlannerSettings } from '../src/core/planner/settings.js';
+import { Sightings } from '../src/core/planner/sightings.js';
 import { applyEvents, buildSnapshot, type ClusterSnapshot, type Kv, type KvEvent } from '../src/core/snapshot/snapshot.js';
 import { buildClusterView, type NodeMetrics, summarizeScrape } from '../src/core/view/index.js';
 import { ConsoleController } from '../src/console/controller.js';
@@ -322,15 +323,19 @@ async function measureFrames(scale: Scale, cols: number, rows: number): Promise<
   const uiState = initialUi({ readOnly: false });
   const connection = { endpoints: ['127.0.0.1:2379'], status: { kind: 'synced', revision: 1, since: Date.now() } as const, reconnects: 0 };
   const balancer = { strategy: 'count' as const, settings: defaultPlannerSettings(scale.shards) };
-  let view = buildClusterView({ snapshot: cluster.snapshot, now: Date.now(), stuckTimeoutMs: 60_000, balancer, metrics });
+  // First sightings and the changed shards and nodes, as the console's controller keeps them from the watch.
+  const sightings = new Sightings();
+  sightings.restart(cluster.snapshot, Date.now());
+  const input = { stuckTimeoutMs: 60_000, balancer, metrics, firstSeen: sightings.firstSeen };
+  let view = buildClusterView({ ...input, snapshot: cluster.snapshot, now: Date.now() });
   const viewMs: number[] = [];
   const composeMs: number[] = [];
   for (let i = 0; i < 250; i++) {
     const { changes } = cluster.storm(10, i);
-    // The changed shards as the console's controller passes them on from the watch.
+    sightings.observe(changes, Date.now());
     const changedShards = changes.flatMap((c) => (c.kind === 'shard' ? [c.id] : []));
     const t0 = performance.now();
-    view = buildClusterView({ snapshot: cluster.snapshot, now: Date.now(), stuckTimeoutMs: 60_000, balancer, metrics, previous: view, changedShards });
+    view = buildClusterView({ ...input, snapshot: cluster.snapshot, now: Date.now(), previous: view, changedShards, changedNodes: [] });
     const t1 = performance.now();
     buildFrame({ view, connection, ui: uiState, cols, rows, theme, readOnlyReason: null });
     const t2 = performance.now();

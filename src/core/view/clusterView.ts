@@ -6,7 +6,7 @@ import { balancerView } from './balancer.js';
 import type { ClusterView, HotShardView, NodeView, ViewInput, ViewInternals } from './clusterViewTypes.js';
 import { fillShardLoad, type LoadSources, loadSources, patchLoadSources, updateShardLoad } from './loadColumns.js';
 import { MigrationList } from './migrationList.js';
-import { latestFigures, type NodeMetrics } from './nodeMetrics.js';
+import { latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
 import { allNodeRows, patchNodeRows } from './nodeRows.js';
 import { fullPass, incrementalPass } from './shardColumns.js';
 import { SHARD_FLAG } from './shardState.js';
@@ -87,7 +87,10 @@ export function buildClusterView(input: ViewInput): ClusterView {
     balancer: balancerView(snapshot, input.balancer, firstSeen, now, previous?.balancer),
     migrations,
     stuck,
-    hotShards: hottestShards(metrics, input.hotShardLimit ?? 20),
+    // Only the locks pane shows them: ranked when first read, once per metrics map.
+    get hotShards() {
+      return hottestShards(metrics, input.hotShardLimit ?? 20);
+    },
     // Thousands of forged keys must not cost a sort per frame: reused while the snapshot's entries are the same.
     malformed:
       previous?.snapshot.malformed === snapshot.malformed
@@ -163,12 +166,19 @@ function sameRecords(a: RecordMaps, snapshot: ClusterSnapshot): boolean {
 /** The hottest shards over every node's latest figures, per metrics map: views rebuilt between two scrapes share them. */
 const hotShardMemo = new WeakMap<ReadonlyMap<string, NodeMetrics>, { readonly limit: number; readonly rows: readonly HotShardView[] }>();
 
+/** One node's hot shards with its address, per scrape: a new metrics map repeats most nodes' figures. */
+const nodeHotShards = new WeakMap<NodeFigures, readonly HotShardView[]>();
+
 function hottestShards(metrics: ReadonlyMap<string, NodeMetrics>, limit: number): readonly HotShardView[] {
   const memo = hotShardMemo.get(metrics);
   if (memo?.limit === limit) return memo.rows;
   const rows: HotShardView[] = [];
   metrics.forEach((m, node) => {
-    for (const h of latestFigures(m)?.hotShards ?? []) rows.push({ ...h, node });
+    const figures = latestFigures(m);
+    if (figures === null || figures.hotShards.length === 0) return;
+    let own = nodeHotShards.get(figures);
+    if (own === undefined) nodeHotShards.set(figures, (own = figures.hotShards.map((h) => ({ ...h, node }))));
+    rows.push(...own);
   });
   rows.sort((a, b) => b.waitSeconds - a.waitSeconds || a.shardId - b.shardId || compareAddresses(a.node, b.node));
   rows.length = Math.min(rows.length, limit);
