@@ -65,6 +65,8 @@ const DEFAULTS = { concurrency: 32, maxPerSecond: 200, publishEveryMs: 250 } as 
 const STALE_MARGIN_MS = 1000;
 /** How often the snapshot is looked at for nodes joining and leaving when no scrape is due sooner. */
 const POLL_MS = 250;
+/** Nodes whose last scrape is kept to skip its unchanged lines, at most (see scrape). */
+const MAX_CACHED_SOURCES = 256;
 /** Kept-alive connections left idle between scrapes, at most: 1,000 nodes must not hold 1,000 sockets. */
 const MAX_IDLE_SOCKETS = 256;
 
@@ -151,7 +153,9 @@ export class ScrapeScheduler {
   }
 
   private async scrape(t: TargetState, startedAt: number): Promise<void> {
-    const outcome = await scrapeOne(t.target.url, { timeoutMs: this.options.timeoutMs, signal: this.abort.signal, caches: this.caches });
+    // The cache of unchanged lines costs about 50 KB a node; past a few hundred nodes memory matters more.
+    const caches = this.targets.size <= MAX_CACHED_SOURCES ? this.caches : undefined;
+    const outcome = await scrapeOne(t.target.url, { timeoutMs: this.options.timeoutMs, signal: this.abort.signal, ...(caches ? { caches } : {}) });
     if (this.stopped || this.targets.get(t.target.url) !== t) return;
     if (this.targets.size > MAX_IDLE_SOCKETS) trimIdleSockets(MAX_IDLE_SOCKETS);
     const interval = this.intervalMs;
@@ -192,7 +196,7 @@ export class ScrapeScheduler {
     const urls = new Set(this.plan.targets.map((t) => t.url));
     for (const url of this.targets.keys()) if (!urls.has(url)) this.targets.delete(url);
     for (const url of this.unidentified.keys()) if (!urls.has(url)) this.unidentified.delete(url);
-    this.caches.retain(urls);
+    this.caches.retain(this.plan.targets.length <= MAX_CACHED_SOURCES ? urls : new Set());
     const now = this.now();
     for (const target of this.plan.targets) {
       const held = this.targets.get(target.url);
