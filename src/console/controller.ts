@@ -17,7 +17,7 @@ import type { WatcherEvent, WatcherStatus } from '../edge/etcd/watcher.js';
 import { FrameScheduler, type FrameTimer, realFrameTimer } from './frameScheduler.js';
 import { keyName, typedKeys } from './keys.js';
 import { buildFrame, type Frame } from './model/frame.js';
-import type { Connection } from './model/header.js';
+import type { Connection, MetricsSource } from './model/header.js';
 import { describeResult, nothingToDoText, planFailureText } from './model/writes.js';
 import { type Effect, initialUi, type PendingWrite, reduceKey, type UiState, withOverlay, withStatus } from './model/ui.js';
 import type { Theme } from './theme.js';
@@ -72,6 +72,7 @@ export class ConsoleController {
   /** Nodes whose records or metrics changed since the view was built; null: unknown, so all are compared. */
   private changedNodes: Set<string> | null = null;
   private unmatched: ViewInput['unmatchedMetrics'] = [];
+  private metricsSource: MetricsSource = { kind: 'scrape' };
   /** The stability clock and the first sightings of migrations (their age), kept from the watcher's changes. */
   private readonly sightings = new Sightings();
   private view: ClusterView;
@@ -138,6 +139,12 @@ export class ConsoleController {
     else if (this.changedNodes !== null) for (const a of changed) this.changedNodes.add(a);
     this.unmatched = unmatched;
     this.dataDirty = true;
+    this.request();
+  }
+
+  /** Where metrics come from and, through Prometheus, whether it answers (shown in the header). */
+  setMetricsSource(source: MetricsSource): void {
+    this.metricsSource = source;
     this.request();
   }
 
@@ -229,6 +236,7 @@ export class ConsoleController {
       theme: this.options.theme,
       readOnlyReason: this.options.readOnlyReason,
       readsKeys: this.options.readsKeys ?? true,
+      metricsSource: this.metricsSource,
     });
   }
 

@@ -13,6 +13,7 @@ import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
+import { PrometheusPoller } from '../edge/http/prometheus.js';
 import { ScrapeScheduler } from '../edge/http/scrapeScheduler.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
 import { ConsoleController } from './controller.js';
@@ -62,7 +63,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   let client: EtcdClient | undefined;
   let watcher: ClusterWatcher | undefined;
   let controller: ConsoleController | undefined;
-  let scrapes: ScrapeScheduler | undefined;
+  let scrapes: { stop(): Promise<void> } | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let app: { unmount(): void } | undefined;
   let quit: () => void = () => {};
@@ -102,16 +103,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     watcher.subscribe((event) => ctl.onWatcherEvent(event));
     // start() settles on the first load or on stop; until then the header shows the connection's state.
     watcher.start().catch(() => undefined);
-    scrapes = new ScrapeScheduler({
-      sources: parseMetricsSources(config.metricsUrl),
-      snapshot: () => ctl.latestSnapshot,
-      intervalMs: config.refresh,
-      // A node that does not answer within the interval is reported unreachable, not waited for.
-      timeoutMs: Math.min(config.refresh, config.etcdTimeout),
-      publish: (u) => ctl.setMetrics(u.metrics, u.unmatched, u.changed),
-      logger,
-    });
-    scrapes.start();
+    scrapes = startMetrics(config, ctl, logger);
     const heap = new HeapGuard();
     ticker = setInterval(() => {
       ctl.tick();
@@ -133,6 +125,43 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     process.off('unhandledRejection', onRejection);
   }
   return 0;
+}
+
+/**
+ * The nodes' metrics for the console: read through Prometheus with `--prometheus-url` (its state in the header), else
+ * scraped node by node. A node that does not answer within the interval is reported unreachable, not waited for.
+ */
+function startMetrics(config: GoverseConfig, ctl: ConsoleController, logger: Logger): { stop(): Promise<void> } {
+  const sources = parseMetricsSources(config.metricsUrl);
+  const timeoutMs = Math.min(config.refresh, config.etcdTimeout);
+  if (config.prometheusUrl !== '') {
+    const url = config.prometheusUrl;
+    ctl.setMetricsSource({ kind: 'prometheus', url, state: { kind: 'connecting' } });
+    const poller = new PrometheusPoller({
+      url,
+      sources,
+      snapshot: () => ctl.latestSnapshot,
+      refreshMs: config.refresh,
+      timeoutMs: config.etcdTimeout,
+      publish: (metrics, state) => {
+        if (state.kind === 'failing') logger.warn('prometheus refresh failed', { url, reason: state.reason });
+        ctl.setMetricsSource({ kind: 'prometheus', url, state });
+        if (metrics !== null) ctl.setMetrics(metrics);
+      },
+    });
+    poller.start();
+    return poller;
+  }
+  const scheduler = new ScrapeScheduler({
+    sources,
+    snapshot: () => ctl.latestSnapshot,
+    intervalMs: config.refresh,
+    timeoutMs,
+    publish: (u) => ctl.setMetrics(u.metrics, u.unmatched, u.changed),
+    logger,
+  });
+  scheduler.start();
+  return scheduler;
 }
 
 /** Waits for `closing`, bounded: a quit must never hang on an etcd or a node that stopped answering. */

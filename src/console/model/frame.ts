@@ -8,7 +8,7 @@ import { type ClusterView, SHARD_FLAG } from '../../core/view/index.js';
 import { bindingsFor, PANE_TITLES, PANES, type PaneId } from '../keys.js';
 import { clip, fit, truncateStyled } from '../text.js';
 import type { Theme } from '../theme.js';
-import { type Connection, headerLines } from './header.js';
+import { type Connection, headerLines, type MetricsSource } from './header.js';
 import { computeLayout, type Layout, type PaneSlot } from './layout.js';
 import { HOT_SHARDS_TABLE, nodeLockLines } from './locksPane.js';
 import { NODES_TABLE, nodesTitle } from './nodesPane.js';
@@ -30,6 +30,8 @@ export interface FrameInput {
   readonly readOnlyReason: string | null;
   /** False when stdin is not a terminal: no key is read, so the hint line says how to quit instead. */
   readonly readsKeys?: boolean;
+  /** Where node metrics come from (default: the console's scrapes). */
+  readonly metricsSource?: MetricsSource;
 }
 
 export interface PaneFrame {
@@ -95,7 +97,7 @@ export function buildFrame(input: FrameInput): Frame {
   const cut = (line: string): string => truncateStyled(line, cols);
   return {
     layout,
-    header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason }, theme).map(cut),
+    header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason, ...(input.metricsSource ? { metricsSource: input.metricsSource } : {}) }, theme).map(cut),
     tabs: cut(tabBar(view, ui.focus, theme)),
     panes: panes.map((p) => {
       const title = fit(` ${p.title}`, cols);

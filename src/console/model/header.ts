@@ -6,6 +6,7 @@
 import { printable } from '../../core/text/printable.js';
 import { type ClusterView, malformedIn } from '../../core/view/index.js';
 import type { WatcherStatus } from '../../edge/etcd/watcher.js';
+import type { PrometheusState } from '../../edge/http/prometheus.js';
 import { compactAge } from '../text.js';
 import type { Theme } from '../theme.js';
 
@@ -17,10 +18,14 @@ export interface Connection {
   readonly reconnects: number;
 }
 
+/** Where the nodes' metrics come from: the console's own scrapes, or a Prometheus server and how it answers. */
+export type MetricsSource = { readonly kind: 'scrape' } | { readonly kind: 'prometheus'; readonly url: string; readonly state: PrometheusState };
+
 export interface HeaderFlags {
   readonly frozen: boolean;
   /** Why writes are off (`--read-only`, stdin not a terminal), or null when they are on. */
   readonly readOnly: string | null;
+  readonly metricsSource?: MetricsSource;
 }
 
 const SEP = ' │ ';
@@ -43,12 +48,17 @@ export function connectionText(c: Connection, now: number, theme: Theme): string
 
 /**
  * Alive nodes with fresh metrics, then those not answering and those whose figures are stale (answered, but not
- * lately: shown, yet older than the source's threshold).
+ * lately: shown, yet older than the source's threshold). Through Prometheus, `via prometheus`, or the server's
+ * failure in words (its URL and why), the figures shown being the last it gave.
  */
-function metricsText(view: ClusterView, theme: Theme): string {
+function metricsText(view: ClusterView, source: MetricsSource, theme: Theme): string {
   const nc = view.nodeCounts;
   const trouble = [nc.metricsFailing > 0 ? `${nc.metricsFailing} unreachable` : '', nc.metricsStale > 0 ? `${nc.metricsStale} stale` : ''].filter((t) => t !== '');
-  const text = `metrics ${nc.metricsOk}/${nc.alive}${trouble.length === 0 ? '' : ` (${trouble.join(', ')})`}`;
+  const via = source.kind === 'prometheus' ? ' via prometheus' : '';
+  if (source.kind === 'prometheus' && source.state.kind === 'failing') {
+    return theme.tone(`metrics ✖ PROMETHEUS FAILING ${compactAge(view.now - source.state.since)}: ${printable(source.state.reason)}`, 'bad');
+  }
+  const text = `metrics ${nc.metricsOk}/${nc.alive}${via}${trouble.length === 0 ? '' : ` (${trouble.join(', ')})`}`;
   return nc.metricsFailing > 0 ? theme.tone(text, 'bad') : nc.metricsStale > 0 ? theme.tone(text, 'warn') : text;
 }
 
@@ -85,7 +95,7 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
     c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
     c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
     ...(view.malformed.length > 0 ? [theme.tone(`malformed ${view.malformed.length} keys`, 'bad')] : []),
-    metricsText(view, theme),
+    metricsText(view, flags.metricsSource ?? { kind: 'scrape' }, theme),
     // The shard state `migrating`, as the map's `>`, `shards --state migrating` and `status` count it.
     c.migrating > 0 ? theme.tone(`migrating ${c.migrating}`, 'warn') : 'migrating 0',
     `pinned ${c.pinned}`,

@@ -6,7 +6,7 @@ import { balancerView } from './balancer.js';
 import type { ClusterView, HotShardView, NodeView, ViewInput, ViewInternals } from './clusterViewTypes.js';
 import { fillShardLoad, type LoadSources, loadSources, patchLoadSources, updateShardLoad } from './loadColumns.js';
 import { MigrationList } from './migrationList.js';
-import { latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
+import { type DecisionCount, latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
 import { allNodeRows, patchNodeRows } from './nodeRows.js';
 import { fullPass, incrementalPass } from './shardColumns.js';
 import { SHARD_FLAG } from './shardState.js';
@@ -90,6 +90,9 @@ export function buildClusterView(input: ViewInput): ClusterView {
     // Only the locks pane shows them: ranked when first read, once per metrics map.
     get hotShards() {
       return hottestShards(metrics, input.hotShardLimit ?? 20);
+    },
+    get decisions() {
+      return decisionCounts(metrics);
     },
     // Thousands of forged keys must not cost a sort per frame: reused while the snapshot's entries are the same.
     malformed:
@@ -184,6 +187,24 @@ function hottestShards(metrics: ReadonlyMap<string, NodeMetrics>, limit: number)
   rows.length = Math.min(rows.length, limit);
   hotShardMemo.set(metrics, { limit, rows });
   return rows;
+}
+
+/** Decisions summed over the nodes by outcome and reason, per metrics map, most first. */
+const decisionMemo = new WeakMap<ReadonlyMap<string, NodeMetrics>, readonly DecisionCount[]>();
+
+function decisionCounts(metrics: ReadonlyMap<string, NodeMetrics>): readonly DecisionCount[] {
+  let counts = decisionMemo.get(metrics);
+  if (counts !== undefined) return counts;
+  const sums = new Map<string, DecisionCount>();
+  metrics.forEach((m) => {
+    for (const d of latestFigures(m)?.decisions ?? []) {
+      const key = `${d.outcome}\u0000${d.reason}`;
+      sums.set(key, { ...d, count: (sums.get(key)?.count ?? 0) + d.count });
+    }
+  });
+  counts = [...sums.values()].filter((d) => d.count > 0).sort((a, b) => b.count - a.count || a.outcome.localeCompare(b.outcome) || a.reason.localeCompare(b.reason));
+  decisionMemo.set(metrics, counts);
+  return counts;
 }
 
 /** The planner's imbalance figures (planner/imbalance.ts), from the node rows the pass already counted. */

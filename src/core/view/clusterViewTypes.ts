@@ -6,7 +6,7 @@ import type { BalancerInput, BalancerView } from './balancer.js';
 import type { LoadSources } from './loadColumns.js';
 import type { MigrationList } from './migrationList.js';
 import type { NodeRows } from './nodeRows.js';
-import type { HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
+import type { DecisionCount, HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
 import type { Tally } from './shardColumns.js';
 import type { ShardIndex, ShardLayout } from './shardIndex.js';
 import type { ShardFilterState, ShardState } from './shardState.js';
@@ -162,6 +162,8 @@ export interface ClusterView {
   readonly stuck: readonly StuckShard[];
   /** The most lock-contended shards over every node, by wait time. */
   readonly hotShards: readonly HotShardView[];
+  /** Leader decisions by outcome and reason, summed over the nodes' metrics (each counts since it started), most first. */
+  readonly decisions: readonly DecisionCount[];
   /** Keys under the prefix that could not be decoded, by key. */
   readonly malformed: readonly MalformedEntry[];
   readonly unmatchedMetrics: readonly { readonly url: string; readonly reason: string }[];

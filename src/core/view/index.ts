@@ -32,6 +32,7 @@ export {
   type TargetPlan,
 } from './metricsTargets.js';
 export {
+  type DecisionCount,
   type HotShardFigures,
   latestFigures,
   type NodeFigures,
@@ -40,6 +41,19 @@ export {
   type ScrapeOutcome,
   summarizeScrape,
 } from './nodeMetrics.js';
+export {
+  decodeVector,
+  type InstanceMapping,
+  mapInstances,
+  MAX_SERIES,
+  PROMETHEUS_QUERIES,
+  prometheusMetrics,
+  PromAnswerError,
+  type PromSample,
+  type QueryAnswers,
+  type QueryName,
+  TOP_SHARDS,
+} from './prometheusQueries.js';
 export { selectShards, shardRow } from './shardColumns.js';
 export type { ShardLayout } from './shardIndex.js';
 export {

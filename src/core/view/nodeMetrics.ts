@@ -19,6 +19,13 @@ export interface HotShardFigures {
   readonly timeouts: number;
 }
 
+/** Leader decisions counted by a node since it started (`goverse_rebalance_decisions_total`), by outcome and reason. */
+export interface DecisionCount {
+  readonly outcome: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
 /** What one node's metrics say; null where the node exports no such series (upstream nodes lack several). */
 export interface NodeFigures {
   /** `goverse_node_ready` (our nodes only). */
@@ -44,6 +51,7 @@ export interface NodeFigures {
    * `top`: only the busiest shards (a Prometheus top-k), so one left out is unknown here.
    */
   readonly shardsListed: 'all' | 'top';
+  readonly decisions: readonly DecisionCount[];
 }
 
 /** Counter values kept from a scrape so that the next one can compute rates without the whole text. */
@@ -115,6 +123,11 @@ export function summarizeScrape(outcome: ScrapeOutcome, previous?: NodeMetrics):
     shardObjects: perShard(f, 'goverse_objects_total'),
     shardCallRates: interval === undefined ? new Map() : shardRates(interval.shardCalls, counters.shardCalls, seconds),
     shardsListed: 'all',
+    decisions: selectSamples(f, 'goverse_rebalance_decisions_total').map((s) => ({
+      outcome: s.labels.outcome ?? '',
+      reason: s.labels.reason ?? '',
+      count: s.value,
+    })),
   };
   return { kind: 'ok', url: outcome.url, atMs: outcome.atMs, figures, counters };
 }

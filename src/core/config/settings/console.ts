@@ -1,5 +1,8 @@
-import { bool, duration, list, oneOf } from '../valueTypes.js';
+import { bool, duration, list, oneOf, text } from '../valueTypes.js';
 import { filePath, type SettingTable } from './spec.js';
+
+/** A Prometheus base URL: scheme, host, optional port and path prefix; no user info, query or fragment. */
+const PROMETHEUS_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$/;
 
 /** Logging (both binaries) and the console and scripted subcommands (groups `logging` and `console`). */
 export const CONSOLE_SETTINGS = {
@@ -74,6 +77,20 @@ export const CONSOLE_SETTINGS = {
     env: 'GOVERSE_METRICS_URL',
     flag: '--metrics-url',
     description: 'Where to scrape nodes that publish no nodeinfo (upstream nodes).',
+  },
+  prometheusUrl: {
+    group: 'console',
+    usedBy: 'cli',
+    type: text({
+      expected: 'the http(s) URL of a Prometheus server, such as http://prometheus:9090 (a path prefix is kept; no query or fragment)',
+      valid: (s) => s === '' || PROMETHEUS_URL.test(s),
+    }),
+    default: '',
+    defaultText: 'none: the nodes are scraped',
+    env: 'GOVERSE_PROMETHEUS_URL',
+    flag: '--prometheus-url',
+    description:
+      "Read node metrics through this Prometheus server's query API instead of scraping the nodes (each node found by its instance label: see docs/CONSOLE.md).",
   },
   output: {
     group: 'console',

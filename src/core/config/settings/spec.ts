@@ -66,6 +66,7 @@ export interface GoverseConfig {
   readonly readOnly: boolean;
   readonly noColor: boolean;
   readonly metricsUrl: readonly string[];
+  readonly prometheusUrl: string;
   readonly output: OutputFormat;
 }
 
