@@ -48,16 +48,13 @@ export function connectionText(c: Connection, now: number, theme: Theme): string
 
 /**
  * Alive nodes with fresh metrics, then those not answering and those whose figures are stale (answered, but not
- * lately: shown, yet older than the source's threshold). Through Prometheus, `via prometheus`, or the server's
- * failure in words (its URL and why), the figures shown being the last it gave.
+ * lately: shown, yet older than the source's threshold); `via prometheus` when read through it (while it fails, the
+ * figures shown are the last it gave, and turn stale).
  */
 function metricsText(view: ClusterView, source: MetricsSource, theme: Theme): string {
   const nc = view.nodeCounts;
   const trouble = [nc.metricsFailing > 0 ? `${nc.metricsFailing} unreachable` : '', nc.metricsStale > 0 ? `${nc.metricsStale} stale` : ''].filter((t) => t !== '');
   const via = source.kind === 'prometheus' ? ' via prometheus' : '';
-  if (source.kind === 'prometheus' && source.state.kind === 'failing') {
-    return theme.tone(`metrics ✖ PROMETHEUS FAILING ${compactAge(view.now - source.state.since)}: ${printable(source.state.reason)}`, 'bad');
-  }
   const text = `metrics ${nc.metricsOk}/${nc.alive}${via}${trouble.length === 0 ? '' : ` (${trouble.join(', ')})`}`;
   return nc.metricsFailing > 0 ? theme.tone(text, 'bad') : nc.metricsStale > 0 ? theme.tone(text, 'warn') : text;
 }
@@ -89,13 +86,17 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
   // Forged or broken keys are ignored by the cluster; the header says so (`status` lists them).
   const rejected = malformedIn(view.malformed, snap.prefix, ['nodes']).length;
   // The most alarming figures first, so an 80-column terminal still shows the stuck count where the line is cut.
+  const source = flags.metricsSource ?? { kind: 'scrape' };
+  // A Prometheus that fails goes first, where a narrow terminal still shows it and its URL.
+  const failing = source.kind === 'prometheus' && source.state.kind === 'failing' ? source.state : null;
   const line2 = [
+    ...(failing === null ? [] : [theme.tone(`✖ PROMETHEUS FAILING ${compactAge(view.now - failing.since)}: ${printable(failing.reason)}`, 'bad')]),
     `nodes ${nc.alive} alive${nc.total > nc.alive ? theme.tone(` (${nc.total - nc.alive} dead)`, 'bad') : ''}` +
       (rejected > 0 ? theme.tone(` (${rejected} rejected)`, 'bad') : ''),
     c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
     c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
     ...(view.malformed.length > 0 ? [theme.tone(`malformed ${view.malformed.length} keys`, 'bad')] : []),
-    metricsText(view, flags.metricsSource ?? { kind: 'scrape' }, theme),
+    metricsText(view, source, theme),
     // The shard state `migrating`, as the map's `>`, `shards --state migrating` and `status` count it.
     c.migrating > 0 ? theme.tone(`migrating ${c.migrating}`, 'warn') : 'migrating 0',
     `pinned ${c.pinned}`,
