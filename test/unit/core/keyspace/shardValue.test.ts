@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../../src/core/errors.js';
 import { formatShardValue, parseShardValue, withPinned } from '../../../../src/core/keyspace/shardValue.js';
 
-describe('shard value codec (reference 1.1 and 10.4)', () => {
+describe('shard value codec (docs/UPSTREAM.md §2, §14.4)', () => {
   it('formats the vectors', () => {
     expect(formatShardValue({ target: 'node1', current: 'node1', flags: ['pinned'] })).toBe('node1,node1,f=pinned');
     expect(formatShardValue({ target: 'node2', current: '', flags: ['pinned', 'readonly'] })).toBe('node2,,f=pinned,f=readonly');

@@ -6,7 +6,7 @@ import { addNode, cluster, converge, roundRobinValue, targetCounts } from './fix
 const NODES = ['n1:1', 'n2:1', 'n3:1'];
 
 describe('count strategy (upstream RebalanceShards)', () => {
-  it('reproduces the 8192-shard vector of core 10.3', () => {
+  it('reproduces the 8192-shard vector of docs/UPSTREAM.md §14.3', () => {
     const settings = defaultPlannerSettings(8192);
     expect(settings.batchSize).toBe(64);
     const start = addNode(cluster({ numShards: 8192, nodes: NODES, shards: roundRobinValue(NODES) }), 'n4:1');
@@ -30,7 +30,7 @@ describe('count strategy (upstream RebalanceShards)', () => {
     expect(c.last).toMatchObject({ kind: 'skip', reason: 'within-threshold' });
   });
 
-  it('reproduces the 64-shard vector of core 10.3', () => {
+  it('reproduces the 64-shard vector of docs/UPSTREAM.md §14.3', () => {
     const settings = defaultPlannerSettings(64);
     expect(settings.batchSize).toBe(1);
     const start = addNode(cluster({ numShards: 64, nodes: NODES, shards: roundRobinValue(NODES) }), 'n4:1');

@@ -57,7 +57,7 @@ export function addNode(snapshot: ClusterSnapshot, node: string): ClusterSnapsho
 
 /**
  * Applies planned writes as etcd would (CAS on the expected ModRevision; a stale write throws), then, with `claim`,
- * lets each new target take ownership at once (claim timing ignored, as in the reference vectors).
+ * lets each new target take ownership at once (claim timing ignored, as in upstream's vectors, docs/UPSTREAM.md §14.3).
  */
 export function applyWrites(snapshot: ClusterSnapshot, writes: readonly ShardWrite[], claim = true): ClusterSnapshot {
   const events: KvEvent[] = writes.map((w) => {

@@ -49,7 +49,7 @@ describe('rendezvous hashing', () => {
 });
 
 describe('reassign', () => {
-  it('keeps the upstream round-robin baseline (core 10.3 initial mapping vector)', () => {
+  it('keeps the upstream round-robin baseline (docs/UPSTREAM.md §14.3, initial mapping)', () => {
     const sorted = ['b:1', 'a:1', 'c:1'].sort(compareAddresses);
     expect([0, 1, 2, 3, 4].map((id) => roundRobinTarget(sorted, id))).toEqual(['a:1', 'b:1', 'c:1', 'a:1', 'b:1']);
     const snap = cluster({ numShards: 6, nodes: ['b:1', 'a:1', 'c:1'] });

@@ -37,7 +37,7 @@ describe('weighted strategy', () => {
     expect(Math.abs(counts.get('c:1')! - (4 * 4096) / 7)).toBeLessThan(1);
   });
 
-  it('passes over a full node that holds only pinned shards (upstream defect 11)', () => {
+  it('passes over a full node that holds only pinned shards (docs/UPSTREAM.md §13.11)', () => {
     // a: 30 pinned, b: 26 movable, c: 8.
     const snap = cluster({
       numShards: 64,

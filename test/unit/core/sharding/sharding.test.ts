@@ -4,7 +4,7 @@ import { InvalidObjectIdError } from '../../../../src/core/errors.js';
 import { fnv1a32 } from '../../../../src/core/sharding/hash.js';
 import { objectIdCharacterProblem, parseObjectId, placeObject, shardOfObject, validateObjectId } from '../../../../src/core/sharding/objectId.js';
 
-// Reference section 10.1.
+// Vectors: docs/UPSTREAM.md §14.1.
 const VECTORS: [string, number, number, number][] = [
   ['user-12345', 0x66746570, 1392, 48],
   ['session-abc', 0x8b28b8ca, 6346, 10],
@@ -29,7 +29,7 @@ describe('fnv1a32 and shardOfObject', () => {
     expect(shardOfObject('shard#abc/x', 8192)).toBe(fnv1a32('shard#abc/x') % 8192);
   });
 
-  it('finds the reference test-helper IDs for 64 shards', () => {
+  it("finds upstream's test-helper IDs for 64 shards", () => {
     const first = (t: number) => {
       for (let i = 0; i < 10000; i++) if (shardOfObject(`TestObject-${t}-${i}`, 64) === t) return `TestObject-${t}-${i}`;
       return null;
@@ -62,7 +62,7 @@ function isControl(ch: string): boolean {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
 
-describe('parseObjectId / validateObjectId (reference 10.2)', () => {
+describe('parseObjectId / validateObjectId (docs/UPSTREAM.md §14.2)', () => {
   it('parses the vectors', () => {
     expect(parseObjectId('user-1')).toEqual({ format: 'regular', id: 'user-1' });
     expect(parseObjectId('shard#5/object-123')).toMatchObject({ format: 'fixed-shard', shardId: 5, objectPart: 'object-123' });
