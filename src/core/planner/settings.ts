@@ -42,7 +42,7 @@ export interface PlannerSettings {
   readonly load: LoadSettings;
 }
 
-/** Upstream's defaults (reference section 7) plus ours for the new strategies and stuck recovery. */
+/** Upstream's defaults (docs/UPSTREAM.md §11) plus ours for the new strategies and stuck recovery. */
 export function defaultPlannerSettings(numShards: number): PlannerSettings {
   const batchSize = Math.max(1, Math.floor(numShards / 128));
   return {

@@ -3,9 +3,9 @@
  * migrations. One rule for the leader (StabilityClock), the console (a watch) and `goverse-top watch` (polls), so all
  * three date stability and migrations alike.
  *
- * The stability clock is upstream's IsStateStable minus its defects 6-8: it restarts only when the set of alive nodes
- * changes. Gate churn, leader changes and re-puts of an already known node leave it alone, and every process (the new
- * leader included) applies the same rule to the same watch events.
+ * The stability clock is upstream's IsStateStable minus its defects (docs/UPSTREAM.md §5, §13.6-8): it restarts only
+ * when the set of alive nodes changes. Gate churn, leader changes and re-puts of an already known node leave it alone,
+ * and every process (the new leader included) applies the same rule to the same watch events.
  */
 import type { ClusterChange, ClusterSnapshot, ShardEntry } from '../snapshot/snapshot.js';
 import { type FirstSeen, sighting, trackFirstSeen } from './stuck.js';
