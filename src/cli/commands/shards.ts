@@ -5,7 +5,7 @@ import { parseShardList } from '../../core/operations/shardList.js';
 import { parseShardFilterStates, selectShards, shardRow, type ShardFilter } from '../../core/view/index.js';
 import { ExitCode } from '../exitCodes.js';
 import { action, withGlobalOptions } from '../command.js';
-import { age, cell } from '../render.js';
+import { cell, migrationAge } from '../render.js';
 
 export function registerShards(program: Command): void {
   const cmd = program
@@ -38,6 +38,7 @@ export function registerShards(program: Command): void {
           pinned: r.pinned,
           stuck: r.stuck,
           ageMs: r.ageMs,
+          ageSource: r.ageSource,
           modRevision: r.modRevision,
           objects: r.objects,
           callRate: r.calls,
@@ -54,7 +55,7 @@ export function registerShards(program: Command): void {
         r.current || '-',
         r.flags.join(',') || '-',
         r.stuck ? `${r.state} (stuck)` : r.state,
-        age(r.ageMs),
+        migrationAge(r),
         cell(r.objects),
         cell(r.calls, 1),
         r.modRevision,

@@ -129,7 +129,13 @@ function hottestShards(metrics: ReadonlyMap<string, NodeMetrics>, limit: number)
   return rows;
 }
 
+/** Unknown starts first (they may be the oldest; the longest seen first), then by start. */
 function oldestFirst(a: Migration, b: Migration): number {
+  if (a.since === null || b.since === null) {
+    if (a.since !== null) return 1;
+    if (b.since !== null) return -1;
+    return b.seenForMs - a.seenForMs || a.shardId - b.shardId;
+  }
   return a.since - b.since || a.shardId - b.shardId;
 }
 

@@ -145,8 +145,10 @@ export interface ShardRow {
   readonly state: ShardState;
   readonly pinned: boolean;
   readonly stuck: boolean;
-  /** Age of the migration (null when not in migration). */
+  /** Age of the migration: null when not in migration, or when its start is unknown (`ageSource` says which). */
   readonly ageMs: number | null;
+  /** What the age rests on (Migration's `ageSource`); null when not in migration. */
+  readonly ageSource: Migration['ageSource'] | null;
   /** The stuck reason (null when not stuck). */
   readonly reason: string | null;
   /** 0 when the key is absent. */

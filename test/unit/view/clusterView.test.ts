@@ -100,7 +100,8 @@ describe('buildClusterView: shards', () => {
   it('gives shard rows with flags in order, ModRevision and raw value; absent keys read as empty', () => {
     const v = view(mixed());
     expect(shardRow(v, 8)).toMatchObject({ id: 8, target: a, current: a, flags: ['future', 'pinned'], state: 'stable', pinned: true, raw: `${a},${a},f=future,f=pinned` });
-    expect(shardRow(v, 7)).toMatchObject({ target: a, current: '', state: 'unclaimed', ageMs: 0 });
+    expect(shardRow(v, 7)).toMatchObject({ target: a, current: '', state: 'unclaimed', ageMs: null, ageSource: 'unknown' });
+    expect(shardRow(v, 8)).toMatchObject({ ageMs: null, ageSource: null });
     expect(shardRow(v, 9)).toMatchObject({ target: '', current: '', flags: [], state: 'no-target', modRevision: 0, raw: null });
     expect(shardRow(v, 0).modRevision).toBeGreaterThan(0);
   });
@@ -337,6 +338,20 @@ describe('buildClusterView: stuck and balancer', () => {
     expect(selectShards(v, { states: ['stuck'] })).toEqual([1, 2, 3]);
     // A longer timeout finds fewer.
     expect(view(stuckCluster(), { stuckTimeoutMs: 250_000 }).stuck.map((s) => s.shardId)).toEqual([2]);
+  });
+
+  it('counts a shard pinned to a node that is gone as stuck although no record dates it; other unknown ages are not', () => {
+    // As upstream leaves it: no migration records. Shard 1 is pinned to a dead node, shard 2 migrates.
+    const snap = snapshotOf(3, { [`nodes/${a}`]: a, [`nodes/${b}`]: b, 'shard/0': `${a},${a}`, 'shard/1': `${dead},${dead},f=pinned`, 'shard/2': `${b},${a}` });
+    const v = view(snap);
+    expect(v.migrations.map((m) => [m.shardId, m.ageSource, m.ageMs])).toEqual([
+      [1, 'unknown', null],
+      [2, 'unknown', null],
+    ]);
+    expect(v.stuck.map((s) => [s.shardId, s.basis])).toEqual([[1, 'state']]);
+    expect(v.counts).toMatchObject({ stuck: 1, orphaned: 1, migrating: 1 });
+    expect(shardRow(v, 1)).toMatchObject({ stuck: true, ageMs: null, ageSource: 'unknown', reason: expect.stringMatching(/unknown time/) });
+    expect(shardRow(v, 2)).toMatchObject({ stuck: false, ageMs: null, ageSource: 'unknown', reason: null });
   });
 
   it('uses the leader\'s published status when fresh, else computes the leader step', () => {
