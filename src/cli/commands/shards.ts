@@ -23,7 +23,9 @@ export function registerShards(program: Command): void {
     if (node !== undefined && !knownNodes(snapshot).has(node)) {
       throw new InvalidArgumentError(`unknown node ${JSON.stringify(node)}; alive nodes: ${[...snapshot.nodes.keys()].sort().join(', ') || '(none)'}`);
     }
-    const view = ctx.view(snapshot);
+    // The objects and calls columns come from the nodes' metrics (and our nodes' load records).
+    const scrapes = await ctx.scrape(snapshot);
+    const view = ctx.view(snapshot, { metrics: scrapes.metrics, unmatchedMetrics: scrapes.unmatched });
     const filter: ShardFilter = { ...(node === undefined ? {} : { node }), ...(states ? { states } : {}), ...(ids ? { ids } : {}) };
     const rows = selectShards(view, filter).map((id) => shardRow(view, id));
     if (ctx.out.format === 'json') {

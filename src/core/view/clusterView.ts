@@ -37,7 +37,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
   fillLoadColumns(snapshot, addresses, figures, columns, sameLoad ? { shards: previous.shards, changed: pass.changed } : null);
 
   const leaderAddress = snapshot.leader?.address ?? null;
-  const nodes = nodeViews(snapshot, addresses, figures, tally, metrics);
+  const nodes = nodeViews(snapshot, addresses, figures, tally, metrics, columns.current);
   const hotShards = hottestShards(metrics, input.hotShardLimit ?? 20);
 
   return {
@@ -70,6 +70,7 @@ function nodeViews(
   figures: readonly (NodeFigures | null)[],
   tally: Tally,
   metrics: ReadonlyMap<string, NodeMetrics>,
+  current: Int32Array,
 ): NodeView[] {
   const ctx = plannerContext(snapshot);
   const leaderAddress = snapshot.leader?.address ?? null;
@@ -98,7 +99,7 @@ function nodeViews(
       shardsPinned: tally.pinned[index]!,
       ideal,
       targetsOverIdeal: eligible ? targets / ideal : null,
-      objects: f?.objects ?? loadSum(load, 1),
+      objects: ownedObjects(f, index, current) ?? loadSum(load, 1),
       callRate: f?.callRate ?? loadSum(load, 2),
       lockAcquisitions: f?.lockAcquisitions ?? null,
       lockWaitP99Ms: f?.lockWaitP99Ms ?? null,
@@ -144,6 +145,19 @@ function metricsStatus(m: NodeMetrics | undefined, alive: boolean): MetricsStatu
   if (m.kind === 'ok') return { kind: 'ok', url: m.url, atMs: m.atMs };
   if (m.kind === 'none') return m;
   return { kind: m.kind, url: m.url, atMs: m.atMs, reason: m.reason };
+}
+
+/**
+ * A node's objects as its metrics count them, in the shards it owns now (CurrentNode) and outside any shard: upstream's
+ * gauge keeps the objects of shards a node released; null when the node exports no objects gauge.
+ */
+function ownedObjects(f: NodeFigures | null, index: number, current: Int32Array): number | null {
+  if (f === null || f.objects === null) return null;
+  let sum = f.unshardedObjects;
+  f.shardObjects.forEach((n, id) => {
+    if (current[id] === index) sum += n;
+  });
+  return sum;
 }
 
 /** Σ objects (field 1) or calls per second (field 2) over a load record's shards; null without a record. */

@@ -23,8 +23,13 @@ export interface HotShardFigures {
 export interface NodeFigures {
   /** `goverse_node_ready` (our nodes only). */
   readonly ready: boolean | null;
-  /** Σ `goverse_objects_total`. */
+  /**
+   * Σ `goverse_objects_total`, every series the node exports. Upstream never lowers its gauge when it releases a
+   * shard, so the view counts a node's objects from `shardObjects` of the shards it owns, plus `unshardedObjects`.
+   */
   readonly objects: number | null;
+  /** Objects whose `shard` label is no shard ID (`shard="node"`: fixed-node objects of our nodes). */
+  readonly unshardedObjects: number;
   /** Calls per second between this scrape and the previous one (`goverse_method_calls_total`); null after one scrape. */
   readonly callRate: number | null;
   readonly lockAcquisitions: number | null;
@@ -94,6 +99,7 @@ export function summarizeScrape(outcome: ScrapeOutcome, previous?: NodeMetrics):
   const figures: NodeFigures = {
     ready: ready === undefined ? null : ready === 1,
     objects: orNull(sumValues(f, 'goverse_objects_total')),
+    unshardedObjects: unsharded(f, 'goverse_objects_total'),
     callRate:
       interval === undefined || counters.calls === undefined ? null : increase(interval.calls ?? 0, counters.calls) / seconds,
     lockAcquisitions: orNull(sumValues(f, 'goverse_shard_lock_acquisitions_total')),
@@ -122,15 +128,27 @@ function increase(before: number, now: number): number {
   return now < before ? now : now - before;
 }
 
-/** Sum per `shard` label of a family's samples; non-numeric shard labels (`node` for fixed-node objects) are skipped. */
+/** A sample's `shard` label as a shard ID, or null (absent, or `node` for fixed-node objects). */
+function shardLabel(labels: Readonly<Record<string, string>>): number | null {
+  const id = Object.hasOwn(labels, 'shard') ? Number(labels.shard) : Number.NaN;
+  return Number.isInteger(id) && id >= 0 ? id : null;
+}
+
+/** Sum per `shard` label of a family's samples; samples without a shard ID are skipped. */
 function perShard(f: MetricFamilies, name: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const s of selectSamples(f, name)) {
-    const id = Object.hasOwn(s.labels, 'shard') ? Number(s.labels.shard) : Number.NaN;
-    if (!Number.isInteger(id) || id < 0) continue;
-    out.set(id, (out.get(id) ?? 0) + s.value);
+    const id = shardLabel(s.labels);
+    if (id !== null) out.set(id, (out.get(id) ?? 0) + s.value);
   }
   return out;
+}
+
+/** Sum of a family's samples without a shard ID. */
+function unsharded(f: MetricFamilies, name: string): number {
+  let sum = 0;
+  for (const s of selectSamples(f, name)) if (shardLabel(s.labels) === null && Number.isFinite(s.value)) sum += s.value;
+  return sum;
 }
 
 function shardRates(before: ReadonlyMap<number, number>, now: ReadonlyMap<number, number>, seconds: number): Map<number, number> {

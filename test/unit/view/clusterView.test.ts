@@ -260,6 +260,21 @@ describe('buildClusterView: metrics', () => {
     expect(v.hotShards).toEqual([{ node: a, shardId: 1, waits: 4, waitSeconds: 0.2, maxWaitSeconds: 0.1, timeouts: 0 }]);
   });
 
+  it("counts a node's objects only in the shards it owns now: upstream's gauge keeps those of released shards", () => {
+    // c owns no shard of mixed(); b owns none either, a owns 0, 1, 4, 6, 8. Its gauge still lists shard 2 (unclaimed).
+    const gauge = (node: string, rows: readonly [string, number][]): NodeMetrics =>
+      ok(`# TYPE goverse_objects_total gauge\n${rows.map(([shard, n]) => `goverse_objects_total{node="${node}",type="Counter",shard="${shard}"} ${n}`).join('\n')}\n`, NOW);
+    const metrics = new Map<string, NodeMetrics>([
+      [a, gauge(a, [['0', 3], ['2', 10], ['6', 1], ['node', 7]])],
+      [b, gauge(b, [['0', 4], ['1', 5]])],
+    ]);
+    const v = view(mixed(), { metrics });
+    expect(v.nodes.find((n) => n.address === a)).toMatchObject({ objects: 3 + 1 + 7 });
+    expect(v.nodes.find((n) => n.address === b)).toMatchObject({ objects: 0 });
+    // The per-shard column counts the owner's figure only.
+    expect([0, 1, 2].map((id) => shardRow(v, id).objects)).toEqual([3, 0, null]);
+  });
+
   it('ranks hot shards over every node by wait, ties by shard then node, once per scrape round', () => {
     const contended = (rows: readonly [number, number][]): NodeMetrics => {
       const lines = rows.map(([shard, seconds]) => `goverse_shard_lock_contended{shard="${shard}",stat="wait_seconds"} ${seconds}`);
