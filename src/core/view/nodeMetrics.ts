@@ -4,7 +4,14 @@ import type { MetricFamilies } from '../metrics/textFormat.js';
 
 /** One scrape of a node's `/metrics`, as the scraper delivers it: parsed families, or why there are none. */
 export type ScrapeOutcome =
-  | { readonly kind: 'ok'; readonly url: string; readonly atMs: number; readonly families: MetricFamilies }
+  | {
+      readonly kind: 'ok';
+      readonly url: string;
+      readonly atMs: number;
+      readonly families: MetricFamilies;
+      /** The node's `/ready` verdict when it was asked too (upstream nodes, which export no readiness series). */
+      readonly ready?: boolean;
+    }
   /** Connection refused, timeout, or an HTTP status other than 200. */
   | { readonly kind: 'unreachable'; readonly url: string; readonly atMs: number; readonly reason: string }
   /** The body is not Prometheus text format (or too large). */
@@ -21,7 +28,7 @@ export interface HotShardFigures {
 
 /** What one node's metrics say; null where the node exports no such series (upstream nodes lack several). */
 export interface NodeFigures {
-  /** `goverse_node_ready` (our nodes only). */
+  /** `goverse_node_ready` (our nodes), else the `/ready` answer when it was asked (upstream nodes found in the config). */
   readonly ready: boolean | null;
   /**
    * Σ `goverse_objects_total`, every series the node exports. Upstream never lowers its gauge when it releases a
@@ -97,7 +104,7 @@ export function summarizeScrape(outcome: ScrapeOutcome, previous?: NodeMetrics):
   const interval = seconds > 0 ? before : undefined;
   const ready = sampleValue(f, 'goverse_node_ready');
   const figures: NodeFigures = {
-    ready: ready === undefined ? null : ready === 1,
+    ready: ready === undefined ? (outcome.ready ?? null) : ready === 1,
     objects: orNull(sumValues(f, 'goverse_objects_total')),
     unshardedObjects: unsharded(f, 'goverse_objects_total'),
     callRate:
