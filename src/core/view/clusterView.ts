@@ -2,6 +2,7 @@ import type { LoadRecord } from '../keyspace/records.js';
 import { compareAddresses, nodeWeight, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import { type FirstSeen, listMigrations, type Migration, stuckAmong } from '../planner/stuck.js';
+import { upstreamPresence } from '../planner/upstream.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
 import type { ClusterView, HotShardView, MetricsStatus, NodeView, ViewInput } from './clusterViewTypes.js';
@@ -48,6 +49,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     nodes,
     nodeIndex,
     gates: [...snapshot.gates.keys()].sort(compareAddresses),
+    upstream: upstreamPresence(snapshot, new Map(addresses.map((a, i) => [a, tally.owned[i]!]))),
     shards: columns,
     counts: { ...tally.counts, stuck: stuck.length },
     imbalance: imbalanceSummary(nodes, tally.counts.noTarget),

@@ -1,5 +1,6 @@
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
+import type { UpstreamPresence } from '../planner/upstream.js';
 import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
 import type { BalancerInput, BalancerView } from './balancer.js';
 import type { HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
@@ -116,6 +117,8 @@ export interface ClusterView {
   readonly nodes: readonly NodeView[];
   readonly nodeIndex: ReadonlyMap<string, number>;
   readonly gates: readonly string[];
+  /** Upstream nodes and gates among the members, and the shards of goverse-nodes their calls cannot reach. */
+  readonly upstream: UpstreamPresence;
   readonly shards: ShardColumns;
   readonly counts: ShardCounts;
   readonly imbalance: Omit<ImbalanceFigures, 'nodes'>;
