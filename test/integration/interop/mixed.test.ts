@@ -102,12 +102,23 @@ class Mixed {
     return snap;
   }
 
-  /** `count` shards now owned by `from`, lowest IDs first. */
-  async shardsOf(from: string, count: number): Promise<number[]> {
+  /**
+   * A move that keeps the balance (so no leader moves the shard elsewhere meanwhile): one shard of the candidate
+   * with the most shards, to the candidate with the fewest.
+   */
+  async balancedMove<F extends { address: string }, T extends { address: string }>(
+    fromCandidates: readonly F[],
+    toCandidates: readonly T[],
+  ): Promise<{ from: F; to: T; shard: number }> {
     const snap = await this.snapshot();
-    const ids = snap.shards.filter((e) => e?.current === from && e.target === from).map((e) => e!.id);
-    expect(ids.length, `shards of ${from}`).toBeGreaterThanOrEqual(count);
-    return ids.slice(0, count);
+    const counts = owners(snap);
+    const by = <N extends { address: string }>(nodes: readonly N[], sign: number): N =>
+      [...nodes].sort((a, b) => sign * ((counts.get(a.address) ?? 0) - (counts.get(b.address) ?? 0)))[0]!;
+    const from = by(fromCandidates, -1);
+    const to = by(toCandidates, 1);
+    const shard = snap.shards.find((e) => e?.current === from.address && e.target === from.address)?.id;
+    expect(shard, `a shard of ${from.address}`).toBeDefined();
+    return { from, to, shard: shard! };
   }
 
   async close(): Promise<void> {
@@ -213,19 +224,26 @@ describe.skipIf(!kit.available)(`a mixed cluster led by an upstream node${kit.av
   });
 
   it('kill -9 of a goverse-node in the middle of a migration to it: upstream gives its shards new targets', async () => {
-    const [g0] = m.ours.nodes;
-    const from = m.up.node(1).address;
-    const ids = await m.shardsOf(from, 3);
-    ok(await m.cli('reassign', ids.join(','), '--to', g0!.address));
-    await expectMigrating(m, ids, g0!.address);
-    await g0!.kill();
-    m.expected.push(...killedNodeErrors(g0!.address, 'goverse-node was killed; upstream dials it until its lease (3 s) runs out'));
+    const { from, to: victim, shard } = await m.balancedMove(
+      m.up.nodes.filter((n) => n !== u0),
+      m.ours.nodes,
+    );
+    // The upstream owner, frozen, cannot release: the move stays in flight until the kill.
+    from.freeze();
+    try {
+      ok(await m.cli('reassign', String(shard), '--to', victim.address));
+      await expectMigrating(m, [shard], victim.address);
+      await victim.kill();
+    } finally {
+      from.thaw();
+    }
+    m.expected.push(...killedNodeErrors(victim.address, 'goverse-node was killed; upstream dials it until its lease (3 s) runs out'));
     const snap = await m.check();
-    expect(owners(snap).get(g0!.address)).toBeUndefined();
+    expect(owners(snap).get(victim.address)).toBeUndefined();
   });
 
   it('graceful stop of a goverse-node: it hands its shards to upstream nodes, which claim them', async () => {
-    const g1 = m.ours.node(1);
+    const g1 = m.ours.nodes.find((n) => n.running)!;
     expect((await g1.stop(30_000)).code).toBe(0);
     expect(g1.log()).not.toContain('shutdown timeout');
     await m.check();
@@ -295,21 +313,30 @@ describe.skipIf(!kit.available)(`a mixed cluster led by goverse-node${kit.availa
     const snap = await m.check();
     expect(snap.leader?.address).toBe(g0.address);
     await expectUnreachableTold(m, null);
+    // Our leader is done rebalancing, so the moves below are the only ones.
+    await waitFor('our leader to call the cluster balanced', async () => json<{ balancer: { state: string } }>(ok(await m.cli('status', '-o', 'json'))).balancer.state === 'balanced', {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
   });
 
   it('kill -9 of an upstream node in the middle of a migration to it: our leader gives its shards new targets', async () => {
-    const u0 = m.up.node(0);
-    const ids = await m.shardsOf(m.ours.node(1).address, 3);
-    ok(await m.cli('reassign', ids.join(','), '--to', u0.address));
-    await expectMigrating(m, ids, u0.address);
-    await u0.kill();
-    m.expected.push(...killedNodeErrors(u0.address, 'upstream node killed with SIGKILL; its peers and the gate dial it until its lease (15 s) runs out'));
+    const { to: victim, shard } = await m.balancedMove(m.ours.nodes, m.up.nodes);
+    // Frozen, the upstream target cannot claim: the move (released at once by ours) stays in flight until the kill.
+    victim.freeze();
+    try {
+      ok(await m.cli('reassign', String(shard), '--to', victim.address));
+      await expectMigrating(m, [shard], victim.address);
+    } finally {
+      await victim.kill();
+    }
+    m.expected.push(...killedNodeErrors(victim.address, 'upstream node killed with SIGKILL; its peers and the gate dial it until its lease (15 s) runs out'));
     const snap = await m.check();
-    expect(owners(snap).get(u0.address)).toBeUndefined();
+    expect(owners(snap).get(victim.address)).toBeUndefined();
   });
 
   it('graceful stop of an upstream node: our leader gives its shards new targets', async () => {
-    await m.up.node(1).stop();
+    await m.up.nodes.find((n) => n.running)!.stop();
     await m.check();
   });
 
