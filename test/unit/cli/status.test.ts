@@ -89,6 +89,18 @@ describe('upstream processes in the cluster', () => {
     expect(refused).toBe(`drain refused: the leader ${UP} is an upstream Goverse node, which ignores drain marks (it would move shards back); pin shards (p) and reassign them (r) instead`);
   });
 
+  it('counts stuck shards of unknown age in a bucket of their own in the stuck pane', () => {
+    // Pinned to the dead N3 without a migration record (as upstream leaves it): stuck by its state, age unknown.
+    const view = buildClusterView({
+      snapshot: snapshotOf({ nodes: [N1], numShards: 4, leader: N1, shards: { 0: `${N3},${N3},f=pinned` } }),
+      now: NOW,
+      stuckTimeoutMs: 60_000,
+      balancer: { strategy: 'count', settings: defaultPlannerSettings(4) },
+    });
+    expect(stuckTitle(view)).toBe('1 past 1m00s of 1 unsettled │ <1m 0 · 1-5m 0 · 5-30m 0 · >30m 0 · ? 1 │ * pinned');
+    expect(statusDocument(view).shards).toMatchObject({ stuck: 1, orphaned: 1 });
+  });
+
   it('says nothing of the kind in a cluster of goverse-nodes only, or without goverse-node shards', () => {
     const ours = richView();
     expect(statusDocument(ours).upstream).toEqual({ nodes: 0, gates: 0, leader: null, unreachableShards: 0, unreachableOwners: [] });
