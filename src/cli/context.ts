@@ -120,7 +120,7 @@ export class CommandContext {
 
   /** One round of metrics scrapes (each bounded by the etcd timeout). */
   scrape(snapshot: ClusterSnapshot, previous: ReadonlyMap<string, NodeMetrics> = new Map()): Promise<NodeScrapes> {
-    return scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl), previous, { timeoutMs: this.config.etcdTimeout });
+    return scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl, this.config.configNodes), previous, { timeoutMs: this.config.etcdTimeout });
   }
 
   /** The view of a snapshot; `stableSince` as a watcher saw it (omitted: the cluster is taken as stable). */

@@ -182,7 +182,7 @@ class ScrapeLoop {
     const snapshot = this.snapshot();
     if (snapshot.nodes.size === 0) return false;
     try {
-      const scrapes = await scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl), this.previous, {
+      const scrapes = await scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl, this.config.configNodes), this.previous, {
         // A node that does not answer within the interval is reported unreachable, not waited for.
         timeoutMs: Math.min(this.config.refresh, this.config.etcdTimeout),
         signal: this.abort.signal,

@@ -16,6 +16,7 @@ import { adminRouter } from './http/admin.js';
 import { objectApiRouter } from './http/api.js';
 import { opsRouter } from './http/ops.js';
 import { AutoLoader } from './autoLoader.js';
+import { UpstreamNotice } from './upstreamNotice.js';
 import { LoadReporter } from './loadReporter.js';
 import { NodeMetricsRegistry } from './metrics.js';
 import { registerBuiltinTypes } from './objects/builtins/index.js';
@@ -84,6 +85,8 @@ class NodeParts {
   loadReporter!: LoadReporter;
   /** auto loader */
   unsubscribe: (() => void) | null = null;
+  /** upstream notice */
+  stopNotice: (() => void) | null = null;
 
   constructor(
     readonly config: GoverseConfig,
@@ -166,6 +169,16 @@ const STEPS = {
     stop: () => p.loadReporter.stop(),
   }),
   'auto loader': (p) => ({ start: () => startAutoLoader(p), stop: () => p.unsubscribe?.() }),
+  'upstream notice': (p) => ({
+    start: () => {
+      const notice = new UpstreamNotice(p.address, p.log);
+      p.stopNotice = p.member.watcher.subscribe((ev) => {
+        if (ev.type === 'snapshot') notice.observe(ev.snapshot);
+      });
+      notice.observe(p.member.snapshot);
+    },
+    stop: () => p.stopNotice?.(),
+  }),
 } satisfies Record<string, (p: NodeParts) => StepActions>;
 
 export type NodeStartStep = keyof typeof STEPS;

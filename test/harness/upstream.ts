@@ -233,6 +233,13 @@ abstract class UpstreamProcess {
   kill(): Promise<ExitInfo> {
     return this.proc?.kill() ?? Promise.resolve({ code: null, signal: 'SIGKILL' });
   }
+  /** SIGSTOP: it neither claims nor releases until thawed (its lease lasts 15 s from its last keep-alive). */
+  freeze(): void {
+    process.kill(this.pid, 'SIGSTOP');
+  }
+  thaw(): void {
+    process.kill(this.pid, 'SIGCONT');
+  }
 
   log(): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';

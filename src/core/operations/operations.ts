@@ -6,6 +6,7 @@ import { encodeRecord } from '../keyspace/records.js';
 import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keyspace/shardValue.js';
 import { type Ineligibility, plannerContext } from '../planner/context.js';
 import { Placement } from '../planner/placement.js';
+import { isUpstreamNode } from '../planner/upstream.js';
 import type { AssignmentMode } from '../planner/settings.js';
 import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
 
@@ -95,6 +96,27 @@ function forceReason(r: ForceRefusal): string {
   }
 }
 
+/** Our keyspace extensions that an upstream leader ignores. */
+export type UpstreamIgnored = 'drain' | 'pause';
+
+/**
+ * A drain or a pause while the leader is an upstream Goverse node: it knows neither record, so it would rebalance
+ * shards back onto a drained node and go on rebalancing through a pause. Pins it honours (its reassign and
+ * rebalance skip pinned shards), and moves by hand (a new TargetNode) it completes: those work instead.
+ */
+export class UpstreamLeaderError extends PreconditionError {
+  constructor(
+    readonly operation: UpstreamIgnored,
+    readonly leader: string,
+  ) {
+    const ignores = operation === 'drain' ? 'ignores drain marks and would move shards back onto the node' : 'ignores rebalance pauses and goes on rebalancing';
+    super(
+      `refused: the leader ${leader} is an upstream Goverse node, which ${ignores}; instead pin the shards where they ` +
+        'should stay (goverse-top pin <shards>) and move them by hand (goverse-top reassign <shards> --to <node>): upstream keeps pinned shards where they are put',
+    );
+  }
+}
+
 export interface OperationPlan {
   readonly operation: OperationName;
   readonly shardChanges: readonly PlannedShardChange[];
@@ -134,6 +156,12 @@ export function planOperation(request: OperationRequest, ctx: OperationContext):
     case 'resume':
       return planResume(ctx);
   }
+}
+
+/** After the input is checked (bad input stays exit 2). Undrain and resume stay allowed: removing a record harms nothing. */
+function refuseUnderUpstreamLeader(snapshot: ClusterSnapshot, operation: UpstreamIgnored): void {
+  const leader = snapshot.leader?.address;
+  if (leader !== undefined && isUpstreamNode(snapshot, leader)) throw new UpstreamLeaderError(operation, leader);
 }
 
 function planPinning(ctx: OperationContext, op: 'pin' | 'unpin', shardIds: readonly number[]): OperationPlan {
@@ -226,6 +254,7 @@ function planRelease(ctx: OperationContext, shardIds: readonly number[], refusal
 function planDrain(ctx: OperationContext, node: string): OperationPlan {
   const { snapshot } = ctx;
   if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
+  refuseUnderUpstreamLeader(snapshot, 'drain');
   const keys = new Keyspace(snapshot.prefix);
   const existing = snapshot.drains.get(node);
   const record = { at: ctx.now, by: ctx.by };
@@ -286,6 +315,7 @@ export function checkPauseLength(forMs: number, maxMs: number): void {
 function planPause(ctx: OperationContext, forMs: number, reason: string): OperationPlan {
   checkPauseLength(forMs, ctx.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS);
   const { snapshot } = ctx;
+  refuseUnderUpstreamLeader(snapshot, 'pause');
   const existing = snapshot.pause;
   const until = ctx.now + forMs;
   return {

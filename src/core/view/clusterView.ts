@@ -2,6 +2,7 @@ import type { LoadRecord } from '../keyspace/records.js';
 import { compareAddresses, nodeWeight, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import { type FirstSeen, listMigrations, type Migration, stuckAmong } from '../planner/stuck.js';
+import { upstreamPresence } from '../planner/upstream.js';
 import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
 import type { ClusterView, HotShardView, MetricsStatus, NodeView, ViewInput } from './clusterViewTypes.js';
@@ -37,7 +38,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
   fillLoadColumns(snapshot, addresses, figures, columns, sameLoad ? { shards: previous.shards, changed: pass.changed } : null);
 
   const leaderNow = leaderAddress(snapshot.leader);
-  const nodes = nodeViews(snapshot, addresses, figures, tally, metrics);
+  const nodes = nodeViews(snapshot, addresses, figures, tally, metrics, columns.current);
   const hotShards = hottestShards(metrics, input.hotShardLimit ?? 20);
 
   return {
@@ -48,6 +49,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     nodes,
     nodeIndex,
     gates: [...snapshot.gates.keys()].sort(compareAddresses),
+    upstream: upstreamPresence(snapshot, new Map(addresses.map((a, i) => [a, tally.owned[i]!]))),
     shards: columns,
     counts: { ...tally.counts, stuck: stuck.length },
     imbalance: imbalanceSummary(nodes, tally.counts.noTarget),
@@ -74,6 +76,7 @@ function nodeViews(
   figures: readonly (NodeFigures | null)[],
   tally: Tally,
   metrics: ReadonlyMap<string, NodeMetrics>,
+  current: Int32Array,
 ): NodeView[] {
   const ctx = plannerContext(snapshot);
   const leaderNow = leaderAddress(snapshot.leader);
@@ -102,7 +105,7 @@ function nodeViews(
       shardsPinned: tally.pinned[index]!,
       ideal,
       targetsOverIdeal: eligible ? targets / ideal : null,
-      objects: f?.objects ?? loadSum(load, 1),
+      objects: ownedObjects(f, index, current) ?? loadSum(load, 1),
       callRate: f?.callRate ?? loadSum(load, 2),
       lockAcquisitions: f?.lockAcquisitions ?? null,
       lockWaitP99Ms: f?.lockWaitP99Ms ?? null,
@@ -133,7 +136,13 @@ function hottestShards(metrics: ReadonlyMap<string, NodeMetrics>, limit: number)
   return rows;
 }
 
+/** Unknown starts first (they may be the oldest; the longest seen first), then by start. */
 function oldestFirst(a: Migration, b: Migration): number {
+  if (a.since === null || b.since === null) {
+    if (a.since !== null) return 1;
+    if (b.since !== null) return -1;
+    return b.seenForMs - a.seenForMs || a.shardId - b.shardId;
+  }
   return a.since - b.since || a.shardId - b.shardId;
 }
 
@@ -142,6 +151,19 @@ function metricsStatus(m: NodeMetrics | undefined, alive: boolean): MetricsStatu
   if (m.kind === 'ok') return { kind: 'ok', url: m.url, atMs: m.atMs };
   if (m.kind === 'none') return m;
   return { kind: m.kind, url: m.url, atMs: m.atMs, reason: m.reason };
+}
+
+/**
+ * A node's objects as its metrics count them, in the shards it owns now (CurrentNode) and outside any shard: upstream's
+ * gauge keeps the objects of shards a node released; null when the node exports no objects gauge.
+ */
+function ownedObjects(f: NodeFigures | null, index: number, current: Int32Array): number | null {
+  if (f === null || f.objects === null) return null;
+  let sum = f.unshardedObjects;
+  f.shardObjects.forEach((n, id) => {
+    if (current[id] === index) sum += n;
+  });
+  return sum;
 }
 
 /** Σ objects (field 1) or calls per second (field 2) over a load record's shards; null without a record. */

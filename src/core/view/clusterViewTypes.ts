@@ -1,5 +1,6 @@
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
+import type { UpstreamPresence } from '../planner/upstream.js';
 import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
 import type { BalancerInput, BalancerView } from './balancer.js';
 import type { HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
@@ -116,6 +117,8 @@ export interface ClusterView {
   readonly nodes: readonly NodeView[];
   readonly nodeIndex: ReadonlyMap<string, number>;
   readonly gates: readonly string[];
+  /** Upstream nodes and gates among the members, and the shards of goverse-nodes their calls cannot reach. */
+  readonly upstream: UpstreamPresence;
   readonly shards: ShardColumns;
   readonly counts: ShardCounts;
   readonly imbalance: Omit<ImbalanceFigures, 'nodes'>;
@@ -145,8 +148,10 @@ export interface ShardRow {
   readonly state: ShardState;
   readonly pinned: boolean;
   readonly stuck: boolean;
-  /** Age of the migration (null when not in migration). */
+  /** Age of the migration: null when not in migration, or when its start is unknown (`ageSource` says which). */
   readonly ageMs: number | null;
+  /** What the age rests on (Migration's `ageSource`); null when not in migration. */
+  readonly ageSource: Migration['ageSource'] | null;
   /** The stuck reason (null when not stuck). */
   readonly reason: string | null;
   /** 0 when the key is absent. */

@@ -22,6 +22,7 @@ export {
   type ViewInput,
 } from './clusterViewTypes.js';
 export {
+  configuredBaseUrl,
   expandTemplate,
   identifyNode,
   type MetricsSources,

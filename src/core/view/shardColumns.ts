@@ -215,6 +215,7 @@ export function shardRow(view: ClusterView, id: number): ShardRow {
     pinned: (flags & SHARD_FLAG.pinned) !== 0,
     stuck: (flags & SHARD_FLAG.stuck) !== 0,
     ageMs: view.migrationIndex.get(id)?.ageMs ?? null,
+    ageSource: view.migrationIndex.get(id)?.ageSource ?? null,
     reason: view.stuckIndex.get(id)?.reason ?? null,
     modRevision: entry?.modRevision ?? 0,
     raw: entry?.raw ?? null,

@@ -199,7 +199,7 @@ describe('stuck migrations: every limbo state, produced and recovered', () => {
       const f = fresh.find((m) => m.shardId === shard)!;
       expect(f.ageSource).toBe('record');
       expect(l.since).toBe(f.since);
-      expect(Math.abs(f.since - writtenAt)).toBeLessThan(1000);
+      expect(Math.abs(f.since! - writtenAt)).toBeLessThan(1000);
     }
 
     // A goverse-node started now reports the same ages in its /metrics as a node that watched them begin.

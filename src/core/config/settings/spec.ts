@@ -1,6 +1,7 @@
 import type { LogLevel } from '../../log/logger.js';
 import type { StrategyName } from '../../planner/rebalance.js';
 import type { AutoLoadObject } from '../autoLoad.js';
+import type { ConfigNode } from '../configNodes.js';
 import { duration, text, type ValueType } from '../valueTypes.js';
 
 export type LoadMetric = 'objects' | 'calls';
@@ -66,6 +67,7 @@ export interface GoverseConfig {
   readonly readOnly: boolean;
   readonly noColor: boolean;
   readonly metricsUrl: readonly string[];
+  readonly configNodes: readonly ConfigNode[];
   readonly output: OutputFormat;
 }
 

@@ -105,6 +105,9 @@ async function renderEveryScreen(): Promise<string[]> {
   return frames;
 }
 
+// Each test renders every screen (dozens of frames) once or three times: seconds of CPU, more on a loaded machine.
+const RENDER_ALL_MS = 30_000;
+
 describe('the console, patched and stock', () => {
   it('shows the same cells in every frame of every pane, dialog and prompt, in colour', async () => {
     expect(patches.output, 'the output fast path is written for Ink 6').toBe(true);
@@ -122,7 +125,7 @@ describe('the console, patched and stock', () => {
       expect(frames.length, name).toBe(stock.length);
       for (let i = 0; i < stock.length; i++) expect(canonical(frames[i]!), `${name}, frame ${i}`).toBe(canonical(stock[i]!));
     }
-  });
+  }, RENDER_ALL_MS);
 
   it('takes the fast output pass on every frame, with the cells of Ink\'s own pass', async () => {
     const proto = (await inkOutputPrototype())!;
@@ -144,5 +147,5 @@ describe('the console, patched and stock', () => {
       expect(fast).not.toBeNull();
       expect(canonical(fast!)).toBe(canonical(ink));
     }
-  });
+  }, RENDER_ALL_MS);
 });

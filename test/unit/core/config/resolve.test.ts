@@ -196,6 +196,37 @@ describe('resolveConfig: errors name the source and the accepted form', () => {
     expect(autoLoad.message).toContain('mutually exclusive');
   });
 
+  it("reads the nodes list for goverse-top: each node's address and http_addr, skipping entries with neither", () => {
+    const yaml = [
+      'nodes:',
+      '  - {id: n0, grpc_addr: ":48000", advertise_addr: "10.0.0.5:48000", http_addr: ":8080"}',
+      '  - {id: n1, grpc_addr: "10.0.0.6:48000", http_addr: "10.0.0.6:8080"}', // no advertise_addr: grpc_addr
+      '  - {id: n2, grpc_addr: ":48000", http_addr: ":8080"}', // no address other processes can dial
+      '  - {id: n3, advertise_addr: "10.0.0.8:48000"}', // no HTTP server
+      '',
+    ].join('\n');
+    const cli = resolveConfig({ scope: 'cli', env: {}, file: file(yaml) });
+    expect(cli.config.configNodes).toEqual([
+      { address: '10.0.0.5:48000', httpAddr: ':8080' },
+      { address: '10.0.0.6:48000', httpAddr: '10.0.0.6:8080' },
+    ]);
+    expect(cli.warnings).toEqual([]);
+    // goverse-node reads its own entry only; the list is goverse-top's.
+    expect(resolve({ file: file(yaml), env: { GOVERSE_NODE_ID: 'n0' } }).config.configNodes).toEqual([]);
+    const bad = (text: string): ConfigError => {
+      try {
+        resolveConfig({ scope: 'cli', env: {}, file: file(text) });
+      } catch (err) {
+        return err as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(bad('nodes:\n  - {id: a, advertise_addr: "x:1", http_addr: 8080}\n').message).toBe(
+      'goverse.yaml:nodes[0].http_addr: invalid value 8080: expected a host:port string (line 1)',
+    );
+    expect(bad('nodes:\n  - {id: a, advertise_addr: "no port", http_addr: ":1"}\n').source).toBe('goverse.yaml:nodes[0].advertise_addr');
+  });
+
   it('never echoes secrets', () => {
     const err = configError({ env: { GOVERSE_ETCD_USER: ':hunter2' } });
     expect(err.source).toBe('env GOVERSE_ETCD_USER');
@@ -327,7 +358,7 @@ describe('the settings table', () => {
     expect(new Set(envs).size).toBe(envs.length);
     for (const name of SETTING_NAMES) {
       const spec = SETTINGS[name];
-      if (name === 'autoLoadObjects') expect(spec.env).toBeUndefined();
+      if (name === 'autoLoadObjects' || name === 'configNodes') expect(spec.env).toBeUndefined();
       else expect(spec.env, name).toMatch(name === 'noColor' ? /^NO_COLOR$/ : /^GOVERSE_[A-Z_]+$/);
     }
     const flags = SETTING_NAMES.flatMap((n) => SETTINGS[n].flag ?? []);

@@ -13,6 +13,7 @@ import {
   type OperationName,
   type OperationRequest,
   planOperation,
+  UpstreamLeaderError,
 } from '../../../../src/core/operations/operations.js';
 import { buildSnapshot, type ClusterSnapshot, type Kv } from '../../../../src/core/snapshot/snapshot.js';
 
@@ -192,5 +193,35 @@ describe('planOperation', () => {
     ]);
     const unpaused = { ...snapshot, pause: null };
     expect(planOperation({ kind: 'resume' }, { ...context(), snapshot: unpaused })).toMatchObject({ recordChanges: [], summary: 'rebalancing is not paused' });
+  });
+
+  it('refuses drain and pause while the leader is an upstream node (exit 3), naming pin and reassign; undrain and resume stay', () => {
+    const led = (leader: string, withInfo: boolean): OperationContext => {
+      const kvs = [kv('/p/leader', leader)];
+      if (withInfo) kvs.push(kv(`/p/nodeinfo/${leader}`, encodeRecord({ nodeId: leader, opsUrl: '', apiUrl: '', version: '1', weight: 1, startedAt: 0, state: 'running' })));
+      const withLeader = buildSnapshot('/p', 8, [...['a:1', 'b:1', 'c:1'].map((n) => kv(`/p/nodes/${n}`, n)), kv('/p/drain/c:1', encodeRecord({ at: 1, by: 'ops' })), kv('/p/shard/0', 'a:1,a:1'), ...kvs], rev);
+      return { ...context(), snapshot: withLeader };
+    };
+    // a leads and publishes no nodeinfo: an upstream node.
+    for (const request of [{ kind: 'drain', node: 'b:1' }, { kind: 'pause', forMs: 60_000, reason: '' }] as const) {
+      let refused: unknown;
+      try {
+        planOperation(request, led('a:1', false));
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toBeInstanceOf(UpstreamLeaderError);
+      expect(refused).toMatchObject({ code: 'precondition', operation: request.kind, leader: 'a:1' });
+      expect((refused as Error).message).toMatch(/^refused: the leader a:1 is an upstream Goverse node, which ignores .*goverse-top pin <shards>.*goverse-top reassign <shards> --to <node>/);
+    }
+    // Bad input is still bad input first.
+    expect(() => planOperation({ kind: 'drain', node: 'nope:1' }, led('a:1', false))).toThrow(InvalidArgumentError);
+    expect(() => planOperation({ kind: 'pause', forMs: 10, reason: '' }, led('a:1', false))).toThrow(InvalidArgumentError);
+    // Removing records harms nothing under any leader; a leader of ours (with nodeinfo) takes both.
+    expect(planOperation({ kind: 'undrain', node: 'c:1' }, led('a:1', false)).recordChanges).toHaveLength(1);
+    expect(planOperation({ kind: 'resume' }, led('a:1', false)).operation).toBe('resume');
+    expect(planOperation({ kind: 'drain', node: 'b:1' }, led('a:1', true)).recordChanges).toHaveLength(1);
+    // A leader that is not alive is no upstream leader (the next one may be ours).
+    expect(planOperation({ kind: 'pause', forMs: 60_000, reason: '' }, led('gone', false)).recordChanges).toHaveLength(1);
   });
 });

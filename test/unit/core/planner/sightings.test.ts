@@ -61,14 +61,14 @@ describe('Sightings from watch batches (the console)', () => {
     expect(sightings.stableSince).toBe(30);
   });
 
-  it('starts over on a full list, then follows the changed shards only', () => {
+  it('takes what a full list finds as already under way, then follows the changed shards only', () => {
     const sightings = new Sightings();
     let s = start();
     sightings.restart(s, 5);
-    // The full pass tracks the migration and the pinned shard settled on a dead node.
+    // The full pass tracks the migration and the pinned shard settled on a dead node; their start is unknown.
     expect([...sightings.firstSeen]).toEqual([
-      [1, { target: 'b:1', since: 5 }],
-      [2, { target: 'c:1', since: 5 }],
+      [1, { target: 'b:1', since: 5, late: true }],
+      [2, { target: 'c:1', since: 5, late: true }],
     ]);
     const step = (events: KvEvent[], now: number): void => {
       const w = watch(s, events);
@@ -80,7 +80,7 @@ describe('Sightings from watch batches (the console)', () => {
     step([shard(0, v('b:1', 'a:1', ['pinned']))], 20);
     expect([...sightings.firstSeen].sort(([x], [y]) => x - y)).toEqual([
       [0, { target: 'b:1', since: 10 }],
-      [2, { target: 'c:1', since: 5 }],
+      [2, { target: 'c:1', since: 5, late: true }],
       [3, { target: 'a:1', since: 10 }],
     ]);
     // A new target restarts the sighting; a deleted shard key drops it.
@@ -89,9 +89,10 @@ describe('Sightings from watch batches (the console)', () => {
     // A shard change alone cannot tell a dead node: pinned on dead c is not tracked from a batch (its record dates it).
     step([shard(2, v('c:1', 'c:1', ['pinned']))], 40);
     expect(sightings.firstSeen.has(2)).toBe(false);
+    // A re-list (after a gap) keeps what it knew and finds the rest under way.
     sightings.restart(s, 50);
-    expect(sightings.firstSeen.get(2)).toEqual({ target: 'c:1', since: 50 });
-    expect(sightings.firstSeen.get(3)).toEqual({ target: 'b:1', since: 50 });
+    expect(sightings.firstSeen.get(2)).toEqual({ target: 'c:1', since: 50, late: true });
+    expect(sightings.firstSeen.get(3)).toEqual({ target: 'b:1', since: 30 });
   });
 });
 
@@ -106,7 +107,7 @@ describe('Sightings from polls (watch)', () => {
     sightings.poll(s, 20);
     expect(sightings.stableSince).toBeUndefined();
     expect(sightings.firstSeen.get(0)).toEqual({ target: 'b:1', since: 20 });
-    expect(sightings.firstSeen.get(1)).toEqual({ target: 'b:1', since: 10 });
+    expect(sightings.firstSeen.get(1)).toEqual({ target: 'b:1', since: 10, late: true });
     // One node left and another joined between two polls: the same count, another set.
     s = watch(s, [del('nodes/b:1'), put('nodes/d:1', 'd:1')]).snapshot;
     sightings.poll(s, 30);

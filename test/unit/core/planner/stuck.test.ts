@@ -73,7 +73,7 @@ describe('stuck migrations', () => {
       [6, 'target-dead', 61_000, 'first-seen'],
       [7, 'pinned-to-dead', 61_000, 'first-seen'],
       [8, 'no-target', 61_000, 'first-seen'],
-      [9, 'target-unclaimed', 0, 'now'],
+      [9, 'target-unclaimed', null, 'unknown'],
       [10, 'target-unclaimed', 61_000, 'first-seen'],
     ]);
   });
@@ -121,7 +121,7 @@ describe('stuck migrations', () => {
     expect(release).toMatchObject({ record: { at: NOW, by: 'leader-x', owner: 'a:1' } });
     const noOther = planRecovery(
       cluster({ numShards: 1, nodes: ['b:1'], shards: () => v('b:1', '') }),
-      [{ shardId: 0, state: 'target-unclaimed', target: 'b:1', current: '', pinned: false, since: 0, ageMs: 1, ageSource: 'now', reason: 'r' }],
+      [{ shardId: 0, state: 'target-unclaimed', target: 'b:1', current: '', pinned: false, since: 0, ageMs: 1, ageSource: 'record', basis: 'age', reason: 'r' }],
       { assignment: 'rendezvous', releaseTimeoutMs: 1 },
       NOW,
       'l',
@@ -188,6 +188,55 @@ describe('stuck migrations', () => {
       [0, revision],
       [1, 0],
     ]);
+  });
+
+  it('an unknown age is null, never 0: stuck only in a:1 state nothing repairs, or once seen for the timeout', () => {
+    // Alive: a. No records, no sightings (a one-shot command, or an upstream cluster, which writes no records).
+    const values = [v('c:1', 'c:1', ['pinned']), v('c:1', '', ['pinned']), v('a:1', 'c:1'), v('c:1', 'a:1'), v('a:1', '')];
+    const snapshot = cluster({ numShards: values.length, nodes: ['a:1'], shards: (id) => values[id] });
+    const once = listMigrations(snapshot, new Map(), NOW);
+    expect(once.map((m) => [m.shardId, m.state, m.ageMs, m.since, m.ageSource])).toEqual([
+      [0, 'pinned-to-dead', null, null, 'unknown'],
+      [1, 'pinned-to-dead', null, null, 'unknown'],
+      [2, 'owner-dead', null, null, 'unknown'],
+      [3, 'target-dead', null, null, 'unknown'],
+      [4, 'target-unclaimed', null, null, 'unknown'],
+    ]);
+    const stuck = findStuck(snapshot, new Map(), NOW, TIMEOUT);
+    // Pinned to a node that is gone: nothing repairs it, whatever its age. The others may be moments old.
+    expect(stuck.map((s) => [s.shardId, s.basis])).toEqual([
+      [0, 'state'],
+      [1, 'state'],
+    ]);
+    expect(stuck[0]!.reason).toBe(
+      'shard 0 is pinned to c:1, which is not alive (owner c:1); unpin or retarget it by hand (for an unknown time: no migration record)',
+    );
+
+    // A watcher that found them under way (late sightings) knows a lower bound: stuck once seen for the timeout.
+    const seen = trackFirstSeen(new Map(), snapshot, NOW - 61_000, true);
+    expect(seen.get(2)).toEqual({ target: 'a:1', since: NOW - 61_000, late: true });
+    const watched = findStuck(snapshot, seen, NOW, TIMEOUT);
+    expect(watched.map((s) => [s.shardId, s.ageMs, s.ageSource, s.basis])).toEqual([
+      [0, null, 'unknown', 'age'],
+      [1, null, 'unknown', 'age'],
+      [2, null, 'unknown', 'age'],
+      [3, null, 'unknown', 'age'],
+      [4, null, 'unknown', 'age'],
+    ]);
+    expect(watched[2]!.reason).toBe('shard 2 is not claimed by a:1; its owner c:1 is not alive for at least 61 s (start unknown: no migration record)');
+    expect(findStuck(snapshot, seen, NOW, 120_000).map((s) => [s.shardId, s.basis])).toEqual([
+      [0, 'state'],
+      [1, 'state'],
+    ]);
+    // A later sighting of a new migration (another target) is its start: known.
+    const moved = cluster({ numShards: values.length, nodes: ['a:1'], shards: (id) => (id === 2 ? v('b:1', 'c:1') : values[id]) });
+    const next = trackFirstSeen(seen, moved, NOW);
+    expect(next.get(2)).toEqual({ target: 'b:1', since: NOW });
+    expect(listMigrations(moved, next, NOW + 5_000, [2])).toEqual([
+      expect.objectContaining({ shardId: 2, ageSource: 'first-seen', since: NOW, ageMs: 5_000 }),
+    ]);
+    // The leader's backfill dates a migration it has not seen from now, as before.
+    expect(recordRepairs(snapshot, new Map(), NOW).backfill.map((b) => b.record.since)).toEqual(values.map(() => NOW));
   });
 });
 

@@ -100,7 +100,8 @@ describe('buildClusterView: shards', () => {
   it('gives shard rows with flags in order, ModRevision and raw value; absent keys read as empty', () => {
     const v = view(mixed());
     expect(shardRow(v, 8)).toMatchObject({ id: 8, target: a, current: a, flags: ['future', 'pinned'], state: 'stable', pinned: true, raw: `${a},${a},f=future,f=pinned` });
-    expect(shardRow(v, 7)).toMatchObject({ target: a, current: '', state: 'unclaimed', ageMs: 0 });
+    expect(shardRow(v, 7)).toMatchObject({ target: a, current: '', state: 'unclaimed', ageMs: null, ageSource: 'unknown' });
+    expect(shardRow(v, 8)).toMatchObject({ ageMs: null, ageSource: null });
     expect(shardRow(v, 9)).toMatchObject({ target: '', current: '', flags: [], state: 'no-target', modRevision: 0, raw: null });
     expect(shardRow(v, 0).modRevision).toBeGreaterThan(0);
   });
@@ -259,6 +260,21 @@ describe('buildClusterView: metrics', () => {
     expect(v.hotShards).toEqual([{ node: a, shardId: 1, waits: 4, waitSeconds: 0.2, maxWaitSeconds: 0.1, timeouts: 0 }]);
   });
 
+  it("counts a node's objects only in the shards it owns now: upstream's gauge keeps those of released shards", () => {
+    // c owns no shard of mixed(); b owns none either, a owns 0, 1, 4, 6, 8. Its gauge still lists shard 2 (unclaimed).
+    const gauge = (node: string, rows: readonly [string, number][]): NodeMetrics =>
+      ok(`# TYPE goverse_objects_total gauge\n${rows.map(([shard, n]) => `goverse_objects_total{node="${node}",type="Counter",shard="${shard}"} ${n}`).join('\n')}\n`, NOW);
+    const metrics = new Map<string, NodeMetrics>([
+      [a, gauge(a, [['0', 3], ['2', 10], ['6', 1], ['node', 7]])],
+      [b, gauge(b, [['0', 4], ['1', 5]])],
+    ]);
+    const v = view(mixed(), { metrics });
+    expect(v.nodes.find((n) => n.address === a)).toMatchObject({ objects: 3 + 1 + 7 });
+    expect(v.nodes.find((n) => n.address === b)).toMatchObject({ objects: 0 });
+    // The per-shard column counts the owner's figure only.
+    expect([0, 1, 2].map((id) => shardRow(v, id).objects)).toEqual([3, 0, null]);
+  });
+
   it('ranks hot shards over every node by wait, ties by shard then node, once per scrape round', () => {
     const contended = (rows: readonly [number, number][]): NodeMetrics => {
       const lines = rows.map(([shard, seconds]) => `goverse_shard_lock_contended{shard="${shard}",stat="wait_seconds"} ${seconds}`);
@@ -337,6 +353,20 @@ describe('buildClusterView: stuck and balancer', () => {
     expect(selectShards(v, { states: ['stuck'] })).toEqual([1, 2, 3]);
     // A longer timeout finds fewer.
     expect(view(stuckCluster(), { stuckTimeoutMs: 250_000 }).stuck.map((s) => s.shardId)).toEqual([2]);
+  });
+
+  it('counts a shard pinned to a node that is gone as stuck although no record dates it; other unknown ages are not', () => {
+    // As upstream leaves it: no migration records. Shard 1 is pinned to a dead node, shard 2 migrates.
+    const snap = snapshotOf(3, { [`nodes/${a}`]: a, [`nodes/${b}`]: b, 'shard/0': `${a},${a}`, 'shard/1': `${dead},${dead},f=pinned`, 'shard/2': `${b},${a}` });
+    const v = view(snap);
+    expect(v.migrations.map((m) => [m.shardId, m.ageSource, m.ageMs])).toEqual([
+      [1, 'unknown', null],
+      [2, 'unknown', null],
+    ]);
+    expect(v.stuck.map((s) => [s.shardId, s.basis])).toEqual([[1, 'state']]);
+    expect(v.counts).toMatchObject({ stuck: 1, orphaned: 1, migrating: 1 });
+    expect(shardRow(v, 1)).toMatchObject({ stuck: true, ageMs: null, ageSource: 'unknown', reason: expect.stringMatching(/unknown time/) });
+    expect(shardRow(v, 2)).toMatchObject({ stuck: false, ageMs: null, ageSource: 'unknown', reason: null });
   });
 
   it('uses the leader\'s published status when fresh, else computes the leader step', () => {

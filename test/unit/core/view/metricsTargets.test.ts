@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../../../src/core/keyspace/records.js';
 import { parsePrometheusText } from '../../../../src/core/metrics/textFormat.js';
 import { buildSnapshot, type Kv } from '../../../../src/core/snapshot/snapshot.js';
-import { expandTemplate, identifyNode, metricsTargets, opsMetricsUrl, parseMetricsSources } from '../../../../src/core/view/index.js';
+import { configuredBaseUrl, expandTemplate, identifyNode, metricsTargets, opsMetricsUrl, parseMetricsSources } from '../../../../src/core/view/index.js';
 
 function snapshot(entries: Record<string, string>) {
   const kvs: Kv[] = Object.entries(entries).map(([key, value], i) => ({
@@ -23,6 +23,7 @@ describe('metrics targets', () => {
     expect(parseMetricsSources(['http://{host}:8080/metrics', 'http://10.0.0.9:8080/metrics'])).toEqual({
       templates: ['http://{host}:8080/metrics'],
       urls: ['http://10.0.0.9:8080/metrics'],
+      configured: new Map(),
     });
   });
 
@@ -43,16 +44,16 @@ describe('metrics targets', () => {
       'nodes/up:1': 'up:1',
     });
     const none = metricsTargets(snap, parseMetricsSources([]));
-    expect(none.targets).toEqual([{ url: 'http://ts:9100/metrics', address: 'ts:1', source: 'nodeinfo' }]);
+    expect(none.targets).toEqual([{ url: 'http://ts:9100/metrics', address: 'ts:1', source: 'nodeinfo', readyUrl: null }]);
     expect(none.missing.get('up:1')).toMatch(/--metrics-url/);
     expect(none.missing.get('noops:1')).toMatch(/ops endpoint/);
 
     const plan = metricsTargets(snap, parseMetricsSources(['http://{host}:8080/metrics', 'http://x:1/metrics', 'http://x:1/metrics']));
     expect(plan.targets).toEqual([
-      { url: 'http://ts:9100/metrics', address: 'ts:1', source: 'nodeinfo' },
-      { url: 'http://noops:8080/metrics', address: 'noops:1', source: 'template' },
-      { url: 'http://up:8080/metrics', address: 'up:1', source: 'template' },
-      { url: 'http://x:1/metrics', address: null, source: 'list' },
+      { url: 'http://ts:9100/metrics', address: 'ts:1', source: 'nodeinfo', readyUrl: null },
+      { url: 'http://noops:8080/metrics', address: 'noops:1', source: 'template', readyUrl: null },
+      { url: 'http://up:8080/metrics', address: 'up:1', source: 'template', readyUrl: null },
+      { url: 'http://x:1/metrics', address: null, source: 'list', readyUrl: null },
     ]);
     expect(plan.missing.size).toBe(0);
   });
@@ -99,10 +100,47 @@ describe('metrics targets', () => {
     expect(bare.targets).toEqual([]);
     expect(bare.missing.get('10.0.0.5:7001')).toMatch(/^ops URL "http:\/\/169\.254\.169\.254:80\/latest\/meta-data\?x" published by 10\.0\.0\.5:7001, ignored: not of the form/);
     const templated = metricsTargets(snap, parseMetricsSources(['http://{host}:9100/metrics']));
-    expect(templated.targets).toEqual([{ url: 'http://10.0.0.5:9100/metrics', address: '10.0.0.5:7001', source: 'template' }]);
+    expect(templated.targets).toEqual([{ url: 'http://10.0.0.5:9100/metrics', address: '10.0.0.5:7001', source: 'template', readyUrl: null }]);
     expect(templated.ignored).toEqual([
       { url: 'http://169.254.169.254:80/latest/meta-data?x', reason: 'published by 10.0.0.5:7001, ignored: not of the form http(s)://host:port' },
     ]);
+  });
+
+  it("finds nodes without nodeinfo in the config file's node list, on their own host only, before the template", () => {
+    const snap = snapshot({
+      'nodes/10.0.0.5:7001': '10.0.0.5:7001',
+      'nodes/10.0.0.6:7001': '10.0.0.6:7001',
+      'nodes/10.0.0.7:7001': '10.0.0.7:7001',
+      'nodes/ts:1': 'ts:1',
+      'nodeinfo/ts:1': info('http://ts:9100'),
+    });
+    const configNodes = [
+      { address: '10.0.0.5:7001', httpAddr: ':8080' }, // wildcard: the node's own host
+      { address: '10.0.0.6:7001', httpAddr: '169.254.169.254:80' }, // another host: never fetched
+      { address: 'ts:1', httpAddr: 'elsewhere:1' }, // one of ours: its nodeinfo is the truth
+      { address: 'gone:1', httpAddr: ':8080' }, // not registered: nothing to scrape
+    ];
+    const plan = metricsTargets(snap, parseMetricsSources([], configNodes));
+    expect(plan.targets).toEqual([
+      { url: 'http://10.0.0.5:8080/metrics', address: '10.0.0.5:7001', source: 'config', readyUrl: 'http://10.0.0.5:8080/ready' },
+      { url: 'http://ts:9100/metrics', address: 'ts:1', source: 'nodeinfo', readyUrl: null },
+    ]);
+    expect(plan.missing.get('10.0.0.6:7001')).toBe(
+      `http_addr "169.254.169.254:80" listed for 10.0.0.6:7001 in the config file, ignored: host 169.254.169.254 is not the node's own host 10.0.0.6; give --metrics-url`,
+    );
+    expect(plan.missing.get('10.0.0.7:7001')).toMatch(/no nodeinfo and no config file entry with an http_addr; give --config or --metrics-url/);
+    // The template stands in for a refused entry, which is then reported as ignored.
+    const templated = metricsTargets(snap, parseMetricsSources(['http://{host}:9100/metrics'], configNodes));
+    expect(templated.targets.map((t) => [t.address, t.source])).toEqual([
+      ['10.0.0.5:7001', 'config'],
+      ['10.0.0.6:7001', 'template'],
+      ['10.0.0.7:7001', 'template'],
+      ['ts:1', 'nodeinfo'],
+    ]);
+    expect(templated.ignored).toEqual([{ url: '169.254.169.254:80', reason: expect.stringMatching(/^listed for 10\.0\.0\.6:7001 in the config file, ignored/) }]);
+    expect(configuredBaseUrl('0.0.0.0:9', 'n.internal:1')).toEqual({ base: 'http://n.internal:9' });
+    expect(configuredBaseUrl('N.internal:9', 'n.internal:1')).toEqual({ base: 'http://N.internal:9' });
+    expect(configuredBaseUrl(':0', 'n:1')).toEqual({ problem: 'not a host:port with a port' });
   });
 
   it('recognises the node of an explicit URL by its own series, else by a unique host', () => {
