@@ -22,7 +22,7 @@ import { ShardOwnership } from './ownership.js';
 import { PassBackoff } from './passBackoff.js';
 import { SerialRunner } from './serialRunner.js';
 import type { ShardLock, ShardLockHandle } from './shardLock.js';
-import { StabilityClock } from './stability.js';
+import { StabilityClock } from '../core/planner/sightings.js';
 
 /** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
 const BACKFILL_AFTER_MS = 1000;
