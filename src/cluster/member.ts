@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { describeError, ValueTooLargeError } from '../core/errors.js';
-import { Keyspace } from '../core/keyspace/keys.js';
+import type { Keyspace } from '../core/keyspace/keys.js';
 import { encodeRecord, type BalancerStatusRecord, type NodeInfoRecord } from '../core/keyspace/records.js';
 import { isPinned } from '../core/keyspace/shardValue.js';
 import type { Logger } from '../core/log/logger.js';
@@ -8,8 +8,7 @@ import { plannerContext } from '../core/planner/context.js';
 import { leaderStep, rebalanceStateAfter, type LeaderDecision } from '../core/planner/leaderStep.js';
 import { shardWrite, type RebalanceState, type ShardWrite } from '../core/planner/plan.js';
 import { Placement } from '../core/planner/placement.js';
-import type { StrategyName } from '../core/planner/rebalance.js';
-import type { PlannerSettings } from '../core/planner/settings.js';
+import type { MemberSettings } from '../core/planner/settings.js';
 import { findStuck, type FirstSeen, recordRepairs, trackFirstSeen } from '../core/planner/stuck.js';
 import { checkValueSize } from '../core/keyspace/valueBounds.js';
 import type { ClusterSnapshot, KvEvent } from '../core/snapshot/snapshot.js';
@@ -28,23 +27,6 @@ import { StabilityClock } from '../core/planner/sightings.js';
 const BACKFILL_AFTER_MS = 1000;
 /** Spacing of leader passes that write nothing (see PassBackoff); at most the safety tick. */
 const LEADER_BACKOFF_MS = { initial: 50, max: 1000 };
-
-export interface MemberSettings {
-  readonly prefix: string;
-  readonly numShards: number;
-  readonly leaseTtlSeconds: number;
-  /** Serving stops this long before the lease could expire. */
-  readonly fenceMarginMs: number;
-  /** The safety tick of the lifecycle (passes also run on every watch event). */
-  readonly shardCheckIntervalMs: number;
-  readonly shutdownTimeoutMs: number;
-  readonly strategy: StrategyName;
-  readonly planner: PlannerSettings;
-  /** Deadline for shard lock acquisitions of claim and release. */
-  readonly lockTimeoutMs: number;
-  /** Watcher resync period (bounds staleness). */
-  readonly resyncIntervalMs?: number;
-}
 
 export type EvictionMode = { readonly kind: 'save' } | { readonly kind: 'fenced'; readonly fencedAt: number };
 
@@ -72,6 +54,8 @@ export interface MemberMetrics {
 
 export interface ClusterMemberOptions {
   readonly client: EtcdClient;
+  /** The cluster's key layout (its etcd prefix). */
+  readonly keys: Keyspace;
   readonly address: string;
   readonly settings: MemberSettings;
   readonly nodeInfo: Omit<NodeInfoRecord, 'state'>;
@@ -136,26 +120,27 @@ export class ClusterMember {
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly options: ClusterMemberOptions) {
-    const { client, settings, clock, logger, address } = options;
-    this.keys = new Keyspace(settings.prefix);
+    const { client, keys, settings, clock, logger, address } = options;
+    this.keys = keys;
     this.log = logger.child({ component: 'member', node: address });
     this.metrics = options.metrics ?? {};
     this.watcher = new ClusterWatcher({
       client,
-      prefix: settings.prefix,
+      prefix: keys.prefix,
       numShards: settings.numShards,
       clock,
       logger,
       metrics: this.metrics.watcher,
       ...(settings.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: settings.resyncIntervalMs }),
     });
-    this.writer = new ShardWriter({ client, prefix: settings.prefix, logger, metrics: this.metrics.writer });
+    this.writer = new ShardWriter({ client, prefix: keys.prefix, logger, metrics: this.metrics.writer });
     this.membership = new Membership({
       client,
       keys: this.keys,
       address,
       ttlSeconds: settings.leaseTtlSeconds,
       fenceMarginMs: settings.fenceMarginMs,
+      fencing: settings.fencing,
       clock,
       logger,
       onRegistered: () => this.runner.trigger(),
