@@ -126,14 +126,14 @@ export class ClusterMember {
     this.metrics = options.metrics ?? {};
     this.watcher = new ClusterWatcher({
       client,
-      prefix: keys.prefix,
+      keys,
       numShards: settings.numShards,
       clock,
       logger,
       metrics: this.metrics.watcher,
       ...(settings.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: settings.resyncIntervalMs }),
     });
-    this.writer = new ShardWriter({ client, prefix: keys.prefix, logger, metrics: this.metrics.writer });
+    this.writer = new ShardWriter({ client, keys, logger, metrics: this.metrics.writer });
     this.membership = new Membership({
       client,
       keys: this.keys,
