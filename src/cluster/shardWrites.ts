@@ -35,7 +35,7 @@ export interface ShardWrites {
 export class MemberShardWrites implements ShardWrites {
   constructor(
     private readonly keys: Keyspace,
-    private readonly writer: ShardWriter,
+    private readonly writer: Pick<ShardWriter, 'write'>,
     private readonly watcher: Pick<ClusterWatcher, 'heal'>,
     private readonly log: Logger,
   ) {}
