@@ -8,20 +8,11 @@ import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
 import type { ShardWrite } from '../../../src/core/planner/plan.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
-import type { ShardWriteReport } from '../../../src/edge/etcd/shardWriter.js';
 import { applyWrites, cluster, put } from '../planner/fixtures.js';
+import { allWritten } from './writeReports.js';
 
 const SELF = 'a:1';
 const NOW = 1_700_000_000_000;
-
-/** Every write lands at the revision after the snapshot's, as etcd would commit it. */
-const written = (writes: readonly ShardWrite[], revision: number): ShardWriteReport => ({
-  results: writes.map((w) => ({ status: 'written', shardId: w.shardId, modRevision: revision, raw: '' })),
-  written: writes.length,
-  conflicts: 0,
-  failed: 0,
-  guardFailure: null,
-});
 
 /** A custodian over a fake member: a snapshot set by the test, a recording lock, writes and objects. */
 function custodyWorld(initial: ClusterSnapshot) {
@@ -60,7 +51,8 @@ function custodyWorld(initial: ClusterSnapshot) {
       write: async (_snap, writes, options) => {
         if (writes.length === 0) return null;
         w.writes.push({ writes, options });
-        return written(writes, w.snap.revision + 1);
+        // Written at the revision after the snapshot's, as etcd would commit it.
+        return allWritten(writes, w.snap.revision + 1);
       },
       healFromTxn: () => undefined,
     },

@@ -11,6 +11,7 @@ import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
 import type { TxnRequest, TxnResult } from '../../../src/edge/etcd/client.js';
 import { GuardFailedError, type ShardWriteReport } from '../../../src/edge/etcd/shardWriter.js';
 import { cluster, PREFIX, put, roundRobinValue } from '../planner/fixtures.js';
+import { allWritten } from './writeReports.js';
 
 const keys = new Keyspace(PREFIX);
 const SELF = 'a:1';
@@ -18,13 +19,7 @@ const NODES = [SELF, 'b:1'];
 const NUM_SHARDS = 8;
 const NOW = 1_700_000_000_000;
 
-const written = (writes: readonly ShardWrite[]): ShardWriteReport => ({
-  results: writes.map((w) => ({ status: 'written', shardId: w.shardId, modRevision: 500, raw: '' })),
-  written: writes.length,
-  conflicts: 0,
-  failed: 0,
-  guardFailure: null,
-});
+const written = (writes: readonly ShardWrite[]): ShardWriteReport => allWritten(writes, 500);
 
 /** A leader role over a fake member: a snapshot set by the test, recorded transactions, writes and leased puts. */
 function leaderWorld(initial: ClusterSnapshot) {

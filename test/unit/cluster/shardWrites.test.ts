@@ -8,6 +8,7 @@ import { shardWrite } from '../../../src/core/planner/plan.js';
 import type { KvEvent } from '../../../src/core/snapshot/snapshot.js';
 import type { ShardChange, ShardWriteOptions, ShardWriteReport } from '../../../src/edge/etcd/shardWriter.js';
 import { cluster, PREFIX, put } from '../planner/fixtures.js';
+import { allWritten } from './writeReports.js';
 
 const keys = new Keyspace(PREFIX);
 const NOW = 1_700_000_000_000;
@@ -24,15 +25,7 @@ function fakeWriter(answer: (changes: readonly ShardChange[]) => ShardWriteRepor
   };
 }
 
-const allWritten = (changes: readonly ShardChange[]): ShardWriteReport => ({
-  results: changes.map((c) => ({ status: 'written', shardId: c.shardId, modRevision: 99, raw: '' })),
-  written: changes.length,
-  conflicts: 0,
-  failed: 0,
-  guardFailure: null,
-});
-
-function setup(answer = allWritten) {
+function setup(answer = (changes: readonly ShardChange[]): ShardWriteReport => allWritten(changes, 99)) {
   const writer = fakeWriter(answer);
   const healed: { events: readonly KvEvent[]; revision: number }[] = [];
   const sink = new MemorySink();
