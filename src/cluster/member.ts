@@ -66,8 +66,8 @@ export interface StopReport {
  * Each role gets only what it needs through its context (LeaderContext, CustodyContext).
  */
 export class ClusterMember {
-  readonly keys: Keyspace;
   readonly watcher: ClusterWatcher;
+  private readonly keys: Keyspace;
   readonly membership: Membership;
   private readonly leader: LeaderRole;
   private readonly custody: ShardCustody;
