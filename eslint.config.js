@@ -89,11 +89,6 @@ export default tseslint.config(
     },
   },
   {
-    // Exceptions, each being split by role right now: delete an entry when its split lands.
-    files: ['src/cluster/member.ts', 'src/edge/etcd/client.ts'],
-    rules: { 'max-lines': 'off' },
-  },
-  {
     files: ['bin/**/*.js', 'scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

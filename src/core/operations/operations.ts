@@ -137,8 +137,14 @@ export interface OperationContext {
   readonly maxPauseMs?: number;
 }
 
+/** The context with its snapshot's key layout, built once per plan. */
+interface Planning extends OperationContext {
+  readonly keys: Keyspace;
+}
+
 /** Plans a request against the context's snapshot; throws InvalidArgumentError (bad input) or PreconditionError. */
-export function planOperation(request: OperationRequest, ctx: OperationContext): OperationPlan {
+export function planOperation(request: OperationRequest, context: OperationContext): OperationPlan {
+  const ctx: Planning = { ...context, keys: new Keyspace(context.snapshot.prefix) };
   switch (request.kind) {
     case 'pin':
     case 'unpin':
@@ -164,7 +170,7 @@ function refuseUnderUpstreamLeader(snapshot: ClusterSnapshot, operation: Upstrea
   if (leader !== undefined && isUpstreamNode(snapshot, leader)) throw new UpstreamLeaderError(operation, leader);
 }
 
-function planPinning(ctx: OperationContext, op: 'pin' | 'unpin', shardIds: readonly number[]): OperationPlan {
+function planPinning(ctx: Planning, op: 'pin' | 'unpin', shardIds: readonly number[]): OperationPlan {
   const { snapshot } = ctx;
   const pinned = op === 'pin';
   const changes: PlannedShardChange[] = [];
@@ -186,7 +192,7 @@ function planPinning(ctx: OperationContext, op: 'pin' | 'unpin', shardIds: reado
  * New targets (see the request). A named target that is not alive or not eligible is refused unless the refusals are
  * overridden. Pins stay as they are: a pinned shard moved by hand stays pinned where it goes.
  */
-function planRetarget(ctx: OperationContext, shardIds: readonly number[], to: string | null, refusals: Refusals): OperationPlan {
+function planRetarget(ctx: Planning, shardIds: readonly number[], to: string | null, refusals: Refusals): OperationPlan {
   const { snapshot } = ctx;
   if (to !== null) checkTarget(snapshot, to, refusals);
   const placement = to === null ? new Placement(plannerContext(snapshot), snapshot, ctx.assignment ?? 'rendezvous') : null;
@@ -213,9 +219,8 @@ function planRetarget(ctx: OperationContext, shardIds: readonly number[], to: st
  * away is asked to release (a release request record); a live owner of a stable shard keeps it unless the refusals
  * are overridden, which clears it anyway (that node drops the shard when it sees the change).
  */
-function planRelease(ctx: OperationContext, shardIds: readonly number[], refusals: Refusals): OperationPlan {
-  const { snapshot } = ctx;
-  const keys = new Keyspace(snapshot.prefix);
+function planRelease(ctx: Planning, shardIds: readonly number[], refusals: Refusals): OperationPlan {
+  const { snapshot, keys } = ctx;
   const changes: PlannedShardChange[] = [];
   const records: PlannedRecordChange[] = [];
   const skipped: OperationPlan['skipped'][number][] = [];
@@ -251,11 +256,10 @@ function planRelease(ctx: OperationContext, shardIds: readonly number[], refusal
 }
 
 /** Drain: mark the node (no new targets until undrained) and retarget every unpinned shard targeted at it. */
-function planDrain(ctx: OperationContext, node: string): OperationPlan {
-  const { snapshot } = ctx;
+function planDrain(ctx: Planning, node: string): OperationPlan {
+  const { snapshot, keys } = ctx;
   if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
   refuseUnderUpstreamLeader(snapshot, 'drain');
-  const keys = new Keyspace(snapshot.prefix);
   const existing = snapshot.drains.get(node);
   const record = { at: ctx.now, by: ctx.by };
   // Plan against the snapshot as it will be, with the node drained, so placement never picks it.
@@ -280,14 +284,14 @@ function planDrain(ctx: OperationContext, node: string): OperationPlan {
   return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${changes.length} shards` };
 }
 
-function planUndrain(ctx: OperationContext, node: string): OperationPlan {
+function planUndrain(ctx: Planning, node: string): OperationPlan {
   const { snapshot } = ctx;
   const existing = snapshot.drains.get(node);
   if (existing === undefined) {
     if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
     return { operation: 'undrain', shardChanges: [], recordChanges: [], skipped: [], summary: `${node} is not drained` };
   }
-  const key = new Keyspace(snapshot.prefix).drain(node);
+  const key = ctx.keys.drain(node);
   return {
     operation: 'undrain',
     shardChanges: [],
@@ -312,7 +316,7 @@ export function checkPauseLength(forMs: number, maxMs: number): void {
 }
 
 /** Pauses rebalancing for `forMs`; the record lives under a lease of that length, so it expires by itself. */
-function planPause(ctx: OperationContext, forMs: number, reason: string): OperationPlan {
+function planPause(ctx: Planning, forMs: number, reason: string): OperationPlan {
   checkPauseLength(forMs, ctx.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS);
   const { snapshot } = ctx;
   refuseUnderUpstreamLeader(snapshot, 'pause');
@@ -324,7 +328,7 @@ function planPause(ctx: OperationContext, forMs: number, reason: string): Operat
     recordChanges: [
       {
         id: 'rebalance-pause',
-        key: new Keyspace(snapshot.prefix).rebalancePause,
+        key: ctx.keys.rebalancePause,
         old: existing === null ? null : encodeRecord(stripRevision(existing)),
         new: encodeRecord({ until, by: ctx.by, at: ctx.now, reason }),
         expectedModRevision: existing?.modRevision ?? 0,
@@ -336,7 +340,7 @@ function planPause(ctx: OperationContext, forMs: number, reason: string): Operat
   };
 }
 
-function planResume(ctx: OperationContext): OperationPlan {
+function planResume(ctx: Planning): OperationPlan {
   const existing = ctx.snapshot.pause;
   const recordChanges: PlannedRecordChange[] =
     existing === null
@@ -344,7 +348,7 @@ function planResume(ctx: OperationContext): OperationPlan {
       : [
           {
             id: 'rebalance-pause',
-            key: new Keyspace(ctx.snapshot.prefix).rebalancePause,
+            key: ctx.keys.rebalancePause,
             old: encodeRecord(stripRevision(existing)),
             new: null,
             expectedModRevision: existing.modRevision,
@@ -386,13 +390,13 @@ function valueAt(snapshot: ClusterSnapshot, id: number): ShardValue {
   return e === undefined ? { target: '', current: '', flags: [] } : { target: e.target, current: e.current, flags: e.flags };
 }
 
-function shardChange(ctx: OperationContext, id: number, after: ShardValue): PlannedShardChange {
+function shardChange(ctx: Planning, id: number, after: ShardValue): PlannedShardChange {
   const { snapshot } = ctx;
   const entry = snapshot.shards[id];
   const before = valueAt(snapshot, id);
   return {
     shardId: id,
-    key: new Keyspace(snapshot.prefix).shard(id),
+    key: ctx.keys.shard(id),
     old: entry?.raw ?? null,
     new: formatShardValue(after),
     expectedModRevision: entry?.modRevision ?? 0,

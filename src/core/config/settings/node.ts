@@ -156,4 +156,15 @@ export const NODE_SETTINGS = {
       'Bytes of request bodies the node buffers at once, across all connections; a request beyond it is refused with a retriable 503. ' +
       'Bodies over 64 KiB or of unknown length share half of it, so large uploads cannot lock out small calls.',
   },
+  testDisableFencing: {
+    group: 'node',
+    usedBy: 'node',
+    type: bool(),
+    default: false,
+    env: 'GOVERSE_TEST_DISABLE_FENCING',
+    description:
+      'TEST ONLY, never set it in a real cluster: turns the time-based fence off, so a node frozen or cut off from etcd keeps serving ' +
+      'until etcd says its lease is gone, while other nodes may already have claimed its shards (the node logs an error at start). ' +
+      'It exists so the chaos suite can show that its checker catches the double activations this causes. Environment only.',
+  },
 } satisfies SettingTable;

@@ -58,6 +58,7 @@ export interface GoverseConfig {
   readonly adminListen: string;
   readonly maxConnections: number;
   readonly maxBodyBuffer: number;
+  readonly testDisableFencing: boolean;
   // Logging: both binaries.
   readonly logLevel: LogLevel;
   readonly logFile: string;

@@ -90,7 +90,7 @@ const change = (shardId: number, expectedModRevision = 0, target = `n${shardId %
 function writer(etcd: FakeEtcd, failures: Map<EtcdFailureCategory, number> = new Map(), extra = {}): ShardWriter {
   return new ShardWriter({
     client: etcd.asClient(),
-    prefix: '/p',
+    keys,
     backoffMs: { initial: 1, max: 4 },
     metrics: { onWriteFailures: (category, n) => failures.set(category, (failures.get(category) ?? 0) + n) },
     ...extra,
