@@ -321,7 +321,7 @@ describe('resolveConfig: HTTP exposure', () => {
   });
 
   it('reads the group commit bounds from every source: by default no wait, and bounded', () => {
-    expect(resolve({}).config).toMatchObject({ dbGroupMaxSize: 256, dbGroupMaxWait: 0 });
+    expect(resolve({}).config).toMatchObject({ dbGroupMaxSize: 64, dbGroupMaxWait: 0 });
     const { config } = resolve({
       file: file('nodes:\n  - id: n1\n    db_group_max_size: 32\n    db_group_max_wait: 2ms\n'),
       env: { GOVERSE_NODE_ID: 'n1', GOVERSE_DB_GROUP_MAX_WAIT: '500us' },
