@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import { systemClock, type Clock } from '../../core/clock.js';
+import { NODE_SETTINGS } from '../../core/config/settings/node.js';
 import { describeError, GoverseError } from '../../core/errors.js';
 import { backoffDelay, sleep } from '../../edge/timing.js';
-import { NODE_SETTINGS } from '../../core/config/settings/node.js';
 import { clusterBinding, type ClusterBinding } from './clusterBinding.js';
 import { PersistenceError, StaleEpochError } from './errors.js';
 import { GroupCommit, type GroupLimits, type Settled } from './groupCommit.js';
@@ -48,7 +48,7 @@ const DEFAULT_GROUP: GroupLimits = {
   maxWaitMs: NODE_SETTINGS.dbGroupMaxWait.default,
 };
 
-/** SQLite's own (synchronous, loop-blocking) wait for a lock: enough for another node's one-row transaction. */
+/** SQLite's own (synchronous, loop-blocking) wait for a lock: enough for another node's group (a few ms). */
 const SYNC_BUSY_MS = 20;
 /** Pause between attempts while another process holds the write lock. */
 const RETRY_BASE_MS = 10;
