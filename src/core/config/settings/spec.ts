@@ -54,6 +54,8 @@ export interface GoverseConfig {
   readonly dbAdoptCluster: string;
   readonly dbDisposable: boolean;
   readonly dbSynchronous: DbSynchronous;
+  readonly dbGroupMaxSize: number;
+  readonly dbGroupMaxWait: number;
   readonly adminToken: string;
   readonly adminListen: string;
   readonly maxConnections: number;

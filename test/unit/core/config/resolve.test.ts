@@ -350,6 +350,18 @@ describe('resolveConfig: HTTP exposure', () => {
     expect(configError({ env: { GOVERSE_MAX_CONNECTIONS: '0' } }).message).toContain('expected an integer >= 1');
     expect(configError({ flags: { maxBodyBuffer: '1048576' } }).message).toContain('expected an integer >= 2097152');
   });
+
+  it('reads the group commit bounds from every source: by default no wait, and bounded', () => {
+    expect(resolve({}).config).toMatchObject({ dbGroupMaxSize: 64, dbGroupMaxWait: 0 });
+    const { config } = resolve({
+      file: file('nodes:\n  - id: n1\n    db_group_max_size: 32\n    db_group_max_wait: 2ms\n'),
+      env: { GOVERSE_NODE_ID: 'n1', GOVERSE_DB_GROUP_MAX_WAIT: '500us' },
+    });
+    expect(config).toMatchObject({ dbGroupMaxSize: 32, dbGroupMaxWait: 0.5 });
+    expect(resolve({ flags: { dbGroupMaxSize: '1' } }).config.dbGroupMaxSize).toBe(1);
+    expect(configError({ env: { GOVERSE_DB_GROUP_MAX_SIZE: '0' } }).message).toContain('expected an integer from 1 to 10000');
+    expect(configError({ flags: { dbGroupMaxWait: '2s' } }).message).toContain('at most 1s');
+  });
 });
 
 describe('the settings table', () => {
