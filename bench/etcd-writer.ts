@@ -15,7 +15,7 @@ const UPSTREAM_IN_FLIGHT = 16;
 const valueOf = (id: number): ShardValue => ({ target: `node-${id % 8}:47000`, current: '', flags: ['pinned'] });
 
 async function ours(client: EtcdClient, prefix: string, shards: number): Promise<number> {
-  const writer = new ShardWriter({ client, prefix, timeoutMs: 60_000 });
+  const writer = new ShardWriter({ client, keys: new Keyspace(prefix), timeoutMs: 60_000 });
   const started = performance.now();
   const report = await writer.write(Array.from({ length: shards }, (_, shardId) => ({ shardId, expectedModRevision: 0, value: valueOf(shardId) })));
   const ms = performance.now() - started;

@@ -5,6 +5,7 @@ import { flagsFromOptions } from '../core/config/flags.js';
 import { resolveConfig } from '../core/config/resolve.js';
 import type { GoverseConfig } from '../core/config/settings.js';
 import { ConfigError, describeError, GoverseError, UnavailableError } from '../core/errors.js';
+import { Keyspace } from '../core/keyspace/keys.js';
 import { createLogger, type Logger, nullLogger, streamSink } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
@@ -52,13 +53,17 @@ export function globalOptions(cmd: Command): Record<string, unknown> {
  * use, closed when the command ends).
  */
 export class CommandContext {
+  /** The cluster's key layout, built once from the configured prefix. */
+  readonly keys: Keyspace;
   private etcd: EtcdClient | null = null;
 
   private constructor(
     readonly config: GoverseConfig,
     readonly out: Output,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.keys = new Keyspace(config.etcdPrefix);
+  }
 
   /** Resolves defaults < `--config` YAML < environment < flags; a bad value is a ConfigError (exit 2). */
   static async create(options: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
@@ -114,8 +119,8 @@ export class CommandContext {
 
   /** One consistent read of the cluster. */
   snapshot(): Promise<ClusterSnapshot> {
-    const { etcdPrefix, numShards } = this.config;
-    return this.etcdRead('the cluster', (client, options) => readSnapshot(client, etcdPrefix, numShards, options));
+    const { numShards } = this.config;
+    return this.etcdRead('the cluster', (client, options) => readSnapshot(client, this.keys, numShards, options));
   }
 
   /**
@@ -123,7 +128,7 @@ export class CommandContext {
    * the Prometheus queries, whose failure is an UnavailableError naming the server (exit 1).
    */
   async scrape(snapshot: ClusterSnapshot, previous: ReadonlyMap<string, NodeMetrics> = new Map()): Promise<NodeScrapes> {
-    const sources = parseMetricsSources(this.config.metricsUrl);
+    const sources = parseMetricsSources(this.config.metricsUrl, this.config.configNodes);
     const { prometheusUrl, etcdTimeout, refresh } = this.config;
     if (prometheusUrl === '') return scrapeNodes(snapshot, sources, previous, { timeoutMs: etcdTimeout });
     const { readPrometheusMetrics } = await import('../edge/http/prometheus.js');

@@ -1,6 +1,6 @@
 import { GoverseError } from '../core/errors.js';
 
-/** Exit codes scripts can rely on (console-conventions.md, "Scripted subcommands"). */
+/** Exit codes scripts can rely on (docs/CLI.md, "Exit codes"). */
 export const ExitCode = {
   ok: 0,
   error: 1,

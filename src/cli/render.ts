@@ -15,6 +15,11 @@ export function age(ms: number | null): string {
   return ms === null ? '-' : formatDuration(Math.round(ms / 1000) * 1000);
 }
 
+/** A migration's age: `?` when its start is unknown (no migration record), `-` when the shard is not in migration. */
+export function migrationAge(m: { readonly ageMs: number | null; readonly ageSource: string | null }): string {
+  return m.ageSource === 'unknown' ? '?' : age(m.ageMs);
+}
+
 /** nodetool-style state code readable without colour: U/D alive or dead, then L leader, R not ready, X draining, S stopping. */
 export function nodeCode(n: NodeView): string {
   let code = n.alive ? 'U' : 'D';

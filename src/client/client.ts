@@ -11,7 +11,7 @@ import {
 } from '../core/api/objectApi.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { TimeoutError } from '../core/errors.js';
-import { DEFAULT_PREFIX } from '../core/keyspace/keys.js';
+import { DEFAULT_PREFIX, Keyspace } from '../core/keyspace/keys.js';
 import { type Logger, nullLogger } from '../core/log/logger.js';
 import { DEFAULT_NUM_SHARDS } from '../core/sharding/objectId.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
@@ -57,6 +57,7 @@ export interface GoverseClientOptions {
 export interface EtcdRoutingOptions extends Omit<GoverseClientOptions, 'routing' | 'onClose'> {
   /** The caller's etcd client; the GoverseClient does not close it. */
   readonly etcd: EtcdClient;
+  /** The cluster's etcd prefix. Default `/goverse`. */
   readonly prefix?: string;
   /** Must match the cluster's. Default 8192. */
   readonly numShards?: number;
@@ -95,7 +96,7 @@ export class GoverseClient {
   static async watching(options: EtcdRoutingOptions & { readonly signal?: AbortSignal }): Promise<GoverseClient> {
     const watcher = new ClusterWatcher({
       client: options.etcd,
-      prefix: options.prefix ?? DEFAULT_PREFIX,
+      keys: new Keyspace(options.prefix ?? DEFAULT_PREFIX),
       numShards: options.numShards ?? DEFAULT_NUM_SHARDS,
       logger: options.logger ?? nullLogger,
     });
@@ -105,9 +106,9 @@ export class GoverseClient {
 
   /** For one-shot use (a CLI command): each attempt reads a fresh snapshot; no watch is kept. */
   static oneShot(options: EtcdRoutingOptions): GoverseClient {
-    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    const keys = new Keyspace(options.prefix ?? DEFAULT_PREFIX);
     const numShards = options.numShards ?? DEFAULT_NUM_SHARDS;
-    return new GoverseClient({ ...options, routing: () => readSnapshot(options.etcd, prefix, numShards) });
+    return new GoverseClient({ ...options, routing: () => readSnapshot(options.etcd, keys, numShards) });
   }
 
   /** Calls `method` on the object (activating it where it lives) and returns the method's result. */

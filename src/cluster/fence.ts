@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { FencingMode } from '../core/planner/settings.js';
 
 /**
  * Whether this node may serve its shards, judged from its own contact with etcd.
@@ -13,14 +14,6 @@ export type FenceState =
   | { readonly kind: 'registered'; readonly leaseId: string; readonly registeredRevision: number; readonly contactAt: number }
   | { readonly kind: 'fenced'; readonly since: number; readonly reason: string };
 
-/**
- * !!! TEST-ONLY SWITCH: NEVER SET IT OUTSIDE THE CHAOS SUITE !!!
- * GOVERSE_TEST_DISABLE_FENCING=1 turns the time-based fence off: a node frozen or cut off from etcd keeps serving
- * until etcd itself says its lease is gone, while other nodes may already have claimed its shards. It exists only
- * to show that the chaos suite's checker catches the double activations this causes (test/chaos/README.md).
- */
-export const FENCING_DISABLED_FOR_TESTS = process.env.GOVERSE_TEST_DISABLE_FENCING === '1';
-
 export class Fence {
   private state: FenceState = { kind: 'unregistered' };
 
@@ -28,6 +21,12 @@ export class Fence {
     private readonly clock: Clock,
     /** Lease TTL minus the safety margin, in milliseconds. */
     private readonly serveWindowMs: number,
+    /**
+     * `disabled-for-tests` (never outside the chaos suite) leaves a node frozen or cut off from etcd serving until
+     * etcd itself says its lease is gone, while other nodes may already have claimed its shards: the suite's broken
+     * build, which shows that its checker catches the double activations this causes (test/chaos/README.md).
+     */
+    private readonly mode: FencingMode,
   ) {}
 
   get current(): FenceState {
@@ -64,7 +63,7 @@ export class Fence {
 
   private expireIfDue(): void {
     const s = this.state;
-    if (s.kind !== 'registered' || FENCING_DISABLED_FOR_TESTS) return;
+    if (s.kind !== 'registered' || this.mode === 'disabled-for-tests') return;
     const until = s.contactAt + this.serveWindowMs;
     if (this.clock.monotonic() >= until) {
       this.state = { kind: 'fenced', since: until, reason: 'no etcd contact within the lease TTL minus margin' };

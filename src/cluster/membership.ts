@@ -2,9 +2,10 @@ import type { Clock } from '../core/clock.js';
 import { AbortedError, describeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
+import type { FencingMode } from '../core/planner/settings.js';
 import { type EtcdClient, LeaseNotFoundError } from '../edge/etcd/client.js';
 import { backoffDelay, sleep } from '../edge/timing.js';
-import { Fence, FENCING_DISABLED_FOR_TESTS } from './fence.js';
+import { Fence } from './fence.js';
 
 export interface MembershipOptions {
   readonly client: EtcdClient;
@@ -13,6 +14,7 @@ export interface MembershipOptions {
   readonly ttlSeconds: number;
   /** Serving stops this long before the lease could expire on the server. */
   readonly fenceMarginMs: number;
+  readonly fencing: FencingMode;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onRegistered?: (info: { leaseId: string; revision: number }) => void;
@@ -39,9 +41,9 @@ export class Membership {
   private readonly log: Logger;
 
   constructor(private readonly options: MembershipOptions) {
-    this.fence = new Fence(options.clock, options.ttlSeconds * 1000 - options.fenceMarginMs);
+    this.fence = new Fence(options.clock, options.ttlSeconds * 1000 - options.fenceMarginMs, options.fencing);
     this.log = options.logger.child({ component: 'membership' });
-    if (FENCING_DISABLED_FOR_TESTS) this.log.error('GOVERSE_TEST_DISABLE_FENCING=1: fencing is OFF (a test-only switch); this node is unsafe');
+    if (options.fencing === 'disabled-for-tests') this.log.error('GOVERSE_TEST_DISABLE_FENCING=1: fencing is OFF (a test-only switch); this node is unsafe');
   }
 
   get nodeKey(): string {

@@ -5,6 +5,7 @@
  */
 import { systemClock } from '../core/clock.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import { emptySnapshot } from '../core/snapshot/snapshot.js';
@@ -24,6 +25,8 @@ import { createTheme, wantsColor } from './theme.js';
 /** What the CLI hands over (`goverse-top top`, src/cli/commands/top.ts). */
 export interface ConsoleContext {
   readonly config: GoverseConfig;
+  /** The cluster's key layout (the configured prefix). */
+  readonly keys: Keyspace;
   /** Goes to --log-file or nowhere, never to the screen. */
   readonly logger: Logger;
   /** Who acts, recorded in records (`user@host`). */
@@ -80,15 +83,15 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   try {
     const inkLoaded = loadUi();
     client = createEtcdClient(etcdOptionsFromConfig(config, logger));
-    watcher = new ClusterWatcher({ client, prefix: config.etcdPrefix, numShards: config.numShards, coalesceMs: WATCH_COALESCE_MS, logger });
+    watcher = new ClusterWatcher({ client, keys: ctx.keys, numShards: config.numShards, coalesceMs: WATCH_COALESCE_MS, logger });
     const ctl = new ConsoleController({
-      snapshot: emptySnapshot(config.etcdPrefix, config.numShards),
+      snapshot: emptySnapshot(ctx.keys.prefix, config.numShards),
       endpoints: config.etcdEndpoints,
       stuckTimeoutMs: config.stuckTimeout,
       balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
       theme: createTheme(wantsColor(config.noColor, true)),
       clock: systemClock,
-      writer: readOnlyReason === null ? new ClusterOperations({ client, prefix: config.etcdPrefix, logger }) : null,
+      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, logger }) : null,
       readOnlyReason,
       readsKeys: stdin.isTTY === true,
       by: ctx.actor,
@@ -132,7 +135,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
  * scraped node by node. A node that does not answer within the interval is reported unreachable, not waited for.
  */
 function startMetrics(config: GoverseConfig, ctl: ConsoleController, logger: Logger): { stop(): Promise<void> } {
-  const sources = parseMetricsSources(config.metricsUrl);
+  const sources = parseMetricsSources(config.metricsUrl, config.configNodes);
   const timeoutMs = Math.min(config.refresh, config.etcdTimeout);
   if (config.prometheusUrl !== '') {
     const url = config.prometheusUrl;

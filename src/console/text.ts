@@ -5,6 +5,7 @@
  * Text from etcd and the nodes is made `printable` before it is measured: fitted text is printable, and text a pane
  * interpolates without fitting goes through `printable` where it is interpolated.
  */
+import type { MigrationAge } from '../core/planner/stuck.js';
 import { printable } from '../core/text/printable.js';
 
 const ELLIPSIS = '…';
@@ -106,4 +107,13 @@ function neutralize(line: string): string {
     from = i + 1;
   }
   return out + line.slice(from);
+}
+
+/**
+ * A migration's age: `42s` from its record or a sighting of its start; unknown (no migration record, already under
+ * way when the console first saw it) is `?`, or `≥5m10s` once the console has seen it that long.
+ */
+export function migrationAgeText(m: MigrationAge): string {
+  if (m.ageSource !== 'unknown') return compactAge(m.ageMs);
+  return m.seenForMs < 1000 ? '?' : `≥${compactAge(m.seenForMs)}`;
 }

@@ -23,7 +23,7 @@ export function autoLoadIds(
 }
 
 /**
- * Upstream's auto-load objects (reference core 3.8): whenever this node starts serving a shard, the configured
+ * Upstream's auto-load objects (docs/UPSTREAM.md §6.3): whenever this node starts serving a shard, the configured
  * objects that live there are created (a no-op when they exist). What is created is remembered per shard epoch, so
  * a shard served again after a move or a fence episode is loaded again.
  */

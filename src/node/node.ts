@@ -1,12 +1,13 @@
 import { hostname } from 'node:os';
-import { ClusterMember, type MemberSettings, type StopReport } from '../cluster/member.js';
+import { ClusterMember, type StopReport } from '../cluster/member.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
 import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
-import { plannerSettingsFromConfig } from '../core/planner/settings.js';
+import { memberSettingsFromConfig } from '../core/planner/settings.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { BodyBudget } from '../edge/http/bodyBudget.js';
@@ -16,6 +17,7 @@ import { adminRouter } from './http/admin.js';
 import { objectApiRouter } from './http/api.js';
 import { opsRouter } from './http/ops.js';
 import { AutoLoader } from './autoLoader.js';
+import { UpstreamNotice } from './upstreamNotice.js';
 import { LoadReporter } from './loadReporter.js';
 import { NodeMetricsRegistry } from './metrics.js';
 import { registerBuiltinTypes } from './objects/builtins/index.js';
@@ -31,23 +33,6 @@ import { type StartHooks, StartedSteps, type StartStep } from './startup.js';
 
 const LOAD_REPORT_INTERVAL_MS = 3000;
 
-/** The cluster member's settings from the resolved configuration. */
-export function memberSettings(config: GoverseConfig): MemberSettings {
-  const ttlMs = config.leaseTtl;
-  return {
-    prefix: config.etcdPrefix,
-    numShards: config.numShards,
-    leaseTtlSeconds: Math.round(ttlMs / 1000),
-    // Serving stops a fifth of the TTL (at most 2 s, at least 300 ms) before the lease could expire.
-    fenceMarginMs: Math.max(300, Math.min(2000, ttlMs / 5)),
-    shardCheckIntervalMs: config.shardCheckInterval,
-    shutdownTimeoutMs: config.shutdownTimeout,
-    strategy: config.rebalanceStrategy,
-    planner: plannerSettingsFromConfig(config),
-    lockTimeoutMs: config.lockTimeout,
-  };
-}
-
 /** How the node stops: graceful or fast, since when (the stop-duration metric), and the member's report. */
 interface NodeStop {
   readonly mode: 'graceful' | 'fast';
@@ -59,6 +44,8 @@ interface NodeStop {
 class NodeParts {
   readonly limits: ServerLimits;
   readonly bodies: BodyBudget;
+  /** The cluster's key layout, built once from the configured prefix. */
+  readonly keys: Keyspace;
   readonly apiRouter = new Router();
   readonly opsRouter = new Router();
   /** object database */
@@ -84,12 +71,15 @@ class NodeParts {
   loadReporter!: LoadReporter;
   /** auto loader */
   unsubscribe: (() => void) | null = null;
+  /** upstream notice */
+  stopNotice: (() => void) | null = null;
 
   constructor(
     readonly config: GoverseConfig,
     readonly logger: Logger,
     readonly clock: Clock,
   ) {
+    this.keys = new Keyspace(config.etcdPrefix);
     this.limits = { maxConnections: config.maxConnections };
     this.bodies = new BodyBudget(config.maxBodyBuffer);
   }
@@ -156,7 +146,7 @@ const STEPS = {
     start: () => {
       p.loadReporter = new LoadReporter({
         stats: () => p.host.stats(),
-        publish: (value) => p.member.membership.putLeased(p.member.keys.load(p.address), value),
+        publish: (value) => p.member.membership.putLeased(p.keys.load(p.address), value),
         intervalMs: LOAD_REPORT_INTERVAL_MS,
         clock: p.clock,
         logger: p.log,
@@ -166,6 +156,16 @@ const STEPS = {
     stop: () => p.loadReporter.stop(),
   }),
   'auto loader': (p) => ({ start: () => startAutoLoader(p), stop: () => p.unsubscribe?.() }),
+  'upstream notice': (p) => ({
+    start: () => {
+      const notice = new UpstreamNotice(p.address, p.log);
+      p.stopNotice = p.member.watcher.subscribe((ev) => {
+        if (ev.type === 'snapshot') notice.observe(ev.snapshot);
+      });
+      notice.observe(p.member.snapshot);
+    },
+    stop: () => p.stopNotice?.(),
+  }),
 } satisfies Record<string, (p: NodeParts) => StepActions>;
 
 export type NodeStartStep = keyof typeof STEPS;
@@ -274,8 +274,9 @@ function makeObjects(p: NodeParts): void {
   });
   const member = new ClusterMember({
     client: p.client,
+    keys: p.keys,
     address,
-    settings: memberSettings(config),
+    settings: memberSettingsFromConfig(config),
     nodeInfo: {
       nodeId: config.nodeId === '' || config.nodeId === config.advertise ? address : config.nodeId,
       opsUrl: ops === null ? '' : `http://${withPort(hostOf(config.httpListen, address), ops.port)}`,
@@ -334,7 +335,7 @@ function makeObjects(p: NodeParts): void {
 async function startAdmin(p: NodeParts): Promise<void> {
   const { config, log, member, address } = p;
   if (config.adminToken === '') return;
-  const operations = new ClusterOperations({ client: p.client, prefix: config.etcdPrefix, logger: log, metrics: p.metrics.member.writer });
+  const operations = new ClusterOperations({ client: p.client, keys: p.keys, logger: log, metrics: p.metrics.member.writer });
   p.admin = await startServer(
     config.adminListen,
     adminRouter({

@@ -39,7 +39,11 @@ export async function openObjectDatabase(
     });
   }
   const adoptFlag = SETTINGS.dbAdoptCluster.flag!;
-  const store = SqliteObjectStore.open(path, { clock, synchronous: config.dbSynchronous });
+  const store = SqliteObjectStore.open(path, {
+    clock,
+    synchronous: config.dbSynchronous,
+    group: { maxSize: config.dbGroupMaxSize, maxWaitMs: config.dbGroupMaxWait },
+  });
   try {
     const adoptFrom = config.dbAdoptCluster === '' ? undefined : config.dbAdoptCluster;
     const binding = await store.bindCluster(config.etcdPrefix, adoptFrom);

@@ -10,6 +10,7 @@ import { parseDuration } from '../../src/core/duration.js';
 import type { OperationPlan } from '../../src/core/operations/operations.js';
 import type { OperationResult } from '../../src/core/operations/result.js';
 import { readSnapshot } from '../../src/edge/etcd/readSnapshot.js';
+import { Keyspace } from '../../src/core/keyspace/keys.js';
 import { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
 import { ClusterOperations } from '../../src/edge/operations/clusterOperations.js';
 import { FAST_ENV } from '../harness/nodes.js';
@@ -93,7 +94,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     env: { ...CHAOS_NODE_ENV, ...o.nodeEnv },
   });
   const client = cluster.harness.client;
-  const watcher = new ClusterWatcher({ client, prefix: cluster.prefix, numShards: o.numShards, resyncIntervalMs: 10_000 });
+  const keys = new Keyspace(cluster.prefix);
+  const watcher = new ClusterWatcher({ client, keys, numShards: o.numShards, resyncIntervalMs: 10_000 });
   let shards: ShardHistory | null = null;
   let meter: WriteMeter | null = null;
   let closeHealth: (() => Promise<void>) | null = null;
@@ -130,7 +132,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const faults: FaultRecord[] = [];
     const operatorWrites: OperatorWrite[] = [];
     const counts: Record<string, number> = {};
-    const ops = new ClusterOperations({ client, prefix: cluster.prefix });
+    const ops = new ClusterOperations({ client, keys });
     const recordRecovery = async (kind: FaultKind, detail: string, begun: number, from: number, also?: ExtraCondition): Promise<number> => {
       const r = await health.waitHealthy(from + RECOVERY_CAP_MS - Date.now(), also);
       faults.push({ kind, detail, startedAt: begun, measuredFrom: from, recoveredAt: r.at, boundMs: RECOVERY_BOUND_MS[kind] });
@@ -214,7 +216,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     say(`clients stopped: ${load.stats.acknowledged} increments acknowledged, ${load.stats.givenUp} given up`);
 
     const finalCounters = await readCounters(watcher, counters);
-    const finalSnap = await readSnapshot(client, cluster.prefix, o.numShards);
+    const finalSnap = await readSnapshot(client, keys, o.numShards);
     const finalShards = finalSnap.shards.map((e) => e?.raw ?? null);
     const recorder = shards;
     await waitUntil(() => finalShards.every((raw, id) => recorder.valueOf(id) === raw), 10_000);

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEtcdClient, type EtcdClient } from '../../src/edge/etcd/client.js';
+import { Keyspace } from '../../src/core/keyspace/keys.js';
 import { readSnapshot } from '../../src/edge/etcd/readSnapshot.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import { type EtcdCluster, freePorts, startEtcd } from './etcd.js';
@@ -148,6 +149,7 @@ export class TestNode {
 /** A private etcd (or a shared one) with N goverse-node processes under a unique prefix. */
 export class NodeCluster {
   readonly nodes: TestNode[] = [];
+  readonly keys: Keyspace;
 
   private constructor(
     readonly etcd: EtcdCluster,
@@ -156,7 +158,9 @@ export class NodeCluster {
     readonly prefix: string,
     readonly numShards: number,
     readonly dir: string,
-  ) {}
+  ) {
+    this.keys = new Keyspace(prefix);
+  }
 
   get dbPath(): string {
     return join(this.dir, 'objects.sqlite');
@@ -194,7 +198,7 @@ export class NodeCluster {
   }
 
   snapshot(): Promise<ClusterSnapshot> {
-    return readSnapshot(this.client, this.prefix, this.numShards);
+    return readSnapshot(this.client, this.keys, this.numShards);
   }
 
   /** Waits until every shard has Target == Current == one of `nodes` (default: the running nodes). */

@@ -24,6 +24,7 @@ import { parsePrometheusText, type MetricFamilies } from '../../src/core/metrics
 import { sumByLabel } from '../../src/core/metrics/query.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import { createEtcdClient, type EtcdClient } from '../../src/edge/etcd/client.js';
+import { Keyspace } from '../../src/core/keyspace/keys.js';
 import { readSnapshot } from '../../src/edge/etcd/readSnapshot.js';
 import { type EtcdCluster, freePorts, startEtcd } from './etcd.js';
 import { waitOwned } from './ownership.js';
@@ -233,6 +234,13 @@ abstract class UpstreamProcess {
   kill(): Promise<ExitInfo> {
     return this.proc?.kill() ?? Promise.resolve({ code: null, signal: 'SIGKILL' });
   }
+  /** SIGSTOP: it neither claims nor releases until thawed (its lease lasts 15 s from its last keep-alive). */
+  freeze(): void {
+    process.kill(this.pid, 'SIGSTOP');
+  }
+  thaw(): void {
+    process.kill(this.pid, 'SIGCONT');
+  }
 
   log(): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
@@ -428,7 +436,7 @@ export class UpstreamCluster {
   }
 
   snapshot(): Promise<ClusterSnapshot> {
-    return readSnapshot(this.client, this.prefix, this.numShards);
+    return readSnapshot(this.client, new Keyspace(this.prefix), this.numShards);
   }
 
   /** Waits until every shard has Target == Current == one of `nodes` (default: the running nodes). */

@@ -54,13 +54,13 @@ export function registerDemo(program: Command): void {
       }
       if (options.tui === false) {
         ctx.out.line(`GOVERSE_ETCD_ENDPOINTS=${demo.endpoint}`);
-        ctx.out.line(`GOVERSE_ETCD_PREFIX=${demo.prefix}`);
+        ctx.out.line(`GOVERSE_ETCD_PREFIX=${demo.keys.prefix}`);
         ctx.out.line(`GOVERSE_NUM_SHARDS=${shards}`);
         await reportConvergence(demo, started, (t) => ctx.out.note(t));
         // Runs until a signal: shutdown() exits the process.
         await new Promise<never>(() => undefined);
       }
-      const cluster = ctx.withConfig({ etcdEndpoints: [demo.endpoint], etcdPrefix: demo.prefix, numShards: shards });
+      const cluster = ctx.withConfig({ etcdEndpoints: [demo.endpoint], etcdPrefix: demo.keys.prefix, numShards: shards });
       // Piped or redirected: the console needs a terminal, so the demo shows `watch` lines instead.
       const code = process.stdout.isTTY === true ? await openConsole(cluster) : await runWatch(cluster, cluster.config.refresh, null);
       await (stopping ?? demo.stop());

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { Keyspace } from '../../core/keyspace/keys.js';
 import { parseShardValue } from '../../core/keyspace/shardValue.js';
 import { parseObjectId, placeObject } from '../../core/sharding/objectId.js';
 import { ExitCode } from '../exitCodes.js';
@@ -22,7 +21,7 @@ export function registerLocate(program: Command): void {
     let current: string | null = null;
     let alive: boolean | null = null;
     if (options.offline !== true) {
-      const keys = new Keyspace(ctx.config.etcdPrefix);
+      const { keys } = ctx;
       if (shard !== null) {
         const kv = await ctx.etcdRead(`shard ${shard}`, (client, o) => client.get(keys.shard(shard), o));
         // An absent key, or empty parts: no target or owner yet (null in JSON, as for unknown).

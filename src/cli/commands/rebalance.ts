@@ -4,7 +4,6 @@ import { checkPauseLength } from '../../core/operations/operations.js';
 import { describeMoves } from '../../core/planner/plan.js';
 import { rebalanceStrategy } from '../../core/planner/rebalance.js';
 import { plannerSettingsFromConfig } from '../../core/planner/settings.js';
-import { Keyspace } from '../../core/keyspace/keys.js';
 import { formatShardValue } from '../../core/keyspace/shardValue.js';
 import { ExitCode } from '../exitCodes.js';
 import { runMutation, withMutationOptions } from '../mutation.js';
@@ -22,7 +21,7 @@ export function registerRebalance(program: Command): void {
     const strategy = rebalanceStrategy((options.strategy as string | undefined) ?? ctx.config.rebalanceStrategy);
     const snapshot = await ctx.snapshot();
     const result = strategy.plan(snapshot, plannerSettingsFromConfig(ctx.config), snapshot.load, 'idle');
-    const keys = new Keyspace(snapshot.prefix);
+    const { keys } = ctx;
     const moves = result.kind === 'write' ? result.writes : [];
     const rows = moves.map((w) => ({
       id: w.shardId,

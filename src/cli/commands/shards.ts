@@ -5,7 +5,7 @@ import { parseShardList } from '../../core/operations/shardList.js';
 import { malformedIn, malformedListing, parseShardFilterStates, SHARD_DIRS, selectShards, shardRow, type ShardFilter } from '../../core/view/index.js';
 import { ExitCode } from '../exitCodes.js';
 import { action, withGlobalOptions } from '../command.js';
-import { age, cell } from '../render.js';
+import { cell, migrationAge } from '../render.js';
 
 export function registerShards(program: Command): void {
   const cmd = program
@@ -23,7 +23,9 @@ export function registerShards(program: Command): void {
     if (node !== undefined && !knownNodes(snapshot).has(node)) {
       throw new InvalidArgumentError(`unknown node ${JSON.stringify(node)}; alive nodes: ${[...snapshot.nodes.keys()].sort().join(', ') || '(none)'}`);
     }
-    const view = ctx.view(snapshot);
+    // The objects and calls columns come from the nodes' metrics (and our nodes' load records).
+    const scrapes = await ctx.scrape(snapshot);
+    const view = ctx.view(snapshot, { metrics: scrapes.metrics, unmatchedMetrics: scrapes.unmatched });
     const filter: ShardFilter = { ...(node === undefined ? {} : { node }), ...(states ? { states } : {}), ...(ids ? { ids } : {}) };
     const rows = selectShards(view, filter).map((id) => shardRow(view, id));
     // Keys that look like shard keys but are not (aliases such as shard/007): never read as the shard they resemble.
@@ -40,6 +42,7 @@ export function registerShards(program: Command): void {
           pinned: r.pinned,
           stuck: r.stuck,
           ageMs: r.ageMs,
+          ageSource: r.ageSource,
           modRevision: r.modRevision,
           objects: r.objects,
           callRate: r.calls,
@@ -57,7 +60,7 @@ export function registerShards(program: Command): void {
         r.current || '-',
         r.flags.join(',') || '-',
         r.stuck ? `${r.state} (stuck)` : r.state,
-        age(r.ageMs),
+        migrationAge(r),
         cell(r.objects),
         cell(r.calls, 1),
         r.modRevision,

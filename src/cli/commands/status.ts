@@ -27,6 +27,13 @@ export function statusDocument(view: ClusterView): Record<string, unknown> {
       rejected: malformedIn(view.malformed, view.snapshot.prefix, ['nodes']).length,
     },
     gates: view.gates.length,
+    upstream: {
+      nodes: view.upstream.nodes.length,
+      gates: view.upstream.gates.length,
+      leader: view.upstream.leader,
+      unreachableShards: view.upstream.unreachableShards,
+      unreachableOwners: view.upstream.unreachableOwners,
+    },
     shards: {
       total: c.total,
       owned: c.owned,
@@ -45,6 +52,22 @@ export function statusDocument(view: ClusterView): Record<string, unknown> {
     malformed: view.malformed.length,
     malformedKeys: malformedListing(view.malformed),
   };
+}
+
+/**
+ * Upstream processes in the cluster and what they cannot reach, or null when there are none: shard custody is shared,
+ * object calls are not (upstream calls over its gRPC protocol, goverse-node serves HTTP/JSON).
+ */
+function upstreamLine(view: ClusterView): string | null {
+  const u = view.upstream;
+  if (u.nodes.length === 0 && u.gates.length === 0) return null;
+  const members = [`${u.nodes.length} upstream node${u.nodes.length === 1 ? '' : 's'}`, `${u.gates.length} gate${u.gates.length === 1 ? '' : 's'}`];
+  const leader = u.leader === null ? '' : ' (the leader is upstream: drain and pause have no effect)';
+  const unreachable =
+    u.unreachableShards === 0
+      ? ''
+      : `; ${u.unreachableShards} shards owned by goverse-nodes are unreachable from upstream callers (object calls do not cross implementations)`;
+  return `${members.join(', ')}${leader}${unreachable}`;
 }
 
 export function registerStatus(program: Command): void {
@@ -68,6 +91,8 @@ export function registerStatus(program: Command): void {
         `shards    ${c.owned}/${c.total} owned, ${c.migrating} migrating, ${c.unclaimed} unclaimed, ${c.noTarget} without target, ` +
           `${c.orphaned} orphaned, ${c.stuck} stuck, ${c.pinned} pinned`,
       );
+      const up = upstreamLine(view);
+      if (up !== null) out.line(`upstream  ${up}`);
       out.line(`balancer  ${b.state}: ${b.reason}${b.source === 'computed' ? ' (computed here; no fresh status from a leader)' : ''}`);
       if (b.pause !== null) out.line(`paused    by ${b.pause.by} for ${age(b.pause.remainingMs)} more${b.pause.reason ? `: ${b.pause.reason}` : ''}`);
       const rejected = malformedIn(view.malformed, view.snapshot.prefix, ['nodes']).length;

@@ -40,7 +40,7 @@ export interface DemoOptions {
  * this process. `stop()` (and, as a last resort, process exit) ends every child and removes the dir.
  */
 export class DemoCluster {
-  readonly prefix = DEFAULT_PREFIX;
+  readonly keys = new Keyspace(DEFAULT_PREFIX);
   /** The etcd process first (a start retried on new ports leaves stopped ones before it), then the nodes. */
   private readonly etcdChildren: DemoChild[] = [];
   private readonly nodes: DemoChild[] = [];
@@ -84,7 +84,7 @@ export class DemoCluster {
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GOVERSE_')) env[k] = v;
     Object.assign(env, DEMO_NODE_ENV, {
       GOVERSE_ETCD_ENDPOINTS: etcd.endpoint,
-      GOVERSE_ETCD_PREFIX: this.prefix,
+      GOVERSE_ETCD_PREFIX: this.keys.prefix,
       GOVERSE_NUM_SHARDS: String(this.numShards),
       GOVERSE_DB_PATH: join(this.dir, 'objects.sqlite'),
       // Removed with the demo's dir at exit: its place in the tmp directory is no durability risk worth a warning.
@@ -101,7 +101,7 @@ export class DemoCluster {
     }
     options.note(`demo: starting ${options.nodes} goverse-node processes (${addresses.join(', ')}) with ${this.numShards} shards`);
     await this.waitRegistered(addresses, signal);
-    this.client = await GoverseClient.watching({ etcd: this.etcd, prefix: this.prefix, numShards: this.numShards, signal });
+    this.client = await GoverseClient.watching({ etcd: this.etcd, prefix: this.keys.prefix, numShards: this.numShards, signal });
     signal.throwIfAborted();
     this.load = new LoadGenerator(this.client, LOAD);
     this.load.start();
@@ -109,7 +109,7 @@ export class DemoCluster {
   }
 
   private async waitRegistered(addresses: readonly string[], signal: AbortSignal): Promise<void> {
-    const keys = new Keyspace(this.prefix);
+    const { keys } = this;
     const deadline = Date.now() + 30_000;
     for (;;) {
       signal.throwIfAborted();
@@ -124,7 +124,7 @@ export class DemoCluster {
 
   /** How many shards are owned by an alive node, for progress lines. */
   async ownedShards(): Promise<number> {
-    const snapshot = await readSnapshot(this.etcd!, this.prefix, this.numShards);
+    const snapshot = await readSnapshot(this.etcd!, this.keys, this.numShards);
     return snapshot.shards.filter((e) => e !== undefined && snapshot.nodes.has(e.current)).length;
   }
 

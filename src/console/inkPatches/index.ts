@@ -21,7 +21,7 @@
  *      fixed slack, which bounds the resident memory of a console left open through an etcd storm. A runtime that
  *      refuses the flag keeps V8's own sizing.
  * Equivalence: patched and stock rendering show the same cells on every pane, dialog and prompt
- * (test/unit/console/inkPatches.test.tsx); only the escape codes may be spelled differently.
+ * (test/unit/console/inkPatches/inkPatches.test.tsx); only the escape codes may be spelled differently.
  */
 import type { render } from 'ink';
 import type { createElement } from 'react';

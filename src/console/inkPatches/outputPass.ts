@@ -114,6 +114,7 @@ export async function inkOutputPrototype(): Promise<InkOutput | null> {
   const entry = pathToFileURL(require.resolve('ink'));
   const version = (JSON.parse(readFileSync(new URL('../package.json', entry), 'utf8')) as { version?: string }).version;
   if (version?.startsWith(`${INK_MAJOR}.`) !== true) return null;
+  // eslint-disable-next-line no-restricted-syntax -- Ink exports no path to Output: its file is found from the entry.
   const { default: Output } = (await import(new URL('./output.js', entry).href)) as { default?: { prototype: InkOutput } };
   return typeof Output?.prototype.get === 'function' ? Output.prototype : null;
 }

@@ -114,7 +114,7 @@ export function buildFrame(input: FrameInput): Frame {
             lines: overlay.lines.map((l) => truncateStyled(l, cols - 4)),
           },
     status: cut(statusText(ui, theme)),
-    prompt: cut(promptText(ui, theme, input.readsKeys ?? true, cols)),
+    prompt: cut(promptText(ui, theme, input.readsKeys ?? true, cols, view.upstream.leader !== null)),
     context,
   };
 }
@@ -276,14 +276,17 @@ function statusText(ui: UiState, theme: Theme): string {
   return theme.tone(printable(ui.status.text), tone);
 }
 
-function promptText(ui: UiState, theme: Theme, readsKeys: boolean, width: number): string {
+/** Under an upstream leader, drain and pause are refused (it ignores both): their hints go. */
+const IGNORED_BY_UPSTREAM: ReadonlySet<string> = new Set(['drain', 'pauseRebalance']);
+
+function promptText(ui: UiState, theme: Theme, readsKeys: boolean, width: number, upstreamLeader: boolean): string {
   if (!readsKeys) return theme.tone('no keys: stdin is not a terminal · Ctrl-C quits', 'muted');
   const o = ui.overlay;
   if (o.kind === 'palette') return `${theme.bold(':')}${printable(o.text)}█  ${theme.tone('tab completes · enter runs · esc cancels', 'muted')}`;
   if (o.kind === 'filter') return `${theme.bold('/')}${printable(o.text)}█  ${theme.tone('!text = not matching · enter keeps · esc cancels', 'muted')}`;
   // Plain text in one tone: every escape code costs Ink time on every frame.
   const hints = bindingsFor(ui.focus, ui.readOnly).flatMap((b) =>
-    b.hint === undefined ? [] : [{ text: `${b.label.split(' ')[0]!} ${b.hint.word}`, rank: b.hint.rank }],
+    b.hint === undefined || (upstreamLeader && IGNORED_BY_UPSTREAM.has(b.action)) ? [] : [{ text: `${b.label.split(' ')[0]!} ${b.hint.word}`, rank: b.hint.rank }],
   );
   return theme.tone(fitHints(hints, width), 'muted');
 }

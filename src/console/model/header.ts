@@ -70,7 +70,7 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
     view.leader === null
       ? theme.tone('leader none', 'warn')
       : view.leader.alive
-        ? `leader ${printable(view.leader.address)}`
+        ? `leader ${printable(view.leader.address)}${view.upstream.leader === null ? '' : ' (upstream)'}`
         : theme.tone(`leader ${printable(view.leader.address)} (dead)`, 'bad');
   const line1 = [
     `${theme.tone('goverse-top', 'title')}${badges === '' ? '' : ` ${badges}`}`,
@@ -96,6 +96,8 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
     c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
     c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
     ...(view.malformed.length > 0 ? [theme.tone(`malformed ${view.malformed.length} keys`, 'bad')] : []),
+    // Upstream gates and nodes call objects over their gRPC protocol: a goverse-node's shards are out of their reach.
+    ...(view.upstream.unreachableShards > 0 ? [theme.tone(`unreachable from upstream ${view.upstream.unreachableShards}`, 'warn')] : []),
     metricsText(view, source, theme),
     // The shard state `migrating`, as the map's `>`, `shards --state migrating` and `status` count it.
     c.migrating > 0 ? theme.tone(`migrating ${c.migrating}`, 'warn') : 'migrating 0',

@@ -3,10 +3,11 @@
  * node or decision, the node picker of a reassign, and the confirmation of a write with its exact changes.
  */
 import type { OperationPlan } from '../../core/operations/operations.js';
+import type { Migration } from '../../core/planner/stuck.js';
 import { printable } from '../../core/text/printable.js';
-import { shardRow, type ClusterView } from '../../core/view/index.js';
+import { shardMigration, shardRow, type ClusterView } from '../../core/view/index.js';
 import { bindingsFor, PANE_TITLES, type PaneId } from '../keys.js';
-import { compactAge, compactMs, compactNumber, fit } from '../text.js';
+import { compactAge, compactMs, compactNumber, fit, migrationAgeText } from '../text.js';
 import type { Theme } from '../theme.js';
 import { PALETTE } from './palette.js';
 import { decisionRows } from './rebalancePane.js';
@@ -80,7 +81,7 @@ function shardDetails(id: number, view: ClusterView, readOnly: boolean): Overlay
     field('target', r.target || '-'),
     field('current', r.current || '-'),
     field('flags', r.flags.length === 0 ? '-' : r.flags.join(', ')),
-    field('migrating for', r.ageMs === null ? '-' : compactAge(r.ageMs)),
+    field('migrating for', migratingFor(shardMigration(view, id))),
     field('stuck reason', r.reason ?? '-'),
     field('migration', migration === undefined ? '-' : `since ${new Date(migration.since).toISOString()} from ${migration.from || '-'} to ${migration.target}`),
     field('release asked', request === undefined ? '-' : `of ${request.owner} by ${request.by} at ${new Date(request.at).toISOString()}`),
@@ -89,6 +90,19 @@ function shardDetails(id: number, view: ClusterView, readOnly: boolean): Overlay
     ...(r.warnings.length > 0 ? [field('warnings', r.warnings.join('; '))] : []),
   ];
   return { title: `Shard ${id}`, lines, footer: readOnly ? 'esc close' : 'p pin/unpin · r reassign · x release · esc close' };
+}
+
+/** How long a shard has been in migration, and what that rests on. */
+function migratingFor(m: Migration | undefined): string {
+  if (m === undefined) return '-';
+  switch (m.ageSource) {
+    case 'record':
+      return `${migrationAgeText(m)} (migration record)`;
+    case 'first-seen':
+      return `${migrationAgeText(m)} (seen starting)`;
+    case 'unknown':
+      return `unknown (no migration record)${m.seenForMs < 1000 ? '' : `, seen for ${compactAge(m.seenForMs)}`}`;
+  }
 }
 
 function nodeDetails(address: string, view: ClusterView, readOnly: boolean): OverlayContent {

@@ -4,7 +4,13 @@
  * key, flags kept).
  */
 import { describeError } from '../../core/errors.js';
-import { type ForceRefusal, ForceRequiredError, type OperationPlan, type OperationRequest } from '../../core/operations/operations.js';
+import {
+  type ForceRefusal,
+  ForceRequiredError,
+  type OperationPlan,
+  type OperationRequest,
+  UpstreamLeaderError,
+} from '../../core/operations/operations.js';
 import type { OperationResult } from '../../core/operations/result.js';
 import { formatShardList } from '../../core/operations/shardList.js';
 
@@ -70,6 +76,10 @@ export function planFailureText(request: OperationRequest, err: unknown): string
   if (err instanceof ForceRequiredError && request.kind === 'retarget') {
     const command = `goverse-top reassign ${formatShardList(request.shards)} --to ${err.refusal.node} --force`;
     return `${request.kind}: ${refusalText(err.refusal)}; ${forceFromCli(command)}`;
+  }
+  if (err instanceof UpstreamLeaderError) {
+    const ignores = err.operation === 'drain' ? 'ignores drain marks (it would move shards back)' : 'ignores pauses (it goes on rebalancing)';
+    return `${request.kind} refused: the leader ${err.leader} is an upstream Goverse node, which ${ignores}; pin shards (p) and reassign them (r) instead`;
   }
   return `${request.kind}: ${describeError(err)}`;
 }

@@ -1,7 +1,7 @@
 import type { Parsed, ValueType } from './valueTypes.js';
 
 /**
- * Upstream's auto-load entries (reference core 3.8): `single` creates the object on the node owning its shard,
+ * Upstream's auto-load entries (docs/UPSTREAM.md §6.3): `single` creates the object on the node owning its shard,
  * `per-shard` one object per owned shard (`shard#<n>/<id>`), `per-node` one per node (`<addr>/<id>`).
  */
 export type AutoLoadPlacement = 'single' | 'per-shard' | 'per-node';

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 /** The flag with semantics: a pinned shard is never moved automatically. */
 export const PINNED_FLAG = 'pinned';
 
-/** A shard's placement as encoded in the value of `<prefix>/shard/<id>` (reference section 1.1). */
+/** A shard's placement as encoded in the value of `<prefix>/shard/<id>` (docs/UPSTREAM.md §2). */
 export interface ShardValue {
   readonly target: string;
   readonly current: string;

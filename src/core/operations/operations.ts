@@ -6,6 +6,7 @@ import { encodeRecord } from '../keyspace/records.js';
 import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keyspace/shardValue.js';
 import { type Ineligibility, plannerContext } from '../planner/context.js';
 import { Placement } from '../planner/placement.js';
+import { isUpstreamNode } from '../planner/upstream.js';
 import type { AssignmentMode } from '../planner/settings.js';
 import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
 
@@ -95,6 +96,27 @@ function forceReason(r: ForceRefusal): string {
   }
 }
 
+/** Our keyspace extensions that an upstream leader ignores. */
+export type UpstreamIgnored = 'drain' | 'pause';
+
+/**
+ * A drain or a pause while the leader is an upstream Goverse node: it knows neither record, so it would rebalance
+ * shards back onto a drained node and go on rebalancing through a pause. Pins it honours (its reassign and
+ * rebalance skip pinned shards), and moves by hand (a new TargetNode) it completes: those work instead.
+ */
+export class UpstreamLeaderError extends PreconditionError {
+  constructor(
+    readonly operation: UpstreamIgnored,
+    readonly leader: string,
+  ) {
+    const ignores = operation === 'drain' ? 'ignores drain marks and would move shards back onto the node' : 'ignores rebalance pauses and goes on rebalancing';
+    super(
+      `refused: the leader ${leader} is an upstream Goverse node, which ${ignores}; instead pin the shards where they ` +
+        'should stay (goverse-top pin <shards>) and move them by hand (goverse-top reassign <shards> --to <node>): upstream keeps pinned shards where they are put',
+    );
+  }
+}
+
 export interface OperationPlan {
   readonly operation: OperationName;
   readonly shardChanges: readonly PlannedShardChange[];
@@ -115,8 +137,14 @@ export interface OperationContext {
   readonly maxPauseMs?: number;
 }
 
+/** The context with its snapshot's key layout, built once per plan. */
+interface Planning extends OperationContext {
+  readonly keys: Keyspace;
+}
+
 /** Plans a request against the context's snapshot; throws InvalidArgumentError (bad input) or PreconditionError. */
-export function planOperation(request: OperationRequest, ctx: OperationContext): OperationPlan {
+export function planOperation(request: OperationRequest, context: OperationContext): OperationPlan {
+  const ctx: Planning = { ...context, keys: new Keyspace(context.snapshot.prefix) };
   switch (request.kind) {
     case 'pin':
     case 'unpin':
@@ -136,7 +164,13 @@ export function planOperation(request: OperationRequest, ctx: OperationContext):
   }
 }
 
-function planPinning(ctx: OperationContext, op: 'pin' | 'unpin', shardIds: readonly number[]): OperationPlan {
+/** After the input is checked (bad input stays exit 2). Undrain and resume stay allowed: removing a record harms nothing. */
+function refuseUnderUpstreamLeader(snapshot: ClusterSnapshot, operation: UpstreamIgnored): void {
+  const leader = snapshot.leader?.address;
+  if (leader !== undefined && isUpstreamNode(snapshot, leader)) throw new UpstreamLeaderError(operation, leader);
+}
+
+function planPinning(ctx: Planning, op: 'pin' | 'unpin', shardIds: readonly number[]): OperationPlan {
   const { snapshot } = ctx;
   const pinned = op === 'pin';
   const changes: PlannedShardChange[] = [];
@@ -158,7 +192,7 @@ function planPinning(ctx: OperationContext, op: 'pin' | 'unpin', shardIds: reado
  * New targets (see the request). A named target that is not alive or not eligible is refused unless the refusals are
  * overridden. Pins stay as they are: a pinned shard moved by hand stays pinned where it goes.
  */
-function planRetarget(ctx: OperationContext, shardIds: readonly number[], to: string | null, refusals: Refusals): OperationPlan {
+function planRetarget(ctx: Planning, shardIds: readonly number[], to: string | null, refusals: Refusals): OperationPlan {
   const { snapshot } = ctx;
   if (to !== null) checkTarget(snapshot, to, refusals);
   const placement = to === null ? new Placement(plannerContext(snapshot), snapshot, ctx.assignment ?? 'rendezvous') : null;
@@ -185,9 +219,8 @@ function planRetarget(ctx: OperationContext, shardIds: readonly number[], to: st
  * away is asked to release (a release request record); a live owner of a stable shard keeps it unless the refusals
  * are overridden, which clears it anyway (that node drops the shard when it sees the change).
  */
-function planRelease(ctx: OperationContext, shardIds: readonly number[], refusals: Refusals): OperationPlan {
-  const { snapshot } = ctx;
-  const keys = new Keyspace(snapshot.prefix);
+function planRelease(ctx: Planning, shardIds: readonly number[], refusals: Refusals): OperationPlan {
+  const { snapshot, keys } = ctx;
   const changes: PlannedShardChange[] = [];
   const records: PlannedRecordChange[] = [];
   const skipped: OperationPlan['skipped'][number][] = [];
@@ -223,10 +256,10 @@ function planRelease(ctx: OperationContext, shardIds: readonly number[], refusal
 }
 
 /** Drain: mark the node (no new targets until undrained) and retarget every unpinned shard targeted at it. */
-function planDrain(ctx: OperationContext, node: string): OperationPlan {
-  const { snapshot } = ctx;
+function planDrain(ctx: Planning, node: string): OperationPlan {
+  const { snapshot, keys } = ctx;
   if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
-  const keys = new Keyspace(snapshot.prefix);
+  refuseUnderUpstreamLeader(snapshot, 'drain');
   const existing = snapshot.drains.get(node);
   const record = { at: ctx.now, by: ctx.by };
   // Plan against the snapshot as it will be, with the node drained, so placement never picks it.
@@ -251,14 +284,14 @@ function planDrain(ctx: OperationContext, node: string): OperationPlan {
   return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${changes.length} shards` };
 }
 
-function planUndrain(ctx: OperationContext, node: string): OperationPlan {
+function planUndrain(ctx: Planning, node: string): OperationPlan {
   const { snapshot } = ctx;
   const existing = snapshot.drains.get(node);
   if (existing === undefined) {
     if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
     return { operation: 'undrain', shardChanges: [], recordChanges: [], skipped: [], summary: `${node} is not drained` };
   }
-  const key = new Keyspace(snapshot.prefix).drain(node);
+  const key = ctx.keys.drain(node);
   return {
     operation: 'undrain',
     shardChanges: [],
@@ -283,9 +316,10 @@ export function checkPauseLength(forMs: number, maxMs: number): void {
 }
 
 /** Pauses rebalancing for `forMs`; the record lives under a lease of that length, so it expires by itself. */
-function planPause(ctx: OperationContext, forMs: number, reason: string): OperationPlan {
+function planPause(ctx: Planning, forMs: number, reason: string): OperationPlan {
   checkPauseLength(forMs, ctx.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS);
   const { snapshot } = ctx;
+  refuseUnderUpstreamLeader(snapshot, 'pause');
   const existing = snapshot.pause;
   const until = ctx.now + forMs;
   return {
@@ -294,7 +328,7 @@ function planPause(ctx: OperationContext, forMs: number, reason: string): Operat
     recordChanges: [
       {
         id: 'rebalance-pause',
-        key: new Keyspace(snapshot.prefix).rebalancePause,
+        key: ctx.keys.rebalancePause,
         old: existing === null ? null : encodeRecord(stripRevision(existing)),
         new: encodeRecord({ until, by: ctx.by, at: ctx.now, reason }),
         expectedModRevision: existing?.modRevision ?? 0,
@@ -306,7 +340,7 @@ function planPause(ctx: OperationContext, forMs: number, reason: string): Operat
   };
 }
 
-function planResume(ctx: OperationContext): OperationPlan {
+function planResume(ctx: Planning): OperationPlan {
   const existing = ctx.snapshot.pause;
   const recordChanges: PlannedRecordChange[] =
     existing === null
@@ -314,7 +348,7 @@ function planResume(ctx: OperationContext): OperationPlan {
       : [
           {
             id: 'rebalance-pause',
-            key: new Keyspace(ctx.snapshot.prefix).rebalancePause,
+            key: ctx.keys.rebalancePause,
             old: encodeRecord(stripRevision(existing)),
             new: null,
             expectedModRevision: existing.modRevision,
@@ -356,13 +390,13 @@ function valueAt(snapshot: ClusterSnapshot, id: number): ShardValue {
   return e === undefined ? { target: '', current: '', flags: [] } : { target: e.target, current: e.current, flags: e.flags };
 }
 
-function shardChange(ctx: OperationContext, id: number, after: ShardValue): PlannedShardChange {
+function shardChange(ctx: Planning, id: number, after: ShardValue): PlannedShardChange {
   const { snapshot } = ctx;
   const entry = snapshot.shards[id];
   const before = valueAt(snapshot, id);
   return {
     shardId: id,
-    key: new Keyspace(snapshot.prefix).shard(id),
+    key: ctx.keys.shard(id),
     old: entry?.raw ?? null,
     new: formatShardValue(after),
     expectedModRevision: entry?.modRevision ?? 0,

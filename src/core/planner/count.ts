@@ -4,12 +4,12 @@ import type { PlannerSettings } from './settings.js';
 import { rebalanceInputs } from './tally.js';
 
 /**
- * Upstream's RebalanceShards (core 3.7), move for move, so it reproduces the vectors of core 10.3. Counts by
- * TargetNode; up to `batchSize` times moves the lowest unpinned shard ID of the first node with the most shards to the
- * first node with the fewest, while max >= min + 2 and max - min > threshold * numShards / nodes. It stops at the
- * threshold and gives up when the fullest node holds only pinned shards, as upstream does (the `weighted` strategy
- * does neither). Eligible nodes replace upstream's alive nodes: a draining or stopping node is simply no
- * destination and its shards do not count; reassign moves them off.
+ * Upstream's RebalanceShards (docs/UPSTREAM.md §7), move for move, so it reproduces the vectors of §14.3 there. Counts
+ * by TargetNode; up to `batchSize` times moves the lowest unpinned shard ID of the first node with the most shards to
+ * the first node with the fewest, while max >= min + 2 and max - min > threshold * numShards / nodes. It stops at the
+ * threshold and gives up when the fullest node holds only pinned shards, as upstream does (the `weighted` strategy does
+ * neither). Eligible nodes replace upstream's alive nodes: a draining or stopping node is simply no destination and its
+ * shards do not count; reassign moves them off.
  */
 export function planCount(snapshot: ClusterSnapshot, settings: Pick<PlannerSettings, 'batchSize' | 'imbalanceThreshold'>): PlanResult {
   const inputs = rebalanceInputs(snapshot);

@@ -7,8 +7,9 @@ import type { PlannerSettings } from './settings.js';
 import { noEligibleNodes } from './tally.js';
 
 /**
- * Targets for shards that have none or whose target is not an eligible node (core 3.3, with eligible nodes where
- * upstream has alive ones, so draining and stopping nodes hand their shards over). Builds the initial mapping too.
+ * Targets for shards that have none or whose target is not an eligible node (docs/UPSTREAM.md §6.1, with eligible nodes
+ * where upstream has alive ones, so draining and stopping nodes hand their shards over).
+ * Builds the initial mapping too.
  * Pinned shards with a target are left alone even when that target is dead: stuck detection reports them.
  * A shard without target whose current owner is eligible adopts it (no data moves).
  */

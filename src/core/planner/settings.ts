@@ -1,4 +1,5 @@
 import type { GoverseConfig } from '../config/settings.js';
+import type { StrategyName } from './rebalance.js';
 
 /** How shards that need a target (initial mapping, orphans) are placed. */
 export type AssignmentMode =
@@ -42,7 +43,7 @@ export interface PlannerSettings {
   readonly load: LoadSettings;
 }
 
-/** Upstream's defaults (reference section 7) plus ours for the new strategies and stuck recovery. */
+/** Upstream's defaults (docs/UPSTREAM.md §11) plus ours for the new strategies and stuck recovery. */
 export function defaultPlannerSettings(numShards: number): PlannerSettings {
   const batchSize = Math.max(1, Math.floor(numShards / 128));
   return {
@@ -69,5 +70,46 @@ export function plannerSettingsFromConfig(config: GoverseConfig): PlannerSetting
     stuckTimeoutMs: config.stuckTimeout,
     releaseTimeoutMs: config.stuckTimeout,
     load: { ...base.load, metric: config.loadMetric, band: config.loadHysteresis, moveBudget: config.rebalanceMoveBudget, settleMs: config.loadSettle },
+  };
+}
+
+/**
+ * Whether the time-based fence stops a node from serving when its etcd contact is too old (src/cluster/fence.ts).
+ * `disabled-for-tests` comes only from GOVERSE_TEST_DISABLE_FENCING, the chaos suite's broken build.
+ */
+export type FencingMode = 'enforced' | 'disabled-for-tests';
+
+/** A cluster member's settings: its lease and fence, the lifecycle's timing, and what its leader plans with. */
+export interface MemberSettings {
+  readonly numShards: number;
+  readonly leaseTtlSeconds: number;
+  /** Serving stops this long before the lease could expire. */
+  readonly fenceMarginMs: number;
+  readonly fencing: FencingMode;
+  /** The safety tick of the lifecycle (passes also run on every watch event). */
+  readonly shardCheckIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly strategy: StrategyName;
+  readonly planner: PlannerSettings;
+  /** Deadline for shard lock acquisitions of claim and release. */
+  readonly lockTimeoutMs: number;
+  /** Watcher resync period (bounds staleness). */
+  readonly resyncIntervalMs?: number;
+}
+
+/** The cluster member's settings of a resolved configuration (goverse-node's). */
+export function memberSettingsFromConfig(config: GoverseConfig): MemberSettings {
+  const ttlMs = config.leaseTtl;
+  return {
+    numShards: config.numShards,
+    leaseTtlSeconds: Math.round(ttlMs / 1000),
+    // Serving stops a fifth of the TTL (at most 2 s, at least 300 ms) before the lease could expire.
+    fenceMarginMs: Math.max(300, Math.min(2000, ttlMs / 5)),
+    fencing: config.testDisableFencing ? 'disabled-for-tests' : 'enforced',
+    shardCheckIntervalMs: config.shardCheckInterval,
+    shutdownTimeoutMs: config.shutdownTimeout,
+    strategy: config.rebalanceStrategy,
+    planner: plannerSettingsFromConfig(config),
+    lockTimeoutMs: config.lockTimeout,
   };
 }

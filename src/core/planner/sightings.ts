@@ -3,9 +3,9 @@
  * migrations. One rule for the leader (StabilityClock), the console (a watch) and `goverse-top watch` (polls), so all
  * three date stability and migrations alike.
  *
- * The stability clock is upstream's IsStateStable minus its defects 6-8: it restarts only when the set of alive nodes
- * changes. Gate churn, leader changes and re-puts of an already known node leave it alone, and every process (the new
- * leader included) applies the same rule to the same watch events.
+ * The stability clock is upstream's IsStateStable minus its defects (docs/UPSTREAM.md §5, §13.6-8): it restarts only
+ * when the set of alive nodes changes. Gate churn, leader changes and re-puts of an already known node leave it alone,
+ * and every process (the new leader included) applies the same rule to the same watch events.
  */
 import type { ClusterChange, ClusterSnapshot, ShardEntry } from '../snapshot/snapshot.js';
 import { type FirstSeen, sighting, trackFirstSeen } from './stuck.js';
@@ -61,9 +61,12 @@ export class Sightings {
     return this.seen;
   }
 
-  /** A watcher's first full list: first sightings start over from a pass over every shard. */
+  /**
+   * A watcher's full list (the first, or a re-list after a gap): a pass over every shard. Sightings of migrations
+   * still to the same target are kept; the others were already under way, so their start is unknown (late).
+   */
   restart(snapshot: ClusterSnapshot, now: number): void {
-    this.seen = trackFirstSeen(new Map(), snapshot, now);
+    this.seen = trackFirstSeen(this.seen, snapshot, now, true);
   }
 
   /**
@@ -79,9 +82,12 @@ export class Sightings {
     }
   }
 
-  /** A poll (`watch`): a full pass over the shards, and the alive set compared with the previous poll's. */
+  /**
+   * A poll (`watch`): a full pass over the shards, and the alive set compared with the previous poll's. What the
+   * first poll finds was already under way (late); later polls date new migrations within one interval.
+   */
   poll(snapshot: ClusterSnapshot, now: number): void {
-    this.seen = trackFirstSeen(this.seen, snapshot, now);
+    this.seen = trackFirstSeen(this.seen, snapshot, now, this.polled === null);
     if (this.polled !== null && membersDiffer(this.polled, snapshot)) this.changedAt = now;
     this.polled = snapshot;
   }

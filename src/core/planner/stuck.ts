@@ -25,25 +25,49 @@ export type MigrationState =
 export interface FirstSeen {
   readonly target: string;
   readonly since: number;
+  /**
+   * Already under way when first seen (a watcher's first read, or a re-read after a gap): `since` only bounds the
+   * start from below. The leader sets none: it dates what it finds from its own first sight, on purpose.
+   */
+  readonly late?: true;
 }
 
-export interface Migration {
+/** How old a migration is, and what that rests on. */
+export type MigrationAge =
+  /** From its migration record for this target (`record`), or from a sighting of its start (`first-seen`). */
+  | { readonly ageSource: 'record' | 'first-seen'; readonly since: number; readonly ageMs: number }
+  /**
+   * No record for this target, and not seen starting: upstream nodes write no records, and a one-shot command or a
+   * console that just started finds migrations already under way. `seenForMs` (0 for a single look) is how long this
+   * observer has seen it: a lower bound of its age, never the age.
+   */
+  | { readonly ageSource: 'unknown'; readonly since: null; readonly ageMs: null; readonly seenForMs: number };
+
+export type Migration = {
   readonly shardId: number;
   readonly state: MigrationState;
   readonly target: string;
   readonly current: string;
   readonly pinned: boolean;
-  /** Epoch ms the migration began. */
-  readonly since: number;
-  readonly ageMs: number;
-  /** `record`: `<prefix>/migration/<id>` for this target; `first-seen`: the map passed in; `now`: seen just now. */
-  readonly ageSource: 'record' | 'first-seen' | 'now';
-}
+} & MigrationAge;
 
-export interface StuckShard extends Migration {
-  /** One line for the error log and the console: state, nodes, age. */
+/**
+ * Why a migration counts as stuck: `age` (at least the stuck timeout old, or seen that long), or `state` (its age is
+ * unknown, but its state is one that nothing in the cluster repairs by itself, so waiting cannot help).
+ */
+export type StuckBasis = 'age' | 'state';
+
+export type StuckShard = Migration & {
+  readonly basis: StuckBasis;
+  /** One line for the error log and the console: state, nodes, age and what the age rests on. */
   readonly reason: string;
-}
+};
+
+/**
+ * States no leader (ours or upstream's) repairs: reassign leaves pinned shards alone, so a shard pinned to a node
+ * that is gone stays unserved until an operator acts, however long it has been so.
+ */
+const NEEDS_AN_OPERATOR: ReadonlySet<MigrationState> = new Set<MigrationState>(['pinned-to-dead']);
 
 /**
  * The state of a shard, or null when it is settled (target == current, both empty included). A pinned shard settled
@@ -61,9 +85,10 @@ export function classifyMigration(value: ShardValue, alive: ReadonlySet<string>)
 
 /**
  * Every shard in migration with its state and age. The age comes from the shard's migration record when the record
- * belongs to the current target (a record for an earlier target is stale), else from `firstSeen`, else it is 0.
- * `candidates`, when given, are the only shards looked at (ascending IDs that include every shard in migration and
- * every pinned shard on a dead target): the console's view knows them from its columns and skips the 8192-shard scan.
+ * belongs to the current target (a record for an earlier target is stale), else from a sighting of its start in
+ * `firstSeen`; otherwise it is unknown (see MigrationAge). `candidates`, when given, are the only shards looked at
+ * (ascending IDs that include every shard in migration and every pinned shard on a dead target): the console's view
+ * knows them from its columns and skips the 8192-shard scan.
  */
 export function listMigrations(
   snapshot: ClusterSnapshot,
@@ -78,22 +103,19 @@ export function listMigrations(
     if (entry === undefined) continue;
     const state = classifyMigration(entry, alive);
     if (state === null) continue;
-    const { since, source } = migrationStart(snapshot, firstSeen, entry.id, entry.target, now);
     out.push({
       shardId: entry.id,
       state,
       target: entry.target,
       current: entry.current,
       pinned: isPinned(entry),
-      since,
-      ageMs: Math.max(0, now - since),
-      ageSource: source,
+      ...migrationAge(migrationStart(snapshot, firstSeen, entry.id, entry.target), now),
     });
   }
   return out;
 }
 
-/** Migrations at least `timeoutMs` old, each with a one-line reason. */
+/** Migrations at least `timeoutMs` old, or stuck whatever their age (see stuckAmong), each with a one-line reason. */
 export function findStuck(
   snapshot: ClusterSnapshot,
   firstSeen: ReadonlyMap<number, FirstSeen>,
@@ -103,14 +125,36 @@ export function findStuck(
   return stuckAmong(listMigrations(snapshot, firstSeen, now), timeoutMs);
 }
 
-/** The migrations of a `listMigrations` result that are stuck, for callers that need both lists from one scan. */
+/**
+ * The migrations of a `listMigrations` result that are stuck, for callers that need both lists from one scan: those
+ * at least `timeoutMs` old; of those whose age is unknown, those seen for at least `timeoutMs` and those in a state
+ * nothing repairs (NEEDS_AN_OPERATOR). A migration of unknown age in any other state is not called stuck: nothing
+ * says it has lasted.
+ */
 export function stuckAmong(migrations: readonly Migration[], timeoutMs: number): StuckShard[] {
-  return migrations.filter((m) => m.ageMs >= timeoutMs).map((m) => ({ ...m, reason: stuckReason(m) }));
+  const out: StuckShard[] = [];
+  for (const m of migrations) {
+    const verdict = stuckVerdict(m, timeoutMs);
+    if (verdict !== null) out.push({ ...m, basis: verdict.basis, reason: stuckReason(m, verdict) });
+  }
+  return out;
+}
+
+/** Whether a migration is stuck (see stuckAmong): on what basis, and its age in words; null when it is not. */
+export interface StuckVerdict {
+  readonly basis: StuckBasis;
+  readonly ageText: string;
+}
+
+export function stuckVerdict(m: Migration, timeoutMs: number): StuckVerdict | null {
+  if (m.ageSource !== 'unknown') return m.ageMs >= timeoutMs ? { basis: 'age', ageText: `for ${formatAge(m.ageMs)}` } : null;
+  if (m.seenForMs >= timeoutMs) return { basis: 'age', ageText: `for at least ${formatAge(m.seenForMs)} (start unknown: no migration record)` };
+  return NEEDS_AN_OPERATOR.has(m.state) ? { basis: 'state', ageText: '(for an unknown time: no migration record)' } : null;
 }
 
 /** The one-line reason of a stuck migration: shard, state, nodes, age. */
-export function stuckReason(m: Migration): string {
-  return `shard ${m.shardId} ${describeState(m)} for ${formatAge(m.ageMs)}`;
+export function stuckReason(m: Migration, verdict: StuckVerdict): string {
+  return `shard ${m.shardId} ${describeState(m)} ${verdict.ageText}`;
 }
 
 function describeState(m: Migration): string {
@@ -137,20 +181,29 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 3600)} h`;
 }
 
-/** The first-seen map for the next pass: entries kept while the shard still migrates to the same target. */
-export function trackFirstSeen(previous: ReadonlyMap<number, FirstSeen>, snapshot: ClusterSnapshot, now: number): Map<number, FirstSeen> {
+/**
+ * The first-seen map for the next pass: entries kept while the shard still migrates to the same target. `late`: the
+ * migrations not seen before were already under way (a watcher's first read, or one after a gap).
+ */
+export function trackFirstSeen(
+  previous: ReadonlyMap<number, FirstSeen>,
+  snapshot: ClusterSnapshot,
+  now: number,
+  late = false,
+): Map<number, FirstSeen> {
   const alive = new Set(snapshot.nodes.keys());
   const next = new Map<number, FirstSeen>();
   for (const entry of snapshot.shards) {
     if (entry === undefined || classifyMigration(entry, alive) === null) continue;
-    next.set(entry.id, sighting(previous.get(entry.id), entry.target, now));
+    next.set(entry.id, sighting(previous.get(entry.id), entry.target, now, late));
   }
   return next;
 }
 
 /** The first sighting of a migration to `target`: the previous one while it was to the same target, else now. */
-export function sighting(previous: FirstSeen | undefined, target: string, now: number): FirstSeen {
-  return previous !== undefined && previous.target === target ? previous : { target, since: now };
+export function sighting(previous: FirstSeen | undefined, target: string, now: number, late = false): FirstSeen {
+  if (previous !== undefined && previous.target === target) return previous;
+  return late ? { target, since: now, late } : { target, since: now };
 }
 
 /** Record keys the leader keeps tidy, each with the ModRevision to compare (0: must be absent). */
@@ -175,7 +228,9 @@ export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<
     if (entry === undefined || !inMigration(entry.id)) continue;
     const existing = snapshot.migrations.get(entry.id);
     if (existing?.target === entry.target) continue;
-    const { since } = migrationStart(snapshot, firstSeen, entry.id, entry.target, now);
+    // Dated from its first sighting; the leader's sightings are never late, and a migration it has not seen yet starts now.
+    const seen = firstSeen.get(entry.id);
+    const since = seen?.target === entry.target ? seen.since : now;
     backfill.push({
       shardId: entry.id,
       expectedModRevision: keyRevision(snapshot, existing, keys.migration(entry.id)),
@@ -191,17 +246,22 @@ export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<
   return { backfill, obsoleteMigrations, obsoleteReleaseRequests };
 }
 
-/** When a shard's migration to `target` began: its record for that target, else its first sighting, else now. */
-export function migrationStart(
-  snapshot: ClusterSnapshot,
-  firstSeen: ReadonlyMap<number, FirstSeen>,
-  shardId: number,
-  target: string,
-  now: number,
-): { since: number; source: Migration['ageSource'] } {
+/** What a migration's age rests on, before a clock makes it an age (see MigrationAge). */
+export type MigrationStart =
+  | { readonly ageSource: 'record' | 'first-seen'; readonly since: number }
+  /** `seenSince`: when this observer first saw it, already under way; null when it has not seen it before. */
+  | { readonly ageSource: 'unknown'; readonly seenSince: number | null };
+
+/** A shard's migration to `target`: its record for that target, else a sighting of its start, else unknown. */
+export function migrationStart(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<number, FirstSeen>, shardId: number, target: string): MigrationStart {
   const record = snapshot.migrations.get(shardId);
-  if (record !== undefined && record.target === target) return { since: record.since, source: 'record' };
+  if (record !== undefined && record.target === target) return { ageSource: 'record', since: record.since };
   const seen = firstSeen.get(shardId);
-  if (seen !== undefined && seen.target === target) return { since: seen.since, source: 'first-seen' };
-  return { since: now, source: 'now' };
+  if (seen === undefined || seen.target !== target) return { ageSource: 'unknown', seenSince: null };
+  return seen.late ? { ageSource: 'unknown', seenSince: seen.since } : { ageSource: 'first-seen', since: seen.since };
+}
+
+export function migrationAge(start: MigrationStart, now: number): MigrationAge {
+  if (start.ageSource !== 'unknown') return { ageSource: start.ageSource, since: start.since, ageMs: Math.max(0, now - start.since) };
+  return { ageSource: 'unknown', since: null, ageMs: null, seenForMs: start.seenSince === null ? 0 : Math.max(0, now - start.seenSince) };
 }

@@ -87,7 +87,7 @@ export function validateObjectId(id: string, numShards: number): ParsedObjectId 
 }
 
 /**
- * Upstream's GetShardID (reference section 6.4): lenient, never throws. A well-formed `shard#<n>/...` prefix with
+ * Upstream's GetShardID (docs/UPSTREAM.md §10.2): lenient, never throws. A well-formed `shard#<n>/...` prefix with
  * n in range selects shard n; anything else hashes the whole ID.
  */
 export function shardOfObject(id: string, numShards: number): number {

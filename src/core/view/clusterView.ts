@@ -1,6 +1,7 @@
 import { compareAddresses, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen } from '../planner/stuck.js';
+import { upstreamPresence } from '../planner/upstream.js';
 import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
 import type { ClusterView, HotShardView, NodeView, ViewInput, ViewInternals } from './clusterViewTypes.js';
@@ -8,7 +9,7 @@ import { fillShardLoad, type LoadSources, loadSources, patchLoadSources, updateS
 import { MigrationList } from './migrationList.js';
 import { type DecisionCount, latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
 import { allNodeRows, patchNodeRows } from './nodeRows.js';
-import { fullPass, incrementalPass } from './shardColumns.js';
+import { fullPass, incrementalPass, type ShardPass } from './shardColumns.js';
 import { SHARD_FLAG } from './shardState.js';
 
 /**
@@ -52,17 +53,9 @@ export function buildClusterView(input: ViewInput): ClusterView {
       ? dirtyNodes(changedNodes, nodeIndex, pass.touched, [previous!.leader?.address, leaderNow])
       : null;
 
-  let sources: LoadSources;
-  if (same !== undefined && dirty !== null) {
-    sources = patchLoadSources(same.loadSources, snapshot, addresses, metrics, dirty);
-    updateShardLoad(columns, index, sources, same.loadSources, pass.changed!, dirty);
-  } else {
-    sources = loadSources(snapshot, addresses, metrics);
-    if (same !== undefined) updateShardLoad(columns, index, sources, same.loadSources, pass.changed!);
-    else fillShardLoad(columns, sources);
-  }
+  const sources = shardLoad(pass, snapshot, metrics, same, dirty);
 
-  const rowsInput = { snapshot, now, addresses, tally, metrics, ctx: ctx.ctx };
+  const rowsInput = { snapshot, now, addresses, tally, metrics, ctx: ctx.ctx, current: columns.current };
   const rows = same !== undefined && dirty !== null ? patchNodeRows(rowsInput, same.rows, dirty) : allNodeRows(rowsInput);
   const internal: ViewInternals = {
     storage: { retired: false, columns, tally, index, migrations: unsettled },
@@ -80,6 +73,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     nodeIndex,
     nodeCounts: rows.counts,
     gates: previous?.snapshot.gates === snapshot.gates ? previous.gates : [...snapshot.gates.keys()].sort(compareAddresses),
+    upstream: upstreamPresence(snapshot, new Map(addresses.map((a, i) => [a, tally.owned[i]!]))),
     shards: columns,
     layout: index,
     counts: { ...tally.counts, stuck: stuck.length },
@@ -102,6 +96,28 @@ export function buildClusterView(input: ViewInput): ClusterView {
     unmatchedMetrics: input.unmatchedMetrics ?? [],
     internal,
   };
+}
+
+/**
+ * Where each shard's load figures come from, and the shard load columns filled: in full, for the changed shards, or
+ * for the changed shards and the dirty nodes' shards.
+ */
+function shardLoad(
+  pass: ShardPass,
+  snapshot: ClusterSnapshot,
+  metrics: ReadonlyMap<string, NodeMetrics>,
+  same: ViewInternals | undefined,
+  dirty: Set<number> | null,
+): LoadSources {
+  const { addresses, columns, index, changed } = pass;
+  if (same === undefined || changed === null) {
+    const sources = loadSources(snapshot, addresses, metrics);
+    fillShardLoad(columns, sources);
+    return sources;
+  }
+  const sources = dirty === null ? loadSources(snapshot, addresses, metrics) : patchLoadSources(same.loadSources, snapshot, addresses, metrics, dirty);
+  updateShardLoad(columns, index, sources, same.loadSources, changed, ...(dirty === null ? [] : [dirty]));
+  return sources;
 }
 
 /** Node indexes to look at again: those of the hinted addresses, those changed shards named, the leaders. */

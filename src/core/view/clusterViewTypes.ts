@@ -1,6 +1,7 @@
 import type { PlannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
+import type { UpstreamPresence } from '../planner/upstream.js';
 import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
 import type { BalancerInput, BalancerView } from './balancer.js';
 import type { LoadSources } from './loadColumns.js';
@@ -150,6 +151,8 @@ export interface ClusterView {
   readonly nodeIndex: ReadonlyMap<string, number>;
   readonly nodeCounts: NodeCounts;
   readonly gates: readonly string[];
+  /** Upstream nodes and gates among the members, and the shards of goverse-nodes their calls cannot reach. */
+  readonly upstream: UpstreamPresence;
   readonly shards: ShardColumns;
   /** The shards grouped by owner, and the notable ones (the shard map's layout). */
   readonly layout: ShardLayout;
@@ -205,8 +208,10 @@ export interface ShardRow {
   readonly state: ShardState;
   readonly pinned: boolean;
   readonly stuck: boolean;
-  /** Age of the migration (null when not in migration). */
+  /** Age of the migration: null when not in migration, or when its start is unknown (`ageSource` says which). */
   readonly ageMs: number | null;
+  /** What the age rests on (Migration's `ageSource`); null when not in migration. */
+  readonly ageSource: Migration['ageSource'] | null;
   /** The stuck reason (null when not stuck). */
   readonly reason: string | null;
   /** 0 when the key is absent. */

@@ -22,6 +22,7 @@ export {
   type ViewInput,
 } from './clusterViewTypes.js';
 export {
+  configuredBaseUrl,
   expandTemplate,
   identifyNode,
   type MetricsSources,
@@ -54,7 +55,7 @@ export {
   type QueryName,
   TOP_SHARDS,
 } from './prometheusQueries.js';
-export { selectShards, shardRow } from './shardColumns.js';
+export { selectShards, shardMigration, shardRow } from './shardColumns.js';
 export type { ShardLayout } from './shardIndex.js';
 export {
   classifyShard,

@@ -1,25 +1,30 @@
-import { splitHostPort } from '../config/addresses.js';
+import { isWildcardHost, splitHostPort } from '../config/addresses.js';
+import type { ConfigNode } from '../config/configNodes.js';
 import { selectSamples } from '../metrics/query.js';
 import type { MetricFamilies } from '../metrics/textFormat.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 
 /**
  * Where node metrics are scraped. TypeScript nodes publish their ops URL in `<prefix>/nodeinfo/<addr>`; upstream
- * nodes publish nothing, so the operator gives `--metrics-url`: a template (`http://{host}:8080/metrics`, with
+ * nodes publish nothing, so they are found in the config file's node list (upstream's YAML: `advertise_addr` and
+ * `http_addr` per node), or the operator gives `--metrics-url`: a template (`http://{host}:8080/metrics`, with
  * `{addr}`, `{host}` and `{port}` taken from the node address) and/or explicit URLs, whose node is recognised from
  * the scraped series.
  */
 export interface MetricsSources {
   readonly templates: readonly string[];
   readonly urls: readonly string[];
+  /** `http_addr` by node address, from the config file. */
+  readonly configured: ReadonlyMap<string, string>;
 }
 
 const PLACEHOLDER = /\{(addr|host|port)\}/;
 
-export function parseMetricsSources(items: readonly string[]): MetricsSources {
+export function parseMetricsSources(items: readonly string[], configNodes: readonly ConfigNode[] = []): MetricsSources {
   return {
     templates: items.filter((i) => PLACEHOLDER.test(i)),
     urls: items.filter((i) => !PLACEHOLDER.test(i)),
+    configured: new Map(configNodes.map((n) => [n.address, n.httpAddr])),
   };
 }
 
@@ -27,7 +32,12 @@ export interface ScrapeTarget {
   readonly url: string;
   /** The node scraped; null for an explicit URL, whose node `identifyNode` learns from the scrape. */
   readonly address: string | null;
-  readonly source: 'nodeinfo' | 'template' | 'list';
+  readonly source: 'nodeinfo' | 'config' | 'template' | 'list';
+  /**
+   * Upstream nodes' `/ready` (200 ready, 503 not), asked beside `/metrics` for nodes found in the config file: they
+   * export no readiness series. Null for the others (ours export `goverse_node_ready`).
+   */
+  readonly readyUrl: string | null;
 }
 
 export interface TargetPlan {
@@ -53,6 +63,19 @@ export function expandTemplate(template: string, address: string): string {
  */
 const OPS_URL = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/;
 
+/**
+ * The base URL of a node's HTTP server from the `http_addr` its config entry lists (a listen address): a wildcard or
+ * empty host is the node's own host; another host is refused, as a published ops URL on another host is.
+ */
+export function configuredBaseUrl(httpAddr: string, address: string): { readonly base: string } | { readonly problem: string } {
+  const hp = splitHostPort(httpAddr);
+  const own = splitHostPort(address)?.host ?? '';
+  if (hp === undefined || hp.port === 0) return { problem: 'not a host:port with a port' };
+  const host = isWildcardHost(hp.host) ? own : hp.host;
+  if (host === '' || host.toLowerCase() !== own.toLowerCase()) return { problem: `host ${hp.host} is not the node's own host ${own || '(none)'}` };
+  return { base: `http://${host}:${hp.port}` };
+}
+
 /** The node's `/metrics` URL from its published ops URL, or why the ops URL is not used. */
 export function opsMetricsUrl(opsUrl: string, address: string): { readonly url: string } | { readonly problem: string } {
   const m = OPS_URL.exec(opsUrl);
@@ -64,9 +87,10 @@ export function opsMetricsUrl(opsUrl: string, address: string): { readonly url: 
 }
 
 /**
- * One target per alive node: its published ops URL, else the first template; plus every explicit URL not already a
- * node's target. A published ops URL that is not the node's own `http(s)://host:port` is never fetched: the node
- * falls back to the template, and the URL is reported as ignored (or as why the node has no target).
+ * One target per alive node: its published ops URL, else its config file entry (nodes without nodeinfo only), else
+ * the first template; plus every explicit URL not already a node's target. A published ops URL that is not the node's
+ * own `http(s)://host:port`, or a config entry on another host, is never fetched: the node falls back to the next
+ * source, and the URL is reported as ignored (or as why the node has no target).
  */
 export function metricsTargets(snapshot: ClusterSnapshot, sources: MetricsSources): TargetPlan {
   const targets: ScrapeTarget[] = [];
@@ -75,29 +99,40 @@ export function metricsTargets(snapshot: ClusterSnapshot, sources: MetricsSource
   const taken = new Set<string>();
   const template = sources.templates[0];
   for (const address of snapshot.nodes.keys()) {
-    const opsUrl = snapshot.nodeInfo.get(address)?.opsUrl ?? '';
+    const info = snapshot.nodeInfo.get(address);
+    const opsUrl = info?.opsUrl ?? '';
     const published = opsUrl === '' ? null : opsMetricsUrl(opsUrl, address);
+    // A node that publishes nodeinfo is one of ours: what it publishes is the truth about it, not a file.
+    const httpAddr = info === undefined ? sources.configured.get(address) : undefined;
+    const configured = httpAddr === undefined ? null : configuredBaseUrl(httpAddr, address);
     let target: ScrapeTarget | null = null;
-    if (published !== null && 'url' in published) target = { url: published.url, address, source: 'nodeinfo' };
-    else if (template !== undefined) target = { url: expandTemplate(template, address), address, source: 'template' };
-    const rejected = published !== null && 'problem' in published ? `published by ${address}, ignored: ${published.problem}` : null;
+    if (published !== null && 'url' in published) target = { url: published.url, address, source: 'nodeinfo', readyUrl: null };
+    else if (configured !== null && 'base' in configured) {
+      target = { url: `${configured.base}/metrics`, address, source: 'config', readyUrl: `${configured.base}/ready` };
+    } else if (template !== undefined) target = { url: expandTemplate(template, address), address, source: 'template', readyUrl: null };
+    const rejected =
+      published !== null && 'problem' in published
+        ? { url: opsUrl.slice(0, 200), what: 'ops URL', reason: `published by ${address}, ignored: ${published.problem}` }
+        : configured !== null && 'problem' in configured
+          ? { url: httpAddr!.slice(0, 200), what: 'http_addr', reason: `listed for ${address} in the config file, ignored: ${configured.problem}` }
+          : null;
     if (target === null) {
       missing.set(
         address,
         rejected !== null
-          ? `ops URL ${JSON.stringify(opsUrl.slice(0, 200))} ${rejected}; give --metrics-url`
-          : snapshot.nodeInfo.has(address)
+          ? `${rejected.what} ${JSON.stringify(rejected.url)} ${rejected.reason}; give --metrics-url`
+          : info !== undefined
             ? 'the node serves no ops endpoint (--http-listen unset)'
-            : 'no nodeinfo; give --metrics-url',
+            : 'no nodeinfo and no config file entry with an http_addr; give --config or --metrics-url',
       );
       continue;
     }
-    if (rejected !== null) ignored.push({ url: opsUrl.slice(0, 200), reason: rejected });
+    if (rejected !== null) ignored.push({ url: rejected.url, reason: rejected.reason });
     targets.push(target);
     taken.add(target.url);
   }
   for (const url of sources.urls) {
-    if (!taken.has(url)) targets.push({ url, address: null, source: 'list' });
+    if (!taken.has(url)) targets.push({ url, address: null, source: 'list', readyUrl: null });
     taken.add(url);
   }
   return { targets, missing, ignored };

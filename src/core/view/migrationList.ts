@@ -1,24 +1,49 @@
 /**
- * The view's unsettled shards, oldest first, kept from one rebuild to the next: a shard's migration (state, target,
- * start) is worked out again only when its entry, its migration record or its first sighting may have changed, and
- * the sorted order is kept by insertion, so a rebuild costs the changed shards plus one object per migration for its
- * age. Same results as `listMigrations` sorted oldest first, and `stuckAmong`.
+ * The view's unsettled shards, in the view's order, kept from one rebuild to the next: a shard's migration (state,
+ * target, start) is worked out again only when its entry, its migration record or its first sighting may have
+ * changed, and the sorted order is kept by insertion, so a rebuild costs the changed shards plus one object per
+ * migration for its age. Same results as `listMigrations` in that order, and `stuckAmong`.
+ *
+ * The order: migrations of unknown start first (they may be the oldest), the longest seen first, then the others by
+ * start; shard ID breaks ties. Both orders are by a time that does not move (a start, or when a migration was first
+ * seen already under way), except for migrations never seen before, whose "seen since" is now: those are placed
+ * again at each update.
  */
 import { isPinned } from '../keyspace/shardValue.js';
-import { classifyMigration, type FirstSeen, formatAge, type Migration, migrationStart, type StuckShard, stuckReason } from '../planner/stuck.js';
+import {
+  classifyMigration,
+  type FirstSeen,
+  type Migration,
+  migrationAge,
+  type MigrationStart,
+  migrationStart,
+  type StuckShard,
+  stuckReason,
+  stuckVerdict,
+} from '../planner/stuck.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 
 /** A migration without its age, and what it was worked out from. */
-interface Base extends Omit<Migration, 'ageMs'> {
+interface Base {
+  readonly shardId: number;
+  readonly state: Migration['state'];
+  readonly target: string;
+  readonly current: string;
+  readonly pinned: boolean;
+  readonly start: MigrationStart;
+  /** 0 for an unknown start, 1 for a known one: unknown ones sort first. */
+  readonly group: 0 | 1;
+  /** The time it sorts by within its group. */
+  readonly key: number;
   readonly entry: unknown;
   readonly record: unknown;
 }
 
 export class MigrationList {
   private readonly bases = new Map<number, Base>();
-  /** By start, then shard ID. */
+  /** In the view's order (this module's comment). */
   private readonly sorted: Base[] = [];
-  /** Shards whose start is "now" (no record, no sighting): their age is 0 at every rebuild. */
+  /** Shards never seen before: their "seen since" is the time of each update. */
   private readonly undated = new Set<number>();
   /** The stuck reason of a migration for the age text it was made with (ages show in whole seconds or minutes). */
   private readonly reasons = new WeakMap<Base, { readonly age: string; readonly reason: string }>();
@@ -51,7 +76,7 @@ export class MigrationList {
     return true;
   }
 
-  /** Every migration with its age at `now` (that of the last update), oldest first; undated ones start now. */
+  /** Every migration with its age at `now` (that of the last update), in the view's order. */
   list(now: number): Migration[] {
     return this.sorted.map((b) => ({
       shardId: b.shardId,
@@ -59,23 +84,21 @@ export class MigrationList {
       target: b.target,
       current: b.current,
       pinned: b.pinned,
-      since: b.ageSource === 'now' ? now : b.since,
-      ageMs: b.ageSource === 'now' ? 0 : Math.max(0, now - b.since),
-      ageSource: b.ageSource,
+      ...migrationAge(b.start, now),
     }));
   }
 
-  /** The migrations at least `timeoutMs` old (a prefix of the list, oldest first), each with its reason. */
+  /** The stuck migrations of `migrations` (this list's, in its order), each with its reason. */
   stuck(migrations: readonly Migration[], timeoutMs: number): StuckShard[] {
     const out: StuckShard[] = [];
     for (let i = 0; i < migrations.length; i++) {
       const m = migrations[i]!;
-      if (m.ageMs < timeoutMs) break;
+      const verdict = stuckVerdict(m, timeoutMs);
+      if (verdict === null) continue;
       const base = this.sorted[i]!;
-      const age = formatAge(m.ageMs);
       let held = this.reasons.get(base);
-      if (held?.age !== age) this.reasons.set(base, (held = { age, reason: stuckReason(m) }));
-      out.push({ ...m, reason: held.reason });
+      if (held?.age !== verdict.ageText) this.reasons.set(base, (held = { age: verdict.ageText, reason: stuckReason(m, verdict) }));
+      out.push({ ...m, basis: verdict.basis, reason: held.reason });
     }
     return out;
   }
@@ -91,11 +114,13 @@ export class MigrationList {
     }
     const state = entry === undefined ? null : classifyMigration(entry, this.alive);
     if (entry === undefined || state === null) return;
-    const { since, source } = migrationStart(snapshot, this.firstSeen, id, entry.target, now);
-    const base: Base = { shardId: id, state, target: entry.target, current: entry.current, pinned: isPinned(entry), since, ageSource: source, entry, record };
+    const start = migrationStart(snapshot, this.firstSeen, id, entry.target);
+    const unknown = start.ageSource === 'unknown';
+    const key = unknown ? (start.seenSince ?? now) : start.since;
+    const base: Base = { shardId: id, state, target: entry.target, current: entry.current, pinned: isPinned(entry), start, group: unknown ? 0 : 1, key, entry, record };
     this.bases.set(id, base);
     this.sorted.splice(this.indexOf(base), 0, base);
-    if (source === 'now') this.undated.add(id);
+    if (unknown && start.seenSince === null) this.undated.add(id);
   }
 
   /** Where `base` is, or goes, in the sorted list. */
@@ -105,7 +130,7 @@ export class MigrationList {
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       const m = this.sorted[mid]!;
-      if (m.since < base.since || (m.since === base.since && m.shardId < base.shardId)) lo = mid + 1;
+      if (m.group < base.group || (m.group === base.group && (m.key < base.key || (m.key === base.key && m.shardId < base.shardId)))) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -4,7 +4,14 @@ import type { MetricFamilies } from '../metrics/textFormat.js';
 
 /** One scrape of a node's `/metrics`, as the scraper delivers it: parsed families, or why there are none. */
 export type ScrapeOutcome =
-  | { readonly kind: 'ok'; readonly url: string; readonly atMs: number; readonly families: MetricFamilies }
+  | {
+      readonly kind: 'ok';
+      readonly url: string;
+      readonly atMs: number;
+      readonly families: MetricFamilies;
+      /** The node's `/ready` verdict when it was asked too (upstream nodes, which export no readiness series). */
+      readonly ready?: boolean;
+    }
   /** Connection refused, timeout, or an HTTP status other than 200. */
   | { readonly kind: 'unreachable'; readonly url: string; readonly atMs: number; readonly reason: string }
   /** The body is not Prometheus text format (or too large). */
@@ -28,10 +35,15 @@ export interface DecisionCount {
 
 /** What one node's metrics say; null where the node exports no such series (upstream nodes lack several). */
 export interface NodeFigures {
-  /** `goverse_node_ready` (our nodes only). */
+  /** `goverse_node_ready` (our nodes), else the `/ready` answer when it was asked (upstream nodes found in the config). */
   readonly ready: boolean | null;
-  /** Σ `goverse_objects_total`. */
+  /**
+   * Σ `goverse_objects_total`, every series the node exports. Upstream never lowers its gauge when it releases a
+   * shard, so the view counts a node's objects from `shardObjects` of the shards it owns, plus `unshardedObjects`.
+   */
   readonly objects: number | null;
+  /** Objects whose `shard` label is no shard ID (`shard="node"`: fixed-node objects of our nodes). */
+  readonly unshardedObjects: number;
   /** Calls per second between this scrape and the previous one (`goverse_method_calls_total`); null after one scrape. */
   readonly callRate: number | null;
   readonly lockAcquisitions: number | null;
@@ -111,8 +123,9 @@ export function summarizeScrape(outcome: ScrapeOutcome, previous?: NodeMetrics):
   const interval = seconds > 0 ? before : undefined;
   const ready = sampleValue(f, 'goverse_node_ready');
   const figures: NodeFigures = {
-    ready: ready === undefined ? null : ready === 1,
+    ready: ready === undefined ? (outcome.ready ?? null) : ready === 1,
     objects: orNull(sumValues(f, 'goverse_objects_total')),
+    unshardedObjects: unsharded(f, 'goverse_objects_total'),
     callRate:
       interval === undefined || counters.calls === undefined ? null : increase(interval.calls ?? 0, counters.calls) / seconds,
     lockAcquisitions: orNull(sumValues(f, 'goverse_shard_lock_acquisitions_total')),
@@ -147,15 +160,27 @@ function increase(before: number, now: number): number {
   return now < before ? now : now - before;
 }
 
-/** Sum per `shard` label of a family's samples; non-numeric shard labels (`node` for fixed-node objects) are skipped. */
+/** A sample's `shard` label as a shard ID, or null (absent, or `node` for fixed-node objects). */
+function shardLabel(labels: Readonly<Record<string, string>>): number | null {
+  const id = Object.hasOwn(labels, 'shard') ? Number(labels.shard) : Number.NaN;
+  return Number.isInteger(id) && id >= 0 ? id : null;
+}
+
+/** Sum per `shard` label of a family's samples; samples without a shard ID are skipped. */
 function perShard(f: MetricFamilies, name: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const s of selectSamples(f, name)) {
-    const id = Object.hasOwn(s.labels, 'shard') ? Number(s.labels.shard) : Number.NaN;
-    if (!Number.isInteger(id) || id < 0) continue;
-    out.set(id, (out.get(id) ?? 0) + s.value);
+    const id = shardLabel(s.labels);
+    if (id !== null) out.set(id, (out.get(id) ?? 0) + s.value);
   }
   return out;
+}
+
+/** Sum of a family's samples without a shard ID. */
+function unsharded(f: MetricFamilies, name: string): number {
+  let sum = 0;
+  for (const s of selectSamples(f, name)) if (shardLabel(s.labels) === null && Number.isFinite(s.value)) sum += s.value;
+  return sum;
 }
 
 function shardRates(before: ReadonlyMap<number, number>, now: ReadonlyMap<number, number>, seconds: number): Map<number, number> {

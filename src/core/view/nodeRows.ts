@@ -8,7 +8,7 @@ import type { LoadRecord, NodeInfoRecord } from '../keyspace/records.js';
 import type { PlannerContext } from '../planner/context.js';
 import { type ClusterSnapshot, leaderAddress, type Revisioned } from '../snapshot/snapshot.js';
 import type { MetricsStatus, NodeCounts, NodeView } from './clusterViewTypes.js';
-import { latestFigures, type NodeMetrics } from './nodeMetrics.js';
+import { latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
 import type { Tally } from './shardColumns.js';
 
 const NOT_SCRAPED: MetricsStatus = { kind: 'none', reason: 'not scraped' };
@@ -21,6 +21,8 @@ export interface NodeRowsInput {
   readonly tally: Tally;
   readonly metrics: ReadonlyMap<string, NodeMetrics>;
   readonly ctx: PlannerContext;
+  /** The shards' CurrentNode column (node indexes), to count a node's objects in the shards it owns. */
+  readonly current: Int32Array;
 }
 
 /** What each row was built from, by node index, and when rows turn stale. */
@@ -99,7 +101,7 @@ function buildRow(
   state: { info: NodeRowState['info'][number][]; load: (LoadRecord | undefined)[]; metrics: (NodeMetrics | undefined)[]; staleness: StaleClock },
   old?: NodeView,
 ): NodeView {
-  const { snapshot, now, addresses, tally, metrics, ctx } = input;
+  const { snapshot, now, addresses, tally, metrics, ctx, current } = input;
   const address = addresses[index]!;
   const info = snapshot.nodeInfo.get(address);
   const load = snapshot.load.get(address);
@@ -116,6 +118,9 @@ function buildRow(
   const targets = tally.targets[index]!;
   const status = eligible ? 'eligible' : (ctx.ineligible.get(address) ?? 'dead');
   const leader = address === leaderNow;
+  const f = latestFigures(mt);
+  // Shards changing hands change it without changing the node's inputs.
+  const objects = ownedObjects(f, index, current) ?? loadSum(load, 1);
   const unchanged =
     old !== undefined &&
     state.info[index] === info &&
@@ -130,12 +135,12 @@ function buildRow(
     old.status === status &&
     old.shardsTarget === targets &&
     old.shardsOwned === tally.owned[index] &&
-    old.shardsPinned === tally.pinned[index];
+    old.shardsPinned === tally.pinned[index] &&
+    old.objects === objects;
   state.info[index] = info;
   state.load[index] = load;
   state.metrics[index] = mt;
   if (unchanged) return old;
-  const f = latestFigures(mt);
   return {
     index,
     address,
@@ -152,7 +157,7 @@ function buildRow(
     shardsPinned: tally.pinned[index]!,
     ideal,
     targetsOverIdeal: eligible ? targets / ideal : null,
-    objects: f?.objects ?? loadSum(load, 1),
+    objects,
     callRate: f?.callRate ?? loadSum(load, 2),
     lockAcquisitions: f?.lockAcquisitions ?? null,
     lockWaitP99Ms: f?.lockWaitP99Ms ?? null,
@@ -178,6 +183,21 @@ function metricsStatus(m: NodeMetrics | undefined, alive: boolean, kind: Metrics
   if (m.kind === 'none') return m;
   if (m.kind !== 'ok') return { kind: m.kind, url: m.url, atMs: m.atMs, reason: m.reason };
   return { kind: kind === 'stale' ? 'stale' : 'ok', url: m.url, atMs: m.atMs };
+}
+
+/**
+ * A node's objects as its metrics count them, in the shards it owns now (CurrentNode) and outside any shard: upstream's
+ * gauge keeps the objects of shards a node released. Figures that list only the cluster's top shards (through
+ * Prometheus) cannot be split so: their total is taken. Null when the node exports no objects gauge.
+ */
+function ownedObjects(f: NodeFigures | null, index: number, current: Int32Array): number | null {
+  if (f === null || f.objects === null) return null;
+  if (f.shardsListed === 'top') return f.objects;
+  let sum = f.unshardedObjects;
+  f.shardObjects.forEach((n, id) => {
+    if (current[id] === index) sum += n;
+  });
+  return sum;
 }
 
 /** Σ objects (field 1) or calls per second (field 2) over a load record's shards; null without a record. */

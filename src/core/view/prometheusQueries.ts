@@ -43,6 +43,8 @@ export const PROMETHEUS_QUERIES = {
   identityAddr: `count by (instance, node_addr) ({__name__=~"${identityNames('node_addr')}"})`,
   ready: 'max by (instance) (goverse_node_ready)',
   objects: 'sum by (instance) (goverse_objects_total)',
+  /** Objects outside any shard (ours: fixed-node objects, `shard="node"`). */
+  unshardedObjects: 'sum by (instance) (goverse_objects_total{shard!~"[0-9]+"})',
   callRate: `sum by (instance) (irate(goverse_method_calls_total[${RATE_WINDOW}]))`,
   lockAcquisitions: 'sum by (instance) (goverse_shard_lock_acquisitions_total)',
   lockWaitP99: `histogram_quantile(0.99, sum by (instance, le) (irate(goverse_shard_lock_wait_seconds_bucket[${RATE_WINDOW}])))`,
@@ -182,6 +184,7 @@ export function prometheusMetrics(
   const figures = {
     ready: num('ready'),
     objects: num('objects'),
+    unshardedObjects: num('unshardedObjects'),
     callRate: num('callRate'),
     lockAcquisitions: num('lockAcquisitions'),
     lockWaitP99: num('lockWaitP99'),
@@ -206,6 +209,7 @@ export function prometheusMetrics(
     const f: NodeFigures = {
       ready: orNull(figures.ready.get(instance), (v) => v === 1),
       objects: orNull(figures.objects.get(instance)),
+      unshardedObjects: orNull(figures.unshardedObjects.get(instance)) ?? 0,
       callRate: orNull(figures.callRate.get(instance)),
       lockAcquisitions: orNull(figures.lockAcquisitions.get(instance)),
       lockWaitP99Ms: orNull(figures.lockWaitP99.get(instance), (v) => v * 1000),

@@ -247,6 +247,11 @@ function migrationIndex(view: ClusterView): ReadonlyMap<number, Migration> {
   return index;
 }
 
+/** A shard's migration in the view (its state and age, and what the age rests on); undefined when settled. */
+export function shardMigration(view: ClusterView, id: number): Migration | undefined {
+  return migrationIndex(view).get(id);
+}
+
 function stuckIndex(view: ClusterView): ReadonlyMap<number, StuckShard> {
   let index = stuckIndexes.get(view);
   if (index === undefined) stuckIndexes.set(view, (index = new Map(view.stuck.map((s) => [s.shardId, s]))));
@@ -266,7 +271,8 @@ export function shardRow(view: ClusterView, id: number): ShardRow {
     state: SHARD_STATES[view.shards.state[id]!]!,
     pinned: (flags & SHARD_FLAG.pinned) !== 0,
     stuck: (flags & SHARD_FLAG.stuck) !== 0,
-    ageMs: migrationIndex(view).get(id)?.ageMs ?? null,
+    ageMs: shardMigration(view, id)?.ageMs ?? null,
+    ageSource: shardMigration(view, id)?.ageSource ?? null,
     reason: stuckIndex(view).get(id)?.reason ?? null,
     modRevision: entry?.modRevision ?? 0,
     raw: entry?.raw ?? null,

@@ -1,10 +1,9 @@
-import { Keyspace } from '../../core/keyspace/keys.js';
+import type { Keyspace } from '../../core/keyspace/keys.js';
 import { buildSnapshot, type ClusterSnapshot } from '../../core/snapshot/snapshot.js';
 import type { CallOptions, EtcdClient } from './client.js';
 
 /** One consistent read of `<prefix>/` into a snapshot, for one-shot commands that need no watch. */
-export async function readSnapshot(client: EtcdClient, prefix: string, numShards: number, options?: CallOptions): Promise<ClusterSnapshot> {
-  const keys = new Keyspace(prefix);
+export async function readSnapshot(client: EtcdClient, keys: Keyspace, numShards: number, options?: CallOptions): Promise<ClusterSnapshot> {
   const { kvs, revision } = await client.rangePrefix(keys.root, options);
   return buildSnapshot(keys.prefix, numShards, kvs, revision);
 }

@@ -17,7 +17,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from '../../core/errors.js';
-import { Keyspace } from '../../core/keyspace/keys.js';
+import type { Keyspace } from '../../core/keyspace/keys.js';
 import type { MigrationRecordOp } from '../../core/keyspace/migrationRecord.js';
 import { encodeRecord } from '../../core/keyspace/records.js';
 import { formatShardValue, parseShardValue, type ShardValue } from '../../core/keyspace/shardValue.js';
@@ -106,7 +106,8 @@ export interface ShardWriterMetrics {
 
 export interface ShardWriterOptions {
   readonly client: EtcdClient;
-  readonly prefix?: string;
+  /** The cluster's key layout (its etcd prefix). */
+  readonly keys: Keyspace;
   /** Default deadline of a write() call. Default 10 s. */
   readonly timeoutMs?: number;
   /** Deadline of one transaction attempt. Default 5 s. */
@@ -144,7 +145,7 @@ export class ShardWriter {
   private readonly config: WriterConfig;
 
   constructor(options: ShardWriterOptions) {
-    this.keys = new Keyspace(options.prefix);
+    this.keys = options.keys;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.config = {
       client: options.client,

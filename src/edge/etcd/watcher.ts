@@ -11,7 +11,7 @@
  */
 import { AbortedError, describeError, type GoverseError, InternalError } from '../../core/errors.js';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { Keyspace } from '../../core/keyspace/keys.js';
+import type { Keyspace } from '../../core/keyspace/keys.js';
 import { type Logger, nullLogger } from '../../core/log/logger.js';
 import {
   applyEvents,
@@ -59,7 +59,8 @@ export interface WatcherMetrics {
 
 export interface ClusterWatcherOptions {
   readonly client: EtcdClient;
-  readonly prefix?: string;
+  /** The cluster's key layout: the watch and the lists cover `keys.root`. */
+  readonly keys: Keyspace;
   readonly numShards: number;
   /** Re-list at this interval to bound staleness. Default 60 s. */
   readonly resyncIntervalMs?: number;
@@ -108,7 +109,7 @@ export class ClusterWatcher {
 
   constructor(options: ClusterWatcherOptions) {
     this.client = options.client;
-    this.keys = new Keyspace(options.prefix);
+    this.keys = options.keys;
     this.numShards = options.numShards;
     this.resyncIntervalMs = options.resyncIntervalMs ?? 60_000;
     this.coalesceMs = options.coalesceMs ?? 0;

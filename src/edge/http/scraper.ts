@@ -75,6 +75,24 @@ export async function scrapeOne(url: string, options: ScrapeOptions): Promise<Sc
   }
 }
 
+/**
+ * A node's `/ready`: 200 ready, any other status not ready; undefined when there is no answer (unknown). Upstream's
+ * verdict is latched: once ready, it stays so until the process ends.
+ */
+export async function probeReady(url: string, options: ScrapeOptions): Promise<boolean | undefined> {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+  try {
+    const res = await get(new URL(url), signal, READY_MAX_BYTES);
+    return res.kind === 'body';
+  } catch {
+    return undefined;
+  }
+}
+
+/** A readiness answer is a short JSON status. */
+const READY_MAX_BYTES = 64 * 1024;
+
 type Response =
   | { readonly kind: 'body'; readonly text: string }
   | { readonly kind: 'status'; readonly status: number; readonly statusText: string }
@@ -200,7 +218,8 @@ export async function scrapeNodes(
     | { readonly kind: 'known'; readonly address: string; readonly summary: NodeMetrics }
     | { readonly kind: 'listed'; readonly target: ScrapeTarget; readonly outcome: ScrapeOutcome };
   const results = await mapBounded(plan.targets, options.concurrency ?? DEFAULT_CONCURRENCY, async (target): Promise<Scraped> => {
-    const outcome = await scrapeOne(target.url, options);
+    const [scraped, ready] = await Promise.all([scrapeOne(target.url, options), target.readyUrl === null ? undefined : probeReady(target.readyUrl, options)]);
+    const outcome: ScrapeOutcome = scraped.kind === 'ok' && ready !== undefined ? { ...scraped, ready } : scraped;
     if (target.address === null) return { kind: 'listed', target, outcome };
     return { kind: 'known', address: target.address, summary: summarizeScrape(outcome, previous.get(target.address)) };
   });

@@ -1,5 +1,5 @@
 import { describeError } from '../../core/errors.js';
-import { Keyspace } from '../../core/keyspace/keys.js';
+import type { Keyspace } from '../../core/keyspace/keys.js';
 import type { Logger } from '../../core/log/logger.js';
 import type { OperationPlan, PlannedRecordChange, PlannedShardChange } from '../../core/operations/operations.js';
 import { type ChangeResult, type OperationResult, ReadOnlyError } from '../../core/operations/result.js';
@@ -8,7 +8,8 @@ import { migrationRecordTxnOps, ShardWriter, type ShardWriterMetrics } from '../
 
 export interface ClusterOperationsOptions {
   readonly client: EtcdClient;
-  readonly prefix: string;
+  /** The cluster's key layout (its etcd prefix). */
+  readonly keys: Keyspace;
   readonly readOnly?: boolean;
   readonly logger?: Logger;
   readonly metrics?: ShardWriterMetrics;
@@ -24,10 +25,10 @@ export class ClusterOperations {
   private readonly keys: Keyspace;
 
   constructor(private readonly options: ClusterOperationsOptions) {
-    this.keys = new Keyspace(options.prefix);
+    this.keys = options.keys;
     this.writer = new ShardWriter({
       client: options.client,
-      prefix: options.prefix,
+      keys: options.keys,
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });

@@ -1,6 +1,6 @@
 import { isPinned } from '../../core/keyspace/shardValue.js';
 import { imbalance } from '../../core/planner/imbalance.js';
-import { type FirstSeen, listMigrations, type Migration, trackFirstSeen } from '../../core/planner/stuck.js';
+import { type FirstSeen, listMigrations, type Migration, stuckAmong, trackFirstSeen } from '../../core/planner/stuck.js';
 import type { MetricDeclarer, MetricsSources } from './declare.js';
 
 /**
@@ -48,7 +48,8 @@ export function declareClusterMetrics(m: MetricDeclarer, node: string): void {
     'Age of each shard in migration (TargetNode != CurrentNode), from its migration record or first sighting',
     ['shard', 'state'],
     (g, s) => {
-      for (const mig of migrations(s)) g.set({ shard: String(mig.shardId), state: mig.state }, mig.ageMs / 1000);
+      // Every migration is dated here (from a record or from this node's first sighting); never an unknown age.
+      for (const mig of migrations(s)) if (mig.ageMs !== null) g.set({ shard: String(mig.shardId), state: mig.state }, mig.ageMs / 1000);
     },
   );
   m.scraped('goverse_shards_in_migration', 'Shards in migration (TargetNode != CurrentNode, including released and unclaimed ones)', [], (g, s) => {
@@ -56,7 +57,7 @@ export function declareClusterMetrics(m: MetricDeclarer, node: string): void {
   });
   m.scraped('goverse_shards_stuck', 'Shards in migration for longer than the stuck timeout, by state', ['state'], (g, s) => {
     const counts = new Map<string, number>();
-    for (const mig of migrations(s)) if (mig.ageMs >= s.stuckTimeoutMs) counts.set(mig.state, (counts.get(mig.state) ?? 0) + 1);
+    for (const mig of stuckAmong(migrations(s), s.stuckTimeoutMs)) counts.set(mig.state, (counts.get(mig.state) ?? 0) + 1);
     for (const [state, n] of counts) g.set({ state }, n);
   });
   m.scraped(

@@ -3,11 +3,11 @@ import type { WaitOptions } from './waitOptions.js';
 /**
  * What the object host needs from the cluster runtime to serve safely: ownership epochs and the shard read lock.
  *
- * The host takes the shard's read lock for the whole of a call, create or delete, then asks for the epoch *under
- * the lock* (no check-then-lock gap, reference core 9.2), and again before acknowledging a change. The runtime holds
+ * The host takes the shard's read lock for the whole of a call, create or delete, then asks for the epoch *under the
+ * lock* (no check-then-lock gap, docs/UPSTREAM.md §13.2), and again before acknowledging a change. The runtime holds
  * the shard's write lock while it claims, evicts and releases, so those never interleave with calls on the shard.
- * Fixed-shard IDs (`shard#<n>/<id>`) are gated by shard n like any other object (core 9.1); only fixed-node IDs
- * (`<node>/<id>`) skip the shard lock and use the node epoch.
+ * Fixed-shard IDs (`shard#<n>/<id>`) are gated by shard n like any other object (docs/UPSTREAM.md §13.1); only
+ * fixed-node IDs (`<node>/<id>`) skip the shard lock and use the node epoch.
  */
 export interface ShardGate {
   /** This node's address: fixed-node objects of other nodes are refused. */

@@ -22,6 +22,22 @@ export interface LoadedState {
   readonly created: boolean;
 }
 
+/**
+ * The writes a store applies in one transaction under group commit (`GroupCommit`): each is fenced by its own epoch,
+ * so a stale one is refused alone. Activation writes too (it raises the epoch or creates the row).
+ */
+export type StoreWrite =
+  | { readonly kind: 'load'; readonly key: ObjectKey; readonly epoch: number; readonly initialState: string }
+  | { readonly kind: 'save'; readonly key: ObjectKey; readonly epoch: number; readonly state: string }
+  | { readonly kind: 'delete'; readonly key: ObjectKey; readonly epoch: number };
+
+/** What each write returns: `load` the state, `delete` whether there was a row. */
+export type StoreWriteResult<W extends StoreWrite = StoreWrite> = W extends { kind: 'load' }
+  ? LoadedState
+  : W extends { kind: 'delete' }
+    ? boolean
+    : void;
+
 export interface ObjectStore {
   /**
    * Binds the store to the node's cluster (its etcd prefix); a node calls it once, before anything else. Records the
@@ -30,8 +46,11 @@ export interface ObjectStore {
    */
   bindCluster(cluster: string, adoptFrom?: string): Promise<ClusterBinding>;
   /**
-   * Activation, as one transaction: read the row and raise its epoch to `epoch`, or insert it with `initialState`.
+   * Activation, atomically: read the row and raise its epoch to `epoch`, or insert it with `initialState`.
    * Throws StaleEpochError when the row's epoch is higher than `epoch`.
+   *
+   * `load`, `save` and `delete` resolve only once their write is durable. A store may commit the writes of several
+   * callers in one transaction (group commit), each fenced on its own: a stale one fails alone.
    */
   load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState>;
   /** Replaces the state if the row's epoch is at most `epoch`; otherwise (or when the row is gone) StaleEpochError. */

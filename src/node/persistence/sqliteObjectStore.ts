@@ -1,11 +1,13 @@
 import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import { systemClock, type Clock } from '../../core/clock.js';
-import { GoverseError } from '../../core/errors.js';
+import { NODE_SETTINGS } from '../../core/config/settings/node.js';
+import { describeError, GoverseError } from '../../core/errors.js';
 import { backoffDelay, sleep } from '../../edge/timing.js';
 import { clusterBinding, type ClusterBinding } from './clusterBinding.js';
 import { PersistenceError, StaleEpochError } from './errors.js';
-import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
+import { GroupCommit, type GroupLimits, type Settled } from './groupCommit.js';
+import type { LoadedState, ObjectKey, ObjectStore, StoreWrite, StoreWriteResult } from './objectStore.js';
 
 /**
  * The embedded default ObjectStore: one SQLite file shared by every node process of a machine.
@@ -13,9 +15,15 @@ import type { LoadedState, ObjectKey, ObjectStore } from './objectStore.js';
  * WAL mode lets readers proceed while one process writes; the busy timeout makes a writer wait for another
  * process's transaction instead of failing. better-sqlite3 is synchronous and SQLite's own busy wait would block the
  * event loop (keepalives, calls, timers) for as long as the lock is held, so SQLite waits only briefly and the rest
- * of the busy timeout is spent in asynchronous retries. Every transaction here is a few statements on one row.
- * Writing transactions start IMMEDIATE (take the write lock up front): a deferred transaction that reads and then
- * writes can fail with SQLITE_BUSY without waiting, when another process committed in between.
+ * of the busy timeout is spent in asynchronous retries. Writing transactions start IMMEDIATE (take the write lock up
+ * front): a deferred transaction that reads and then writes can fail with SQLITE_BUSY without waiting, when another
+ * process committed in between.
+ *
+ * Loads, saves and deletes go through group commit (`GroupCommit`): the writes queued when the store is free commit
+ * in one transaction, one fsync for all of them, a few statements per write. Each write is fenced on its own and at
+ * most one of its statements writes, so a write refused (stale epoch) or failed alone is undone by SQLite's
+ * statement rollback and the others commit. An error that ends the transaction fails the whole group: the write
+ * that caused it with its own error, the others retriably (their writes were sound).
  *
  * The file is created 0600; SQLite gives the -wal and -shm files the database file's mode.
  */
@@ -30,10 +38,17 @@ export interface SqliteObjectStoreOptions {
    * with slow fsync.
    */
   synchronous?: 'full' | 'normal';
+  /** Group commit bounds. Default: the settings' defaults (`--db-group-max-size`, `--db-group-max-wait`). */
+  group?: GroupLimits;
   clock?: Clock;
 }
 
-/** SQLite's own (synchronous, loop-blocking) wait for a lock: enough for another node's one-row transaction. */
+const DEFAULT_GROUP: GroupLimits = {
+  maxSize: NODE_SETTINGS.dbGroupMaxSize.default,
+  maxWaitMs: NODE_SETTINGS.dbGroupMaxWait.default,
+};
+
+/** SQLite's own (synchronous, loop-blocking) wait for a lock: enough for another node's group (a few ms). */
 const SYNC_BUSY_MS = 20;
 /** Pause between attempts while another process holds the write lock. */
 const RETRY_BASE_MS = 10;
@@ -55,7 +70,8 @@ export class SqliteObjectStore implements ObjectStore {
   private readonly raise: Database.Statement<[number, string, string]>;
   private readonly update: Database.Statement<[string, number, number, string, string, number]>;
   private readonly remove: Database.Statement<[string, string, number]>;
-  private readonly loadTx: (key: ObjectKey, epoch: number, initialState: string) => LoadedState;
+  private readonly groupTx: (writes: readonly StoreWrite[]) => Settled<StoreWriteResult>[];
+  private readonly group: GroupCommit<StoreWrite, StoreWriteResult>;
   private readonly bindTx: (cluster: string, adoptFrom: string | undefined) => ClusterBinding;
   private readonly writeProbe: Database.Statement<[number]>;
   private readonly clearProbe: Database.Statement<[]>;
@@ -65,6 +81,7 @@ export class SqliteObjectStore implements ObjectStore {
     private readonly path: string,
     private readonly busyTimeoutMs: number,
     private readonly clock: Clock,
+    group: GroupLimits,
   ) {
     this.select = db.prepare('SELECT state, epoch FROM objects WHERE type = ? AND id = ?');
     this.selectEpoch = db.prepare('SELECT epoch FROM objects WHERE type = ? AND id = ?');
@@ -74,17 +91,18 @@ export class SqliteObjectStore implements ObjectStore {
       'UPDATE objects SET state = ?, epoch = ?, updated_at = ? WHERE type = ? AND id = ? AND epoch <= ?',
     );
     this.remove = db.prepare('DELETE FROM objects WHERE type = ? AND id = ? AND epoch <= ?');
-    const load = db.transaction((key: ObjectKey, epoch: number, initialState: string): LoadedState => {
-      const row = this.select.get(key.type, key.id);
-      if (row === undefined) {
-        this.insert.run(key.type, key.id, initialState, epoch, this.clock.now());
-        return { state: initialState, created: true };
-      }
-      if (row.epoch > epoch) throw new StaleEpochError(key, epoch, row.epoch);
-      if (row.epoch < epoch) this.raise.run(epoch, key.type, key.id);
-      return { state: row.state, created: false };
-    });
-    this.loadTx = (key, epoch, initialState) => load.immediate(key, epoch, initialState);
+    const commitGroup = db.transaction((writes: readonly StoreWrite[]) =>
+      writes.map((w, index): Settled<StoreWriteResult> => {
+        try {
+          return { ok: true, value: this.apply(w) };
+        } catch (err) {
+          if (!db.inTransaction) throw new TransactionEnded(index, err);
+          return { ok: false, error: asPersistenceError(err, `${this.path}: ${describeWrite(w)} failed`) };
+        }
+      }),
+    );
+    this.groupTx = (writes) => commitGroup.immediate(writes);
+    this.group = new GroupCommit((writes) => this.commitGroup(writes), group, clock);
     const selectCluster = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'cluster'");
     const upsertCluster = db.prepare<[string]>(
       "INSERT INTO meta (key, value) VALUES ('cluster', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -114,7 +132,7 @@ export class SqliteObjectStore implements ObjectStore {
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       ensureSchema(db, path);
       db.pragma(`busy_timeout = ${Math.min(SYNC_BUSY_MS, busyTimeoutMs)}`);
-      return new SqliteObjectStore(db, path, busyTimeoutMs, options.clock ?? systemClock);
+      return new SqliteObjectStore(db, path, busyTimeoutMs, options.clock ?? systemClock, options.group ?? DEFAULT_GROUP);
     } catch (err) {
       db?.close();
       throw asPersistenceError(err, `${path}: cannot open the object database`);
@@ -133,44 +151,118 @@ export class SqliteObjectStore implements ObjectStore {
     });
   }
 
-  async load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState> {
-    return this.run(`load ${key.type}/${key.id}`, () => this.loadTx(key, epoch, initialState));
+  load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState> {
+    return this.write({ kind: 'load', key, epoch, initialState });
   }
 
-  async save(key: ObjectKey, epoch: number, state: string): Promise<void> {
-    await this.run(`save ${key.type}/${key.id}`, () => {
-      const { changes } = this.update.run(state, epoch, this.clock.now(), key.type, key.id, epoch);
-      if (changes === 0) throw new StaleEpochError(key, epoch, this.selectEpoch.get(key.type, key.id)?.epoch ?? null);
-    });
+  save(key: ObjectKey, epoch: number, state: string): Promise<void> {
+    return this.write({ kind: 'save', key, epoch, state });
   }
 
-  async delete(key: ObjectKey, epoch: number): Promise<boolean> {
-    return this.run(`delete ${key.type}/${key.id}`, () => {
-      if (this.remove.run(key.type, key.id, epoch).changes > 0) return true;
-      const stored = this.selectEpoch.get(key.type, key.id);
-      if (stored !== undefined) throw new StaleEpochError(key, epoch, stored.epoch);
-      return false;
-    });
+  delete(key: ObjectKey, epoch: number): Promise<boolean> {
+    return this.write({ kind: 'delete', key, epoch });
   }
 
+  /** Lets the queued writes commit (or fail), then closes the database. */
   async close(): Promise<void> {
+    await this.group.idle();
     if (this.db.open) this.db.close();
   }
 
-  /** Runs one transaction; while the database is busy, retries with backoff until the busy timeout has passed. */
+  private write<W extends StoreWrite>(w: W): Promise<StoreWriteResult<W>> {
+    return this.group.submit(w) as Promise<StoreWriteResult<W>>;
+  }
+
+  /** One write inside the group's transaction; throws StaleEpochError (nothing written) when it is fenced. */
+  private apply(w: StoreWrite): StoreWriteResult {
+    const { key, epoch } = w;
+    switch (w.kind) {
+      case 'load': {
+        const row = this.select.get(key.type, key.id);
+        if (row === undefined) {
+          this.insert.run(key.type, key.id, w.initialState, epoch, this.clock.now());
+          return { state: w.initialState, created: true };
+        }
+        if (row.epoch > epoch) throw new StaleEpochError(key, epoch, row.epoch);
+        if (row.epoch < epoch) this.raise.run(epoch, key.type, key.id);
+        return { state: row.state, created: false };
+      }
+      case 'save': {
+        if (this.update.run(w.state, epoch, this.clock.now(), key.type, key.id, epoch).changes > 0) return;
+        throw new StaleEpochError(key, epoch, this.selectEpoch.get(key.type, key.id)?.epoch ?? null);
+      }
+      case 'delete': {
+        if (this.remove.run(key.type, key.id, epoch).changes > 0) return true;
+        const stored = this.selectEpoch.get(key.type, key.id);
+        if (stored !== undefined) throw new StaleEpochError(key, epoch, stored.epoch);
+        return false;
+      }
+    }
+  }
+
+  /**
+   * Commits a group in one transaction (waiting out other processes' locks). When the transaction fails, every
+   * write of the group fails: with the transaction's error, or, when one write's error ended it, that write with its
+   * own and the others retriably.
+   */
+  private async commitGroup(writes: readonly StoreWrite[]): Promise<Settled<StoreWriteResult>[]> {
+    try {
+      return await this.retryBusy(() => this.groupTx(writes));
+    } catch (raw) {
+      const others = writes.length > 1 ? ` (one transaction with ${writes.length - 1} other writes)` : '';
+      return writes.map((w, index) => {
+        const what = `${this.path}: ${describeWrite(w)} failed`;
+        if (!(raw instanceof TransactionEnded)) return { ok: false, error: asPersistenceError(raw, `${what}${others}`) };
+        if (raw.index === index) return { ok: false, error: asPersistenceError(raw.cause, what) };
+        const culprit = asPersistenceError(raw.cause, `${describeWrite(writes[raw.index]!)} failed`);
+        return {
+          ok: false,
+          error: new PersistenceError(`${what}: rolled back with its group, because ${describeError(culprit)}`, {
+            cause: culprit,
+            retriable: true,
+            storeCode: culprit instanceof PersistenceError ? culprit.storeCode : null,
+          }),
+        };
+      });
+    }
+  }
+
+  /** Runs one transaction and converts its failure; see retryBusy. */
   private async run<T>(what: string, fn: () => T): Promise<T> {
+    try {
+      return await this.retryBusy(fn);
+    } catch (err) {
+      throw asPersistenceError(err, `${this.path}: ${what} failed`);
+    }
+  }
+
+  /** Runs one transaction; while the database is busy, retries with backoff until the busy timeout has passed. */
+  private async retryBusy<T>(fn: () => T): Promise<T> {
     const deadline = this.clock.monotonic() + this.busyTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
         return fn();
-      } catch (raw) {
-        const err = asPersistenceError(raw, `${this.path}: ${what} failed`);
+      } catch (err) {
         const left = deadline - this.clock.monotonic();
-        if (!(err instanceof PersistenceError && err.storeCode !== null && BUSY_CODES.has(err.storeCode)) || left <= 0) throw err;
+        if (!(err instanceof Database.SqliteError && BUSY_CODES.has(err.code)) || left <= 0) throw err;
         await sleep(Math.min(left, backoffDelay(attempt, RETRY_BASE_MS, RETRY_MAX_MS)));
       }
     }
   }
+}
+
+/** Thrown out of a group's transaction when a write's error ended it (SQLite rolled it back). */
+class TransactionEnded extends Error {
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super('the transaction ended', { cause });
+  }
+}
+
+function describeWrite(w: StoreWrite): string {
+  return `${w.kind} ${w.key.type}/${w.key.id}`;
 }
 
 function ensureSchema(db: Database.Database, path: string): void {

@@ -97,6 +97,14 @@ describe('an upstream keyspace', () => {
       cli('release', '7', '-o', 'json'),
     ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
+    // The leader n1:1 publishes no nodeinfo: an upstream node, which ignores drain marks, so the drain is refused.
+    const refused = await cli('drain', 'gone:1', '-o', 'json');
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toMatch(/the leader n1:1 is an upstream Goverse node, which ignores drain marks.*goverse-top pin/);
+    expect(await value('drain/gone:1')).toBeUndefined();
+    expect(await value('shard/8')).toBe('gone:1,');
+    // Without a leader (ours may be the next), the drain's writes keep upstream's format too.
+    await client.delete(`${prefix}/leader`);
     const drained = await cli('drain', 'gone:1', '-o', 'json');
     expect(drained.code, drained.stderr).toBe(0);
 

@@ -8,6 +8,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEtcdClient, type EtcdClient } from '../../../src/edge/etcd/client.js';
 import { readSnapshot } from '../../../src/edge/etcd/readSnapshot.js';
+import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { ETCD_BIN } from '../../harness/etcd.js';
 import { spawnManaged } from '../../harness/processes.js';
 import { waitFor } from '../../harness/waitFor.js';
@@ -95,7 +96,7 @@ describe('goverse-top demo', () => {
       await waitFor(
         'every shard owned by an alive node',
         async () => {
-          const snap = await readSnapshot(etcd, '/goverse', 512);
+          const snap = await readSnapshot(etcd, new Keyspace('/goverse'), 512);
           return snap.shards.every((e) => e !== undefined && e.current !== '' && snap.nodes.has(e.current));
         },
         { timeoutMs: Math.max(0, remaining), intervalMs: 100, describe: () => stderr },
@@ -104,7 +105,7 @@ describe('goverse-top demo', () => {
       // The load generator calls through the routing client: objects appear on the nodes.
       await waitFor(
         'objects on the nodes',
-        async () => [...(await readSnapshot(etcd, '/goverse', 512)).load.values()].some((l) => l.shards.some(([, objects]) => objects > 0)),
+        async () => [...(await readSnapshot(etcd, new Keyspace('/goverse'), 512)).load.values()].some((l) => l.shards.some(([, objects]) => objects > 0)),
         { timeoutMs: 20_000, intervalMs: 200 },
       );
     } finally {

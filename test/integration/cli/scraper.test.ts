@@ -119,6 +119,37 @@ describe('scraper', () => {
     expect(m?.kind === 'ok' && m.figures.callRate).toBe(0);
   });
 
+  it("scrapes upstream nodes found in the config file, and asks their /ready, which they export no series for", async () => {
+    // Two upstream-like nodes on loopback: /metrics without a readiness series, /ready 200 on one and 503 on the other.
+    const upstream = (ready: boolean): Server =>
+      createServer((req, res) => {
+        if (req.url === '/metrics') res.end('# TYPE goverse_shards_total gauge\ngoverse_shards_total{node="x"} 1\n');
+        else if (req.url === '/ready') res.writeHead(ready ? 200 : 503).end(JSON.stringify({ status: ready ? 'ready' : 'not ready' }));
+        else res.writeHead(404).end();
+      });
+    const servers = [upstream(true), upstream(false)];
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+    try {
+      const ports = servers.map((s) => (s.address() as { port: number }).port);
+      let rev = 0;
+      const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: key.startsWith('nodes/') ? '1' : '0' });
+      const snapshot = buildSnapshot('/goverse', 8, [kv('nodes/127.0.0.1:1', '127.0.0.1:1'), kv('nodes/127.0.0.1:2', '127.0.0.1:2')], rev);
+      const sources = parseMetricsSources([], [
+        { address: '127.0.0.1:1', httpAddr: `:${ports[0]}` },
+        { address: '127.0.0.1:2', httpAddr: `0.0.0.0:${ports[1]}` },
+      ]);
+      const round = await scrapeNodes(snapshot, sources, new Map(), { timeoutMs: 2000 });
+      const first = round.metrics.get('127.0.0.1:1');
+      const second = round.metrics.get('127.0.0.1:2');
+      expect(first).toMatchObject({ kind: 'ok', url: `http://127.0.0.1:${ports[0]}/metrics` });
+      expect(first?.kind === 'ok' && first.figures.ready).toBe(true);
+      expect(second?.kind === 'ok' && second.figures.ready).toBe(false);
+    } finally {
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    }
+  });
+
   it('keeps a sample cache per URL across rounds, and drops the caches of URLs a round no longer scrapes', async () => {
     let rev = 0;
     const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: key.startsWith('nodes/') ? '1' : '0' });

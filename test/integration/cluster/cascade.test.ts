@@ -43,7 +43,7 @@ describe('cascading failure', () => {
     const [a, b] = cluster.nodes.filter((n) => n !== lead) as [TestNode, TestNode];
     const survivors = cluster.nodes.filter((n) => n !== a && n !== b);
 
-    const ops = new ClusterOperations({ client: cluster.client, prefix: cluster.prefix });
+    const ops = new ClusterOperations({ client: cluster.client, keys: cluster.keys });
     const context = async () => ({ snapshot: await cluster.snapshot(), now: Date.now(), by: 'test@cascade' });
     const pinned = ownedBy(snap, b.address)[0]!.id;
     expect((await ops.execute(planOperation({ kind: 'pin', shards: [pinned] }, await context()))).changes[0]!.outcome).toBe('written');

@@ -44,7 +44,7 @@ beforeAll(async () => {
   etcd = await startEtcd('cluster-lifecycle');
   cluster = await NodeCluster.start({ etcd, nodes: 2, numShards: NUM_SHARDS, label: 'lifecycle', env: ENV });
   client = await GoverseClient.watching({ etcd: cluster.client, prefix: cluster.prefix, numShards: NUM_SHARDS, timeoutMs: 20_000 });
-  ops = new ClusterOperations({ client: cluster.client, prefix: cluster.prefix });
+  ops = new ClusterOperations({ client: cluster.client, keys: cluster.keys });
 });
 
 afterAll(async () => {
@@ -155,7 +155,7 @@ describe('shard lifecycle on goverse-node processes', () => {
 
     // etcd refuses the old leader's credentials: its lease is gone, and its leader revision no longer guards.
     await expect(cluster.client.put(keys.load(old.address), '{}', { lease })).rejects.toThrow(/lease not found/);
-    const writer = new ShardWriter({ client: cluster.client, prefix: cluster.prefix });
+    const writer = new ShardWriter({ client: cluster.client, keys: cluster.keys });
     const fresh = (await cluster.snapshot()).shards[0]!;
     const report = await writer.write([{ shardId: 0, expectedModRevision: fresh.modRevision, value: { target: old.address, current: '', flags: [] } }], {
       guard: [{ key: keys.leader, modRevision: leader.modRevision }],

@@ -37,7 +37,7 @@ const used = new Set<number>();
 beforeAll(async () => {
   etcd = await startEtcd('cluster-limbo');
   cluster = await NodeCluster.start({ etcd, nodes: 3, numShards: NUM_SHARDS, label: 'limbo', env: ENV });
-  ops = new ClusterOperations({ client: cluster.client, prefix: cluster.prefix });
+  ops = new ClusterOperations({ client: cluster.client, keys: cluster.keys });
   keys = new Keyspace(cluster.prefix);
   await waitBalanced(cluster, cluster.nodes, 2);
   // Each test moves a shard by hand; paused, the count strategy never moves one back midway. A pause holds back
@@ -46,7 +46,7 @@ beforeAll(async () => {
   const l = (await leaderOf(cluster))!;
   leader = cluster.nodes.find((n) => n.address === l.address)!;
   [a, c] = cluster.nodes.filter((n) => n !== leader) as [TestNode, TestNode];
-  watcher = new ClusterWatcher({ client: cluster.client, prefix: cluster.prefix, numShards: NUM_SHARDS, clock: systemClock });
+  watcher = new ClusterWatcher({ client: cluster.client, keys: cluster.keys, numShards: NUM_SHARDS, clock: systemClock });
   watcher.subscribe((ev) => {
     if (ev.type === 'snapshot') firstSeen = trackFirstSeen(firstSeen, ev.snapshot, Date.now());
   });
@@ -199,7 +199,7 @@ describe('stuck migrations: every limbo state, produced and recovered', () => {
       const f = fresh.find((m) => m.shardId === shard)!;
       expect(f.ageSource).toBe('record');
       expect(l.since).toBe(f.since);
-      expect(Math.abs(f.since - writtenAt)).toBeLessThan(1000);
+      expect(Math.abs(f.since! - writtenAt)).toBeLessThan(1000);
     }
 
     // A goverse-node started now reports the same ages in its /metrics as a node that watched them begin.

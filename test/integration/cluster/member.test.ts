@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterMember, type MemberSettings } from '../../../src/cluster/member.js';
+import { ClusterMember } from '../../../src/cluster/member.js';
 import { ShardLock } from '../../../src/cluster/shardLock.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
-import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
+import { Keyspace } from '../../../src/core/keyspace/keys.js';
+import { defaultPlannerSettings, type MemberSettings } from '../../../src/core/planner/settings.js';
 import { createEtcdClient, type EtcdClient } from '../../../src/edge/etcd/client.js';
 import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
 import { uniquePrefix } from '../../harness/prefix.js';
@@ -11,12 +12,12 @@ import { waitFor } from '../../harness/waitFor.js';
 
 const NUM_SHARDS = 64;
 
-function settings(prefix: string): MemberSettings {
+function settings(): MemberSettings {
   return {
-    prefix,
     numShards: NUM_SHARDS,
     leaseTtlSeconds: 2,
     fenceMarginMs: 500,
+    fencing: 'enforced',
     shardCheckIntervalMs: 200,
     shutdownTimeoutMs: 5000,
     strategy: 'count',
@@ -47,8 +48,9 @@ describe('ClusterMember (in-process members, real etcd)', () => {
     clients.push(client);
     const m = new ClusterMember({
       client,
+      keys: new Keyspace(prefix),
       address,
-      settings: settings(prefix),
+      settings: settings(),
       nodeInfo: { nodeId: address, opsUrl: '', apiUrl: '', version: 'test', weight: 1, startedAt: Date.now() },
       lock: new ShardLock({ numShards: NUM_SHARDS }),
       clock: systemClock,

@@ -50,6 +50,7 @@ function membership(etcdClient: EtcdClient, events: { fencedAt?: number; registr
     address: 'node-a:1',
     ttlSeconds: TTL_S,
     fenceMarginMs: MARGIN_MS,
+    fencing: 'enforced',
     clock: systemClock,
     logger: createLogger(new MemorySink(), 'debug'),
     onRegistered: () => events.registrations++,

@@ -30,7 +30,7 @@ let c: TestNode;
 beforeAll(async () => {
   etcd = await startEtcd('cluster-operations');
   cluster = await NodeCluster.start({ etcd, nodes: 3, numShards: NUM_SHARDS, label: 'operations', env: { GOVERSE_STUCK_TIMEOUT: '1m' } });
-  ops = new ClusterOperations({ client: cluster.client, prefix: cluster.prefix });
+  ops = new ClusterOperations({ client: cluster.client, keys: cluster.keys });
   keys = new Keyspace(cluster.prefix);
   [a, b, c] = cluster.nodes as [TestNode, TestNode, TestNode];
   await waitBalanced(cluster, cluster.nodes, 2);

@@ -24,8 +24,8 @@ describe('etcd layer on a 3-member cluster', () => {
   it('keeps reading, writing and watching while any one member is stopped', async () => {
     const prefix = uniquePrefix('cluster');
     const keys = new Keyspace(prefix);
-    const watcher = new ClusterWatcher({ client, prefix, numShards: 64 });
-    const writer = new ShardWriter({ client, prefix });
+    const watcher = new ClusterWatcher({ client, keys, numShards: 64 });
+    const writer = new ShardWriter({ client, keys });
     await watcher.start();
     const seen: number[] = [];
     watcher.subscribe((e) => {

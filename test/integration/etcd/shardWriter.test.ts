@@ -37,7 +37,7 @@ describe('ShardWriter on etcd', () => {
   it('writes 8192 shards, keeping flags, with ModRevisions that match etcd', async () => {
     const prefix = uniquePrefix('writer-all');
     const keys = new Keyspace(prefix);
-    const writer = new ShardWriter({ client, prefix });
+    const writer = new ShardWriter({ client, keys });
     const report = await writer.write(fresh(Array.from({ length: 8192 }, (_, i) => i), (id) => `node-${id % 4}`));
     expect(report).toMatchObject({ written: 8192, failed: 0, conflicts: 0 });
     const stored = await readShards(keys);
@@ -53,7 +53,7 @@ describe('ShardWriter on etcd', () => {
     const prefix = uniquePrefix('writer-race');
     const keys = new Keyspace(prefix);
     const ids = Array.from({ length: 1000 }, (_, i) => i);
-    const initial = await new ShardWriter({ client, prefix }).write(fresh(ids, () => 'old'));
+    const initial = await new ShardWriter({ client, keys }).write(fresh(ids, () => 'old'));
     const revOf = new Map(initial.results.map((r) => [r.shardId, r.status === 'written' ? r.modRevision : -1]));
     const claim = (id: number, node: string): ShardChange => ({
       shardId: id,
@@ -64,8 +64,8 @@ describe('ShardWriter on etcd', () => {
     try {
       const contested = ids.filter((id) => id % 3 === 0);
       const [a, b] = await Promise.all([
-        new ShardWriter({ client, prefix }).write(ids.map((id) => claim(id, 'A'))),
-        new ShardWriter({ client: other, prefix }).write(contested.map((id) => claim(id, 'B'))),
+        new ShardWriter({ client, keys }).write(ids.map((id) => claim(id, 'A'))),
+        new ShardWriter({ client: other, keys }).write(contested.map((id) => claim(id, 'B'))),
       ]);
       const stored = await readShards(keys);
       const byId = (results: readonly ShardWriteResult[]): Map<number, ShardWriteResult> => new Map(results.map((r) => [r.shardId, r]));
@@ -96,7 +96,7 @@ describe('ShardWriter on etcd', () => {
     const prefix = uniquePrefix('writer-guard');
     const keys = new Keyspace(prefix);
     const won = await client.put(keys.leader, 'me');
-    const writer = new ShardWriter({ client, prefix });
+    const writer = new ShardWriter({ client, keys });
     const ok = await writer.write(fresh([1, 2], () => 'a'), { guard: [{ key: keys.leader, modRevision: won.revision }] });
     expect(ok.written).toBe(2);
     await client.put(keys.leader, 'usurper');
@@ -110,7 +110,7 @@ describe('ShardWriter on etcd', () => {
     const prefix = uniquePrefix('writer-outage');
     const keys = new Keyspace(prefix);
     let retries = 0;
-    const writer = new ShardWriter({ client, prefix, timeoutMs: 30_000, metrics: { onRetry: () => void retries++ } });
+    const writer = new ShardWriter({ client, keys, timeoutMs: 30_000, metrics: { onRetry: () => void retries++ } });
     await etcd.member().kill();
     const burst = writer.write(fresh(Array.from({ length: 2000 }, (_, i) => i), () => 'n'));
     await waitFor('the writer to retry against the dead etcd', () => retries >= 3);
@@ -125,7 +125,7 @@ describe('ShardWriter on etcd', () => {
     const failures = new Map<EtcdFailureCategory, number>();
     const writer = new ShardWriter({
       client,
-      prefix,
+      keys: new Keyspace(prefix),
       timeoutMs: 1500,
       metrics: { onWriteFailures: (c, n) => failures.set(c, (failures.get(c) ?? 0) + n) },
     });

@@ -25,7 +25,7 @@ class Recorder {
   constructor(client: EtcdClient, prefix: string, resyncIntervalMs = 600_000, coalesceMs = 0) {
     this.watcher = new ClusterWatcher({
       client,
-      prefix,
+      keys: new Keyspace(prefix),
       numShards: NUM_SHARDS,
       resyncIntervalMs,
       coalesceMs,

@@ -9,7 +9,7 @@ import { ObjectRegistry } from '../../../src/node/objects/registry.js';
 import { StaleEpochError } from '../../../src/node/persistence/errors.js';
 import { SqliteObjectStore } from '../../../src/node/persistence/sqliteObjectStore.js';
 import type { Clock } from '../../../src/core/clock.js';
-import { FakeGate, ManualClock, NUM_SHARDS } from '../../unit/node/hostFixture.js';
+import { FakeGate, ManualClock, NUM_SHARDS } from '../../unit/node/objects/hostFixture.js';
 import { join, useTempDirs } from './tempDir.js';
 
 const tempDir = useTempDirs();

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PersistenceError, StaleEpochError } from '../../../src/node/persistence/errors.js';
 import { SCHEMA_VERSION, SqliteObjectStore } from '../../../src/node/persistence/sqliteObjectStore.js';
-import { describeObjectStoreContract } from '../../unit/node/objectStoreContract.js';
+import { describeObjectStoreContract } from '../../unit/node/persistence/objectStoreContract.js';
 import { startFixture, type Fixture } from './childProcess.js';
 import { join, useTempDirs } from './tempDir.js';
 

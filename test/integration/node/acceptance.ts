@@ -38,7 +38,7 @@ export class Scenario {
     readonly client: GoverseClient,
     readonly retries: readonly RetryEvent[],
   ) {
-    this.operations = new ClusterOperations({ client: cluster.client, prefix: cluster.prefix });
+    this.operations = new ClusterOperations({ client: cluster.client, keys: cluster.keys });
   }
 
   static async start(label: string, numShards: number): Promise<Scenario> {

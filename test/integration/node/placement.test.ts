@@ -92,7 +92,7 @@ async function waitHotSetSettled(c: NodeCluster, hot: readonly number[], timeout
 }
 
 async function operate(c: NodeCluster, request: OperationRequest): Promise<void> {
-  const ops = new ClusterOperations({ client: c.client, prefix: c.prefix });
+  const ops = new ClusterOperations({ client: c.client, keys: c.keys });
   const result = await ops.execute(planOperation(request, { snapshot: await c.snapshot(), now: Date.now(), by: 'placement-test' }));
   expect(result.failed + result.conflicts).toBe(0);
 }

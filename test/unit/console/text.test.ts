@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clip, compactAge, compactMs, compactNumber, fit, truncateStyled } from '../../../src/console/text.js';
+import { clip, compactAge, compactMs, compactNumber, fit, migrationAgeText, truncateStyled } from '../../../src/console/text.js';
 
 describe('console text fitting', () => {
   it('fits to an exact width, cutting with an ellipsis', () => {
@@ -14,6 +14,14 @@ describe('console text fitting', () => {
     expect(fit('a\u001b[2Jb', 10)).toBe('a\\x1b[2Jb ');
     expect(fit('a\u001b[2Jb', 4)).toBe('a\\x…');
     expect(clip('\u009b1m', 20)).toBe('\\u009b1m');
+  });
+
+  it('shows a migration age, an unknown one as ?, and once seen for a while its lower bound', () => {
+    expect(migrationAgeText({ ageSource: 'record', since: 0, ageMs: 310_000 })).toBe('5m10s');
+    expect(migrationAgeText({ ageSource: 'first-seen', since: 0, ageMs: 0 })).toBe('0s');
+    expect(migrationAgeText({ ageSource: 'unknown', since: null, ageMs: null, seenForMs: 0 })).toBe('?');
+    expect(migrationAgeText({ ageSource: 'unknown', since: null, ageMs: null, seenForMs: 999 })).toBe('?');
+    expect(migrationAgeText({ ageSource: 'unknown', since: null, ageMs: null, seenForMs: 310_000 })).toBe('≥5m10s');
   });
 
   it('formats numbers, latencies and ages compactly', () => {

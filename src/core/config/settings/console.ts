@@ -1,3 +1,4 @@
+import { configNodes } from '../configNodes.js';
 import { bool, duration, list, oneOf, text } from '../valueTypes.js';
 import { filePath, type SettingTable } from './spec.js';
 
@@ -77,6 +78,16 @@ export const CONSOLE_SETTINGS = {
     env: 'GOVERSE_METRICS_URL',
     flag: '--metrics-url',
     description: 'Where to scrape nodes that publish no nodeinfo (upstream nodes).',
+  },
+  configNodes: {
+    group: 'console',
+    usedBy: 'cli',
+    type: configNodes,
+    default: [],
+    defaultText: 'none',
+    yaml: 'nodes',
+    description:
+      "Upstream nodes to scrape, from the config file's node list (upstream's format): a node that publishes no nodeinfo and is registered as an entry's advertise_addr (else grpc_addr) is scraped at its http_addr (/metrics, /ready). A wildcard or empty host there means the node's own host; another host is not used (give --metrics-url).",
   },
   prometheusUrl: {
     group: 'console',

@@ -1,6 +1,6 @@
 import { memberAddressProblem } from '../../keyspace/nodeAddress.js';
 import { advertiseFor, isListenAddress } from '../addresses.js';
-import { bool, decimal, integer, oneOf, text } from '../valueTypes.js';
+import { bool, decimal, duration, integer, oneOf, text } from '../valueTypes.js';
 import { filePath, isPrefix, type SettingTable } from './spec.js';
 
 /** A shorter admin token is refused at start: it could be guessed. */
@@ -111,6 +111,32 @@ export const NODE_SETTINGS = {
       'SQLite sync policy. `full`: every commit reaches the disk before the reply (acknowledged writes survive power loss). ' +
       '`normal`: survives a process crash (kill -9) but an OS crash or power loss can lose the last commits; much faster on slow-fsync disks.',
   },
+  dbGroupMaxSize: {
+    group: 'node',
+    usedBy: 'node',
+    type: integer({ min: 1, max: 10_000 }),
+    default: 64,
+    env: 'GOVERSE_DB_GROUP_MAX_SIZE',
+    yaml: 'nodes[].db_group_max_size',
+    flag: '--db-group-max-size',
+    description:
+      'Group commit: object writes (saves, deletes, activations) committed in one transaction at most. Writes that arrive while a commit runs share the next one, ' +
+      'and each call is answered once its transaction is durable. It bounds the memory of a transaction and how long it holds the write lock against the ' +
+      'other processes sharing the database; 64 writes share an fsync well enough. 1 commits every write alone.',
+  },
+  dbGroupMaxWait: {
+    group: 'node',
+    usedBy: 'node',
+    type: duration({ max: 1000 }),
+    default: 0,
+    defaultText: '0: no wait',
+    env: 'GOVERSE_DB_GROUP_MAX_WAIT',
+    yaml: 'nodes[].db_group_max_wait',
+    flag: '--db-group-max-wait',
+    description:
+      'Group commit: how long the first write of a group may wait for more to join before it commits (unless the group is full). ' +
+      'At 0 a write on an idle node commits at once and only writes arriving during a commit wait for the next one; a longer wait adds that much latency to every write.',
+  },
   adminToken: {
     group: 'node',
     usedBy: 'node',
@@ -155,5 +181,16 @@ export const NODE_SETTINGS = {
     description:
       'Bytes of request bodies the node buffers at once, across all connections; a request beyond it is refused with a retriable 503. ' +
       'Bodies over 64 KiB or of unknown length share half of it, so large uploads cannot lock out small calls.',
+  },
+  testDisableFencing: {
+    group: 'node',
+    usedBy: 'node',
+    type: bool(),
+    default: false,
+    env: 'GOVERSE_TEST_DISABLE_FENCING',
+    description:
+      'TEST ONLY, never set it in a real cluster: turns the time-based fence off, so a node frozen or cut off from etcd keeps serving ' +
+      'until etcd says its lease is gone, while other nodes may already have claimed its shards (the node logs an error at start). ' +
+      'It exists so the chaos suite can show that its checker catches the double activations this causes. Environment only.',
   },
 } satisfies SettingTable;

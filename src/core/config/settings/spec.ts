@@ -1,6 +1,7 @@
 import type { LogLevel } from '../../log/logger.js';
 import type { StrategyName } from '../../planner/rebalance.js';
 import type { AutoLoadObject } from '../autoLoad.js';
+import type { ConfigNode } from '../configNodes.js';
 import { duration, text, type ValueType } from '../valueTypes.js';
 
 export type LoadMetric = 'objects' | 'calls';
@@ -53,10 +54,13 @@ export interface GoverseConfig {
   readonly dbAdoptCluster: string;
   readonly dbDisposable: boolean;
   readonly dbSynchronous: DbSynchronous;
+  readonly dbGroupMaxSize: number;
+  readonly dbGroupMaxWait: number;
   readonly adminToken: string;
   readonly adminListen: string;
   readonly maxConnections: number;
   readonly maxBodyBuffer: number;
+  readonly testDisableFencing: boolean;
   // Logging: both binaries.
   readonly logLevel: LogLevel;
   readonly logFile: string;
@@ -66,6 +70,7 @@ export interface GoverseConfig {
   readonly readOnly: boolean;
   readonly noColor: boolean;
   readonly metricsUrl: readonly string[];
+  readonly configNodes: readonly ConfigNode[];
   readonly prometheusUrl: string;
   readonly output: OutputFormat;
 }

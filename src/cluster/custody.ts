@@ -1,0 +1,224 @@
+import type { Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
+import { isPinned } from '../core/keyspace/shardValue.js';
+import type { Logger } from '../core/log/logger.js';
+import { plannerContext } from '../core/planner/context.js';
+import { shardWrite, type ShardWrite } from '../core/planner/plan.js';
+import { Placement } from '../core/planner/placement.js';
+import type { MemberSettings } from '../core/planner/settings.js';
+import type { ClusterSnapshot, ShardEntry } from '../core/snapshot/snapshot.js';
+import { ShardOwnership } from './ownership.js';
+import type { ShardLock, ShardLockHandle } from './shardLock.js';
+import type { ShardWrites } from './shardWrites.js';
+
+export type EvictionMode = { readonly kind: 'save' } | { readonly kind: 'fenced'; readonly fencedAt: number };
+
+/** What the runtime needs from the node's objects: evict them when a shard leaves, refuse new ones on shutdown. */
+export interface MemberObjects {
+  evictShard(shardId: number, mode: EvictionMode): Promise<{ readonly failed: readonly unknown[] }>;
+  evictAll(mode: EvictionMode): Promise<{ readonly failed: readonly unknown[] }>;
+  refuseActivations(): void;
+}
+
+/** The custodian's events for metrics; all optional and synchronous. */
+export interface CustodyMetrics {
+  claimed?(shards: number, durationMs: number): void;
+  released?(shards: number, durationMs: number): void;
+  /** A migration this node completed by claiming, with its end-to-end duration and the previous owner. */
+  migrationCompleted?(durationMs: number, from: string): void;
+}
+
+/** What the custody role needs from its member, and no more. */
+export interface CustodyContext {
+  readonly address: string;
+  readonly settings: Pick<MemberSettings, 'planner' | 'lockTimeoutMs'>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: CustodyMetrics;
+  readonly lock: Pick<ShardLock, 'acquireWriteMany'>;
+  readonly writes: ShardWrites;
+  /** The latest cluster snapshot. */
+  snapshot(): ClusterSnapshot;
+  /** The node's objects, once attached. */
+  objects(): MemberObjects | null;
+  /** True once the node is stopping: it claims nothing more. */
+  stopping(): boolean;
+  /** Runs a lifecycle pass now and waits for it. */
+  runPass(): Promise<void>;
+  /** Resolves at the next snapshot, or after `ms`. */
+  waitForChange(ms: number): Promise<void>;
+}
+
+/**
+ * The custody role of a member: the shards this node owns. Claims the shards targeted here whose owner is gone
+ * (each claim write is the shard's ownership epoch), evicts and releases the shards targeted elsewhere under the
+ * shard write locks, drops shards someone else took and, when fenced, everything; hands its shards over on a stop.
+ */
+export class ShardCustody {
+  private readonly ownership: ShardOwnership;
+
+  constructor(private readonly ctx: CustodyContext) {
+    this.ownership = new ShardOwnership(ctx.address);
+  }
+
+  /** The epoch under which this node may serve the shard in `snap`, or null. */
+  servingEpoch(snap: ClusterSnapshot, shardId: number): number | null {
+    return this.ownership.servingEpoch(snap, shardId);
+  }
+
+  /** The shards this node holds an epoch for. */
+  owned(): number[] {
+    return [...this.ownership.ids()];
+  }
+
+  /** Claims shards targeted here whose owner is gone, and re-claims (new epoch) own shards of an earlier term. */
+  async claim(): Promise<void> {
+    const { address, clock, log, metrics } = this.ctx;
+    const snap = this.ctx.snapshot();
+    if (this.ctx.stopping()) return;
+    const writes: ShardWrite[] = [];
+    for (const e of snap.shards) {
+      if (e === undefined || e.target !== address) continue;
+      const ownerGone = e.current === '' || !snap.nodes.has(e.current);
+      const reclaim = e.current === address && !this.ownership.has(e.id);
+      if (ownerGone || reclaim) writes.push(shardWrite(snap, e.id, { current: address }));
+    }
+    if (writes.length === 0) return;
+    const started = clock.monotonic();
+    const lock = await this.lockShards(writes.map((w) => w.shardId), 'claim');
+    if (lock === null) return;
+    try {
+      // The migration ends with the claim: its record goes in the same transactions.
+      const report = await this.ctx.writes.write(snap, writes, { label: 'claim', now: clock.now() });
+      if (report === null) return;
+      const now = clock.now();
+      for (const r of report.results) {
+        if (r.status !== 'written') continue;
+        this.ownership.claimed(r.shardId, r.modRevision);
+        const record = snap.migrations.get(r.shardId);
+        if (record !== undefined && record.target === address) metrics.migrationCompleted?.(Math.max(0, now - record.since), record.from);
+      }
+      if (report.written > 0) {
+        metrics.claimed?.(report.written, clock.monotonic() - started);
+        log.debug('claimed shards', { count: report.written });
+      }
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Evicts (saving) and releases shards targeted elsewhere; a shard whose objects cannot be saved is kept. */
+  async release(): Promise<void> {
+    const { clock, log, metrics } = this.ctx;
+    const candidates = this.ctx.snapshot().shards.filter((e) => this.releasing(e)).map((e) => e.id);
+    if (candidates.length === 0) return;
+    const started = clock.monotonic();
+    const lock = await this.lockShards(candidates, 'release');
+    if (lock === null) return;
+    try {
+      const evicted = await this.evict(candidates);
+      // Re-read: the eviction may have taken a while; release only what still needs it, with a fresh compare.
+      const fresh = this.ctx.snapshot();
+      const writes = evicted.filter((id) => this.releasing(fresh.shards[id])).map((id) => shardWrite(fresh, id, { current: '' }));
+      const report = await this.ctx.writes.write(fresh, writes, { label: 'release', now: clock.now() });
+      if (report === null) return;
+      for (const r of report.results) if (r.status === 'written') this.ownership.released(r.shardId);
+      if (report.written > 0) {
+        metrics.released?.(report.written, clock.monotonic() - started);
+        log.debug('released shards', { count: report.written });
+      }
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Owned shards that someone else took (a forced release): stop serving them and drop their objects. */
+  dropLost(): void {
+    const lost = this.ownership.lost(this.ctx.snapshot());
+    for (const id of lost) {
+      this.ownership.released(id);
+      this.ctx.log.warn('shard taken over by a later write; dropping it', { shard: id });
+      void this.ctx.objects()?.evictShard(id, { kind: 'save' }).catch(() => undefined);
+    }
+  }
+
+  /** The fence tripped at monotonic `since`: every epoch is gone, the objects are dropped unsaved, dated then. */
+  onFenced(since: number): void {
+    this.ownership.clear();
+    const { clock } = this.ctx;
+    const fencedAt = clock.now() - (clock.monotonic() - since);
+    void this.ctx
+      .objects()
+      ?.evictAll({ kind: 'fenced', fencedAt })
+      .catch((err: unknown) => {
+        this.ctx.log.error('dropping objects after fencing failed', { err: describeError(err) });
+      });
+  }
+
+  /**
+   * Hands every unpinned shard targeted here to the other eligible nodes and waits until they are released, until
+   * the monotonic `deadline`; false when it ran out.
+   */
+  async handOver(deadline: number): Promise<boolean> {
+    const { address, clock, log } = this.ctx;
+    while (clock.monotonic() < deadline) {
+      const snap = this.ctx.snapshot();
+      const planning = plannerContext(snap);
+      const placement = new Placement(planning, snap, this.ctx.settings.planner.assignment);
+      const writes: ShardWrite[] = [];
+      for (const e of snap.shards) {
+        const mine = e !== undefined && (e.target === address || (e.target === '' && e.current === address));
+        if (!mine || isPinned(e)) continue;
+        const to = placement.choose(e.id, address);
+        if (to !== null) writes.push(shardWrite(snap, e.id, { target: to }));
+      }
+      if (planning.eligible.every((n) => n === address)) {
+        log.warn('no other eligible node to hand shards over to; keeping the assignments');
+        return true;
+      }
+      await this.ctx.writes.write(snap, writes, { label: 'hand-over', now: clock.now() });
+      await this.ctx.runPass();
+      const remaining = this.ctx.snapshot().shards.filter((e) => e?.current === address && !isPinned(e)).length;
+      if (remaining === 0 && writes.length === 0) return true;
+      if (remaining === 0) continue;
+      await this.ctx.waitForChange(Math.min(250, Math.max(0, deadline - clock.monotonic())));
+    }
+    log.error('shutdown timeout: deregistering with shards left', {
+      left: this.ctx.snapshot().shards.filter((e) => e?.current === address).map((e) => e!.id).slice(0, 50),
+    });
+    return false;
+  }
+
+  /** Owned here and targeted at another node: to be released. */
+  private releasing(e: ShardEntry | undefined): e is ShardEntry {
+    return e !== undefined && e.current === this.ctx.address && e.target !== this.ctx.address && e.target !== '';
+  }
+
+  /** The shards whose objects were evicted and saved (all of them before any objects are attached). */
+  private async evict(ids: readonly number[]): Promise<number[]> {
+    const objects = this.ctx.objects();
+    if (objects === null) return [...ids];
+    const ok: number[] = [];
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          const report = await objects.evictShard(id, { kind: 'save' });
+          if (report.failed.length === 0) ok.push(id);
+          else this.ctx.log.error('shard kept: objects could not be saved', { shard: id, failed: report.failed.length });
+        } catch (err) {
+          this.ctx.log.error('shard kept: eviction failed', { shard: id, err: describeError(err) });
+        }
+      }),
+    );
+    return ok;
+  }
+
+  private async lockShards(ids: readonly number[], label: string): Promise<ShardLockHandle | null> {
+    try {
+      return await this.ctx.lock.acquireWriteMany(ids, { timeoutMs: this.ctx.settings.lockTimeoutMs, label });
+    } catch (err) {
+      this.ctx.log.warn(`${label}: could not lock shards; retried on a later pass`, { err: describeError(err), shards: ids.length });
+      return null;
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { type CustodyContext, type EvictionMode, ShardCustody } from '../../../src/cluster/custody.js';
+import type { PlannedWriteOptions } from '../../../src/cluster/shardWrites.js';
+import type { ShardLockHandle } from '../../../src/cluster/shardLock.js';
+import { encodeRecord } from '../../../src/core/keyspace/records.js';
+import type { ShardValue } from '../../../src/core/keyspace/shardValue.js';
+import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
+import type { ShardWrite } from '../../../src/core/planner/plan.js';
+import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
+import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
+import { applyWrites, cluster, put } from '../core/planner/fixtures.js';
+import { allWritten } from './writeReports.js';
+
+const SELF = 'a:1';
+const NOW = 1_700_000_000_000;
+
+/** A custodian over a fake member: a snapshot set by the test, a recording lock, writes and objects. */
+function custodyWorld(initial: ClusterSnapshot) {
+  const sink = new MemorySink();
+  const w = {
+    snap: initial,
+    sink,
+    clock: { now: () => NOW, monotonic: () => 1000 },
+    stopping: false,
+    locks: [] as { ids: number[]; label: string | undefined }[],
+    writes: [] as { writes: readonly ShardWrite[]; options: PlannedWriteOptions }[],
+    evicted: [] as [number | 'all', EvictionMode][],
+    unsaved: new Set<number>(),
+    claimed: [] as number[],
+    completed: [] as [number, string][],
+    passes: 0,
+    /** What a lifecycle pass of the other nodes does to the snapshot (hand-over tests). */
+    onPass: (snap: ClusterSnapshot): ClusterSnapshot => snap,
+  };
+  const ctx: CustodyContext = {
+    address: SELF,
+    settings: { planner: defaultPlannerSettings(8), lockTimeoutMs: 1000 },
+    clock: w.clock,
+    log: createLogger(sink, 'debug'),
+    metrics: {
+      claimed: (n) => void w.claimed.push(n),
+      migrationCompleted: (ms, from) => void w.completed.push([ms, from]),
+    },
+    lock: {
+      acquireWriteMany: async (ids, options) => {
+        w.locks.push({ ids: [...ids], label: options?.label });
+        return { release: () => undefined } as ShardLockHandle;
+      },
+    },
+    writes: {
+      write: async (_snap, writes, options) => {
+        if (writes.length === 0) return null;
+        w.writes.push({ writes, options });
+        // Written at the revision after the snapshot's, as etcd would commit it.
+        return allWritten(writes, w.snap.revision + 1);
+      },
+      healFromTxn: () => undefined,
+    },
+    snapshot: () => w.snap,
+    objects: () => ({
+      evictShard: async (id, mode) => {
+        w.evicted.push([id, mode]);
+        return { failed: w.unsaved.has(id) ? ['object'] : [] };
+      },
+      evictAll: async (mode) => {
+        w.evicted.push(['all', mode]);
+        return { failed: [] };
+      },
+      refuseActivations: () => undefined,
+    }),
+    stopping: () => w.stopping,
+    runPass: async () => {
+      w.passes++;
+      w.snap = w.onPass(w.snap);
+    },
+    waitForChange: async () => undefined,
+  };
+  return { w, custody: new ShardCustody(ctx) };
+}
+
+const value = (target: string, current: string, flags: string[] = []): ShardValue => ({ target, current, flags });
+
+describe('ShardCustody', () => {
+  it('claims the shards targeted here whose owner is gone, each claim write its epoch', async () => {
+    let snap = cluster({
+      numShards: 5,
+      nodes: [SELF, 'b:1'],
+      shards: (id) => [value(SELF, ''), value(SELF, 'gone:1'), value(SELF, 'b:1'), value('b:1', ''), value(SELF, SELF)][id],
+    });
+    snap = put(snap, 'migration/1', encodeRecord({ since: NOW - 2500, target: SELF, from: 'gone:1' }));
+    const { w, custody } = custodyWorld(snap);
+    const epoch = snap.revision + 1;
+    await custody.claim();
+    // Shard 4 is this node's in etcd but not in this incarnation: it is claimed again for a new epoch.
+    expect(w.locks).toEqual([{ ids: [0, 1, 4], label: 'claim' }]);
+    expect(w.writes[0]!.writes.map((x) => [x.shardId, x.after.current])).toEqual([
+      [0, SELF],
+      [1, SELF],
+      [4, SELF],
+    ]);
+    expect(w.writes[0]!.options).toEqual({ label: 'claim', now: NOW });
+    expect(custody.owned()).toEqual([0, 1, 4]);
+    expect(custody.servingEpoch(w.snap, 0)).toBe(epoch);
+    expect(custody.servingEpoch(w.snap, 2)).toBeNull();
+    expect(w.claimed).toEqual([3]);
+    expect(w.completed).toEqual([[2500, 'gone:1']]);
+  });
+
+  it('claims nothing once the node is stopping', async () => {
+    const { w, custody } = custodyWorld(cluster({ numShards: 2, nodes: [SELF], shards: () => value(SELF, '') }));
+    w.stopping = true;
+    await custody.claim();
+    expect(w.locks).toEqual([]);
+    expect(w.writes).toEqual([]);
+  });
+
+  it('releases the shards targeted elsewhere once their objects are saved, and keeps one that could not be saved', async () => {
+    const snap = cluster({ numShards: 4, nodes: [SELF, 'b:1'], shards: (id) => [value('b:1', SELF), value('b:1', SELF), value(SELF, SELF), value('', SELF)][id] });
+    const { w, custody } = custodyWorld(snap);
+    w.unsaved.add(1);
+    await custody.release();
+    expect(w.locks).toEqual([{ ids: [0, 1], label: 'release' }]);
+    expect(w.evicted).toEqual([
+      [0, { kind: 'save' }],
+      [1, { kind: 'save' }],
+    ]);
+    expect(w.writes.map((x) => x.writes.map((s) => [s.shardId, s.after.target, s.after.current]))).toEqual([[[0, 'b:1', '']]]);
+    expect(w.sink.find((r) => r.msg === 'shard kept: objects could not be saved')).toMatchObject({ shard: 1 });
+  });
+
+  it('drops a shard a later write gave to someone else, and everything when fenced, dated at the fence', async () => {
+    const { w, custody } = custodyWorld(cluster({ numShards: 3, nodes: [SELF, 'b:1'], shards: () => value(SELF, '') }));
+    await custody.claim();
+    expect(custody.owned()).toEqual([0, 1, 2]);
+    w.snap = applyWrites(w.snap, w.writes[0]!.writes, false);
+    custody.dropLost();
+    expect(custody.owned()).toEqual([0, 1, 2]);
+    w.snap = applyWrites(w.snap, [{ shardId: 0, expectedModRevision: w.snap.shards[0]!.modRevision, before: value(SELF, SELF), after: value('b:1', 'b:1') }], false);
+    custody.dropLost();
+    expect(custody.owned()).toEqual([1, 2]);
+    expect(w.evicted).toEqual([[0, { kind: 'save' }]]);
+    // Monotonic 1000 now, fenced at 400: the objects' end is dated 600 ms ago on the wall clock.
+    custody.onFenced(400);
+    expect(custody.owned()).toEqual([]);
+    expect(w.evicted.at(-1)).toEqual(['all', { kind: 'fenced', fencedAt: NOW - 600 }]);
+  });
+
+  it('hands its unpinned shards over to the other eligible nodes and returns once they are released', async () => {
+    const snap = cluster({
+      numShards: 3,
+      nodes: [SELF, 'b:1'],
+      shards: (id) => (id === 2 ? value(SELF, SELF, ['pinned']) : value(SELF, SELF)),
+    });
+    const { w, custody } = custodyWorld(snap);
+    let applied = 0;
+    w.onPass = (s) => applyWrites(s, w.writes.slice(applied, (applied = w.writes.length)).flatMap((x) => x.writes));
+    expect(await custody.handOver(2000)).toBe(true);
+    expect(w.writes[0]!.writes.map((x) => [x.shardId, x.after.target])).toEqual([
+      [0, 'b:1'],
+      [1, 'b:1'],
+    ]);
+    expect(w.writes[0]!.options).toEqual({ label: 'hand-over', now: NOW });
+    expect(w.passes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps its assignments when no other node is eligible, and gives up at the deadline', async () => {
+    const alone = custodyWorld(cluster({ numShards: 2, nodes: [SELF], shards: () => value(SELF, SELF) }));
+    expect(await alone.custody.handOver(2000)).toBe(true);
+    expect(alone.w.writes).toEqual([]);
+    expect(alone.w.sink.find((r) => r.msg === 'no other eligible node to hand shards over to; keeping the assignments')).toBeDefined();
+
+    const late = custodyWorld(cluster({ numShards: 2, nodes: [SELF, 'b:1'], shards: () => value(SELF, SELF) }));
+    expect(await late.custody.handOver(1000)).toBe(false);
+    expect(late.w.sink.find((r) => r.msg === 'shutdown timeout: deregistering with shards left')).toMatchObject({ left: [0, 1] });
+  });
+});

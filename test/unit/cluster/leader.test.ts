@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { type LeaderContext, LeaderRole } from '../../../src/cluster/leader.js';
+import { leaderGuard } from '../../../src/cluster/leaderGuard.js';
+import type { PlannedWriteOptions } from '../../../src/cluster/shardWrites.js';
+import { Keyspace } from '../../../src/core/keyspace/keys.js';
+import { encodeRecord } from '../../../src/core/keyspace/records.js';
+import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
+import type { ShardWrite } from '../../../src/core/planner/plan.js';
+import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
+import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
+import type { TxnRequest, TxnResult } from '../../../src/edge/etcd/client.js';
+import { GuardFailedError, type ShardWriteReport } from '../../../src/edge/etcd/shardWriter.js';
+import { cluster, PREFIX, put, roundRobinValue } from '../core/planner/fixtures.js';
+import { allWritten } from './writeReports.js';
+
+const keys = new Keyspace(PREFIX);
+const SELF = 'a:1';
+const NODES = [SELF, 'b:1'];
+const NUM_SHARDS = 8;
+const NOW = 1_700_000_000_000;
+
+const written = (writes: readonly ShardWrite[]): ShardWriteReport => allWritten(writes, 500);
+
+/** A leader role over a fake member: a snapshot set by the test, recorded transactions, writes and leased puts. */
+function leaderWorld(initial: ClusterSnapshot) {
+  const sink = new MemorySink();
+  const w = {
+    snap: initial,
+    sink,
+    clock: { wall: NOW, mono: 0, now: () => w.clock.wall, monotonic: () => w.clock.mono },
+    txns: [] as TxnRequest[],
+    answer: (_req: TxnRequest): TxnResult => ({ succeeded: true, revision: w.snap.revision + 100 }),
+    writes: [] as { writes: readonly ShardWrite[]; options: PlannedWriteOptions }[],
+    report: written,
+    healed: [] as string[][],
+    leased: [] as [string, string][],
+    passIns: [] as number[],
+    decisions: [] as string[],
+    stuck: [] as string[],
+    terms: [] as boolean[],
+  };
+  const ctx: LeaderContext = {
+    address: SELF,
+    keys,
+    settings: { planner: { ...defaultPlannerSettings(NUM_SHARDS), stabilityMs: 0 }, strategy: 'count', shardCheckIntervalMs: 1000 },
+    clock: w.clock,
+    log: createLogger(sink, 'debug'),
+    metrics: {
+      decision: (outcome) => w.decisions.push(outcome),
+      stuckDetected: (state) => w.stuck.push(state),
+      leader: (leading) => w.terms.push(leading),
+    },
+    writes: {
+      write: async (_snap, writes, options) => {
+        if (writes.length === 0) return null;
+        w.writes.push({ writes, options });
+        return w.report(writes);
+      },
+      healFromTxn: (keysRead) => void w.healed.push([...keysRead]),
+    },
+    snapshot: () => w.snap,
+    stableSince: () => 0,
+    txn: async (request) => {
+      w.txns.push(request);
+      return w.answer(request);
+    },
+    putLeased: async (key, value) => void w.leased.push([key, value]),
+    passIn: (ms) => void w.passIns.push(ms),
+  };
+  return { w, role: new LeaderRole(ctx) };
+}
+
+const settled = (): ClusterSnapshot => cluster({ numShards: NUM_SHARDS, nodes: NODES, shards: roundRobinValue(NODES) });
+
+describe('LeaderRole', () => {
+  it('elects with a CAS on the leader key when no live node leads, and leads from its win on', async () => {
+    const { w, role } = leaderWorld(settled());
+    await role.turn();
+    expect(w.txns[0]).toEqual({
+      compares: [leaderGuard(keys, 0)],
+      success: [{ type: 'put', key: keys.leader, value: SELF }],
+      failureReads: [keys.leader],
+    });
+    expect(role.isLeader()).toBe(true);
+    expect(w.terms).toEqual([true]);
+    expect(w.decisions).toEqual(['skipped']);
+    expect(role.decision?.step).toBe('idle');
+    expect(w.leased.map(([key]) => key)).toEqual([keys.balancerStatus]);
+  });
+
+  it('leaves a live leader alone, and heals a lost election from what its failure branch read', async () => {
+    const live = leaderWorld(put(settled(), 'leader', 'b:1'));
+    await live.role.turn();
+    expect(live.w.txns).toEqual([]);
+    expect(live.role.isLeader()).toBe(false);
+    expect(live.role.decision).toBeNull();
+
+    const dead = put(settled(), 'leader', 'gone:1');
+    const lost = leaderWorld(dead);
+    lost.w.answer = () => ({ succeeded: false, revision: dead.revision + 1, reads: new Map() });
+    await lost.role.turn();
+    expect(lost.w.txns[0]!.compares).toEqual([leaderGuard(keys, dead.leader!.modRevision)]);
+    expect(lost.w.healed).toEqual([[keys.leader]]);
+    expect(lost.role.isLeader()).toBe(false);
+  });
+
+  it('writes under its guard, and a failed guard ends the term it believed it had', async () => {
+    const { w, role } = leaderWorld(cluster({ numShards: NUM_SHARDS, nodes: NODES, shards: () => undefined }));
+    w.report = (writes) => ({
+      ...written(writes),
+      results: writes.map((x) => ({ status: 'failed', shardId: x.shardId, error: new GuardFailedError([]) })),
+      written: 0,
+      failed: writes.length,
+      guardFailure: new GuardFailedError([{ key: keys.leader, expected: w.snap.revision + 100, actual: 0 }]),
+    });
+    await role.turn();
+    expect(w.writes).toHaveLength(1);
+    expect(w.writes[0]!.writes).toHaveLength(NUM_SHARDS);
+    expect(w.writes[0]!.options).toEqual({ label: 'leader', now: NOW, guard: leaderGuard(keys, w.snap.revision + 100) });
+    expect(role.isLeader()).toBe(false);
+  });
+
+  it('resigns with a CAS delete on the revision it won, once', async () => {
+    const { w, role } = leaderWorld(settled());
+    await role.turn();
+    const won = w.snap.revision + 100;
+    await role.resign();
+    expect(w.txns.at(-1)).toEqual({ compares: [leaderGuard(keys, won)], success: [{ type: 'delete', key: keys.leader }] });
+    expect(role.isLeader()).toBe(false);
+    const sent = w.txns.length;
+    await role.resign();
+    expect(w.txns).toHaveLength(sent);
+  });
+
+  it('backs off after passes that write nothing, and republishes the status only when it changes', async () => {
+    const { w, role } = leaderWorld(settled());
+    await role.turn();
+    await role.turn();
+    expect(w.decisions).toHaveLength(1);
+    expect(w.passIns).toEqual([50]);
+    w.clock.mono += 50;
+    await role.turn();
+    expect(w.decisions).toHaveLength(2);
+    expect(w.leased).toHaveLength(1);
+    await role.turn();
+    expect(w.passIns).toEqual([50, 100]);
+    role.stabilityChanged();
+    await role.turn();
+    expect(w.decisions).toHaveLength(3);
+  });
+
+  it('logs a stuck migration once per episode, and acts on it under its guard', async () => {
+    let snap = cluster({
+      numShards: NUM_SHARDS,
+      nodes: NODES,
+      shards: (id) => (id === 0 ? { target: 'b:1', current: 'gone:1', flags: [] } : roundRobinValue(NODES)(id)),
+    });
+    snap = put(snap, 'migration/0', encodeRecord({ since: NOW - 3_600_000, target: 'b:1', from: 'gone:1' }));
+    const { w, role } = leaderWorld(snap);
+    await role.turn();
+    await role.turn();
+    const logged = w.sink.records.filter((r) => r.msg === 'stuck migration');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ shard: 0, state: 'owner-dead', target: 'b:1', current: 'gone:1' });
+    expect(w.stuck).toEqual(['owner-dead']);
+    expect(w.writes.map((x) => x.writes.map((s) => [s.shardId, s.after.current]))).toEqual([[[0, '']], [[0, '']]]);
+    expect(w.writes.every((x) => x.options.guard?.modRevision === snap.revision + 100)).toBe(true);
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { migrationRecordOp } from '../../../../src/core/keyspace/migrationRecord.js';
+import type { MigrationRecord } from '../../../../src/core/keyspace/records.js';
+import { parseShardValue } from '../../../../src/core/keyspace/shardValue.js';
+
+const NOW = 1_000_000;
+const record: MigrationRecord = { since: 5, target: 'b', from: 'a' };
+const op = (before: string, after: string, existing?: MigrationRecord) =>
+  migrationRecordOp(parseShardValue(before).value, parseShardValue(after).value, existing, NOW);
+
+describe('migrationRecordOp', () => {
+  it('puts a record dated now when a write gives the shard a new target that does not own it', () => {
+    expect(op('a,a', 'b,a')).toEqual({ kind: 'put', record: { since: NOW, target: 'b', from: 'a' } });
+    expect(op(',', 'a,')).toEqual({ kind: 'put', record: { since: NOW, target: 'a', from: '' } });
+    // A retarget of a shard in migration starts a new one: the record of the earlier target is replaced.
+    expect(op('b,a', 'c,a', record)).toEqual({ kind: 'put', record: { since: NOW, target: 'c', from: 'a' } });
+    expect(op('a,a,f=pinned', 'b,a,f=pinned', record)).toMatchObject({ kind: 'put' });
+  });
+
+  it('deletes the record when the shard ends settled', () => {
+    // A claim by the target, an owner adopted as target, a pin of a settled shard, both fields cleared.
+    expect(op('b,a', 'b,b', record)).toEqual({ kind: 'delete' });
+    expect(op(',a', 'a,a', record)).toEqual({ kind: 'delete' });
+    expect(op('a,a', 'a,a,f=pinned', record)).toEqual({ kind: 'delete' });
+    expect(op('a,a', ',', record)).toEqual({ kind: 'delete' });
+  });
+
+  it('writes nothing when there is no record to delete or the target stays', () => {
+    expect(op('b,a', 'b,b')).toEqual({ kind: 'none' });
+    expect(op('a,a', 'a,a,f=pinned')).toEqual({ kind: 'none' });
+    // The migration in flight keeps its record: pin, a cleared owner, a forced release of a settled shard.
+    expect(op('b,a', 'b,a,f=pinned', record)).toEqual({ kind: 'none' });
+    expect(op('b,a', 'b,', record)).toEqual({ kind: 'none' });
+    expect(op('a,a', 'a,')).toEqual({ kind: 'none' });
+    // No target: nothing to date a migration towards.
+    expect(op('a,b', ',b', record)).toEqual({ kind: 'none' });
+  });
+});
