@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import { type OperationRequest, planOperation, type Refusals } from '../core/operations/operations.js';
 import { ReadOnlyError } from '../core/operations/result.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
@@ -42,7 +43,13 @@ export async function runMutation(run: MutationRun): Promise<number> {
   const snapshot = await ctx.snapshot();
   const plan = planOperation(request, { snapshot, now: Date.now(), by: ctx.actor, maxPauseMs: ctx.config.maxPause });
   const client = await ctx.client();
-  const operations = new ClusterOperations({ client, keys: ctx.keys, readOnly: ctx.config.readOnly, logger: ctx.logger });
+  const operations = new ClusterOperations({
+    client,
+    keys: ctx.keys,
+    readOnly: ctx.config.readOnly,
+    retry: shardWriteRetryFromConfig(ctx.config),
+    logger: ctx.logger,
+  });
   const pending = plan.shardChanges.length + plan.recordChanges.length;
   if (options.confirm === true && !dryRun && pending > 0) {
     const preview = new Output(process.stderr, process.stderr, 'table', ctx.out.color);
