@@ -128,11 +128,14 @@ function metricsField(view: ClusterView, source: MetricsSource): Field {
   return trouble.length === 0 ? figure(3, forms, false, 'bad') : figure(1, forms, true, nc.metricsFailing > 0 ? 'bad' : 'warn');
 }
 
-/** A Prometheus whose refreshes fail, and why (the reason names its URL): it never leaves the line, its reason may. */
+/**
+ * A Prometheus whose refreshes fail (the one `--prometheus-url` names), and why: it never leaves the line, and its
+ * reason stays longer than the calm figures, since it says what to fix.
+ */
 function prometheusFailingField(now: number, failing: Extract<PrometheusState, { kind: 'failing' }>): Field {
   const state: Form = [run(`✖ PROMETHEUS FAILING ${compactAge(now - failing.since)}`, 'bad')];
   const reason = printable(failing.reason);
-  return { rank: 0, full: [...state, run(`: ${reason}`, 'bad')], shorter: [at(4, state)], prose: { lead: [...state, run(': ', 'bad')], text: reason, tone: 'bad' } };
+  return { rank: 0, full: [...state, run(`: ${reason}`, 'bad')], shorter: [at(1, state)], prose: { lead: [...state, run(': ', 'bad')], text: reason, tone: 'bad' } };
 }
 
 function line2(view: ClusterView, source: MetricsSource): Field[] {

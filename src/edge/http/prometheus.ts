@@ -1,8 +1,8 @@
 /**
  * Node metrics through a Prometheus server's HTTP query API (`GET <url>/api/v1/query`): the queries of
  * core/view/prometheusQueries.ts, a few at a time, each within the time budget and a bounded answer. Any failure
- * (unreachable, an HTTP error, an answer that is not Prometheus's, a refused query) is an UnavailableError naming the
- * server and the query, so a scripted command exits 1 and the console shows it in its header.
+ * (unreachable, an HTTP error, an answer that is not Prometheus's, a refused query) is a PrometheusUnavailableError
+ * naming the server and the query, so a scripted command exits 1 and the console shows it in its header.
  */
 import { describeError, UnavailableError } from '../../core/errors.js';
 import type { ClusterSnapshot } from '../../core/snapshot/snapshot.js';
@@ -27,6 +27,17 @@ export interface PrometheusReadOptions {
   /** How often the reader comes back (how stale its figures may get is counted from it). */
   readonly refreshMs: number;
   readonly signal?: AbortSignal;
+}
+
+/** A refresh failed: the server did not answer a query as Prometheus does. `why` leaves out the URL the message names. */
+export class PrometheusUnavailableError extends UnavailableError {
+  constructor(
+    readonly url: string,
+    readonly why: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`cannot read node metrics from Prometheus at ${url}: ${why}`, options);
+  }
 }
 
 /** Queries in flight at once: Prometheus evaluates them in parallel, and a refresh has a dozen or so. */
@@ -62,8 +73,7 @@ async function queryAll(options: PrometheusReadOptions): Promise<QueryAnswers> {
 async function query(options: PrometheusReadOptions, promql: string): Promise<PromSample[]> {
   const url = new URL(`${options.url.replace(/\/+$/, '')}/api/v1/query`);
   url.searchParams.set('query', promql);
-  const fail = (why: string, cause?: unknown): UnavailableError =>
-    new UnavailableError(`cannot read node metrics from Prometheus at ${options.url}: ${why}`, cause === undefined ? {} : { cause });
+  const fail = (why: string, cause?: unknown): PrometheusUnavailableError => new PrometheusUnavailableError(options.url, why, cause === undefined ? {} : { cause });
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
   let status: number;
@@ -112,7 +122,10 @@ async function boundedText(res: Response): Promise<string> {
 export type PrometheusState =
   | { readonly kind: 'connecting' }
   | { readonly kind: 'ok'; readonly at: number }
-  /** Since when refreshes fail, and the latest reason (the figures shown are the last ones read, and go stale). */
+  /**
+   * Since when refreshes fail, and the latest reason, without the server's URL (the figures shown are the last ones
+   * read, and go stale).
+   */
   | { readonly kind: 'failing'; readonly since: number; readonly reason: string };
 
 export interface PrometheusPollerOptions {
@@ -179,7 +192,8 @@ export class PrometheusPoller {
       this.options.publish(metrics, this.state);
     } catch (err) {
       if (this.stopped) return true;
-      this.state = { kind: 'failing', since: this.state.kind === 'failing' ? this.state.since : this.now(), reason: describeError(err) };
+      const reason = err instanceof PrometheusUnavailableError ? err.why : describeError(err);
+      this.state = { kind: 'failing', since: this.state.kind === 'failing' ? this.state.since : this.now(), reason };
       this.options.publish(null, this.state);
     }
     return true;

@@ -19,7 +19,7 @@ import {
   summarizeScrape,
   type TargetPlan,
 } from '../../core/view/index.js';
-import { ScrapeCaches, scrapeOne, trimIdleSockets } from './scraper.js';
+import { ScrapeCaches, scrapeTarget, trimIdleSockets } from './scraper.js';
 
 export interface MetricsUpdate {
   /** Per alive node: its latest metrics, or why there are none. A new map per update. */
@@ -155,7 +155,7 @@ export class ScrapeScheduler {
   private async scrape(t: TargetState, startedAt: number): Promise<void> {
     // The cache of unchanged lines costs about 50 KB a node; past a few hundred nodes memory matters more.
     const caches = this.targets.size <= MAX_CACHED_SOURCES ? this.caches : undefined;
-    const outcome = await scrapeOne(t.target.url, { timeoutMs: this.options.timeoutMs, signal: this.abort.signal, ...(caches ? { caches } : {}) });
+    const outcome = await scrapeTarget(t.target, { timeoutMs: this.options.timeoutMs, signal: this.abort.signal, ...(caches ? { caches } : {}) });
     if (this.stopped || this.targets.get(t.target.url) !== t) return;
     if (this.targets.size > MAX_IDLE_SOCKETS) trimIdleSockets(MAX_IDLE_SOCKETS);
     const interval = this.intervalMs;

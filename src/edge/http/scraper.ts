@@ -90,6 +90,12 @@ export async function probeReady(url: string, options: ScrapeOptions): Promise<b
   }
 }
 
+/** A target's `/metrics`, with its `/ready` verdict beside it when the target names one (upstream nodes). */
+export async function scrapeTarget(target: ScrapeTarget, options: ScrapeOptions): Promise<ScrapeOutcome> {
+  const [scraped, ready] = await Promise.all([scrapeOne(target.url, options), target.readyUrl === null ? undefined : probeReady(target.readyUrl, options)]);
+  return scraped.kind === 'ok' && ready !== undefined ? { ...scraped, ready } : scraped;
+}
+
 /** A readiness answer is a short JSON status. */
 const READY_MAX_BYTES = 64 * 1024;
 
@@ -218,8 +224,7 @@ export async function scrapeNodes(
     | { readonly kind: 'known'; readonly address: string; readonly summary: NodeMetrics }
     | { readonly kind: 'listed'; readonly target: ScrapeTarget; readonly outcome: ScrapeOutcome };
   const results = await mapBounded(plan.targets, options.concurrency ?? DEFAULT_CONCURRENCY, async (target): Promise<Scraped> => {
-    const [scraped, ready] = await Promise.all([scrapeOne(target.url, options), target.readyUrl === null ? undefined : probeReady(target.readyUrl, options)]);
-    const outcome: ScrapeOutcome = scraped.kind === 'ok' && ready !== undefined ? { ...scraped, ready } : scraped;
+    const outcome = await scrapeTarget(target, options);
     if (target.address === null) return { kind: 'listed', target, outcome };
     return { kind: 'known', address: target.address, summary: summarizeScrape(outcome, previous.get(target.address)) };
   });

@@ -62,7 +62,7 @@ const PROMETHEUS_FAILING: HeaderFlags = {
   metricsSource: {
     kind: 'prometheus',
     url: PROMETHEUS,
-    state: { kind: 'failing', since: NOW - 30_000, reason: `cannot read node metrics from Prometheus at ${PROMETHEUS}: connect ECONNREFUSED 10.9.8.7:9090` },
+    state: { kind: 'failing', since: NOW - 30_000, reason: 'fetch failed: connect ECONNREFUSED 10.9.8.7:9090' },
   },
 };
 
@@ -155,12 +155,16 @@ describe('header at 80, 100 and 120 columns', () => {
     expect(line.length).toBeLessThanOrEqual(60);
   });
 
-  it('keeps a failing Prometheus first at 80 columns, and its reason with its URL when there is room', () => {
+  it('keeps a failing Prometheus first at 80 columns, and its reason when there is room, before calm figures', () => {
     const narrow = text(headerLines(troubledView(), synced, PROMETHEUS_FAILING, noColour, 80))[1]!;
     expect(narrow).toMatch(/^✖ PROMETHEUS FAILING 30s/);
     expect(narrow).toContain('stuck 1');
     const wide = text(headerLines(troubledView(), synced, PROMETHEUS_FAILING, noColour, 400))[1]!;
-    expect(wide).toContain(`✖ PROMETHEUS FAILING 30s: cannot read node metrics from Prometheus at ${PROMETHEUS}: connect ECONNREFUSED 10.9.8.7:9090`);
+    expect(wide).toContain('✖ PROMETHEUS FAILING 30s: fetch failed: connect ECONNREFUSED 10.9.8.7:9090');
+    // At 120 columns the reason stays; the calm figures give way.
+    const mid = text(headerLines(troubledView(), synced, PROMETHEUS_FAILING, noColour, 120))[1]!;
+    expect(mid).toContain('✖ PROMETHEUS FAILING 30s: fetch failed: connect ECONNREFUSED 10.9.8.7:9090');
+    expect(mid).toContain('stuck 1');
   });
 
   it('says the metrics come through Prometheus, and counts the nodes whose figures are stale', () => {
