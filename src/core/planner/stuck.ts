@@ -147,9 +147,26 @@ export interface StuckVerdict {
 }
 
 export function stuckVerdict(m: Migration, timeoutMs: number): StuckVerdict | null {
-  if (m.ageSource !== 'unknown') return m.ageMs >= timeoutMs ? { basis: 'age', ageText: `for ${formatAge(m.ageMs)}` } : null;
-  if (m.seenForMs >= timeoutMs) return { basis: 'age', ageText: `for at least ${formatAge(m.seenForMs)} (start unknown: no migration record)` };
-  return NEEDS_AN_OPERATOR.has(m.state) ? { basis: 'state', ageText: '(for an unknown time: no migration record)' } : null;
+  const basis = basisOf(m.state, m.ageMs, m.ageSource === 'unknown' ? m.seenForMs : 0, timeoutMs);
+  if (basis === null) return null;
+  if (m.ageSource !== 'unknown') return { basis, ageText: `for ${formatAge(m.ageMs)}` };
+  return basis === 'age'
+    ? { basis, ageText: `for at least ${formatAge(m.seenForMs)} (start unknown: no migration record)` }
+    : { basis, ageText: '(for an unknown time: no migration record)' };
+}
+
+/** stuckVerdict's basis for a migration known by its state and start, at `now`: no migration built, no words. */
+export function stuckBasis(state: MigrationState, start: MigrationStart, now: number, timeoutMs: number): StuckBasis | null {
+  return start.ageSource === 'unknown'
+    ? basisOf(state, null, start.seenSince === null ? 0 : Math.max(0, now - start.seenSince), timeoutMs)
+    : basisOf(state, Math.max(0, now - start.since), 0, timeoutMs);
+}
+
+/** The rule: a known age of at least the timeout; else seen that long; else a state nothing repairs. */
+function basisOf(state: MigrationState, ageMs: number | null, seenForMs: number, timeoutMs: number): StuckBasis | null {
+  if (ageMs !== null) return ageMs >= timeoutMs ? 'age' : null;
+  if (seenForMs >= timeoutMs) return 'age';
+  return NEEDS_AN_OPERATOR.has(state) ? 'state' : null;
 }
 
 /** The one-line reason of a stuck migration: shard, state, nodes, age. */

@@ -1,12 +1,12 @@
 import { compareAddresses, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen } from '../planner/stuck.js';
-import { upstreamPresence } from '../planner/upstream.js';
+import { type UpstreamPresence, upstreamPresence } from '../planner/upstream.js';
 import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
 import type { ClusterView, HotShardView, NodeView, ViewInput, ViewInternals } from './clusterViewTypes.js';
 import { fillShardLoad, type LoadSources, loadSources, patchLoadSources, updateShardLoad } from './loadColumns.js';
-import { MigrationList } from './migrationList.js';
+import { MigrationList, MigrationReading } from './migrationList.js';
 import { type DecisionCount, latestFigures, type NodeFigures, type NodeMetrics } from './nodeMetrics.js';
 import { allNodeRows, patchNodeRows } from './nodeRows.js';
 import { fullPass, incrementalPass, type ShardPass } from './shardColumns.js';
@@ -34,16 +34,10 @@ export function buildClusterView(input: ViewInput): ClusterView {
   // What the previous view kept is reused only after an incremental pass (same nodes, same indexes).
   const same = pass.changed === null ? undefined : before;
 
-  // The watch's hint lists migration record changes too; a scan of the entries does not, so records are compared.
-  const hint = input.changedShards ?? null;
-  const kept = same?.storage.migrations;
-  const unsettled =
-    kept !== undefined && kept.update(snapshot, firstSeen, now, hint ?? pass.changed!, hint !== null)
-      ? kept
-      : new MigrationList(new Set(snapshot.nodes.keys()), firstSeen, snapshot.migrations, snapshot, now, index.notable);
-  const migrations = unsettled.list(now);
-  const stuck = unsettled.stuck(migrations, stuckTimeoutMs);
-  for (const s of stuck) columns.flags[s.shardId]! |= SHARD_FLAG.stuck;
+  const unsettled = unsettledShards(input, firstSeen, pass, same);
+  const stuckIds = unsettled.stuckIds(now, stuckTimeoutMs);
+  for (const id of stuckIds) columns.flags[id]! |= SHARD_FLAG.stuck;
+  const reading = new MigrationReading(unsettled, now, stuckTimeoutMs);
 
   const ctx = same !== undefined && sameRecords(same.context, snapshot) ? same.context : { ...recordsOf(snapshot), ctx: plannerContext(snapshot) };
   const leaderNow = leaderAddress(snapshot.leader);
@@ -59,6 +53,8 @@ export function buildClusterView(input: ViewInput): ClusterView {
   const rows = same !== undefined && dirty !== null ? patchNodeRows(rowsInput, same.rows, dirty) : allNodeRows(rowsInput);
   const internal: ViewInternals = {
     storage: { retired: false, columns, tally, index, migrations: unsettled },
+    stuckIds,
+    reading,
     loadSources: sources,
     listed,
     context: ctx,
@@ -73,14 +69,19 @@ export function buildClusterView(input: ViewInput): ClusterView {
     nodeIndex,
     nodeCounts: rows.counts,
     gates: previous?.snapshot.gates === snapshot.gates ? previous.gates : [...snapshot.gates.keys()].sort(compareAddresses),
-    upstream: upstreamPresence(snapshot, new Map(addresses.map((a, i) => [a, tally.owned[i]!]))),
+    upstream: upstreamOf(snapshot, previous, pass),
     shards: columns,
     layout: index,
-    counts: { ...tally.counts, stuck: stuck.length },
+    counts: { ...tally.counts, stuck: stuckIds.length },
     imbalance: previous?.nodes === rows.nodes ? previous.imbalance : imbalanceSummary(rows.nodes, tally.counts.noTarget),
     balancer: balancerView(snapshot, input.balancer, firstSeen, now, previous?.balancer),
-    migrations,
-    stuck,
+    // Worked out when read: the stuck pane, a shard's details, the scripted commands.
+    get migrations() {
+      return reading.migrations();
+    },
+    get stuck() {
+      return reading.stuck();
+    },
     // Only the locks pane shows them: ranked when first read, once per metrics map.
     get hotShards() {
       return hottestShards(metrics, input.hotShardLimit ?? 20);
@@ -96,6 +97,39 @@ export function buildClusterView(input: ViewInput): ClusterView {
     unmatchedMetrics: input.unmatchedMetrics ?? [],
     internal,
   };
+}
+
+/**
+ * The unsettled shards: the previous view's list brought up to date, else a new one. The watch's hint lists migration
+ * record changes too; a scan of the entries does not, so then the records are compared.
+ */
+function unsettledShards(input: ViewInput, firstSeen: ReadonlyMap<number, FirstSeen>, pass: ShardPass, same: ViewInternals | undefined): MigrationList {
+  const { snapshot, now } = input;
+  const hint = input.changedShards ?? null;
+  const kept = same?.storage.migrations;
+  if (kept !== undefined && kept.update(snapshot, firstSeen, now, hint ?? pass.changed!, hint !== null)) return kept;
+  return new MigrationList(new Set(snapshot.nodes.keys()), firstSeen, snapshot.migrations, snapshot, now, pass.index.notable);
+}
+
+/**
+ * Upstream processes among the members: the previous view's while the members are the same and none is upstream's
+ * (the shard counts only matter when one is).
+ */
+function upstreamOf(snapshot: ClusterSnapshot, previous: ClusterView | undefined, pass: ShardPass): UpstreamPresence {
+  const before = previous?.upstream;
+  const members = previous?.snapshot;
+  if (
+    before !== undefined &&
+    before.nodes.length === 0 &&
+    before.gates.length === 0 &&
+    members?.nodes === snapshot.nodes &&
+    members.nodeInfo === snapshot.nodeInfo &&
+    members.gates === snapshot.gates &&
+    members.leader === snapshot.leader
+  ) {
+    return before;
+  }
+  return upstreamPresence(snapshot, new Map(pass.addresses.map((a, i) => [a, pass.tally.owned[i]!])));
 }
 
 /**

@@ -5,7 +5,7 @@ import type { UpstreamPresence } from '../planner/upstream.js';
 import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
 import type { BalancerInput, BalancerView } from './balancer.js';
 import type { LoadSources } from './loadColumns.js';
-import type { MigrationList } from './migrationList.js';
+import type { MigrationList, MigrationReading } from './migrationList.js';
 import type { NodeRows } from './nodeRows.js';
 import type { DecisionCount, HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
 import type { Tally } from './shardColumns.js';
@@ -159,9 +159,12 @@ export interface ClusterView {
   readonly counts: ShardCounts;
   readonly imbalance: Omit<ImbalanceFigures, 'nodes'>;
   readonly balancer: BalancerView;
-  /** Every unsettled shard (in migration, or pinned to a node that is not alive: what can get stuck), oldest first. */
+  /**
+   * Every unsettled shard (in migration, or pinned to a node that is not alive: what can get stuck), unknown starts
+   * first, then oldest first. Worked out when first read, which must be before the next view is built from this one.
+   */
   readonly migrations: readonly Migration[];
-  /** Migrations at least `stuckTimeoutMs` old, oldest first, each with its reason. */
+  /** The stuck migrations (stuckAmong), in the same order, each with its reason; read as `migrations` is. */
   readonly stuck: readonly StuckShard[];
   /** The most lock-contended shards over every node, by wait time. */
   readonly hotShards: readonly HotShardView[];
@@ -197,6 +200,10 @@ export interface ViewInternals {
   readonly context: Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'> & { readonly ctx: PlannerContext };
   /** The node rows, the header's counts and what each row was built from. */
   readonly rows: NodeRows;
+  /** The shards flagged stuck, to clear before the next rebuild flags them again. */
+  readonly stuckIds: readonly number[];
+  /** The view's migrations and stuck shards, read from the list when asked. */
+  readonly reading: MigrationReading;
 }
 
 /** One shard in full, for tables, JSON and the console's details. */

@@ -18,6 +18,7 @@ import {
   type MigrationStart,
   migrationStart,
   type StuckShard,
+  stuckBasis,
   stuckReason,
   stuckVerdict,
 } from '../planner/stuck.js';
@@ -40,6 +41,8 @@ interface Base {
 }
 
 export class MigrationList {
+  /** Updates so far: a view reads the list only while it is as the view left it (MigrationReading). */
+  version = 0;
   private readonly bases = new Map<number, Base>();
   /** In the view's order (this module's comment). */
   private readonly sorted: Base[] = [];
@@ -67,6 +70,7 @@ export class MigrationList {
    */
   update(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<number, FirstSeen>, now: number, changed: Iterable<number>, recordsListed: boolean): boolean {
     if (firstSeen !== this.firstSeen) return false;
+    this.version++;
     for (const id of changed) this.refresh(snapshot, id, now);
     if (!recordsListed && snapshot.migrations !== this.migrations) {
       for (const [id, base] of this.bases) if (snapshot.migrations.get(id) !== base.record) this.refresh(snapshot, id, now);
@@ -78,14 +82,20 @@ export class MigrationList {
 
   /** Every migration with its age at `now` (that of the last update), in the view's order. */
   list(now: number): Migration[] {
-    return this.sorted.map((b) => ({
-      shardId: b.shardId,
-      state: b.state,
-      target: b.target,
-      current: b.current,
-      pinned: b.pinned,
-      ...migrationAge(b.start, now),
-    }));
+    return this.sorted.map((b) => migrationOf(b, now));
+  }
+
+  /** One shard's migration at `now`; undefined when it is settled. */
+  migration(id: number, now: number): Migration | undefined {
+    const base = this.bases.get(id);
+    return base === undefined ? undefined : migrationOf(base, now);
+  }
+
+  /** The shards stuck at `now`, in the list's order: what the view counts and flags at every rebuild, cheaply. */
+  stuckIds(now: number, timeoutMs: number): number[] {
+    const out: number[] = [];
+    for (const b of this.sorted) if (stuckBasis(b.state, b.start, now, timeoutMs) !== null) out.push(b.shardId);
+    return out;
   }
 
   /** The stuck migrations of `migrations` (this list's, in its order), each with its reason. */
@@ -134,5 +144,57 @@ export class MigrationList {
       else hi = mid;
     }
     return lo;
+  }
+}
+
+function migrationOf(b: Base, now: number): Migration {
+  return { shardId: b.shardId, state: b.state, target: b.target, current: b.current, pinned: b.pinned, ...migrationAge(b.start, now) };
+}
+
+/**
+ * A view's reading of the list at the view's time: its migrations and stuck shards, worked out when first read (a
+ * frame that does not show them does not pay for them). The list moves on with the next rebuild, which consumes
+ * the view: reading what was not read before then is a mistake, and throws.
+ */
+export class MigrationReading {
+  private readonly version: number;
+  private all: readonly Migration[] | undefined;
+  private stuckShards: readonly StuckShard[] | undefined;
+  private byId: ReadonlyMap<number, Migration> | undefined;
+  private stuckById: ReadonlyMap<number, StuckShard> | undefined;
+
+  constructor(
+    private readonly list: MigrationList,
+    private readonly now: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.version = list.version;
+  }
+
+  migrations(): readonly Migration[] {
+    return (this.all ??= this.current().list(this.now));
+  }
+
+  stuck(): readonly StuckShard[] {
+    return (this.stuckShards ??= this.current().stuck(this.migrations(), this.timeoutMs));
+  }
+
+  /** One shard's migration, without the others'. */
+  migration(id: number): Migration | undefined {
+    if (this.all === undefined) return this.current().migration(id, this.now);
+    return (this.byId ??= new Map(this.all.map((m) => [m.shardId, m]))).get(id);
+  }
+
+  /** One shard, when stuck, with its reason. */
+  stuckShard(id: number): StuckShard | undefined {
+    if (this.stuckShards !== undefined) return (this.stuckById ??= new Map(this.stuckShards.map((s) => [s.shardId, s]))).get(id);
+    const m = this.current().migration(id, this.now);
+    const verdict = m === undefined ? null : stuckVerdict(m, this.timeoutMs);
+    return verdict === null ? undefined : { ...m!, basis: verdict.basis, reason: stuckReason(m!, verdict) };
+  }
+
+  private current(): MigrationList {
+    if (this.list.version !== this.version) throw new Error('a view was read after a later view took its migrations over');
+    return this.list;
   }
 }

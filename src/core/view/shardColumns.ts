@@ -5,7 +5,7 @@
  */
 import { isPinned } from '../keyspace/shardValue.js';
 import { compareAddresses } from '../planner/context.js';
-import type { Migration, StuckShard } from '../planner/stuck.js';
+import type { Migration } from '../planner/stuck.js';
 import type { ClusterSnapshot, ShardEntry } from '../snapshot/snapshot.js';
 import type { ClusterView, ShardColumns, ShardCounts, ShardFilter, ShardRow } from './clusterViewTypes.js';
 import { ShardIndex } from './shardIndex.js';
@@ -212,7 +212,7 @@ export function incrementalPass(
   const tally = new Tally(storage.tally.alive, n, storage.tally);
   const { state, flags, target, current } = columns;
   const touched = new Set<number>();
-  for (const s of previous.stuck) flags[s.shardId]! &= ~SHARD_FLAG.stuck;
+  for (const id of previous.internal.stuckIds) flags[id]! &= ~SHARD_FLAG.stuck;
   for (const id of changed) {
     touched.add(target[id]!).add(current[id]!);
     tally.count(target[id]!, current[id]!, flags[id]!, state[id]!, -1);
@@ -237,25 +237,9 @@ export function incrementalPass(
   return { addresses, nodeIndex, columns, tally, index, changed, touched };
 }
 
-/** A view's migrations and stuck shards by ID, built on the first row asked of the view. */
-const migrationIndexes = new WeakMap<ClusterView, ReadonlyMap<number, Migration>>();
-const stuckIndexes = new WeakMap<ClusterView, ReadonlyMap<number, StuckShard>>();
-
-function migrationIndex(view: ClusterView): ReadonlyMap<number, Migration> {
-  let index = migrationIndexes.get(view);
-  if (index === undefined) migrationIndexes.set(view, (index = new Map(view.migrations.map((m) => [m.shardId, m]))));
-  return index;
-}
-
 /** A shard's migration in the view (its state and age, and what the age rests on); undefined when settled. */
 export function shardMigration(view: ClusterView, id: number): Migration | undefined {
-  return migrationIndex(view).get(id);
-}
-
-function stuckIndex(view: ClusterView): ReadonlyMap<number, StuckShard> {
-  let index = stuckIndexes.get(view);
-  if (index === undefined) stuckIndexes.set(view, (index = new Map(view.stuck.map((s) => [s.shardId, s]))));
-  return index;
+  return view.internal.reading.migration(id);
 }
 
 export function shardRow(view: ClusterView, id: number): ShardRow {
@@ -273,7 +257,7 @@ export function shardRow(view: ClusterView, id: number): ShardRow {
     stuck: (flags & SHARD_FLAG.stuck) !== 0,
     ageMs: shardMigration(view, id)?.ageMs ?? null,
     ageSource: shardMigration(view, id)?.ageSource ?? null,
-    reason: stuckIndex(view).get(id)?.reason ?? null,
+    reason: view.internal.reading.stuckShard(id)?.reason ?? null,
     modRevision: entry?.modRevision ?? 0,
     raw: entry?.raw ?? null,
     warnings: entry?.warnings ?? [],

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../../../src/core/keyspace/records.js';
 import { type FirstSeen, listMigrations, type Migration, stuckAmong } from '../../../../src/core/planner/stuck.js';
 import { applyEvents, buildSnapshot, type ClusterSnapshot, type Kv, type KvEvent } from '../../../../src/core/snapshot/snapshot.js';
-import { MigrationList } from '../../../../src/core/view/migrationList.js';
+import { MigrationList, MigrationReading } from '../../../../src/core/view/migrationList.js';
 
 const P = '/gv';
 let rev = 1;
@@ -118,5 +118,26 @@ describe('MigrationList', () => {
     expect(at100).toEqual(expected(snapshot, firstSeen, 100_000, 60_000));
     expect(at100.migrations.map((m) => m.shardId)).toEqual([1, 5, 3]);
     expect(at100.stuck.map((s) => s.shardId)).toEqual([1, 5, 3]);
+  });
+
+  it('counts and flags stuck shards without building them; a view reads the rest when asked, before the list moves on', () => {
+    const snapshot = cluster();
+    const firstSeen = new Map<number, FirstSeen>([
+      [1, { target: B, since: 0 }],
+      [3, { target: B, since: 60_000 }],
+    ]);
+    const list = new MigrationList(new Set(snapshot.nodes.keys()), firstSeen, snapshot.migrations, snapshot, 0, [1, 3, 5]);
+    expect(list.stuckIds(90_000, 60_000)).toEqual([1]);
+    expect(list.stuckIds(200_000, 60_000)).toEqual(expected(snapshot, firstSeen, 200_000, 60_000).stuck.map((s) => s.shardId));
+    const read = new MigrationReading(list, 90_000, 60_000);
+    const unread = new MigrationReading(list, 90_000, 60_000);
+    expect(unread.stuckShard(1)?.reason).toBe(`shard 1 is not released by its alive owner ${A} to ${B} for 90 s`);
+    expect(unread.migration(3)).toMatchObject({ shardId: 3, ageSource: 'first-seen', ageMs: 30_000 });
+    expect(read.stuck().map((s) => s.shardId)).toEqual([1]);
+    list.update(snapshot, firstSeen, 100_000, [], true);
+    // What was read stays; what was not can no longer be worked out at its time.
+    expect(read.migrations().map((m) => m.shardId)).toEqual([5, 1, 3]);
+    expect(read.stuckShard(1)?.basis).toBe('age');
+    expect(() => unread.migrations()).toThrow(/after a later view took its migrations over/);
   });
 });
