@@ -15,6 +15,7 @@ import type { ShardWriteReport } from '../edge/etcd/shardWriter.js';
 import { BalancerStatusLog, decisionReason } from './balancerStatus.js';
 import { type LeaderGuard, leaderGuard } from './leaderGuard.js';
 import { PassBackoff } from './passBackoff.js';
+import { LeaderReshard, type ReshardJournal } from './reshardLeader.js';
 import type { ShardWrites } from './shardWrites.js';
 
 /** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
@@ -50,6 +51,8 @@ export interface LeaderContext {
   putLeased(key: string, value: string): Promise<void>;
   /** Asks for another lifecycle pass in `ms`. */
   passIn(ms: number): void;
+  /** Where the phases of shard-count transitions go (see ReshardJournal). */
+  readonly journal: ReshardJournal;
 }
 
 /**
@@ -71,8 +74,10 @@ export class LeaderRole {
   /** Stuck episodes already logged: shard -> state/target, so each is logged once. */
   private readonly stuckLogged = new Map<number, string>();
   private readonly backoff: PassBackoff;
+  private readonly reshard: LeaderReshard;
 
   constructor(private readonly ctx: LeaderContext) {
+    this.reshard = new LeaderReshard({ ...ctx, stuckTimeoutMs: ctx.settings.planner.stuckTimeoutMs });
     this.status = new BalancerStatusLog(ctx.address, ctx.settings.strategy);
     this.backoff = new PassBackoff(LEADER_BACKOFF_MS.initial, Math.min(LEADER_BACKOFF_MS.max, ctx.settings.shardCheckIntervalMs));
   }
@@ -140,6 +145,7 @@ export class LeaderRole {
     this.rebalanceState = 'idle';
     this.lastMovesAt = null;
     this.backoff.reset();
+    this.reshard.reset();
   }
 
   /** Upstream's CAS election: only when there is no alive leader. */
@@ -188,6 +194,7 @@ export class LeaderRole {
     // Logged from the snapshot the decision saw, before its writes: a recovery can change a shard's state (clearing
     // a dead owner makes it target-unclaimed) before the watch delivers it, and the episode acted on must be logged.
     this.logStuck(snap, now);
+    this.reshard.observe(snap, now);
     let moves: Moves = [];
     let writes = 0;
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
@@ -198,6 +205,9 @@ export class LeaderRole {
       log.info(decision.text, { step: decision.step, planned: decision.writes.length, written: report?.written ?? 0 });
     } else if (decision.step === 'recover') {
       ({ moves, writes } = await this.recover(decision.actions, guard, now));
+    } else if (decision.step === 'reshard') {
+      ({ moves, writes } = await this.reshard.execute(snap, decision.plan, guard, now));
+      log.info(decision.text, { step: decision.step, written: writes });
     }
     metrics.decision?.(decision.step === 'idle' ? 'skipped' : decision.step, decisionReason(decision));
     if (this.lastDecision === null || decisionReason(this.lastDecision) !== decisionReason(decision)) {

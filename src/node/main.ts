@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { flagDefinitions, flagsFromOptions } from '../core/config/flags.js';
 import { loadConfigFile } from '../edge/config/loadConfigFile.js';
 import { withPasswordFile } from '../edge/config/passwordFile.js';
-import { resolveConfig } from '../core/config/resolve.js';
+import { explicitSource, resolveConfig } from '../core/config/resolve.js';
 import { describeError, GoverseError } from '../core/errors.js';
 import { createLogger, streamSink } from '../core/log/logger.js';
 import { printable, printableLines } from '../core/text/printable.js';
@@ -47,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', early);
   process.once('SIGINT', early);
   try {
-    node = await GoverseNode.start(config, logger);
+    node = await GoverseNode.start(config, logger, { explicitShards: explicitSource('numShards', resolved.sources) });
   } catch (err) {
     logger.error('goverse-node failed to start', { err });
     process.stderr.write(`goverse-node: failed to start: ${printable(describeError(err))}\n`);

@@ -201,3 +201,21 @@ function checkTls(config: GoverseConfig, origins: ReadonlyMap<SettingName, strin
     throw new ConfigError(origin('etcdCertFile'), `a client certificate needs the CA file too: set ${settingLabel('etcdCaFile')}`);
   }
 }
+
+/**
+ * Where a setting was set explicitly, as errors name it (`flag --num-shards`, `env GOVERSE_NUM_SHARDS`, `config file
+ * key cluster.shards`), or null when it has its default.
+ */
+export function explicitSource(name: SettingName, sources: ResolvedConfig['sources']): string | null {
+  const spec = SETTINGS[name];
+  switch (sources[name]) {
+    case 'flag':
+      return `flag ${spec.flag}`;
+    case 'env':
+      return `env ${spec.env}`;
+    case 'file':
+      return `config file key ${spec.yaml}`;
+    case 'default':
+      return null;
+  }
+}

@@ -50,6 +50,10 @@ export class Keyspace {
   get balancerStatus(): string {
     return `${this.root}rebalance/status`;
   }
+  /** The shard count and its transition (docs/RESHARDING.md §2). */
+  get shardCount(): string {
+    return `${this.root}shard-count`;
+  }
 
   /** Which record a key holds. Pure: no logging, no throwing. */
   classify(key: string, numShards: number): KeyClass {
@@ -58,6 +62,7 @@ export class Keyspace {
     if (rest === 'leader') return { kind: 'leader' };
     if (rest === 'rebalance/pause') return { kind: 'rebalance-pause' };
     if (rest === 'rebalance/status') return { kind: 'balancer-status' };
+    if (rest === 'shard-count') return { kind: 'shard-count' };
     const slash = rest.indexOf('/');
     if (slash < 0) return { kind: 'unknown' };
     const dir = rest.slice(0, slash);
@@ -102,7 +107,7 @@ export function parseShardId(text: string, numShards: number): number | string {
 export type KeyClass =
   | { readonly kind: 'node' | 'gate' | 'nodeinfo' | 'load' | 'drain'; readonly address: string }
   | { readonly kind: 'shard' | 'migration' | 'release-request'; readonly shardId: number }
-  | { readonly kind: 'leader' | 'rebalance-pause' | 'balancer-status' }
+  | { readonly kind: 'leader' | 'rebalance-pause' | 'balancer-status' | 'shard-count' }
   /** Under the prefix but not a key anyone here writes (kept out of the snapshot silently). */
   | { readonly kind: 'unknown' }
   /** Looks like one of ours but cannot be decoded. */

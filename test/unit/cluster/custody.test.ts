@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { type CustodyContext, type EvictionMode, ShardCustody } from '../../../src/cluster/custody.js';
 import type { PlannedWriteOptions } from '../../../src/cluster/shardWrites.js';
 import type { ShardLockHandle } from '../../../src/cluster/shardLock.js';
+import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
+import type { TxnRequest } from '../../../src/edge/etcd/client.js';
 import type { ShardValue } from '../../../src/core/keyspace/shardValue.js';
 import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
 import type { ShardWrite } from '../../../src/core/planner/plan.js';
@@ -29,6 +31,7 @@ function custodyWorld(initial: ClusterSnapshot) {
     claimed: [] as number[],
     completed: [] as [number, string][],
     passes: 0,
+    txns: [] as TxnRequest[],
     /** What a lifecycle pass of the other nodes does to the snapshot (hand-over tests). */
     onPass: (snap: ClusterSnapshot): ClusterSnapshot => snap,
   };
@@ -74,6 +77,16 @@ function custodyWorld(initial: ClusterSnapshot) {
       w.snap = w.onPass(w.snap);
     },
     waitForChange: async () => undefined,
+    pairs: {
+      keys: new Keyspace('/goverse'),
+      log: createLogger(sink, 'debug'),
+      writes: { healFromTxn: () => undefined },
+      txn: async (request) => {
+        w.txns.push(request);
+        return { succeeded: true, revision: w.snap.revision + 1 };
+      },
+      waitForRevision: async () => true,
+    },
   };
   return { w, custody: new ShardCustody(ctx) };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ReshardPhaseEvent } from '../../../src/cluster/reshardLeader.js';
 import { type LeaderContext, LeaderRole } from '../../../src/cluster/leader.js';
 import { leaderGuard } from '../../../src/cluster/leaderGuard.js';
 import type { PlannedWriteOptions } from '../../../src/cluster/shardWrites.js';
@@ -38,6 +39,7 @@ function leaderWorld(initial: ClusterSnapshot) {
     decisions: [] as string[],
     stuck: [] as string[],
     terms: [] as boolean[],
+    phases: [] as ReshardPhaseEvent[],
   };
   const ctx: LeaderContext = {
     address: SELF,
@@ -66,6 +68,7 @@ function leaderWorld(initial: ClusterSnapshot) {
     },
     putLeased: async (key, value) => void w.leased.push([key, value]),
     passIn: (ms) => void w.passIns.push(ms),
+    journal: { phase: (e) => void w.phases.push(e) },
   };
   return { w, role: new LeaderRole(ctx) };
 }
