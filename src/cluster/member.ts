@@ -7,7 +7,7 @@ import type { LeaderDecision } from '../core/planner/leaderStep.js';
 import type { MemberSettings } from '../core/planner/settings.js';
 import { StabilityClock } from '../core/planner/sightings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
-import type { ConfiguredShardCount } from '../core/snapshot/layout.js';
+import { type ConfiguredShardCount, shardInLayout } from '../core/snapshot/layout.js';
 import type { EtcdClient, TxnRequest, TxnResult } from '../edge/etcd/client.js';
 import { ShardWriter, type ShardWriterMetrics } from '../edge/etcd/shardWriter.js';
 import { ClusterWatcher, type WatcherMetrics, type WatcherStatus } from '../edge/etcd/watcher.js';
@@ -229,7 +229,7 @@ export class ClusterMember {
     if (this.phase !== 'running') reasons.push(`node ${this.phase}`);
     if (draining) reasons.push('draining');
     if (claimed < targeted) reasons.push(`claimed ${claimed}/${targeted} targeted shards`);
-    if (targeted === 0 && snap.shards.some((e) => e === undefined || e.current === '')) reasons.push('no shards claimed yet');
+    if (targeted === 0 && snap.shards.some((e, id) => (e === undefined ? shardInLayout(snap, id) : e.current === ''))) reasons.push('no shards claimed yet');
     return { ready: reasons.length === 0, etcd, synced: snap.revision > 0, registered, phase: this.phase, draining, claimed, targeted, reasons };
   }
 
