@@ -8,6 +8,7 @@ import { registerPin } from './commands/pin.js';
 import { registerRebalance } from './commands/rebalance.js';
 import { registerReassign } from './commands/reassign.js';
 import { registerRelease } from './commands/release.js';
+import { registerReshard } from './commands/reshard.js';
 import { registerShards } from './commands/shards.js';
 import { registerStatus } from './commands/status.js';
 import { registerStuck } from './commands/stuck.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     registerRelease,
     registerDrain,
     registerRebalance,
+    registerReshard,
     registerWatch,
     registerDemo,
   ]) {
