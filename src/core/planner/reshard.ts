@@ -5,7 +5,7 @@
  */
 import type { MigrationRecord } from '../keyspace/records.js';
 import { pairGoal, type ReshardKind, type ReshardState } from '../keyspace/shardCount.js';
-import { formatShardValue, type ShardValue } from '../keyspace/shardValue.js';
+import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keyspace/shardValue.js';
 import { pairLowCount } from '../sharding/layout.js';
 import type { ClusterSnapshot, ShardEntry } from '../snapshot/snapshot.js';
 
@@ -83,8 +83,10 @@ export function splitTxn(low: ShardEntry, high: number, value: { readonly target
 
 /**
  * Merges pair (low, high): deletes the high shard (and its migration and release-request keys) and re-puts the low
- * shard unchanged, whose new ModRevision is its owner's new epoch: the high half's objects were last written under
- * epochs of the high shard, which may be newer than the owner's epoch of the low shard.
+ * shard, whose new ModRevision is its owner's new epoch: the high half's objects were last written under epochs of
+ * the high shard, which may be newer than the owner's epoch of the low shard. The value is unchanged except that a
+ * pin of the high shard carries over (both are on the pin's node by then): its objects stay where they were pinned,
+ * as a split's high shard inherits the low shard's flags.
  */
 export function mergeTxn(low: ShardEntry, high: ShardEntry): PairTxn {
   return {
@@ -95,7 +97,7 @@ export function mergeTxn(low: ShardEntry, high: ShardEntry): PairTxn {
       { shardId: low.id, modRevision: low.modRevision },
       { shardId: high.id, modRevision: high.modRevision },
     ],
-    puts: [{ shardId: low.id, value: formatShardValue(low) }],
+    puts: [{ shardId: low.id, value: formatShardValue(isPinned(high) && !isPinned(low) ? withPinned(low, true) : low) }],
     deletes: high.id,
     migration: null,
   };

@@ -102,6 +102,10 @@ describe('a merge', () => {
     expect(plan.blocked).toEqual([{ low: 3, reason: `shards 3 and 7 are pinned to ${B} and ${A}: unpin one` }]);
     snap = put(snap, 'shard/1', `${B},`);
     expect(planLeaderReshard(snap, plannerContext(snap), NOW)!.colocate).toEqual([]);
+    // Once co-located, the merged shard keeps the high shard's pin.
+    snap = put(snap, 'shard/1', `${B},${B}`);
+    const merge = planOwnerReshard(snap, B, () => true, NOW).find((t) => t.low === 1)!;
+    expect(merge.puts).toEqual([{ shardId: 1, value: `${B},${B},f=pinned` }]);
   });
 
   it('the leader merges pairs nobody owns; the merged record is the lower count', () => {
