@@ -9,6 +9,7 @@ import { isPinned } from '../../src/core/keyspace/shardValue.js';
 import { planCount } from '../../src/core/planner/count.js';
 import { type OperationContext, type OperationPlan, type OperationRequest, planOperation } from '../../src/core/operations/operations.js';
 import type { OperationResult } from '../../src/core/operations/result.js';
+import { reshardRefusals } from '../../src/core/operations/reshard.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import type { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
 import type { ClusterOperations } from '../../src/edge/operations/clusterOperations.js';
@@ -35,6 +36,8 @@ export const FAULT_KINDS = [
   'undrain',
   'pause',
   'hostile-writes',
+  'split',
+  'merge',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -61,6 +64,9 @@ export const RECOVERY_BOUND_MS: Readonly<Record<FaultKind, number>> = {
   undrain: 10_000,
   pause: 5_000,
   'hostile-writes': 10_000,
+  // A kill mid-way: the victim's pairs wait for its lease to expire and its shards to move (as for a kill), then split.
+  split: 15_000,
+  merge: 15_000,
 };
 
 /** The nodes' count rebalancing settings (run.ts passes them on), so the runner can tell when it has finished. */
@@ -129,6 +135,8 @@ export const FAULTS: readonly FaultDefinition[] = [
   { kind: 'undrain', weight: 1, applicable: (c) => drained(c).length > 0, run: undrain },
   { kind: 'pause', weight: 1, applicable: () => true, run: pause },
   { kind: 'hostile-writes', weight: 2, applicable: () => true, run: (c) => hostileWrites(c, balanced) },
+  { kind: 'split', weight: 1, applicable: (c) => reshardable(c, 'split'), run: (c) => reshard(c, 'split') },
+  { kind: 'merge', weight: 1, applicable: (c) => reshardable(c, 'merge'), run: (c) => reshard(c, 'merge') },
 ];
 
 /** Picks the next fault among the applicable ones allowed, by weight; null when none applies. */
@@ -349,6 +357,54 @@ async function pause(ctx: FaultContext): Promise<void> {
   const forMs = Math.round(3000 + ctx.random() * 12_000);
   await ctx.operate('pause', plan(ctx, { kind: 'pause', forMs, reason: 'chaos' }));
   await ctx.recover('pause', `pause rebalancing for ${forMs} ms`, startedAt);
+}
+
+// ---- shard-count changes ------------------------------------------------------------------------------------------
+
+/** The count stays within a quarter and four times the count the run started with. */
+function reshardable(ctx: FaultContext, kind: 'split' | 'merge'): boolean {
+  const snap = snapshot(ctx);
+  const { count } = snap.layout;
+  const initial = ctx.cluster.numShards;
+  if (kind === 'split' ? count * 2 > initial * 4 : count / 2 < initial / 4) return false;
+  return reshardRefusals(snap, kind).length === 0;
+}
+
+/**
+ * A split or merge (docs/RESHARDING.md) under the load; 1 in 4 with a node killed mid-way (the leader, half of the
+ * time), 1 in 4 aborted mid-way. Recovered once the count it ends with is in force and the cluster is healthy.
+ */
+async function reshard(ctx: FaultContext, kind: 'split' | 'merge'): Promise<void> {
+  const from = snapshot(ctx).layout.count;
+  const to = kind === 'split' ? from * 2 : from / 2;
+  const twist = ctx.random();
+  const startedAt = Date.now();
+  await ctx.operate(kind, plan(ctx, { kind: 'reshard', to }));
+  let expected = to;
+  let detail = `${kind} ${from} -> ${to}`;
+  let victim: ChaosNode | null = null;
+  if (twist < 0.25) {
+    const leader = ctx.cluster.nodes.find((n) => n.address === snapshot(ctx).leader?.address);
+    const candidates = killable(ctx);
+    victim = leader !== undefined && candidates.includes(leader) && ctx.random() < 0.5 ? leader : pick(ctx, candidates);
+    await sleep(ctx.random() * 150);
+    await victim.kill();
+    detail += `, kill -9 ${victim.name} mid-way`;
+  } else if (twist < 0.5) {
+    await sleep(ctx.random() * 300);
+    try {
+      await ctx.operate(`${kind} abort`, plan(ctx, { kind: 'reshard-abort' }));
+      expected = from;
+      detail += ', aborted mid-way';
+    } catch {
+      // Already complete: nothing to abort.
+      detail += ', complete before the abort';
+    }
+  }
+  const inForce: ExtraCondition = (s) =>
+    s.layout.transition === null && s.layout.count === expected ? null : `${expected} shards not in force yet (${s.layout.count}${s.layout.transition === null ? '' : `, ${s.layout.transition.kind} ${s.layout.transition.state}`})`;
+  await ctx.recover(kind, detail, startedAt, startedAt, inForce);
+  if (victim !== null) await restartAndSettle(ctx, kind, [victim]);
 }
 
 // ---- helpers -------------------------------------------------------------------------------------------------------
