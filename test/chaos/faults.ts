@@ -64,7 +64,7 @@ export const RECOVERY_BOUND_MS: Readonly<Record<FaultKind, number>> = {
   undrain: 10_000,
   pause: 5_000,
   'hostile-writes': 10_000,
-  // A kill mid-way: the victim's pairs wait for its lease to expire and its shards to move (as for a kill), then split.
+  // A kill mid-way: the victim is back after its lease TTL + 0.5 s; its pairs are done by then or after its return.
   split: 15_000,
   merge: 15_000,
 };
@@ -390,6 +390,10 @@ async function reshard(ctx: FaultContext, kind: 'split' | 'merge'): Promise<void
     await sleep(ctx.random() * 150);
     await victim.kill();
     detail += `, kill -9 ${victim.name} mid-way`;
+    // Back once its lease has run out (its shards moved, or the pinned ones wait for it): a merge co-locates pairs
+    // on the node of a pinned shard, so one pinned to the victim needs the victim back.
+    await sleep(ctx.leaseTtlMs + 500);
+    await victim.start();
   } else if (twist < 0.5) {
     await sleep(ctx.random() * 300);
     try {
@@ -404,7 +408,6 @@ async function reshard(ctx: FaultContext, kind: 'split' | 'merge'): Promise<void
   const inForce: ExtraCondition = (s) =>
     s.layout.transition === null && s.layout.count === expected ? null : `${expected} shards not in force yet (${s.layout.count}${s.layout.transition === null ? '' : `, ${s.layout.transition.kind} ${s.layout.transition.state}`})`;
   await ctx.recover(kind, detail, startedAt, startedAt, inForce);
-  if (victim !== null) await restartAndSettle(ctx, kind, [victim]);
 }
 
 // ---- helpers -------------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { Keyspace } from '../keyspace/keys.js';
 import type { LoadRecord } from '../keyspace/records.js';
 import { encodeShardCount, isShardCount, type ReshardKind, type ShardCountRecord, shardCountProblem } from '../keyspace/shardCount.js';
 import { isPinned } from '../keyspace/shardValue.js';
-import { followsShardCount } from '../planner/context.js';
+import { followsShardCount, plannerContext } from '../planner/context.js';
 import { shardInLayout } from '../snapshot/layout.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 import type { OperationPlan, PlannedRecordChange } from './operations.js';
@@ -76,6 +76,7 @@ export function reshardRefusals(snapshot: ClusterSnapshot, kind: ReshardKind): s
   }
   if (snapshot.nodes.size === 0) out.push('no node is alive');
   const n = kind === 'split' ? snapshot.layout.count : snapshot.layout.count / 2;
+  const eligible = plannerContext(snapshot);
   for (let id = 0; id < snapshot.numShards; id++) {
     if (!shardInLayout(snapshot, id)) continue;
     const e = snapshot.shards[id];
@@ -84,8 +85,15 @@ export function reshardRefusals(snapshot: ClusterSnapshot, kind: ReshardKind): s
       out.push(`shard ${id} has no live target (${e === undefined ? 'no key' : `"${e.raw}"`}): wait until every shard is assigned`);
     } else if (kind === 'merge' && id < n) {
       const high = snapshot.shards[id + n];
-      if (high !== undefined && isPinned(e) && isPinned(high) && e.target !== high.target) {
+      if (high === undefined || e.target === high.target) continue;
+      if (isPinned(e) && isPinned(high)) {
         out.push(`shards ${id} and ${id + n} are pinned to ${e.target} and ${high.target}: no node can hold both; unpin one`);
+      } else {
+        // Co-location moves the other shard to the pinned one's node, which must take new shards.
+        const pinned = isPinned(e) ? e : isPinned(high) ? high : null;
+        if (pinned !== null && !eligible.index.has(pinned.target)) {
+          out.push(`shard ${pinned.id} is pinned to ${pinned.target}, which takes no new shards (${eligible.ineligible.get(pinned.target) ?? 'not alive'}): its pair cannot be co-located; unpin it or undrain the node`);
+        }
       }
     }
   }

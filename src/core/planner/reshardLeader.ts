@@ -65,7 +65,7 @@ export function planLeaderReshard(snapshot: ClusterSnapshot, ctx: PlannerContext
           expectedModRevision: snapshot.layout.modRevision,
         }
       : null;
-  return { progress, colocate, pairs, complete, waiting, blocked, text: describe(progress, colocate.length, pairs.length, waiting, blocked.length, complete !== null) };
+  return { progress, colocate, pairs, complete, waiting, blocked, text: describe(progress, colocate.length, pairs.length, waiting, blocked, complete !== null) };
 }
 
 type MergeStep =
@@ -94,7 +94,14 @@ function mergeStep(snapshot: ClusterSnapshot, ctx: PlannerContext, low: ShardEnt
   return { kind: 'wait', owner: low.target };
 }
 
-function describe(p: ReshardProgress, colocate: number, leaderPairs: number, waiting: ReadonlyMap<string, number>, blocked: number, complete: boolean): string {
+function describe(
+  p: ReshardProgress,
+  colocate: number,
+  leaderPairs: number,
+  waiting: ReadonlyMap<string, number>,
+  blocked: LeaderReshardPlan['blocked'],
+  complete: boolean,
+): string {
   const head = `${p.state === 'aborting' ? 'aborting ' : ''}${p.kind} ${p.from} -> ${p.to}: ${p.done}/${p.pairs} pairs ${p.goal === 'split' ? 'split' : 'merged'}`;
   if (complete) return `${head}; completing: ${p.state === 'running' ? p.to : p.from} shards in force`;
   const parts: string[] = [];
@@ -104,6 +111,6 @@ function describe(p: ReshardProgress, colocate: number, leaderPairs: number, wai
   if (owners.length > 0) parts.push(`waiting for ${owners.slice(0, 4).map(([o, n]) => `${o} (${n})`).join(', ')}${owners.length > 4 ? ` +${owners.length - 4} more` : ''}`);
   const unassigned = waiting.get('') ?? 0;
   if (unassigned > 0) parts.push(`${unassigned} pairs wait for a target`);
-  if (blocked > 0) parts.push(`${blocked} pairs blocked (pinned apart)`);
+  if (blocked.length > 0) parts.push(`${blocked.length} pairs blocked by pins (${blocked[0]!.reason}${blocked.length > 1 ? '; ...' : ''})`);
   return parts.length === 0 ? head : `${head}; ${parts.join('; ')}`;
 }

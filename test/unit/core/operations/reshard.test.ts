@@ -60,6 +60,9 @@ describe('reshard operations', () => {
     const pinned = put(put(healthy(), 'shard/1', `${B},${B},f=pinned`), 'shard/5', `${A},${A},f=pinned`);
     expect(refusal(pinned, 4)).toMatch(/shards 1 and 5 are pinned to b:1 and a:1/);
     expect(() => previewReshard(pinned, 16)).not.toThrow();
+    // A pinned shard on a drained node: its partner cannot join it there.
+    const drained = put(put(healthy(), 'shard/5', `${A},${A},f=pinned`), 'drain/a:1', '{"at":1,"by":"op"}');
+    expect(refusal(drained, 4)).toMatch(/shard 5 is pinned to a:1, which takes no new shards \(draining\)/);
   });
 
   it('abort turns the running transition around; nothing to abort is a failed precondition', () => {
