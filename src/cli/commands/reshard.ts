@@ -37,7 +37,7 @@ export function registerReshard(program: Command): void {
   action(cmd, (ctx, _args, options) => reshard(ctx, options));
 }
 
-type Outcome = 'dry-run' | 'started' | 'completed' | 'aborting' | 'aborted' | 'cancelled' | 'timeout' | 'ended-elsewhere';
+type Outcome = 'dry-run' | 'started' | 'completed' | 'aborting' | 'aborted' | 'cancelled' | 'not-written' | 'timeout' | 'ended-elsewhere';
 
 interface Request {
   readonly to: number | null;
@@ -93,7 +93,7 @@ async function reshard(ctx: CommandContext, options: Readonly<Record<string, unk
     const code = renderOperation(stderr(ctx), result);
     if (code !== ExitCode.ok) return code;
   } else if (result.conflicts > 0 || result.failed > 0) {
-    report(req.to === null ? 'aborting' : 'started', snapshot.layout.count, result);
+    report('not-written', snapshot.layout.count, result);
     return result.conflicts > 0 ? ExitCode.precondition : ExitCode.error;
   }
   if (req.waitMs === null) {
