@@ -1,11 +1,12 @@
 /**
- * `npm run bench -- reshard [--shards 1024] [--objects 20000]`: a private etcd and 3 goverse-node processes on
+ * `npm run bench -- reshard [--shards 1024] [--objects 20000] [--apart N]`: a private etcd and 3 goverse-node processes on
  * loopback (from dist/: `npm run build` first) with `--shards` shards and `--objects` persisted Counter objects,
  * under a steady increment load (the chaos suite's clients: unique request IDs, retries reuse them). The count is
  * doubled, then halved back (docs/RESHARDING.md). A transition counts as done when the record says the new count is
  * in force and every shard is owned (target == current, an alive node); the time from the record's CAS to that is
  * `splitMs` / `mergeMs`. Rebalancing afterwards is not counted: the shard moves in a settle window after each
- * transition are reported apart.
+ * transition are reported apart. After a split every pair sits on one node; `--apart N` first moves N high shards to
+ * another node (as an operator or the balancer might), so the merge has to co-locate them (`mergeColocations`).
  *
  * `objectsRehomed`: objects (persisted and load counters) whose shard changed in the split; the same ones change back
  * in the merge. `callsFailedRetriable`: failed call attempts that were retried; `callsFailedOther`: non-retriable
@@ -32,6 +33,7 @@ const SETTLE_MS = 5000;
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const numShards = integerOption(args, '--shards', 1024);
   const objects = integerOption(args, '--objects', 20_000);
+  const apart = args.includes('--apart') ? integerOption(args, '--apart', 1) : 0;
   const etcd = await startEtcd('bench-reshard');
   let cluster: NodeCluster | null = null;
   let watcher: ClusterWatcher | null = null;
@@ -66,6 +68,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
     const splitMs = await transition(cluster, w, 2 * numShards);
     const rebalanceAfterSplit = await settle(w);
+    if (apart > 0) await pullApart(cluster, w, numShards, apart);
     const mergeMs = await transition(cluster, w, numShards);
     const rebalanceAfterMerge = await settle(w);
     await load.stop();
@@ -81,6 +84,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       acknowledged: load.stats.acknowledged,
       shardMovesAfterSplit: rebalanceAfterSplit,
       shardMovesAfterMerge: rebalanceAfterMerge,
+      mergeColocations: apart,
       splitMs: Math.round(splitMs),
       mergeMs: Math.round(mergeMs),
       callsFailedRetriable: retriable,
@@ -141,6 +145,25 @@ async function transition(cluster: NodeCluster, w: ClusterWatcher, to: number): 
   const ms = doneAt - started;
   note(`${plan.summary}: ${Math.round(ms)} ms`);
   return ms;
+}
+
+/** Moves `n` high shards to a node other than their low shard's, and waits until they are settled there. */
+async function pullApart(cluster: NodeCluster, w: ClusterWatcher, numShards: number, n: number): Promise<void> {
+  const snapshot = w.snapshot;
+  const nodes = cluster.nodes.map((x) => x.address);
+  const byTarget = new Map<string, number[]>();
+  for (let high = numShards; high < numShards + Math.min(n, numShards); high++) {
+    const low = snapshot.shards[high - numShards]!;
+    const to = nodes[(nodes.indexOf(low.target) + 1) % nodes.length]!;
+    byTarget.set(to, [...(byTarget.get(to) ?? []), high]);
+  }
+  const ops = new ClusterOperations({ client: cluster.client, keys: cluster.keys });
+  for (const [to, shards] of byTarget) {
+    const plan = planOperation({ kind: 'retarget', shards, to, refusals: 'refuse' }, { snapshot: w.snapshot, now: Date.now(), by: 'bench@reshard' });
+    await ops.execute(plan);
+  }
+  await until(w, `${n} high shards moved apart`, (s) => allOwned(s) && [...byTarget].every(([to, ids]) => ids.every((id) => s.shards[id]?.current === to)), 120_000);
+  note(`${n} high shards moved to another node than their pair's low shard`);
 }
 
 function allOwned(s: ClusterSnapshot): boolean {
