@@ -81,6 +81,16 @@ export class PostgresServer {
     return `postgres://${this.user}:${this.password}@127.0.0.1:${this.port}/${this.database}`;
   }
 
+  /** The URL without its password, as a node is given it (the password goes in the environment). */
+  get urlWithoutPassword(): string {
+    return `postgres://${this.user}@127.0.0.1:${this.port}/${this.database}`;
+  }
+
+  /** The environment that keeps a goverse-node's objects in this database instead of its SQLite file. */
+  nodeEnv(): Record<string, string> {
+    return { GOVERSE_DB_PATH: '', GOVERSE_POSTGRES_URL: this.urlWithoutPassword, GOVERSE_POSTGRES_PASSWORD: this.password };
+  }
+
   get running(): boolean {
     return this.proc?.running ?? false;
   }
