@@ -52,6 +52,8 @@ export interface PostgresOptions {
   /** The database created for the test; default `goverse`. */
   readonly database?: string;
   readonly label?: string;
+  /** Where the server's directory is made; default the harness's scratch dir (tmpfs where the machine has it). */
+  readonly baseDir?: string;
 }
 
 /** How a stop treats connected clients: `fast` disconnects them and checkpoints; `immediate` is a crash. */
@@ -152,7 +154,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const database = options.database ?? 'goverse';
   const runAs = await runAsUser();
   return onFreePorts(1, async ([port]) => {
-    const dir = managedTempDir(options.label ?? 'postgres');
+    const dir = managedTempDir(options.label ?? 'postgres', options.baseDir);
     const server = new PostgresServer(port!, dir, database, randomBytes(12).toString('hex'), runAs);
     try {
       if (runAs !== null) chownSync(dir, runAs.uid, runAs.gid);
