@@ -244,7 +244,8 @@ function culpritOf(err: unknown, count: number): number | null {
   return n >= 1 && n <= count ? n - 1 : null;
 }
 
-function poolConfig(target: PostgresTarget, connectTimeoutMs: number): pg.PoolConfig {
+/** How to reach the database: one connection of the store's pool, or of the `db` tool. */
+export function connectionConfig(target: PostgresTarget, connectTimeoutMs: number): pg.ClientConfig {
   return {
     host: target.host,
     port: target.port,
@@ -252,9 +253,6 @@ function poolConfig(target: PostgresTarget, connectTimeoutMs: number): pg.PoolCo
     ...(target.password === '' ? {} : { password: target.password }),
     ...(target.database === '' ? {} : { database: target.database }),
     ssl: sslOptions(target),
-    max: target.maxOpenConns,
-    // Idle connections are closed by count (max_idle_conns, on release), not by age.
-    idleTimeoutMillis: 0,
     connectionTimeoutMillis: connectTimeoutMs,
     keepAlive: true,
     application_name: 'goverse-node',
@@ -263,8 +261,13 @@ function poolConfig(target: PostgresTarget, connectTimeoutMs: number): pg.PoolCo
   };
 }
 
+function poolConfig(target: PostgresTarget, connectTimeoutMs: number): pg.PoolConfig {
+  // Idle connections are closed by count (max_idle_conns, on release), not by age.
+  return { ...connectionConfig(target, connectTimeoutMs), max: target.maxOpenConns, idleTimeoutMillis: 0 };
+}
+
 /** libpq's sslmode in the driver's terms; verify-ca checks the chain against the system CAs, not the host name. */
-function sslOptions(target: PostgresTarget): pg.PoolConfig['ssl'] {
+function sslOptions(target: PostgresTarget): pg.ClientConfig['ssl'] {
   switch (target.sslmode) {
     case 'disable':
       return false;
