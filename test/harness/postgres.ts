@@ -8,8 +8,9 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { postgresBinDir } from '../../src/cli/demo/postgresServer.js';
 import { onFreePorts, waitServerReady } from './ports.js';
 import { type ManagedProcess, managedTempDir, removeManagedDir, spawnManaged } from './processes.js';
 import { waitFor } from './waitFor.js';
@@ -18,29 +19,19 @@ import { waitFor } from './waitFor.js';
 export const POSTGRES_RUN_USER = 'goverse-test';
 /** The database superuser the harness creates (and connects as). */
 const SUPERUSER = 'goverse';
-const DEBIAN_DIR = '/usr/lib/postgresql';
 const START_TIMEOUT_MS = 30_000;
 
 /**
- * The directory holding initdb and postgres: GOVERSE_PG_BIN_DIR, else the one initdb on PATH resolves to, else the
- * newest version under /usr/lib/postgresql (Debian keeps the server programs off PATH).
+ * Why tests that need a PostgreSQL server cannot run on this machine (its server programs are missing: `npm test`
+ * installs them, a bare `npx vitest` does not), or null.
  */
-export function postgresBinDir(): string {
-  const fromEnv = process.env.GOVERSE_PG_BIN_DIR;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const initdb = join(dir, 'initdb');
-    if (dir !== '' && existsSync(initdb)) return dirname(realpathSync(initdb));
+export function postgresUnavailable(): string | null {
+  try {
+    const dir = postgresBinDir();
+    return existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')) ? null : `no initdb and postgres in ${dir}`;
+  } catch (err) {
+    return (err as Error).message;
   }
-  const versions = existsSync(DEBIAN_DIR)
-    ? readdirSync(DEBIAN_DIR)
-        .filter((v) => existsSync(join(DEBIAN_DIR, v, 'bin', 'initdb')))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  if (versions[0] === undefined) {
-    throw new Error('PostgreSQL server programs not found (initdb): run scripts/ensure-postgres.sh or set GOVERSE_PG_BIN_DIR');
-  }
-  return join(DEBIAN_DIR, versions[0], 'bin');
 }
 
 /** A PostgreSQL program (`psql`, `pg_dump`...) of the same installation as the server. */
