@@ -4,7 +4,8 @@
  * serve, then copied with its identity checked, idempotent, and served by the same cluster's nodes on PostgreSQL.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPostgres } from '../../harness/postgresSuite.js';
 import { type EtcdCluster, startEtcd } from '../../harness/etcd.js';
 import { NODE_BIN, NodeCluster } from '../../harness/nodes.js';
 import { startPostgres, type PostgresServer } from '../../harness/postgres.js';
@@ -45,7 +46,7 @@ function db(args: readonly string[], env: Record<string, string> = {}, input = '
 const counter = (c: NodeCluster, id: string, method: string, args: Record<string, unknown> = {}) =>
   c.node(0).api('/v1/objects/call', { type: 'Counter', id, method, args });
 
-describe('goverse-node db', () => {
+describeWithPostgres('goverse-node db', () => {
   it('creates, checks and shows the schema, and resets only when confirmed', async () => {
     await server.psql('DROP SCHEMA IF EXISTS goverse_node CASCADE');
     expect(await db(['verify'])).toMatchObject({ code: 4, stdout: expect.stringContaining('has no goverse_node schema (run goverse-node db init)') });

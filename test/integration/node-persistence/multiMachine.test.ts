@@ -5,7 +5,8 @@
  * every state, and no node warns.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPostgres } from '../../harness/postgresSuite.js';
 import { type OperationRequest, planOperation } from '../../../src/core/operations/operations.js';
 import { shardOfObject } from '../../../src/core/sharding/objectId.js';
 import { ClusterOperations } from '../../../src/edge/operations/clusterOperations.js';
@@ -78,7 +79,7 @@ async function valuesAcrossMoves(c: NodeCluster, id: string): Promise<unknown[]>
   return seen;
 }
 
-describe('a cluster across machines', () => {
+describeWithPostgres('a cluster across machines', () => {
   it('with a SQLite file per machine, loses an object state when its shard moves, and every node warns at start', async () => {
     const c = await threeMachines('sqlite-machines', (i, dir) => ({ GOVERSE_DB_PATH: join(dir, `machine${i}.sqlite`) }));
     for (const node of c.nodes) await waitFor(`${node.address} warns`, () => node.log().includes(WARNING), { timeoutMs: 15_000 });

@@ -5,7 +5,8 @@
  * is 503 naming the store, and the node recovers by itself once the database is back, every acknowledged increment
  * kept.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPostgres } from '../../harness/postgresSuite.js';
 import { type EtcdCluster, freePorts, startEtcd } from '../../harness/etcd.js';
 import { NodeCluster, type TestNode } from '../../harness/nodes.js';
 import { startPostgres, type PostgresServer } from '../../harness/postgres.js';
@@ -39,7 +40,7 @@ async function refusedStart(node: TestNode, env: Record<string, string> = {}): P
 const add = (node: TestNode, amount: number) => node.api('/v1/objects/call', { type: 'Counter', id: 'pg', method: 'add', args: { amount } });
 const get = (node: TestNode) => node.api('/v1/objects/call', { type: 'Counter', id: 'pg', method: 'get' });
 
-describe('goverse-node on PostgreSQL', () => {
+describeWithPostgres('goverse-node on PostgreSQL', () => {
   it('exits 2 naming the database when it cannot be reached, refuses the password or has another schema version', async () => {
     const c = await cluster('pg-refused', 0);
     const [node] = await c.addNodes(1, {}, false);

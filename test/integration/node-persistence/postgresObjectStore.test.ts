@@ -6,7 +6,8 @@
  * database restart (writes fail retriably meanwhile, the same store works again after).
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeWithPostgres } from '../../harness/postgresSuite.js';
 import { parsePostgresUrl, type PostgresTarget } from '../../../src/core/config/postgres.js';
 import { PersistenceError, StaleEpochError } from '../../../src/node/persistence/errors.js';
 import type { ObjectKey } from '../../../src/node/persistence/objectStore.js';
@@ -70,7 +71,7 @@ const settle = <T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false;
 
 describeObjectStoreContract('PostgresObjectStore', () => fresh());
 
-describe('PostgresObjectStore schema', () => {
+describeWithPostgres('PostgresObjectStore schema', () => {
   it('creates its own versioned schema, leaves upstream-named tables alone, and refuses another version or a damaged schema', async () => {
     await server.psql("CREATE TABLE IF NOT EXISTS public.goverse_objects (object_id text PRIMARY KEY, data bytea); DELETE FROM public.goverse_objects; INSERT INTO public.goverse_objects VALUES ('Counter-x', 'upstream')");
     const store = await fresh();
@@ -113,7 +114,7 @@ describe('PostgresObjectStore schema', () => {
   });
 });
 
-describe('PostgresObjectStore between processes', () => {
+describeWithPostgres('PostgresObjectStore between processes', () => {
   it('two stores fence each other by epoch in the database', async () => {
     const oldOwner = await fresh();
     const newOwner = await open();
@@ -144,7 +145,7 @@ describe('PostgresObjectStore between processes', () => {
   });
 });
 
-describe('PostgresObjectStore group commit', () => {
+describeWithPostgres('PostgresObjectStore group commit', () => {
   it('a stale write in a group fails alone; the loads, saves and deletes beside it commit', async () => {
     const store = await fresh();
     const db = await raw();
@@ -233,7 +234,7 @@ describe('PostgresObjectStore group commit', () => {
   });
 });
 
-describe('PostgresObjectStore connections', () => {
+describeWithPostgres('PostgresObjectStore connections', () => {
   const connections = async (db: pg.Pool): Promise<number> =>
     Number((await db.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'goverse-node'")).rows[0].n);
 
