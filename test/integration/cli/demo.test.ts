@@ -167,7 +167,7 @@ describe('goverse-top demo', () => {
     leftovers.push(...children);
     expect(children.length).toBe(4); // etcd, postgres and two nodes
     const log = (): string => readFileSync(join(dir, 'node1.log'), 'utf8');
-    expect(log()).toMatch(/"msg":"object database opened".*"store":"postgres"/);
+    await waitFor('node 1 on PostgreSQL', () => /"msg":"object database opened".*"store":"postgres"/.test(log()), { timeoutMs: 5_000, describe: log });
     // Objects activate on the nodes (each activation is a write to the database) and no store write fails.
     const etcd = createEtcdClient({ endpoints: [/^GOVERSE_ETCD_ENDPOINTS=(.*)$/m.exec(stdout)![1]!] });
     try {
