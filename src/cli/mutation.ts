@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { systemClock } from '../core/clock.js';
+import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import { type OperationRequest, planOperation, type Refusals } from '../core/operations/operations.js';
 import { ReadOnlyError } from '../core/operations/result.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
@@ -39,10 +41,18 @@ export async function runMutation(run: MutationRun): Promise<number> {
   if (ctx.config.readOnly && !dryRun) throw new ReadOnlyError(request.kind);
   // Loaded here: it brings etcd3 along, which commands that fail on their input never need.
   const { ClusterOperations } = await import('../edge/operations/clusterOperations.js');
+  const { HistoryLog } = await import('../edge/history/historyLog.js');
   const snapshot = await ctx.snapshot();
   const plan = planOperation(request, { snapshot, now: Date.now(), by: ctx.actor, maxPauseMs: ctx.config.maxPause });
   const client = await ctx.client();
-  const operations = new ClusterOperations({ client, keys: ctx.keys, readOnly: ctx.config.readOnly, logger: ctx.logger });
+  const history = new HistoryLog({ client, keys: ctx.keys, bounds: historyBoundsFromConfig(ctx.config), clock: systemClock, logger: ctx.logger });
+  const operations = new ClusterOperations({
+    client,
+    keys: ctx.keys,
+    readOnly: ctx.config.readOnly,
+    logger: ctx.logger,
+    history: { log: history, who: { actor: ctx.actor, source: 'cli' } },
+  });
   const pending = plan.shardChanges.length + plan.recordChanges.length;
   if (options.confirm === true && !dryRun && pending > 0) {
     const preview = new Output(process.stderr, process.stderr, 'table', ctx.out.color);

@@ -5,6 +5,7 @@
  */
 import { systemClock } from '../core/clock.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
@@ -16,6 +17,7 @@ import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
+import { HistoryLog } from '../edge/history/historyLog.js';
 import { ConsoleController } from './controller.js';
 import { HeapGuard, loadInk } from './inkPatches/index.js';
 import { copyToClipboard, enterTerminal } from './terminal.js';
@@ -83,6 +85,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     const inkLoaded = loadUi();
     client = createEtcdClient(etcdOptionsFromConfig(config, logger));
     watcher = new ClusterWatcher({ client, keys: ctx.keys, numShards: config.numShards, coalesceMs: WATCH_COALESCE_MS, logger });
+    const history = new HistoryLog({ client, keys: ctx.keys, bounds: historyBoundsFromConfig(config), clock: systemClock, logger });
     const ctl = new ConsoleController({
       snapshot: emptySnapshot(ctx.keys.prefix, config.numShards),
       endpoints: config.etcdEndpoints,
@@ -90,7 +93,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
       theme: createTheme(wantsColor(config.noColor, true)),
       clock: systemClock,
-      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, logger }) : null,
+      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, logger, history: { log: history, who: { actor: ctx.actor, source: 'console' } } }) : null,
       readOnlyReason,
       readsKeys: stdin.isTTY === true,
       by: ctx.actor,
