@@ -1,4 +1,5 @@
 import type { GoverseConfig } from '../config/settings.js';
+import { DEFAULT_HISTORY_BOUNDS, historyBoundsFromConfig, type HistoryBounds } from '../history/bounds.js';
 import type { StrategyName } from './rebalance.js';
 
 /** How shards that need a target (initial mapping, orphans) are placed. */
@@ -95,6 +96,13 @@ export interface MemberSettings {
   readonly lockTimeoutMs: number;
   /** Watcher resync period (bounds staleness). */
   readonly resyncIntervalMs?: number;
+  /** The cluster history's bounds, which the leader trims by; default DEFAULT_HISTORY_BOUNDS. */
+  readonly history?: HistoryBounds;
+}
+
+/** The history bounds a member trims by. */
+export function memberHistoryBounds(settings: MemberSettings): HistoryBounds {
+  return settings.history ?? DEFAULT_HISTORY_BOUNDS;
 }
 
 /** The cluster member's settings of a resolved configuration (goverse-node's). */
@@ -111,5 +119,6 @@ export function memberSettingsFromConfig(config: GoverseConfig): MemberSettings 
     strategy: config.rebalanceStrategy,
     planner: plannerSettingsFromConfig(config),
     lockTimeoutMs: config.lockTimeout,
+    history: historyBoundsFromConfig(config),
   };
 }

@@ -16,6 +16,8 @@ import { type EtcdClient, MAX_TXN_OPS, type TxnCompare, type TxnOp } from '../et
 
 /** What every writer of the history uses: the leader, the operations executor, and whatever appends next. */
 export interface HistoryAppender {
+  /** The bounds it trims by. */
+  readonly bounds: HistoryBounds;
   /**
    * The ops that append `drafts` inside the caller's transaction: a put per entry and the deletion of the entries
    * older than the age bound. Their keys never overlap the caller's (they are all under `history/`).
