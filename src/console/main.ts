@@ -17,6 +17,7 @@ import { sleep } from '../edge/timing.js';
 import { ClusterWatcher } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
+import { HistoryFeed } from '../edge/history/historyFeed.js';
 import { HistoryLog } from '../edge/history/historyLog.js';
 import { ConsoleController } from './controller.js';
 import { HeapGuard, loadInk } from './inkPatches/index.js';
@@ -66,6 +67,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   stdout.write(`goverse-top: connecting to ${config.etcdEndpoints.join(', ')}…\u001b[H`);
   let client: EtcdClient | undefined;
   let watcher: ClusterWatcher | undefined;
+  let feed: HistoryFeed | undefined;
   let controller: ConsoleController | undefined;
   let scrapes: ScrapeLoop | undefined;
   let ticker: NodeJS.Timeout | undefined;
@@ -85,7 +87,6 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     const inkLoaded = loadUi();
     client = createEtcdClient(etcdOptionsFromConfig(config, logger));
     watcher = new ClusterWatcher({ client, keys: ctx.keys, numShards: config.numShards, coalesceMs: WATCH_COALESCE_MS, logger });
-    const history = new HistoryLog({ client, keys: ctx.keys, bounds: historyBoundsFromConfig(config), clock: systemClock, logger });
     const ctl = new ConsoleController({
       snapshot: emptySnapshot(ctx.keys.prefix, config.numShards),
       endpoints: config.etcdEndpoints,
@@ -93,7 +94,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
       theme: createTheme(wantsColor(config.noColor, true)),
       clock: systemClock,
-      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, logger, history: { log: history, who: { actor: ctx.actor, source: 'console' } } }) : null,
+      writer: readOnlyReason === null ? operations(ctx, client) : null,
       readOnlyReason,
       readsKeys: stdin.isTTY === true,
       by: ctx.actor,
@@ -108,6 +109,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     watcher.subscribe((event) => ctl.onWatcherEvent(event));
     // start() settles on the first load or on stop; until then the header shows the connection's state.
     watcher.start().catch(() => undefined);
+    (feed = new HistoryFeed({ client, keys: ctx.keys, logger, onUpdate: (update) => ctl.onHistory(update) })).start().catch(() => undefined);
     scrapes = new ScrapeLoop(config, () => ctl.latestSnapshot, (s) => ctl.setMetrics(s.metrics, s.unmatched), logger);
     const heap = new HeapGuard();
     ticker = setInterval(() => {
@@ -126,10 +128,17 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     stdout.off('resize', onResize);
     terminal.restore();
     for (const s of SIGNALS) process.off(s, onSignal);
-    await closeConnections(Promise.all([scrapes?.stop(), watcher?.stop()]).then(() => client?.close()), logger);
+    await closeConnections(Promise.all([scrapes?.stop(), watcher?.stop(), feed?.stop()]).then(() => client?.close()), logger);
     process.off('unhandledRejection', onRejection);
   }
   return 0;
+}
+
+/** The console's writes, recorded in the cluster history as its operator's. */
+function operations(ctx: ConsoleContext, client: EtcdClient): ClusterOperations {
+  const { keys, config, logger } = ctx;
+  const log = new HistoryLog({ client, keys, bounds: historyBoundsFromConfig(config), clock: systemClock, logger });
+  return new ClusterOperations({ client, keys, logger, history: { log, who: { actor: ctx.actor, source: 'console' } } });
 }
 
 /** Waits for `closing`, bounded: a quit must never hang on an etcd or a node that stopped answering. */

@@ -5,8 +5,8 @@
  */
 import type { Keyspace } from '../keyspace/keys.js';
 import { HISTORY_VALUE_BOUND, oversizeReason, utf8Length } from '../keyspace/valueBounds.js';
-import { type Kv, type KvEvent, MALFORMED_RAW_KEEP, type MalformedEntry } from '../snapshot/snapshot.js';
-import { decodeHistoryEntry, type HistoryEntry } from './entry.js';
+import { type ClusterChange, type Kv, type KvEvent, MALFORMED_RAW_KEEP, type MalformedEntry } from '../snapshot/snapshot.js';
+import { decodeHistoryEntry, encodeHistoryEntry, type HistoryDraft, type HistoryEntry, historyId } from './entry.js';
 
 /** What a history reader receives: a whole list (at start, or again after the watch was lost), or watch events. */
 export type HistoryUpdate = { readonly kind: 'reset'; readonly kvs: readonly Kv[] } | { readonly kind: 'events'; readonly events: readonly KvEvent[] };
@@ -62,10 +62,12 @@ export class HistoryTimeline {
     return added;
   }
 
-  /** A move seen in the cluster that no stored entry records (under an upstream leader); shown, never stored. */
-  observe(draft: Omit<HistoryEntry, 'id' | 'stored' | 'unknown' | 'source'>): void {
-    const id = `${String(Math.floor(draft.at)).padStart(13, '0')}-o${(this.observed++).toString(36)}`;
-    this.insert({ ...draft, id, source: 'observed', stored: {}, unknown: {} });
+  /** What the console saw happen that no stored entry records (moves under an upstream leader); never stored. */
+  observe(draft: HistoryDraft): void {
+    const id = historyId(draft.at, `o${(this.observed++).toString(36)}`);
+    const d = decodeHistoryEntry(id, encodeHistoryEntry({ ...draft, source: 'observed' }));
+    if (!d.ok) return;
+    this.insert(d.record);
     this.trim();
     this.version++;
   }
@@ -136,4 +138,18 @@ export function movesPerMinute(entries: readonly HistoryEntry[], now: number, mi
     buckets[minutes - 1 - ago]! += e.moves.reduce((n, m) => n + m.count, 0);
   }
   return buckets;
+}
+
+/**
+ * The moves among a batch of shard changes (a new TargetNode), as the console records them under an upstream leader,
+ * which writes no history: observed, never stored.
+ */
+export function observedMoves(changes: readonly ClusterChange[]): { shard: number; from: string; to: string }[] {
+  const out: { shard: number; from: string; to: string }[] = [];
+  for (const c of changes) {
+    if (c.kind !== 'shard' || c.after === undefined) continue;
+    const from = c.before?.target ?? '';
+    if (from !== c.after.target) out.push({ shard: c.id, from, to: c.after.target });
+  }
+  return out;
 }
