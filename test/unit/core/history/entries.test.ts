@@ -101,7 +101,7 @@ describe('leader entries', () => {
 
   it('a reason to do nothing is recorded when it changes, not on every pass; an acting pass in between changes nothing', () => {
     const skips = new SkipReasons();
-    const idle = (reason: 'balanced' | 'not-stable', text = reason): LeaderDecision => ({ step: 'idle', reason, text, until: null });
+    const idle = (reason: 'balanced' | 'not-stable', text: string = reason): LeaderDecision => ({ step: 'idle', reason, text, until: null });
     expect(skips.next(idle('not-stable', 'changed 1s ago'), 'a:1', NOW)).toMatchObject({ action: 'skip', reason: 'not-stable: changed 1s ago', outcome: 'skipped' });
     expect(skips.next(idle('not-stable', 'changed 2s ago'), 'a:1', NOW)).toBeNull();
     expect(skips.next(idle('balanced'), 'a:1', NOW)).not.toBeNull();
