@@ -13,7 +13,7 @@ export const HISTORY_SETTINGS = {
     yaml: 'cluster.history.max_entries',
     flag: '--history-max-entries',
     description:
-      'Entries the cluster history (`<prefix>/history/`) keeps at most: each writer trims the oldest beyond it after appending, the leader also every minute.',
+      'Entries the cluster history (`<prefix>/history/`) keeps at most: each writer trims the oldest beyond it after appending, the leader also every minute (every quarter of historyMaxAge when that is shorter).',
   },
   historyMaxAge: {
     group: 'cluster',
