@@ -6,6 +6,7 @@
 import { systemClock } from '../core/clock.js';
 import type { GoverseConfig } from '../core/config/settings.js';
 import { historyBoundsFromConfig } from '../core/history/bounds.js';
+import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
@@ -138,7 +139,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
 function operations(ctx: ConsoleContext, client: EtcdClient): ClusterOperations {
   const { keys, config, logger } = ctx;
   const log = new HistoryLog({ client, keys, bounds: historyBoundsFromConfig(config), clock: systemClock, logger });
-  return new ClusterOperations({ client, keys, logger, history: { log, who: { actor: ctx.actor, source: 'console' } } });
+  return new ClusterOperations({ client, keys, retry: shardWriteRetryFromConfig(config), logger, history: { log, who: { actor: ctx.actor, source: 'console' } } });
 }
 
 /** Waits for `closing`, bounded: a quit must never hang on an etcd or a node that stopped answering. */

@@ -6,6 +6,7 @@ import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { memberSettingsFromConfig } from '../core/planner/settings.js';
@@ -342,6 +343,7 @@ async function startAdmin(p: NodeParts): Promise<void> {
   const operations = new ClusterOperations({
     client: p.client,
     keys: p.keys,
+    retry: shardWriteRetryFromConfig(config),
     logger: log,
     metrics: p.metrics.member.writer,
     history: { log: history, who: { actor: by, source: 'admin-api' } },

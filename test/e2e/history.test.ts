@@ -149,7 +149,7 @@ describe('the cluster history (real cluster, CLI, console, admin API, leader)', 
     for (let i = 0; i <= alive.indexOf(chosen); i++) await type('j');
     await term.shows(SESSION, new RegExp(`▶ ${chosen.replace(/\./g, '\\.')} `));
     await type('Enter');
-    await term.shows(SESSION, `retarget 1 shards to ${chosen}`);
+    await term.shows(SESSION, `retarget 1 shard to ${chosen}`);
     await type('y');
 
     // The admin API of one node drains another, which is not the leader (the next test kills the leader).
@@ -178,7 +178,7 @@ describe('the cluster history (real cluster, CLI, console, admin API, leader)', 
     const rebalance = entries.find((e) => e.action === 'rebalance' && (e.moves ?? []).some((m) => m.to === added!.address));
     expect(rebalance).toMatchObject({ source: 'leader', actor: leader, outcome: 'written' });
     for (const e of [pinned, reassigned, drain, rebalance]) expect(e!.reason).not.toBe('');
-    expect(reassigned!.reason).toContain(`retarget 1 shards to ${chosen}`);
+    expect(reassigned!.reason).toContain(`retarget 1 shard to ${chosen}`);
     before = entries;
   });
 

@@ -1,5 +1,6 @@
 import type { GoverseConfig } from '../config/settings.js';
 import { DEFAULT_HISTORY_BOUNDS, historyBoundsFromConfig, type HistoryBounds } from '../history/bounds.js';
+import { type ShardWriteRetry, shardWriteRetryFromConfig } from '../config/shardWriteRetry.js';
 import type { StrategyName } from './rebalance.js';
 
 /** How shards that need a target (initial mapping, orphans) are placed. */
@@ -94,6 +95,8 @@ export interface MemberSettings {
   readonly planner: PlannerSettings;
   /** Deadline for shard lock acquisitions of claim and release. */
   readonly lockTimeoutMs: number;
+  /** How its shard writes (claims, releases, the leader's) retry transient etcd failures. */
+  readonly shardWrite: ShardWriteRetry;
   /** Watcher resync period (bounds staleness). */
   readonly resyncIntervalMs?: number;
   /** The cluster history's bounds, which the leader trims by; default DEFAULT_HISTORY_BOUNDS. */
@@ -119,6 +122,7 @@ export function memberSettingsFromConfig(config: GoverseConfig): MemberSettings 
     strategy: config.rebalanceStrategy,
     planner: plannerSettingsFromConfig(config),
     lockTimeoutMs: config.lockTimeout,
+    shardWrite: shardWriteRetryFromConfig(config),
     history: historyBoundsFromConfig(config),
   };
 }

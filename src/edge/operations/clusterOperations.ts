@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../../core/clock.js';
+import type { ShardWriteRetry } from '../../core/config/shardWriteRetry.js';
 import { describeError } from '../../core/errors.js';
 import type { HistoryDraft } from '../../core/history/entry.js';
 import { type HistoryActor, operationEntry } from '../../core/history/operationEntry.js';
@@ -15,6 +16,8 @@ export interface ClusterOperationsOptions {
   /** The cluster's key layout (its etcd prefix). */
   readonly keys: Keyspace;
   readonly readOnly?: boolean;
+  /** How shard writes retry transient etcd failures (the GOVERSE_SHARD_WRITE_* settings); the writer's defaults otherwise. */
+  readonly retry?: ShardWriteRetry;
   readonly logger?: Logger;
   readonly metrics?: ShardWriterMetrics;
   /** Where written operations are recorded, and as whom; every front end sets it. */
@@ -39,6 +42,7 @@ export class ClusterOperations {
     this.writer = new ShardWriter({
       client: options.client,
       keys: options.keys,
+      ...(options.retry ? { retry: options.retry } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
