@@ -4,12 +4,13 @@ import type { Keyspace } from '../core/keyspace/keys.js';
 import { encodeRecord, type NodeInfoRecord } from '../core/keyspace/records.js';
 import type { Logger } from '../core/log/logger.js';
 import type { LeaderDecision } from '../core/planner/leaderStep.js';
-import type { MemberSettings } from '../core/planner/settings.js';
+import { memberHistoryBounds, type MemberSettings } from '../core/planner/settings.js';
 import { StabilityClock } from '../core/planner/sightings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import type { EtcdClient } from '../edge/etcd/client.js';
 import { ShardWriter, type ShardWriterMetrics } from '../edge/etcd/shardWriter.js';
 import { ClusterWatcher, type WatcherMetrics, type WatcherStatus } from '../edge/etcd/watcher.js';
+import { HistoryLog } from '../edge/history/historyLog.js';
 import { type CustodyMetrics, type MemberObjects, ShardCustody } from './custody.js';
 import { type LeaderMetrics, LeaderRole } from './leader.js';
 import { Membership } from './membership.js';
@@ -112,6 +113,7 @@ export class ClusterMember {
     this.leader = new LeaderRole({
       ...shared,
       keys,
+      history: new HistoryLog({ client, keys, bounds: memberHistoryBounds(settings), clock, logger }),
       stableSince: () => this.stability.since,
       txn: (request) => client.txn(request),
       putLeased: (key, value) => this.membership.putLeased(key, value),

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ClusterMember, type StopReport } from '../cluster/member.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
+import { HistoryLog } from '../edge/history/historyLog.js';
 import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
@@ -9,6 +10,7 @@ import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { memberSettingsFromConfig } from '../core/planner/settings.js';
+import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { BodyBudget } from '../edge/http/bodyBudget.js';
@@ -349,7 +351,17 @@ function makeObjects(p: NodeParts): void {
 async function startAdmin(p: NodeParts): Promise<void> {
   const { config, log, member, address } = p;
   if (config.adminToken === '') return;
-  const operations = new ClusterOperations({ client: p.client, keys: p.keys, retry: shardWriteRetryFromConfig(config), logger: log, metrics: p.metrics.member.writer });
+  const by = `admin@${address}`;
+  const history = new HistoryLog({ client: p.client, keys: p.keys, bounds: historyBoundsFromConfig(config), clock: p.clock, logger: log });
+  const operations = new ClusterOperations({
+    client: p.client,
+    keys: p.keys,
+    retry: shardWriteRetryFromConfig(config),
+    logger: log,
+    metrics: p.metrics.member.writer,
+    history: { log: history, who: { actor: by, source: 'admin-api' } },
+    clock: p.clock,
+  });
   p.admin = await startServer(
     config.adminListen,
     adminRouter({
@@ -358,7 +370,7 @@ async function startAdmin(p: NodeParts): Promise<void> {
       operations,
       snapshot: () => member.snapshot,
       clock: p.clock,
-      by: `admin@${address}`,
+      by,
       maxPauseMs: config.maxPause,
     }),
     log,

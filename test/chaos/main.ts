@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
 import { coverage, formatViolation, HOSTILE_WRITE_BOUND } from './checker.js';
+import { formatHistoryBound } from './historyBound.js';
 import { FAULT_KINDS, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
 import { type ChaosOptions, runChaos } from './run.js';
 
@@ -118,6 +119,7 @@ async function main(): Promise<number> {
   if (r.summary.hostileWritesPerSecond !== null) {
     out(`hostile writes: the cluster wrote at most ${r.summary.hostileWritesPerSecond} keys/s over an episode (bound ${HOSTILE_WRITE_BOUND}/s)`);
   }
+  if (r.history.clusterHistory !== undefined) out(`history: ${formatHistoryBound(r.history.clusterHistory)}`);
   out(`checked: ${coverage(r.history)}`);
   for (const w of r.warnings) out(`warning: ${w}`);
   if (r.aborted !== null) out(`fault injection stopped early: ${r.aborted}`);

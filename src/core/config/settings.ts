@@ -1,5 +1,6 @@
 import { CLUSTER_SETTINGS } from './settings/cluster.js';
 import { CONSOLE_SETTINGS } from './settings/console.js';
+import { HISTORY_SETTINGS } from './settings/history.js';
 import { NODE_SETTINGS } from './settings/node.js';
 import { PLACEMENT_SETTINGS } from './settings/placement.js';
 import { POSTGRES_SETTINGS } from './settings/postgres.js';
@@ -26,6 +27,7 @@ export type {
 export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[K]> } = {
   ...CLUSTER_SETTINGS,
   ...PLACEMENT_SETTINGS,
+  ...HISTORY_SETTINGS,
   ...RUNTIME_SETTINGS,
   ...NODE_SETTINGS,
   ...POSTGRES_SETTINGS,

@@ -49,6 +49,8 @@ describe('chaos: random faults against a real cluster', () => {
       // The checker had something to judge: faults happened and work was acknowledged through them.
       expect(Object.values(r.summary.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
       expect(r.summary.acknowledged).toBeGreaterThan(1000);
+      // The cluster history's bound was put to work (the checker judged it was kept).
+      expect(r.summary.history.appended).toBeGreaterThan(r.summary.history.bound);
     },
     TEST_TIMEOUT_MS,
   );

@@ -37,6 +37,8 @@ export interface GoverseConfig {
   readonly loadSettle: number;
   readonly rebalanceMoveBudget: number;
   readonly maxPause: number;
+  readonly historyMaxEntries: number;
+  readonly historyMaxAge: number;
   readonly lockTimeout: number;
   readonly lockMaxHold: number;
   readonly lockWarnThreshold: number;
