@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDrain } from './commands/drain.js';
+import { registerHistory } from './commands/history.js';
 import { registerLocate } from './commands/locate.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerPin } from './commands/pin.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     registerDrain,
     registerRebalance,
     registerReshard,
+    registerHistory,
     registerWatch,
     registerDemo,
   ]) {

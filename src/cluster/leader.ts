@@ -8,11 +8,13 @@ import { leaderStep, rebalanceStateAfter, type LeaderDecision } from '../core/pl
 import type { RebalanceState, ShardWrite } from '../core/planner/plan.js';
 import type { RecoveryAction } from '../core/planner/recovery.js';
 import type { MemberSettings } from '../core/planner/settings.js';
-import { findStuck, type FirstSeen, recordRepairs, trackFirstSeen } from '../core/planner/stuck.js';
+import { findStuck, type FirstSeen, recordRepairs, type StuckShard, trackFirstSeen } from '../core/planner/stuck.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import { MAX_TXN_OPS, type TxnCompare, type TxnOp, type TxnRequest, type TxnResult } from '../edge/etcd/client.js';
 import type { ShardWriteReport } from '../edge/etcd/shardWriter.js';
+import type { HistoryAppender } from '../edge/history/historyLog.js';
 import { BalancerStatusLog, decisionReason } from './balancerStatus.js';
+import { LeaderHistory } from './leaderHistory.js';
 import { type LeaderGuard, leaderGuard } from './leaderGuard.js';
 import { PassBackoff } from './passBackoff.js';
 import { LeaderReshard, type ReshardJournal } from './reshardLeader.js';
@@ -49,6 +51,8 @@ export interface LeaderContext {
   txn(request: TxnRequest): Promise<TxnResult>;
   /** Puts a key under the node's lease (the balancer status). */
   putLeased(key: string, value: string): Promise<void>;
+  /** The cluster history, which records the leader's decisions (and what else a leader does, through `history`). */
+  readonly history: HistoryAppender;
   /** Asks for another lifecycle pass in `ms`. */
   passIn(ms: number): void;
   /** Where the phases of shard-count transitions go (see ReshardJournal). */
@@ -75,10 +79,20 @@ export class LeaderRole {
   private readonly stuckLogged = new Map<number, string>();
   private readonly backoff: PassBackoff;
   private readonly reshard: LeaderReshard;
+  private readonly history: LeaderHistory;
 
   constructor(private readonly ctx: LeaderContext) {
-    this.reshard = new LeaderReshard({ ...ctx, stuckTimeoutMs: ctx.settings.planner.stuckTimeoutMs });
+    // Each phase is logged (the context's journal) and kept in the cluster history.
+    const journal: ReshardJournal = {
+      phase: (e) => {
+        ctx.journal.phase(e);
+        const t = e.transition;
+        this.history.reshardPhase(e.phase, `${t.kind} ${t.from} -> ${t.to} (${t.id}, by ${t.by})${e.phase === 'stalled' ? `: ${e.done} pairs done; waiting for ${e.owners.join(', ')}` : ''}`, e.at);
+      },
+    };
+    this.reshard = new LeaderReshard({ ...ctx, journal, stuckTimeoutMs: ctx.settings.planner.stuckTimeoutMs });
     this.status = new BalancerStatusLog(ctx.address, ctx.settings.strategy);
+    this.history = new LeaderHistory(ctx.history, ctx.address);
     this.backoff = new PassBackoff(LEADER_BACKOFF_MS.initial, Math.min(LEADER_BACKOFF_MS.max, ctx.settings.shardCheckIntervalMs));
   }
 
@@ -146,6 +160,7 @@ export class LeaderRole {
     this.lastMovesAt = null;
     this.backoff.reset();
     this.reshard.reset();
+    this.history.newTerm();
   }
 
   /** Upstream's CAS election: only when there is no alive leader. */
@@ -193,21 +208,31 @@ export class LeaderRole {
     this.rebalanceState = rebalanceStateAfter(decision, this.rebalanceState);
     // Logged from the snapshot the decision saw, before its writes: a recovery can change a shard's state (clearing
     // a dead owner makes it target-unclaimed) before the watch delivers it, and the episode acted on must be logged.
-    this.logStuck(snap, now);
+    const episodes = this.logStuck(snap, now);
+    this.history.stuck(episodes.began, episodes.ended, now);
     this.reshard.observe(snap, now);
     let moves: Moves = [];
     let writes = 0;
+    let recorded = false;
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
-      const report = await this.writeShards(decision.writes, guard, now);
-      moves = written(decision.writes, report);
+      const report = await this.writeShards(decision.writes, guard, now, this.history.shardRecordOps(decision, decision.writes, now));
+      const made = writtenOf(decision.writes, report);
+      moves = movesOf(made);
       writes = moves.length;
+      recorded = report?.recorded ?? false;
+      this.history.decided(decision, made, [], decision.writes.length, recorded, now);
       if (decision.step === 'rebalance' && moves.length > 0) this.lastMovesAt = now;
       log.info(decision.text, { step: decision.step, planned: decision.writes.length, written: report?.written ?? 0 });
     } else if (decision.step === 'recover') {
-      ({ moves, writes } = await this.recover(decision.actions, guard, now));
+      ({ moves, writes, recorded } = await this.recover(decision, guard, now));
     } else if (decision.step === 'reshard') {
-      ({ moves, writes } = await this.reshard.execute(snap, decision.plan, guard, now));
+      const done = await this.reshard.execute(snap, decision.plan, guard, now);
+      ({ writes } = done);
+      moves = movesOf(done.colocated);
+      this.history.decided(decision, done.colocated, done.pairs, decision.plan.colocate.length + decision.plan.pairs.length, false, now);
       log.info(decision.text, { step: decision.step, written: writes });
+    } else {
+      this.history.skipped(decision, now);
     }
     metrics.decision?.(decision.step === 'idle' ? 'skipped' : decision.step, decisionReason(decision));
     if (this.lastDecision === null || decisionReason(this.lastDecision) !== decisionReason(decision)) {
@@ -217,24 +242,34 @@ export class LeaderRole {
     this.status.record(decision, now, moves, writes > 0);
     writes += await this.repairRecords(this.ctx.snapshot(), guard, now);
     await this.publishStatus();
+    await this.history.flush(guard, recorded, this.ctx.clock.monotonic());
     const dueInMs = decision.step === 'idle' && decision.until !== null ? Math.max(0, decision.until - now) : null;
     return { writes, dueInMs };
   }
 
-  private async recover(actions: readonly RecoveryAction[], guard: LeaderGuard, now: number): Promise<{ moves: Moves; writes: number }> {
+  private async recover(
+    decision: Extract<LeaderDecision, { step: 'recover' }>,
+    guard: LeaderGuard,
+    now: number,
+  ): Promise<{ moves: Moves; writes: number; recorded: boolean }> {
     const writes: ShardWrite[] = [];
-    let requests = 0;
-    for (const action of actions) {
+    const requested: number[] = [];
+    const asks = decision.actions.some((a) => a.kind === 'request-release');
+    for (const action of decision.actions) {
       this.ctx.metrics.intervention?.(action.kind, this.ctx.snapshot().shards[action.shardId]?.target ?? '');
       this.ctx.log.error(`stuck shard recovery: ${action.text}`, { shard: action.shardId, action: action.kind });
       if (action.kind === 'request-release') {
-        if (await this.requestRelease(action, guard)) requests++;
+        if (await this.requestRelease(action, guard)) requested.push(action.shardId);
       } else if (action.kind === 'retarget' || action.kind === 'clear-owner' || action.kind === 'cancel') {
         writes.push(action.write);
       }
     }
-    const moves = written(writes, await this.writeShards(writes, guard, now));
-    return { moves, writes: moves.length + requests };
+    // Release requests are written apart: then the entry cannot ride in the shard transaction.
+    const report = await this.writeShards(writes, guard, now, asks ? undefined : this.history.shardRecordOps(decision, writes, now));
+    const made = writtenOf(writes, report);
+    const recorded = report?.recorded ?? false;
+    this.history.decided(decision, made, requested, writes.length + decision.actions.filter((a) => a.kind === 'request-release').length, recorded, now);
+    return { moves: movesOf(made), writes: made.length + requested.length, recorded };
   }
 
   /** Asks a live owner to release: puts `<prefix>/release-request/<id>`, guarded; true when written. */
@@ -258,20 +293,28 @@ export class LeaderRole {
   }
 
   /** Writes planned shard changes under the guard; a failed guard ends the term this node believed it had. */
-  private async writeShards(writes: readonly ShardWrite[], guard: LeaderGuard, now: number): Promise<ShardWriteReport | null> {
-    const report = await this.ctx.writes.write(this.ctx.snapshot(), writes, { label: 'leader', now, guard });
+  private async writeShards(
+    writes: readonly ShardWrite[],
+    guard: LeaderGuard,
+    now: number,
+    recordOps?: (shardIds: readonly number[]) => readonly TxnOp[],
+  ): Promise<ShardWriteReport | null> {
+    const report = await this.ctx.writes.write(this.ctx.snapshot(), writes, { label: 'leader', now, guard, ...(recordOps ? { recordOps } : {}) });
     if (report !== null && report.guardFailure !== null) this.wonRevision = 0;
     return report;
   }
 
-  private logStuck(snap: ClusterSnapshot, now: number): void {
+  /** Logs each stuck episode once; returns the episodes that began and the shards whose episode ended. */
+  private logStuck(snap: ClusterSnapshot, now: number): { began: StuckShard[]; ended: number[] } {
     const stuck = findStuck(snap, this.firstSeen, now, this.ctx.settings.planner.stuckTimeoutMs);
     const seen = new Set<number>();
+    const began: StuckShard[] = [];
     for (const s of stuck) {
       seen.add(s.shardId);
       const episode = `${s.state}/${s.target}/${s.current}`;
       if (this.stuckLogged.get(s.shardId) === episode) continue;
       this.stuckLogged.set(s.shardId, episode);
+      began.push(s);
       this.ctx.metrics.stuckDetected?.(s.state);
       this.ctx.log.error('stuck migration', {
         shard: s.shardId,
@@ -282,7 +325,9 @@ export class LeaderRole {
         reason: s.reason,
       });
     }
-    for (const id of this.stuckLogged.keys()) if (!seen.has(id)) this.stuckLogged.delete(id);
+    const ended = [...this.stuckLogged.keys()].filter((id) => !seen.has(id));
+    for (const id of ended) this.stuckLogged.delete(id);
+    return { began, ended };
   }
 
   /**
@@ -376,9 +421,12 @@ interface RecordRepair {
   readonly op: TxnOp;
 }
 
-/** The moves of the planned writes that were written. */
-function written(writes: readonly ShardWrite[], report: ShardWriteReport | null): Moves {
-  return writes
-    .filter((_, i) => report?.results[i]?.status === 'written')
-    .map((w) => ({ shard: w.shardId, from: w.before.target, to: w.after.target }));
+/** The planned writes that were written. */
+function writtenOf(writes: readonly ShardWrite[], report: ShardWriteReport | null): ShardWrite[] {
+  return writes.filter((_, i) => report?.results[i]?.status === 'written');
+}
+
+/** Shard moves as the balancer status lists them. */
+function movesOf(writes: readonly ShardWrite[]): Moves {
+  return writes.map((w) => ({ shard: w.shardId, from: w.before.target, to: w.after.target }));
 }

@@ -4,13 +4,14 @@ import type { Keyspace } from '../core/keyspace/keys.js';
 import { encodeRecord, type NodeInfoRecord } from '../core/keyspace/records.js';
 import type { Logger } from '../core/log/logger.js';
 import type { LeaderDecision } from '../core/planner/leaderStep.js';
-import type { MemberSettings } from '../core/planner/settings.js';
+import { memberHistoryBounds, type MemberSettings } from '../core/planner/settings.js';
 import { StabilityClock } from '../core/planner/sightings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import { type ConfiguredShardCount, shardInLayout } from '../core/snapshot/layout.js';
 import type { EtcdClient, TxnRequest, TxnResult } from '../edge/etcd/client.js';
 import { ShardWriter, type ShardWriterMetrics } from '../edge/etcd/shardWriter.js';
 import { ClusterWatcher, type WatcherMetrics, type WatcherStatus } from '../edge/etcd/watcher.js';
+import { HistoryLog } from '../edge/history/historyLog.js';
 import { type CustodyMetrics, type MemberObjects, ShardCustody } from './custody.js';
 import { type LeaderMetrics, LeaderRole } from './leader.js';
 import { logJournal, type ReshardJournal } from './reshardLeader.js';
@@ -124,6 +125,7 @@ export class ClusterMember {
     this.leader = new LeaderRole({
       ...shared,
       keys,
+      history: new HistoryLog({ client, keys, bounds: memberHistoryBounds(settings), clock, logger }),
       stableSince: () => this.stability.since,
       txn,
       putLeased: (key, value) => this.membership.putLeased(key, value),
@@ -198,6 +200,16 @@ export class ClusterMember {
   shardEpoch(shardId: number): number | null {
     if (!this.membership.fence.isServing()) return null;
     return this.custody.servingEpoch(this.watcher.snapshot, shardId);
+  }
+
+  /** The epoch of every shard this node may serve now, by shard. */
+  servedEpochs(): Map<number, number> {
+    const served = new Map<number, number>();
+    for (let id = 0; id < this.watcher.snapshot.numShards; id++) {
+      const epoch = this.shardEpoch(id);
+      if (epoch !== null) served.set(id, epoch);
+    }
+    return served;
   }
 
   /** The epoch for fixed-node objects: this registration's revision, or null while fenced. */

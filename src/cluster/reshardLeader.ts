@@ -1,13 +1,14 @@
 /**
  * The leader's execution of a shard-count transition (the plan: core/planner/reshardLeader.ts) and its account of the
  * phases. Every write carries the leader's guard: co-location retargets (with their migration records), the pairs
- * nobody owns, and the CAS of the record that ends the transition. Phases go to a ReshardJournal: the cluster history
- * once it is wired in, a log line meanwhile.
+ * nobody owns, and the CAS of the record that ends the transition. Phases go to a ReshardJournal: a log line, and the
+ * leader's entries in the cluster history.
  */
 import { describeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import { encodeShardCount, type ShardCountTransition } from '../core/keyspace/shardCount.js';
 import type { Logger } from '../core/log/logger.js';
+import type { ShardWrite } from '../core/planner/plan.js';
 import type { LeaderReshardPlan } from '../core/planner/reshardLeader.js';
 import { pendingPairs, reshardProgress } from '../core/planner/reshard.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
@@ -33,7 +34,7 @@ export interface ReshardJournal {
   phase(event: ReshardPhaseEvent): void;
 }
 
-/** The journal until the cluster history is wired: one log line per phase. */
+/** One log line per phase (the leader adds the history entry). */
 export function logJournal(log: Logger): ReshardJournal {
   return {
     phase: (e) => {
@@ -85,18 +86,21 @@ export class LeaderReshard {
     }
   }
 
-  /** Writes the plan under the guard; returns the keys written and the co-location moves. */
-  async execute(snap: ClusterSnapshot, plan: LeaderReshardPlan, guard: LeaderGuard, now: number): Promise<{ writes: number; moves: { shard: number; from: string; to: string }[] }> {
+  /**
+   * Writes the plan under the guard; returns the keys written, the co-location writes made (moves) and the low shards
+   * of the pairs split or merged.
+   */
+  async execute(snap: ClusterSnapshot, plan: LeaderReshardPlan, guard: LeaderGuard, now: number): Promise<{ writes: number; colocated: ShardWrite[]; pairs: number[] }> {
     const { ctx } = this;
     const report = await ctx.writes.write(snap, plan.colocate, { label: 'reshard co-location', now, guard });
-    const moves = plan.colocate
-      .filter((_, i) => report?.results[i]?.status === 'written')
-      .map((w) => ({ shard: w.shardId, from: w.before.target, to: w.after.target }));
-    let writes = moves.length;
-    if (report?.guardFailure != null) return { writes, moves };
-    for (const c of await commitPairs(ctx, plan.pairs, 'reshard (leader)', guard)) writes += c.pairs.length;
+    const colocated = plan.colocate.filter((_, i) => report?.results[i]?.status === 'written');
+    const pairs: number[] = [];
+    let writes = colocated.length;
+    if (report?.guardFailure != null) return { writes, colocated, pairs };
+    for (const c of await commitPairs(ctx, plan.pairs, 'reshard (leader)', guard)) pairs.push(...c.pairs.map((p) => p.low));
+    writes += pairs.length;
     if (plan.complete !== null) writes += await this.complete(snap, plan, guard, now);
-    return { writes, moves };
+    return { writes, colocated, pairs };
   }
 
   /** The CAS that ends the transition: from its revision on every process routes with the new count. */

@@ -4,7 +4,7 @@ import type { Logger } from '../core/log/logger.js';
 import type { ShardWrite } from '../core/planner/plan.js';
 import type { ClusterSnapshot, KvEvent } from '../core/snapshot/snapshot.js';
 import type { TxnResult } from '../edge/etcd/client.js';
-import { migrationRecordTxnOps, type ShardWriteReport, type ShardWriter } from '../edge/etcd/shardWriter.js';
+import { migrationRecordTxnOps, type ShardWriteOptions, type ShardWriteReport, type ShardWriter } from '../edge/etcd/shardWriter.js';
 import type { ClusterWatcher } from '../edge/etcd/watcher.js';
 import type { LeaderGuard } from './leaderGuard.js';
 
@@ -15,6 +15,8 @@ export interface PlannedWriteOptions {
   readonly now: number;
   /** The leader's writes carry its guard; a failed guard leaves them unwritten (`report.guardFailure`). */
   readonly guard?: LeaderGuard;
+  /** Ops recording the writes (a history entry), in their transaction when it is one (ShardWriteOptions.recordOps). */
+  readonly recordOps?: ShardWriteOptions['recordOps'];
 }
 
 /**
@@ -48,7 +50,10 @@ export class MemberShardWrites implements ShardWrites {
       value: w.after,
       alsoOps: migrationRecordTxnOps(this.keys, w.shardId, migrationRecordOp(w.before, w.after, snap.migrations.get(w.shardId), options.now)),
     }));
-    const report = await this.writer.write(changes, options.guard === undefined ? {} : { guard: [options.guard] });
+    const report = await this.writer.write(changes, {
+      ...(options.guard === undefined ? {} : { guard: [options.guard] }),
+      ...(options.recordOps === undefined ? {} : { recordOps: options.recordOps }),
+    });
     this.logProblems(report, options.label);
     this.healConflicts(report);
     return report;

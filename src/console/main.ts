@@ -5,6 +5,7 @@
  */
 import { systemClock } from '../core/clock.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
@@ -19,6 +20,8 @@ import { sleep } from '../edge/timing.js';
 import { ClusterWatcher, type WatcherListener } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
+import { HistoryFeed } from '../edge/history/historyFeed.js';
+import { HistoryLog } from '../edge/history/historyLog.js';
 import { ConsoleController } from './controller.js';
 import { HeapGuard, loadInk } from './inkPatches/index.js';
 import { copyToClipboard, enterTerminal } from './terminal.js';
@@ -58,7 +61,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * Feeds the controller the watcher's events. As for every other command, an explicit shard count that disagrees with
  * the cluster's record ends the console (exit 2): the map and every shard list would be wrong.
  */
-function feed(ctl: ConsoleController, shardCount: ConfiguredShardCount, refuse: (err: ConfigError) => void): WatcherListener {
+function watcherFeed(ctl: ConsoleController, shardCount: ConfiguredShardCount, refuse: (err: ConfigError) => void): WatcherListener {
   let refused = false;
   return (event) => {
     if (event.type === 'snapshot' && event.cause === 'initial') {
@@ -87,6 +90,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   stdout.write(`goverse-top: connecting to ${config.etcdEndpoints.join(', ')}…\u001b[H`);
   let client: EtcdClient | undefined;
   let watcher: ClusterWatcher | undefined;
+  let feed: HistoryFeed | undefined;
   let controller: ConsoleController | undefined;
   let scrapes: ScrapeLoop | undefined;
   let ticker: NodeJS.Timeout | undefined;
@@ -114,7 +118,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
       theme: createTheme(wantsColor(config.noColor, true)),
       clock: systemClock,
-      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, retry: shardWriteRetryFromConfig(config), logger }) : null,
+      writer: readOnlyReason === null ? operations(ctx, client) : null,
       readOnlyReason,
       readsKeys: stdin.isTTY === true,
       by: ctx.actor,
@@ -126,15 +130,13 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       logger,
     });
     controller = ctl;
-    watcher.subscribe(feed(ctl, ctx.shardCount, (err) => ((refused = err), quit())));
+    watcher.subscribe(watcherFeed(ctl, ctx.shardCount, (err) => ((refused = err), quit())));
     // start() settles on the first load or on stop; until then the header shows the connection's state.
     watcher.start().catch(() => undefined);
+    (feed = new HistoryFeed({ client, keys: ctx.keys, logger, onUpdate: (update) => ctl.onHistory(update) })).start().catch(() => undefined);
     scrapes = new ScrapeLoop(config, () => ctl.latestSnapshot, (s) => ctl.setMetrics(s.metrics, s.unmatched), logger);
     const heap = new HeapGuard();
-    ticker = setInterval(() => {
-      ctl.tick();
-      heap.check();
-    }, 1000);
+    ticker = setInterval(() => (ctl.tick(), heap.check()), 1000);
     const ink = await inkLoaded;
     app = ink.render(ink.element(ctl), { stdout, stdin, stderr: io.stderr, exitOnCtrlC: false, patchConsole: false, maxFps: MAX_FPS.input });
     await quitting;
@@ -147,11 +149,18 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     stdout.off('resize', onResize);
     terminal.restore();
     for (const s of SIGNALS) process.off(s, onSignal);
-    await closeConnections(Promise.all([scrapes?.stop(), watcher?.stop()]).then(() => client?.close()), logger);
+    await closeConnections(Promise.all([scrapes?.stop(), watcher?.stop(), feed?.stop()]).then(() => client?.close()), logger);
     process.off('unhandledRejection', onRejection);
   }
   if (refused !== null) throw refused;
   return 0;
+}
+
+/** The console's writes, recorded in the cluster history as its operator's. */
+function operations(ctx: ConsoleContext, client: EtcdClient): ClusterOperations {
+  const { keys, config, logger } = ctx;
+  const log = new HistoryLog({ client, keys, bounds: historyBoundsFromConfig(config), clock: systemClock, logger });
+  return new ClusterOperations({ client, keys, retry: shardWriteRetryFromConfig(config), logger, history: { log, who: { actor: ctx.actor, source: 'console' } } });
 }
 
 /** Waits for `closing`, bounded: a quit must never hang on an etcd or a node that stopped answering. */

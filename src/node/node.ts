@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ClusterMember, type StopReport } from '../cluster/member.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
+import { HistoryLog } from '../edge/history/historyLog.js';
 import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
@@ -11,6 +12,7 @@ import type { Logger } from '../core/log/logger.js';
 import { memberSettingsFromConfig } from '../core/planner/settings.js';
 import { type ObjectPlacement, shardOfObject } from '../core/sharding/objectId.js';
 import { placeInSnapshot, servingShardIn } from '../core/snapshot/layout.js';
+import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { BodyBudget } from '../edge/http/bodyBudget.js';
@@ -28,9 +30,9 @@ import type { LifecycleSink } from './objects/lifecycleLog.js';
 import { LifecycleLogFile } from './objects/lifecycleLogFile.js';
 import { ObjectHost } from './objects/objectHost.js';
 import { ObjectRegistry } from './objects/registry.js';
-import { openObjectDatabase } from './objectDatabase.js';
+import { LocalStoreNotice } from './localStoreNotice.js';
+import { type ObjectDatabase, openObjectDatabase } from './objectDatabase.js';
 import { MonitoredObjectStore } from './persistence/monitoredObjectStore.js';
-import type { ObjectStore } from './persistence/objectStore.js';
 import { nodeReadiness, type NodeReadiness } from './readiness.js';
 import { type StartHooks, StartedSteps, type StartStep } from './startup.js';
 
@@ -52,7 +54,7 @@ class NodeParts {
   readonly apiRouter = new Router();
   readonly opsRouter = new Router();
   /** object database */
-  database!: ObjectStore;
+  database!: ObjectDatabase;
   /** object API server */
   api!: RunningServer;
   address!: string;
@@ -76,12 +78,13 @@ class NodeParts {
   unsubscribe: (() => void) | null = null;
   /** upstream notice */
   stopNotice: (() => void) | null = null;
+  /** store notice */
+  stopStoreNotice: (() => void) | null = null;
 
   constructor(
     readonly config: GoverseConfig,
     readonly logger: Logger,
     readonly clock: Clock,
-    /** Where an explicit `numShards` came from; null: the default, which follows the cluster's record. */
     readonly explicitShards: string | null,
   ) {
     this.keys = new Keyspace(config.etcdPrefix);
@@ -102,7 +105,7 @@ const STEPS = {
     start: async () => {
       p.database = await openObjectDatabase(p.config, p.logger, p.clock);
     },
-    stop: () => (p.store ?? p.database).close(),
+    stop: () => (p.store ?? p.database.store).close(),
   }),
   'object API server': (p) => ({
     start: async () => {
@@ -171,6 +174,17 @@ const STEPS = {
     },
     stop: () => p.stopNotice?.(),
   }),
+  'store notice': (p) => ({
+    start: () => {
+      if (p.database.kind !== 'sqlite') return;
+      const notice = new LocalStoreNotice(p.address, p.database.location, p.log);
+      p.stopStoreNotice = p.member.watcher.subscribe((ev) => {
+        if (ev.type === 'snapshot') notice.observe(ev.snapshot);
+      });
+      notice.observe(p.member.snapshot);
+    },
+    stop: () => p.stopStoreNotice?.(),
+  }),
 } satisfies Record<string, (p: NodeParts) => StepActions>;
 
 export type NodeStartStep = keyof typeof STEPS;
@@ -180,17 +194,14 @@ export const NODE_START_STEPS = Object.keys(STEPS) as NodeStartStep[];
 
 export interface NodeStartOptions {
   readonly clock?: Clock;
-  /**
-   * Where `config.numShards` was set explicitly (`flag --num-shards`...); absent or null when it is the default. An
-   * explicit count that disagrees with the cluster's record stops the start (docs/RESHARDING.md §3).
-   */
+  /** Where an explicit `numShards` came from (`flag --num-shards`...): it must agree with the cluster's record. */
   readonly explicitShards?: string | null;
   /** Test seam: a failure thrown here fails start-up at that step. */
   readonly hooks?: StartHooks<NodeStartStep>;
 }
 
 /**
- * One goverse-node: the cluster member, the objects it hosts with their SQLite store, the object API, the
+ * One goverse-node: the cluster member, the objects it hosts with their store (SQLite or PostgreSQL), the object API, the
  * operations endpoints, the admin API and the load reporter, started as ordered steps (NODE_START_STEPS) and stopped
  * in reverse. A step that fails stops the ones started before it, so a failed start leaves nothing running.
  */
@@ -267,7 +278,7 @@ export class GoverseNode {
 /** The object store, the shard lock, the cluster member and the object host, wired to each other and to the routes. */
 function makeObjects(p: NodeParts): void {
   const { config, clock, log, metrics, address, ops } = p;
-  const store = new MonitoredObjectStore(p.database, {
+  const store = new MonitoredObjectStore(p.database.store, {
     logger: log,
     clock,
     onError: (op, code) => metrics.persistenceErrors.inc({ op, code }),
@@ -349,7 +360,17 @@ function makeObjects(p: NodeParts): void {
 async function startAdmin(p: NodeParts): Promise<void> {
   const { config, log, member, address } = p;
   if (config.adminToken === '') return;
-  const operations = new ClusterOperations({ client: p.client, keys: p.keys, retry: shardWriteRetryFromConfig(config), logger: log, metrics: p.metrics.member.writer });
+  const by = `admin@${address}`;
+  const history = new HistoryLog({ client: p.client, keys: p.keys, bounds: historyBoundsFromConfig(config), clock: p.clock, logger: log });
+  const operations = new ClusterOperations({
+    client: p.client,
+    keys: p.keys,
+    retry: shardWriteRetryFromConfig(config),
+    logger: log,
+    metrics: p.metrics.member.writer,
+    history: { log: history, who: { actor: by, source: 'admin-api' } },
+    clock: p.clock,
+  });
   p.admin = await startServer(
     config.adminListen,
     adminRouter({
@@ -358,7 +379,7 @@ async function startAdmin(p: NodeParts): Promise<void> {
       operations,
       snapshot: () => member.snapshot,
       clock: p.clock,
-      by: `admin@${address}`,
+      by,
       maxPauseMs: config.maxPause,
     }),
     log,
@@ -375,14 +396,7 @@ function startAutoLoader(p: NodeParts): void {
     entries: config.autoLoadObjects,
     self: address,
     shardOf: (id) => servingShardIn(member.snapshot, shardOfObject(id, member.snapshot.numShards)),
-    served: () => {
-      const served = new Map<number, number>();
-      for (let id = 0; id < member.snapshot.numShards; id++) {
-        const epoch = member.shardEpoch(id);
-        if (epoch !== null) served.set(id, epoch);
-      }
-      return served;
-    },
+    served: () => member.servedEpochs(),
     nodeEpoch: () => member.nodeEpoch(),
     create: (type, id) => host.create(type, id),
     logger: p.log,

@@ -8,10 +8,12 @@
  * - pinned shards never moved except by an operator's write;
  * - every shard ends owned by an alive node (target = current);
  * - every fault recovered within its bound;
- * - under hostile writes the cluster wrote at most HOSTILE_WRITE_BOUND keys a second (load reports aside).
+ * - under hostile writes the cluster wrote at most HOSTILE_WRITE_BOUND keys a second (load reports aside);
+ * - the cluster history stayed within its bounds (historyBound.ts).
  * Each violation carries a readable history: the events around it, relative to the run's start.
  */
 import { isPinned, parseShardValue, type ShardValue } from '../../src/core/keyspace/shardValue.js';
+import { checkHistoryBound } from './historyBound.js';
 import type { ChaosHistory, FaultRecord, HostileEpisode, Incarnation, IncrementRecord, LifecycleEvent, ShardChange } from './history.js';
 
 export type ViolationKind =
@@ -24,7 +26,8 @@ export type ViolationKind =
   | 'final-owner'
   | 'recovery-bound'
   | 'not-recovered'
-  | 'write-rate';
+  | 'write-rate'
+  | 'history-bound';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -48,6 +51,7 @@ export function checkHistory(h: ChaosHistory): Violation[] {
     ...checkFinalOwners(h),
     ...checkRecovery(h, timeline),
     ...checkWriteRate(h, timeline),
+    ...checkHistoryBound(h.clusterHistory),
   ];
 }
 

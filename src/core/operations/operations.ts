@@ -137,6 +137,10 @@ export interface OperationPlan {
   /** Shards left alone and why; `refusal` when only force would have changed them. */
   readonly skipped: readonly { readonly shardId: number; readonly reason: string; readonly refusal?: ForceRefusal }[];
   readonly summary: string;
+  /** The node the operation is about (drain, undrain, a retarget to a named node), for the history. */
+  readonly node?: string;
+  /** The operator's own words (a pause's reason), for the history. */
+  readonly note?: string;
 }
 
 export interface OperationContext {
@@ -235,6 +239,7 @@ function planRetarget(ctx: Planning, request: Extract<OperationRequest, { kind: 
     recordChanges: [],
     skipped,
     summary: `retarget ${counted(changes.length, 'shard')} to ${to ?? 'the best eligible nodes'}${pin ? ` and pin ${changes.length === 1 ? 'it' : 'them'}` : ''}`,
+    ...(to === null ? {} : { node: to }),
   };
 }
 
@@ -305,7 +310,7 @@ function planDrain(ctx: Planning, node: string): OperationPlan {
     existing === undefined
       ? [{ id: node, key: keys.drain(node), old: null, new: encodeRecord(record), expectedModRevision: 0 }]
       : [];
-  return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${counted(changes.length, 'shard')}` };
+  return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${counted(changes.length, 'shard')}`, node };
 }
 
 function planUndrain(ctx: Planning, node: string): OperationPlan {
@@ -313,7 +318,7 @@ function planUndrain(ctx: Planning, node: string): OperationPlan {
   const existing = snapshot.drains.get(node);
   if (existing === undefined) {
     if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
-    return { operation: 'undrain', shardChanges: [], recordChanges: [], skipped: [], summary: `${node} is not drained` };
+    return { operation: 'undrain', shardChanges: [], recordChanges: [], skipped: [], summary: `${node} is not drained`, node };
   }
   const key = ctx.keys.drain(node);
   return {
@@ -322,6 +327,7 @@ function planUndrain(ctx: Planning, node: string): OperationPlan {
     recordChanges: [{ id: node, key, old: encodeRecord(stripRevision(existing)), new: null, expectedModRevision: existing.modRevision }],
     skipped: [],
     summary: `undrain ${node}`,
+    node,
   };
 }
 
@@ -361,6 +367,7 @@ function planPause(ctx: Planning, forMs: number, reason: string): OperationPlan 
     ],
     skipped: [],
     summary: `pause rebalancing until ${new Date(until).toISOString()}`,
+    ...(reason === '' ? {} : { note: reason }),
   };
 }
 

@@ -226,7 +226,8 @@ class SnapshotBuilder {
   apply(ev: KvEvent): void {
     const key = ev.type === 'put' ? ev.kv.key : ev.key;
     const cls = this.keys.classify(key, this.slots);
-    if (cls.kind === 'foreign' || cls.kind === 'unknown') return;
+    // The history has its own readers (core/history): the snapshot's range leaves it out, its watch events pass by.
+    if (cls.kind === 'foreign' || cls.kind === 'unknown' || cls.kind === 'history') return;
     // A key that decodes now is no longer malformed; one that fails below is marked again.
     this.clearMalformed(key);
     if (cls.kind === 'malformed') {

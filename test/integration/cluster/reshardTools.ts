@@ -31,7 +31,7 @@ export interface LoadedCluster {
 
 /** Starts `nodes` goverse-nodes with `numShards` shards, waits until every shard is owned, and starts the load. */
 export async function loadedCluster(numShards: number, nodes = 3): Promise<LoadedCluster> {
-  const cluster = await ChaosCluster.start({ etcdMembers: 1, nodes, numShards, env: {} });
+  const cluster = await ChaosCluster.start({ etcdMembers: 1, nodes, numShards, env: {}, store: 'sqlite' });
   // The first nodes created the record with the explicit count; from now on (restarts) nodes follow the record.
   cluster.harness.followShardCount();
   await cluster.harness.waitStable({ timeoutMs: 60_000 });

@@ -10,7 +10,9 @@ import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
 import type { ShardWrite } from '../../../src/core/planner/plan.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
-import type { TxnRequest, TxnResult } from '../../../src/edge/etcd/client.js';
+import type { TxnCompare, TxnRequest, TxnResult } from '../../../src/edge/etcd/client.js';
+import { DEFAULT_HISTORY_BOUNDS } from '../../../src/core/history/bounds.js';
+import type { HistoryDraft } from '../../../src/core/history/entry.js';
 import { GuardFailedError, type ShardWriteReport } from '../../../src/edge/etcd/shardWriter.js';
 import { cluster, PREFIX, put, roundRobinValue } from '../core/planner/fixtures.js';
 import { followers, settled as settledCount, transition } from '../core/planner/reshardFixtures.js';
@@ -42,6 +44,10 @@ function leaderWorld(initial: ClusterSnapshot) {
     stuck: [] as string[],
     terms: [] as boolean[],
     phases: [] as ReshardPhaseEvent[],
+    /** History drafts handed out as ops for a shard transaction, and appended on their own (with the compares). */
+    recordedDrafts: [] as HistoryDraft[],
+    appended: [] as { drafts: readonly HistoryDraft[]; compares: readonly TxnCompare[] }[],
+    trims: 0,
   };
   const ctx: LeaderContext = {
     address: SELF,
@@ -71,6 +77,18 @@ function leaderWorld(initial: ClusterSnapshot) {
     putLeased: async (key, value) => void w.leased.push([key, value]),
     passIn: (ms) => void w.passIns.push(ms),
     journal: { phase: (e) => void w.phases.push(e) },
+    history: {
+      bounds: DEFAULT_HISTORY_BOUNDS,
+      ops: (drafts) => {
+        w.recordedDrafts.push(...drafts);
+        return [{ type: 'put', key: `${keys.historyRoot}x`, value: '' }];
+      },
+      append: async (drafts, compares = []) => {
+        w.appended.push({ drafts, compares });
+        return true;
+      },
+      trim: async () => void w.trims++,
+    },
   };
   return { w, role: new LeaderRole(ctx) };
 }
@@ -121,7 +139,7 @@ describe('LeaderRole', () => {
     await role.turn();
     expect(w.writes).toHaveLength(1);
     expect(w.writes[0]!.writes).toHaveLength(NUM_SHARDS);
-    expect(w.writes[0]!.options).toEqual({ label: 'leader', now: NOW, guard: leaderGuard(keys, w.snap.revision + 100) });
+    expect(w.writes[0]!.options).toMatchObject({ label: 'leader', now: NOW, guard: leaderGuard(keys, w.snap.revision + 100) });
     expect(role.isLeader()).toBe(false);
   });
 
@@ -240,5 +258,67 @@ describe('LeaderRole', () => {
     expect(end.success).toEqual([{ type: 'put', key: keys.shardCount, value: encodeShardCount({ count: NUM_SHARDS, transition: null, reshards: 0 }) }]);
     expect(w.phases.map((e) => e.phase)).toEqual(['started', 'stalled', 'aborting', 'aborted']);
     expect(w.writes).toEqual([]);
+  });
+
+  describe('history', () => {
+    const unassigned = (): ClusterSnapshot => cluster({ numShards: NUM_SHARDS, nodes: NODES, shards: () => undefined });
+
+    it('records a decision in the transaction of its shard writes when they fit in one, describing what that attempt writes', async () => {
+      const { w, role } = leaderWorld(unassigned());
+      w.report = (writes) => ({ ...written(writes), recorded: true });
+      await role.turn();
+      const recordOps = w.writes[0]!.options.recordOps!;
+      expect(recordOps([0, 1])).toEqual([{ type: 'put', key: `${keys.historyRoot}x`, value: '' }]);
+      expect(w.recordedDrafts).toHaveLength(1);
+      expect(w.recordedDrafts[0]).toMatchObject({ actor: SELF, source: 'leader', action: 'assign', outcome: 'partial', at: NOW });
+      expect(w.recordedDrafts[0]!.moves!.map((m) => m.shard)).toEqual([0, 1]);
+      // Recorded with the shards: no entry of its own for the decision, only the first skip reason is still to come.
+      expect(w.appended.flatMap((a) => a.drafts).filter((d) => d.action === 'assign')).toEqual([]);
+      expect(w.trims).toBe(1);
+    });
+
+    it('appends a decision whose writes took several transactions right after them, under its guard', async () => {
+      const { w, role } = leaderWorld(unassigned());
+      await role.turn();
+      const [append] = w.appended;
+      expect(append!.compares).toEqual([leaderGuard(keys, w.snap.revision + 100)]);
+      expect(append!.drafts).toHaveLength(1);
+      expect(append!.drafts[0]).toMatchObject({ action: 'assign', outcome: 'written', reason: expect.stringContaining('8') });
+      expect(append!.drafts[0]!.moves).toHaveLength(NUM_SHARDS);
+    });
+
+    it('records a new reason to do nothing once, not on every pass, and again in a new term', async () => {
+      const { w, role } = leaderWorld(settled());
+      for (let i = 0; i < 4; i++) {
+        await role.turn();
+        w.clock.mono += 2000;
+      }
+      const skips = w.appended.flatMap((a) => a.drafts).filter((d) => d.action === 'skip');
+      expect(skips).toHaveLength(1);
+      expect(skips[0]).toMatchObject({ actor: SELF, outcome: 'skipped', reason: expect.stringMatching(/^(balanced|within-threshold): /) });
+      // The periodic trim runs at the first pass and then every minute, not on every pass.
+      expect(w.trims).toBe(1);
+      w.clock.mono += 60_000;
+      await role.turn();
+      expect(w.trims).toBe(2);
+    });
+
+    it('records a stuck episode when it begins and the recovery that acts on it', async () => {
+      let snap = cluster({
+        numShards: NUM_SHARDS,
+        nodes: NODES,
+        shards: (id) => (id === 0 ? { target: 'b:1', current: 'gone:1', flags: [] } : roundRobinValue(NODES)(id)),
+      });
+      snap = put(snap, 'migration/0', encodeRecord({ since: NOW - 3_600_000, target: 'b:1', from: 'gone:1' }));
+      const { w, role } = leaderWorld(snap);
+      await role.turn();
+      w.clock.mono += 2000;
+      await role.turn();
+      const stuck = w.appended.flatMap((a) => a.drafts).filter((d) => d.action === 'stuck');
+      expect(stuck).toHaveLength(1);
+      expect(stuck[0]).toMatchObject({ outcome: 'detected', moves: [{ shard: 0, from: 'gone:1', to: 'b:1' }] });
+      const recover = w.appended.flatMap((a) => a.drafts).filter((d) => d.action === 'recover');
+      expect(recover.map((d) => d.shards)).toEqual([[0], [0]]);
+    });
   });
 });

@@ -81,6 +81,7 @@ describe('MemberShardWrites', () => {
       conflicts: 2,
       failed: 0,
       guardFailure: null,
+      recorded: false,
     }));
     await writes.write(snap, [shardWrite(snap, 0, { current: 'a:1' }), shardWrite(snap, 1, { current: 'a:1' })], { label: 'claim', now: NOW });
     expect(healed).toEqual([
