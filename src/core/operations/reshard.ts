@@ -75,6 +75,10 @@ export function reshardRefusals(snapshot: ClusterSnapshot, kind: ReshardKind): s
     if (!followsShardCount(snapshot, a)) out.push(`node ${a} cannot follow a count change (${snapshot.nodeInfo.has(a) ? 'an older goverse-node' : 'an upstream node'})`);
   }
   if (snapshot.nodes.size === 0) out.push('no node is alive');
+  if (kind === 'split') {
+    const strays = strayHighKeys(snapshot);
+    if (strays.length > 0) out.push(`${STRAY_REFUSAL} ${strays.slice(0, 5).join(', ')}${strays.length > 5 ? ` (+${strays.length - 5} more)` : ''} would count as split pairs once the split starts: delete them first (etcdctl del <key>)`);
+  }
   const n = kind === 'split' ? snapshot.layout.count : snapshot.layout.count / 2;
   const eligible = plannerContext(snapshot);
   for (let id = 0; id < snapshot.numShards; id++) {
@@ -98,6 +102,25 @@ export function reshardRefusals(snapshot: ClusterSnapshot, kind: ReshardKind): s
     }
   }
   return out;
+}
+
+/** How the refusal for stray keys begins (the chaos runner, as an operator, deletes them and goes on). */
+export const STRAY_REFUSAL = 'stray keys';
+
+/**
+ * Shard, migration and release-request keys with IDs in [count, 2 * count): malformed today (beyond the count), but a
+ * split makes those IDs valid, and a high shard key that exists is the pair's switch (docs/RESHARDING.md §4): a stray
+ * one would move objects to it that its low shard's owner still serves.
+ */
+export function strayHighKeys(snapshot: ClusterSnapshot): string[] {
+  const keys = new Keyspace(snapshot.prefix);
+  const { count } = snapshot.layout;
+  const out: string[] = [];
+  for (const key of snapshot.malformed.keys()) {
+    const k = keys.classify(key, 2 * count);
+    if ((k.kind === 'shard' || k.kind === 'migration' || k.kind === 'release-request') && k.shardId >= count) out.push(key);
+  }
+  return out.sort();
 }
 
 /** The record that starts the next transition towards `target`, CAS on the record's ModRevision. */

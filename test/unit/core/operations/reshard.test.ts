@@ -60,6 +60,9 @@ describe('reshard operations', () => {
     const pinned = put(put(healthy(), 'shard/1', `${B},${B},f=pinned`), 'shard/5', `${A},${A},f=pinned`);
     expect(refusal(pinned, 4)).toMatch(/shards 1 and 5 are pinned to b:1 and a:1/);
     expect(() => previewReshard(pinned, 16)).not.toThrow();
+    // A forged key beyond the count would become a split pair the owner of its low shard never split.
+    expect(refusal(put(healthy(), 'shard/12', `${A},${A}`), 16)).toMatch(/stray keys \/goverse\/shard\/12 would count as split pairs/);
+    expect(() => previewReshard(put(healthy(), 'shard/12', `${A},${A}`), 4)).not.toThrow();
     // A pinned shard on a drained node: its partner cannot join it there.
     const drained = put(put(healthy(), 'shard/5', `${A},${A},f=pinned`), 'drain/a:1', '{"at":1,"by":"op"}');
     expect(refusal(drained, 4)).toMatch(/shard 5 is pinned to a:1, which takes no new shards \(draining\)/);
