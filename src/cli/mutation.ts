@@ -42,7 +42,13 @@ export async function runMutation(run: MutationRun): Promise<number> {
   const snapshot = await ctx.snapshot();
   const plan = planOperation(request, { snapshot, now: Date.now(), by: ctx.actor, maxPauseMs: ctx.config.maxPause });
   const client = await ctx.client();
-  const operations = new ClusterOperations({ client, keys: ctx.keys, readOnly: ctx.config.readOnly, logger: ctx.logger });
+  const operations = new ClusterOperations({
+    client,
+    keys: ctx.keys,
+    readOnly: ctx.config.readOnly,
+    stuckTimeoutMs: ctx.config.stuckTimeout,
+    logger: ctx.logger,
+  });
   const pending = plan.shardChanges.length + plan.recordChanges.length;
   if (options.confirm === true && !dryRun && pending > 0) {
     const preview = new Output(process.stderr, process.stderr, 'table', ctx.out.color);

@@ -90,7 +90,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
       theme: createTheme(wantsColor(config.noColor, true)),
       clock: systemClock,
-      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, logger }) : null,
+      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, stuckTimeoutMs: config.stuckTimeout, logger }) : null,
       readOnlyReason,
       readsKeys: stdin.isTTY === true,
       by: ctx.actor,

@@ -335,7 +335,13 @@ function makeObjects(p: NodeParts): void {
 async function startAdmin(p: NodeParts): Promise<void> {
   const { config, log, member, address } = p;
   if (config.adminToken === '') return;
-  const operations = new ClusterOperations({ client: p.client, keys: p.keys, logger: log, metrics: p.metrics.member.writer });
+  const operations = new ClusterOperations({
+    client: p.client,
+    keys: p.keys,
+    stuckTimeoutMs: config.stuckTimeout,
+    logger: log,
+    metrics: p.metrics.member.writer,
+  });
   p.admin = await startServer(
     config.adminListen,
     adminRouter({

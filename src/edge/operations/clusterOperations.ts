@@ -1,16 +1,21 @@
 import { describeError } from '../../core/errors.js';
 import type { Keyspace } from '../../core/keyspace/keys.js';
-import type { Logger } from '../../core/log/logger.js';
+import { type Logger, nullLogger } from '../../core/log/logger.js';
 import type { OperationPlan, PlannedRecordChange, PlannedShardChange } from '../../core/operations/operations.js';
 import { type ChangeResult, type OperationResult, ReadOnlyError } from '../../core/operations/result.js';
 import type { EtcdClient, TxnOp } from '../etcd/client.js';
-import { migrationRecordTxnOps, ShardWriter, type ShardWriterMetrics } from '../etcd/shardWriter.js';
+import { migrationRecordLeaseTtlSeconds } from '../../core/keyspace/migrationRecord.js';
+import { PLACEMENT_SETTINGS } from '../../core/config/settings/placement.js';
+import { ExpiringRecordLease, writeShardsWithRecords } from '../etcd/migrationRecordLease.js';
+import { ShardWriter, type ShardWriterMetrics } from '../etcd/shardWriter.js';
 
 export interface ClusterOperationsOptions {
   readonly client: EtcdClient;
   /** The cluster's key layout (its etcd prefix). */
   readonly keys: Keyspace;
   readonly readOnly?: boolean;
+  /** The stuck timeout (default: the setting's default): the TTL of the lease the migration records are put under. */
+  readonly stuckTimeoutMs?: number;
   readonly logger?: Logger;
   readonly metrics?: ShardWriterMetrics;
 }
@@ -18,14 +23,18 @@ export interface ClusterOperationsOptions {
 /**
  * Executes operation plans (`planOperation`, src/core/operations) against etcd for the front ends (CLI, console,
  * admin API): every shard change is a CAS on its ModRevision, keeping flags, with its migration record in the same
- * transaction; a lost compare is reported per change with the value found, never retried over someone's write.
+ * transaction (under a lease of its own that runs out after the stuck timeout: nothing here renews it); a lost compare
+ * is reported per change with the value found, never retried over someone's write.
  */
 export class ClusterOperations {
   private readonly writer: ShardWriter;
   private readonly keys: Keyspace;
+  private readonly recordLease: ExpiringRecordLease;
 
   constructor(private readonly options: ClusterOperationsOptions) {
     this.keys = options.keys;
+    const stuckTimeoutMs = options.stuckTimeoutMs ?? PLACEMENT_SETTINGS.stuckTimeout.default;
+    this.recordLease = new ExpiringRecordLease(options.client, migrationRecordLeaseTtlSeconds(stuckTimeoutMs));
     this.writer = new ShardWriter({
       client: options.client,
       keys: options.keys,
@@ -66,13 +75,12 @@ export class ClusterOperations {
 
   private async writeShards(changes: readonly PlannedShardChange[]): Promise<ChangeResult[]> {
     if (changes.length === 0) return [];
-    const report = await this.writer.write(
-      changes.map((c) => ({
-        shardId: c.shardId,
-        expectedModRevision: c.expectedModRevision,
-        value: c.after,
-        alsoOps: migrationRecordTxnOps(this.keys, c.shardId, c.migration),
-      })),
+    const report = await writeShardsWithRecords(
+      this.writer,
+      this.keys,
+      changes.map((c) => ({ shardId: c.shardId, expectedModRevision: c.expectedModRevision, value: c.after, record: c.migration })),
+      this.recordLease,
+      this.options.logger ?? nullLogger,
     );
     return changes.map((c, i): ChangeResult => {
       const r = report.results[i]!;
