@@ -109,7 +109,7 @@ export class ClusterMember {
     this.stability = new StabilityClock(clock.now());
     this.runner = new SerialRunner(() => this.pass(), { intervalMs: settings.shardCheckIntervalMs, logger: this.log, name: 'lifecycle' });
     const recordTtl = migrationRecordLeaseTtlSeconds(settings.planner.stuckTimeoutMs);
-    const writer = new ShardWriter({ client, keys, logger, metrics: metrics.writer });
+    const writer = new ShardWriter({ client, keys, retry: settings.shardWrite, logger, metrics: metrics.writer });
     const writes = new MemberShardWrites(keys, writer, this.watcher, new ExpiringRecordLease(client, recordTtl), this.log);
     const snapshot = (): ClusterSnapshot => this.watcher.snapshot;
     const shared = { address, settings, clock, log: this.log, metrics, writes, snapshot };

@@ -5,6 +5,7 @@ import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { memberSettingsFromConfig } from '../core/planner/settings.js';
@@ -339,6 +340,7 @@ async function startAdmin(p: NodeParts): Promise<void> {
     client: p.client,
     keys: p.keys,
     stuckTimeoutMs: config.stuckTimeout,
+    retry: shardWriteRetryFromConfig(config),
     logger: log,
     metrics: p.metrics.member.writer,
   });

@@ -1,3 +1,4 @@
+import type { ShardWriteRetry } from '../../core/config/shardWriteRetry.js';
 import { describeError } from '../../core/errors.js';
 import type { Keyspace } from '../../core/keyspace/keys.js';
 import { type Logger, nullLogger } from '../../core/log/logger.js';
@@ -16,6 +17,8 @@ export interface ClusterOperationsOptions {
   readonly readOnly?: boolean;
   /** The stuck timeout (default: the setting's default): the TTL of the lease the migration records are put under. */
   readonly stuckTimeoutMs?: number;
+  /** How shard writes retry transient etcd failures (the GOVERSE_SHARD_WRITE_* settings); the writer's defaults otherwise. */
+  readonly retry?: ShardWriteRetry;
   readonly logger?: Logger;
   readonly metrics?: ShardWriterMetrics;
 }
@@ -38,6 +41,7 @@ export class ClusterOperations {
     this.writer = new ShardWriter({
       client: options.client,
       keys: options.keys,
+      ...(options.retry ? { retry: options.retry } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
