@@ -26,9 +26,9 @@ import type { LifecycleSink } from './objects/lifecycleLog.js';
 import { LifecycleLogFile } from './objects/lifecycleLogFile.js';
 import { ObjectHost } from './objects/objectHost.js';
 import { ObjectRegistry } from './objects/registry.js';
-import { openObjectDatabase } from './objectDatabase.js';
+import { LocalStoreNotice } from './localStoreNotice.js';
+import { type ObjectDatabase, openObjectDatabase } from './objectDatabase.js';
 import { MonitoredObjectStore } from './persistence/monitoredObjectStore.js';
-import type { ObjectStore } from './persistence/objectStore.js';
 import { nodeReadiness, type NodeReadiness } from './readiness.js';
 import { type StartHooks, StartedSteps, type StartStep } from './startup.js';
 
@@ -50,7 +50,7 @@ class NodeParts {
   readonly apiRouter = new Router();
   readonly opsRouter = new Router();
   /** object database */
-  database!: ObjectStore;
+  database!: ObjectDatabase;
   /** object API server */
   api!: RunningServer;
   address!: string;
@@ -74,6 +74,8 @@ class NodeParts {
   unsubscribe: (() => void) | null = null;
   /** upstream notice */
   stopNotice: (() => void) | null = null;
+  /** store notice */
+  stopStoreNotice: (() => void) | null = null;
 
   constructor(
     readonly config: GoverseConfig,
@@ -98,7 +100,7 @@ const STEPS = {
     start: async () => {
       p.database = await openObjectDatabase(p.config, p.logger, p.clock);
     },
-    stop: () => (p.store ?? p.database).close(),
+    stop: () => (p.store ?? p.database.store).close(),
   }),
   'object API server': (p) => ({
     start: async () => {
@@ -167,6 +169,17 @@ const STEPS = {
     },
     stop: () => p.stopNotice?.(),
   }),
+  'store notice': (p) => ({
+    start: () => {
+      if (p.database.kind !== 'sqlite') return;
+      const notice = new LocalStoreNotice(p.address, p.database.location, p.log);
+      p.stopStoreNotice = p.member.watcher.subscribe((ev) => {
+        if (ev.type === 'snapshot') notice.observe(ev.snapshot);
+      });
+      notice.observe(p.member.snapshot);
+    },
+    stop: () => p.stopStoreNotice?.(),
+  }),
 } satisfies Record<string, (p: NodeParts) => StepActions>;
 
 export type NodeStartStep = keyof typeof STEPS;
@@ -181,7 +194,7 @@ export interface NodeStartOptions {
 }
 
 /**
- * One goverse-node: the cluster member, the objects it hosts with their SQLite store, the object API, the
+ * One goverse-node: the cluster member, the objects it hosts with their store (SQLite or PostgreSQL), the object API, the
  * operations endpoints, the admin API and the load reporter, started as ordered steps (NODE_START_STEPS) and stopped
  * in reverse. A step that fails stops the ones started before it, so a failed start leaves nothing running.
  */
@@ -258,7 +271,7 @@ export class GoverseNode {
 /** The object store, the shard lock, the cluster member and the object host, wired to each other and to the routes. */
 function makeObjects(p: NodeParts): void {
   const { config, clock, log, metrics, address, ops } = p;
-  const store = new MonitoredObjectStore(p.database, {
+  const store = new MonitoredObjectStore(p.database.store, {
     logger: log,
     clock,
     onError: (op, code) => metrics.persistenceErrors.inc({ op, code }),

@@ -28,6 +28,7 @@ export const FAULT_KINDS = [
   'scale-down',
   'etcd-member-loss',
   'etcd-restart',
+  'db-restart',
   'pin',
   'unpin',
   'retarget',
@@ -54,6 +55,7 @@ export const RECOVERY_BOUND_MS: Readonly<Record<FaultKind, number>> = {
   'scale-down': 15_000,
   'etcd-member-loss': 10_000,
   'etcd-restart': 15_000,
+  'db-restart': 15_000,
   pin: 5_000,
   unpin: 5_000,
   retarget: 10_000,
@@ -122,6 +124,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   { kind: 'scale-down', weight: 1, applicable: (c) => present(c).length > c.minNodes && removable(c).length > 0, run: scaleDown },
   { kind: 'etcd-member-loss', weight: 2, applicable: (c) => c.cluster.etcd.members.length >= 3, run: etcdMemberLoss },
   { kind: 'etcd-restart', weight: 1, applicable: () => true, run: etcdRestart },
+  { kind: 'db-restart', weight: 2, applicable: (c) => c.cluster.database !== null, run: databaseRestart },
   { kind: 'pin', weight: 1, applicable: (c) => pinned(c).length < c.maxPins, run: pin },
   { kind: 'unpin', weight: 1, applicable: (c) => pinned(c).length > 0, run: unpin },
   { kind: 'retarget', weight: 1, applicable: (c) => eligible(c).length >= 1, run: retarget },
@@ -270,6 +273,25 @@ async function etcdRestart(ctx: FaultContext): Promise<void> {
   await Promise.all(members.map((m) => m.waitHealthy()));
   const back = Date.now();
   await ctx.recover('etcd-restart', `${graceful ? 'SIGTERM' : 'kill -9'} all ${members.length} etcd members, down ${downMs} ms`, startedAt, back);
+}
+
+// ---- database faults -----------------------------------------------------------------------------------------------
+
+/**
+ * The PostgreSQL mode's object database stopped, fast (clients disconnected, a checkpoint) or immediate (a crash: the
+ * restart replays the WAL), for 0.3 to 3 s, then started again on its data. Meanwhile writes fail retriably and the
+ * nodes report not ready; they find the database back by themselves (their store probe).
+ */
+async function databaseRestart(ctx: FaultContext): Promise<void> {
+  const database = ctx.cluster.database!;
+  const mode = ctx.random() < 0.6 ? 'immediate' : 'fast';
+  const downMs = Math.round(300 + ctx.random() * 2700);
+  const startedAt = Date.now();
+  await database.stop(mode);
+  await sleep(downMs);
+  await database.start();
+  const back = Date.now();
+  await ctx.recover('db-restart', `${mode} stop of PostgreSQL, down ${downMs} ms`, startedAt, back);
 }
 
 // ---- operator actions ----------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import { FAST_ENV } from '../harness/nodes.js';
 import { WriteMeter } from '../harness/writeMeter.js';
 import { prng } from '../unit/cluster/prng.js';
 import { checkHistory, formatViolation, hostileWriteRate, type Violation, worstRecovery } from './checker.js';
-import { ChaosCluster } from './cluster.js';
+import { ChaosCluster, type ChaosStore } from './cluster.js';
 import { type ClientStats, IncrementClients, sleep } from './clients.js';
 import { CHAOS_REBALANCE, chooseFault, type FaultContext, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
 import { type ExtraCondition, Health } from './health.js';
@@ -27,6 +27,8 @@ import { ShardHistory } from './shardHistory.js';
 
 export interface ChaosOptions {
   readonly seed: number;
+  /** Where the nodes keep their objects (default SQLite); `postgres` adds the `db-restart` fault. */
+  readonly store?: ChaosStore;
   /** How long faults are injected, from the moment the cluster is up. */
   readonly durationMs: number;
   readonly etcdMembers: number;
@@ -88,6 +90,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const faultRandom = prng(o.seed);
   const clientRandom = prng(o.seed ^ 0x5bd1e995);
   const cluster = await ChaosCluster.start({
+    store: o.store ?? 'sqlite',
     etcdMembers: o.etcdMembers,
     nodes: o.nodes,
     numShards: o.numShards,
@@ -111,7 +114,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     closeHealth = () => health.close();
     const first = await health.waitHealthy(START_TIMEOUT_MS);
     if (first.at === null) throw new Error(`the cluster did not become healthy at the start: ${first.problem}`);
-    say(`cluster up: ${o.nodes} nodes, ${o.etcdMembers} etcd member(s), ${o.numShards} shards`);
+    say(`cluster up: ${o.nodes} nodes, ${o.etcdMembers} etcd member(s), ${o.numShards} shards, objects in ${cluster.database === null ? 'SQLite' : 'PostgreSQL'}`);
 
     const warnings: string[] = [];
     const load = new IncrementClients({

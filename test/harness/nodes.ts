@@ -51,11 +51,13 @@ export class TestNode {
     readonly apiPort: number,
     readonly opsPort: number,
     private readonly extraEnv: Readonly<Record<string, string>>,
+    /** The loopback address the object API listens on and advertises (another one plays another machine). */
+    readonly host = '127.0.0.1',
   ) {}
 
   /** The advertise address: the node's identity in etcd. */
   get address(): string {
-    return `127.0.0.1:${this.apiPort}`;
+    return `${this.host}:${this.apiPort}`;
   }
   get apiUrl(): string {
     return `http://${this.address}`;
@@ -178,12 +180,12 @@ export class NodeCluster {
     return cluster;
   }
 
-  /** Adds nodes (started unless `start` is false). */
-  async addNodes(count: number, env: Readonly<Record<string, string>> = {}, start = true): Promise<TestNode[]> {
+  /** Adds nodes (started unless `start` is false), on `host` (another loopback address plays another machine). */
+  async addNodes(count: number, env: Readonly<Record<string, string>> = {}, start = true, host?: string): Promise<TestNode[]> {
     const ports = await freePorts(count * 2);
     const added: TestNode[] = [];
     for (let i = 0; i < count; i++) {
-      const node = new TestNode(this, this.nodes.length, ports[2 * i]!, ports[2 * i + 1]!, env);
+      const node = new TestNode(this, this.nodes.length, ports[2 * i]!, ports[2 * i + 1]!, env, host);
       this.nodes.push(node);
       added.push(node);
     }

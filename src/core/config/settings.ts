@@ -2,6 +2,7 @@ import { CLUSTER_SETTINGS } from './settings/cluster.js';
 import { CONSOLE_SETTINGS } from './settings/console.js';
 import { NODE_SETTINGS } from './settings/node.js';
 import { PLACEMENT_SETTINGS } from './settings/placement.js';
+import { POSTGRES_SETTINGS } from './settings/postgres.js';
 import { RUNTIME_SETTINGS } from './settings/runtime.js';
 import type { ConfigScope, GoverseConfig, SettingName, SettingSpec } from './settings/spec.js';
 
@@ -27,6 +28,7 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[
   ...PLACEMENT_SETTINGS,
   ...RUNTIME_SETTINGS,
   ...NODE_SETTINGS,
+  ...POSTGRES_SETTINGS,
   ...CONSOLE_SETTINGS,
 };
 
