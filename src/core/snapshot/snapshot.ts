@@ -89,6 +89,8 @@ export function keyRevision(snapshot: ClusterSnapshot, record: { readonly modRev
 }
 
 export type Revisioned<T> = T & { readonly modRevision: number };
+/** A record with the lease it was put under ('0': none), for records whose lifetime is their lease's. */
+export type Leased<T> = Revisioned<T> & { readonly lease: string };
 
 /** An immutable view of one cluster's keyspace at one etcd revision. */
 export interface ClusterSnapshot {
@@ -108,7 +110,8 @@ export interface ClusterSnapshot {
   readonly nodeInfo: ReadonlyMap<string, Revisioned<NodeInfoRecord>>;
   readonly load: ReadonlyMap<string, Revisioned<LoadRecord>>;
   readonly drains: ReadonlyMap<string, Revisioned<DrainRecord>>;
-  readonly migrations: ReadonlyMap<number, Revisioned<MigrationRecord>>;
+  /** With their lease: a record outlives its migration by at most its lease's TTL (docs/ARCHITECTURE.md). */
+  readonly migrations: ReadonlyMap<number, Leased<MigrationRecord>>;
   readonly releaseRequests: ReadonlyMap<number, Revisioned<ReleaseRequestRecord>>;
   readonly pause: Revisioned<PauseRecord> | null;
   readonly balancer: Revisioned<BalancerStatusRecord> | null;
@@ -353,7 +356,7 @@ class SnapshotBuilder {
       return;
     }
     const d = decode(ev.kv.value);
-    if (d.ok) map.set(id, { ...d.record, modRevision: ev.kv.modRevision });
+    if (d.ok) map.set(id, dir === 'migrations' ? { ...d.record, modRevision: ev.kv.modRevision, lease: ev.kv.lease } : { ...d.record, modRevision: ev.kv.modRevision });
     else {
       map.delete(id);
       this.markMalformed(ev.kv, d.reason);
