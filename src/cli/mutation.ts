@@ -60,6 +60,7 @@ export async function runMutation(run: MutationRun): Promise<number> {
     client,
     keys: ctx.keys,
     readOnly: ctx.config.readOnly,
+    stuckTimeoutMs: ctx.config.stuckTimeout,
     retry: shardWriteRetryFromConfig(ctx.config),
     logger: ctx.logger,
     history: { log: history, who: { actor: ctx.actor, source: 'cli' } },

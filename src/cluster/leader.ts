@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { describeError, ValueTooLargeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
+import { migrationRecordAdoptAfterMs } from '../core/keyspace/migrationRecord.js';
 import { type BalancerDecisionRecord, type BalancerStatusRecord, encodeRecord } from '../core/keyspace/records.js';
 import { checkValueSize } from '../core/keyspace/valueBounds.js';
 import type { Logger } from '../core/log/logger.js';
@@ -8,16 +9,17 @@ import { leaderStep, rebalanceStateAfter, type LeaderDecision } from '../core/pl
 import type { RebalanceState, ShardWrite } from '../core/planner/plan.js';
 import type { RecoveryAction } from '../core/planner/recovery.js';
 import type { MemberSettings } from '../core/planner/settings.js';
-import { findStuck, type FirstSeen, recordRepairs, type StuckShard, trackFirstSeen } from '../core/planner/stuck.js';
+import { findStuck, type FirstSeen, type RecordPut, recordRepairs, type StuckShard, trackFirstSeen } from '../core/planner/stuck.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
-import { MAX_TXN_OPS, type TxnCompare, type TxnOp, type TxnRequest, type TxnResult } from '../edge/etcd/client.js';
+import { isLeaseNotFound, MAX_TXN_OPS, type TxnCompare, type TxnOp, type TxnRequest, type TxnResult } from '../edge/etcd/client.js';
+import type { RenewedRecordLease } from '../edge/etcd/migrationRecordLease.js';
 import type { ShardWriteReport } from '../edge/etcd/shardWriter.js';
 import type { HistoryAppender } from '../edge/history/historyLog.js';
 import { BalancerStatusLog, decisionReason } from './balancerStatus.js';
 import { LeaderHistory } from './leaderHistory.js';
 import { type LeaderGuard, leaderGuard } from './leaderGuard.js';
 import { PassBackoff } from './passBackoff.js';
-import { LeaderReshard, type ReshardJournal } from './reshardLeader.js';
+import { historyJournal, LeaderReshard, type ReshardJournal } from './reshardLeader.js';
 import type { ShardWrites } from './shardWrites.js';
 
 /** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
@@ -43,6 +45,8 @@ export interface LeaderContext {
   readonly log: Logger;
   readonly metrics: LeaderMetrics;
   readonly writes: ShardWrites;
+  /** The lease of the migration records it writes and adopts, renewed while it leads. */
+  readonly recordLease: Pick<RenewedRecordLease, 'current' | 'acquire' | 'lost' | 'release'>;
   /** The latest cluster snapshot. */
   snapshot(): ClusterSnapshot;
   /** When the set of alive nodes last changed (the stability clock). */
@@ -55,8 +59,7 @@ export interface LeaderContext {
   readonly history: HistoryAppender;
   /** Asks for another lifecycle pass in `ms`. */
   passIn(ms: number): void;
-  /** Where the phases of shard-count transitions go (see ReshardJournal). */
-  readonly journal: ReshardJournal;
+  readonly journal: ReshardJournal; // the phases of shard-count transitions (also kept in the history)
 }
 
 /**
@@ -82,17 +85,9 @@ export class LeaderRole {
   private readonly history: LeaderHistory;
 
   constructor(private readonly ctx: LeaderContext) {
-    // Each phase is logged (the context's journal) and kept in the cluster history.
-    const journal: ReshardJournal = {
-      phase: (e) => {
-        ctx.journal.phase(e);
-        const t = e.transition;
-        this.history.reshardPhase(e.phase, `${t.kind} ${t.from} -> ${t.to} (${t.id}, by ${t.by})${e.phase === 'stalled' ? `: ${e.done} pairs done; waiting for ${e.owners.join(', ')}` : ''}`, e.at);
-      },
-    };
-    this.reshard = new LeaderReshard({ ...ctx, journal, stuckTimeoutMs: ctx.settings.planner.stuckTimeoutMs });
     this.status = new BalancerStatusLog(ctx.address, ctx.settings.strategy);
     this.history = new LeaderHistory(ctx.history, ctx.address);
+    this.reshard = new LeaderReshard({ ...ctx, journal: historyJournal(ctx.journal, this.history), stuckTimeoutMs: ctx.settings.planner.stuckTimeoutMs });
     this.backoff = new PassBackoff(LEADER_BACKOFF_MS.initial, Math.min(LEADER_BACKOFF_MS.max, ctx.settings.shardCheckIntervalMs));
   }
 
@@ -114,7 +109,7 @@ export class LeaderRole {
   async turn(): Promise<void> {
     await this.elect();
     const revision = this.revision();
-    if (this.wasLeader !== (revision !== null)) this.newTerm(revision !== null);
+    if (this.wasLeader !== (revision !== null)) await this.newTerm(revision !== null);
     if (revision === null) return;
     const { clock } = this.ctx;
     const wait = this.backoff.waitMs(clock.monotonic());
@@ -127,6 +122,7 @@ export class LeaderRole {
 
   /** Gives up leadership (CAS delete) so the others elect at once instead of waiting for the lease. */
   async resign(): Promise<void> {
+    await this.ctx.recordLease.release();
     const revision = this.revision();
     if (revision === null) return;
     this.wonRevision = 0;
@@ -150,8 +146,10 @@ export class LeaderRole {
     return snap.leader?.address === this.ctx.address ? snap.leader.modRevision : null;
   }
 
-  private newTerm(leading: boolean): void {
+  private async newTerm(leading: boolean): Promise<void> {
     this.wasLeader = leading;
+    // Its records outlive the term by the lease's TTL at most: the next leader of ours adopts those still in flight.
+    if (!leading) await this.ctx.recordLease.release();
     this.ctx.metrics.leader?.(leading);
     this.ctx.log.info(leading ? 'became leader' : 'no longer leader');
     // A new term starts clean: no stale first sightings (upstream defect 14).
@@ -227,8 +225,7 @@ export class LeaderRole {
       ({ moves, writes, recorded } = await this.recover(decision, guard, now));
     } else if (decision.step === 'reshard') {
       const done = await this.reshard.execute(snap, decision.plan, guard, now);
-      ({ writes } = done);
-      moves = movesOf(done.colocated);
+      [writes, moves] = [done.writes, movesOf(done.colocated)];
       this.history.decided(decision, done.colocated, done.pairs, decision.plan.colocate.length + decision.plan.pairs.length, false, now);
       log.info(decision.text, { step: decision.step, written: writes });
     } else {
@@ -299,7 +296,13 @@ export class LeaderRole {
     now: number,
     recordOps?: (shardIds: readonly number[]) => readonly TxnOp[],
   ): Promise<ShardWriteReport | null> {
-    const report = await this.ctx.writes.write(this.ctx.snapshot(), writes, { label: 'leader', now, guard, ...(recordOps ? { recordOps } : {}) });
+    const report = await this.ctx.writes.write(this.ctx.snapshot(), writes, {
+      label: 'leader',
+      now,
+      guard,
+      recordLease: this.ctx.recordLease,
+      ...(recordOps ? { recordOps } : {}),
+    });
     if (report !== null && report.guardFailure !== null) this.wonRevision = 0;
     return report;
   }
@@ -331,14 +334,14 @@ export class LeaderRole {
   }
 
   /**
-   * Backfills migration records (moves written by upstream nodes or by hand) and deletes obsolete records, guarded.
-   * Advisory records: one guarded batch per pass (within etcd's 128 compares) is enough; a lost compare is retried
-   * on a later pass.
+   * Backfills migration records (moves written by upstream nodes or by hand), adopts the records of migrations in
+   * flight that other writers put under their own leases, and deletes obsolete records, guarded. Advisory records:
+   * one guarded batch per pass (within etcd's 128 compares) is enough; a lost compare is retried on a later pass.
    */
   private async repairRecords(snap: ClusterSnapshot, guard: LeaderGuard, now: number): Promise<number> {
     const batch: RecordRepair[] = [];
     let compares = 1;
-    for (const o of this.recordRepairOps(snap, now)) {
+    for (const o of await this.recordRepairOps(snap, now)) {
       if (compares + o.compares.length > MAX_TXN_OPS) break;
       batch.push(o);
       compares += o.compares.length;
@@ -350,6 +353,8 @@ export class LeaderRole {
       if (res.succeeded) return batch.length;
       this.ctx.writes.healFromTxn(compared.map((c) => c.key), res);
     } catch (err) {
+      const lease = batch.map((b) => b.op).find((op) => op.type === 'put')?.lease;
+      if (lease !== undefined && isLeaseNotFound(err)) this.ctx.recordLease.lost(lease);
       this.ctx.log.debug('record repair failed; retried on a later pass', { err: describeError(err) });
     }
     return 0;
@@ -360,11 +365,13 @@ export class LeaderRole {
    * would cost two writes (the record, then its deletion) and a pass on every node, racing the move itself. So a
    * record is backfilled only for a migration seen for a while (dated from its first sighting), and only while the
    * shard still holds the value it was seen with, so no record is ever written for a migration that already ended.
+   * Backfilled and adopted records go under the leader's lease; without one (etcd refused it), only deletions.
    */
-  private recordRepairOps(snap: ClusterSnapshot, now: number): RecordRepair[] {
-    const { keys, log } = this.ctx;
-    const repairs = recordRepairs(snap, this.firstSeen, now);
-    const settleMs = Math.min(BACKFILL_AFTER_MS, this.ctx.settings.planner.stuckTimeoutMs / 4);
+  private async recordRepairOps(snap: ClusterSnapshot, now: number): Promise<RecordRepair[]> {
+    const { keys, log, recordLease } = this.ctx;
+    const { stuckTimeoutMs } = this.ctx.settings.planner;
+    const repairs = recordRepairs(snap, this.firstSeen, now, { own: recordLease.current, adoptAfterMs: migrationRecordAdoptAfterMs(stuckTimeoutMs) });
+    const settleMs = Math.min(BACKFILL_AFTER_MS, stuckTimeoutMs / 4);
     const fits = (key: string, value: string): boolean => {
       try {
         checkValueSize(keys, key, value);
@@ -374,16 +381,15 @@ export class LeaderRole {
         return false;
       }
     };
+    const puts = [...repairs.backfill.filter((b) => now - b.record.since >= settleMs), ...repairs.adopt].filter((p) =>
+      fits(keys.migration(p.shardId), encodeRecord(p.record)),
+    );
+    const lease = puts.length === 0 ? null : await recordLease.acquire().catch((err: unknown) => {
+      log.debug('no lease for migration records; records repaired on a later pass', { err: describeError(err) });
+      return null;
+    });
     return [
-      ...repairs.backfill
-        .filter((b) => now - b.record.since >= settleMs && fits(keys.migration(b.shardId), encodeRecord(b.record)))
-        .map((b) => ({
-          compares: [
-            { key: keys.migration(b.shardId), modRevision: b.expectedModRevision },
-            { key: keys.shard(b.shardId), modRevision: snap.shards[b.shardId]?.modRevision ?? 0 },
-          ],
-          op: { type: 'put' as const, key: keys.migration(b.shardId), value: encodeRecord(b.record) },
-        })),
+      ...(lease === null ? [] : puts.map((p) => this.recordPut(snap, p, lease))),
       ...repairs.obsoleteMigrations.map((m) => ({
         compares: [{ key: keys.migration(m.shardId), modRevision: m.modRevision }],
         op: { type: 'delete' as const, key: keys.migration(m.shardId) },
@@ -393,6 +399,18 @@ export class LeaderRole {
         op: { type: 'delete' as const, key: keys.releaseRequest(m.shardId) },
       })),
     ];
+  }
+
+  /** A record put under `lease`, while the record and the shard still hold the values it was planned on. */
+  private recordPut(snap: ClusterSnapshot, p: RecordPut, lease: string): RecordRepair {
+    const { keys } = this.ctx;
+    return {
+      compares: [
+        { key: keys.migration(p.shardId), modRevision: p.expectedModRevision },
+        { key: keys.shard(p.shardId), modRevision: snap.shards[p.shardId]?.modRevision ?? 0 },
+      ],
+      op: { type: 'put', key: keys.migration(p.shardId), value: encodeRecord(p.record), lease },
+    };
   }
 
   private async publishStatus(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
+import { migrationRecordLeaseTtlSeconds } from '../core/keyspace/migrationRecord.js';
 import { encodeRecord, type NodeInfoRecord } from '../core/keyspace/records.js';
 import type { Logger } from '../core/log/logger.js';
 import type { LeaderDecision } from '../core/planner/leaderStep.js';
@@ -9,6 +10,7 @@ import { StabilityClock } from '../core/planner/sightings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import { type ConfiguredShardCount, shardInLayout } from '../core/snapshot/layout.js';
 import type { EtcdClient, TxnRequest, TxnResult } from '../edge/etcd/client.js';
+import { ExpiringRecordLease, RenewedRecordLease } from '../edge/etcd/migrationRecordLease.js';
 import { ShardWriter, type ShardWriterMetrics } from '../edge/etcd/shardWriter.js';
 import { ClusterWatcher, type WatcherMetrics, type WatcherStatus } from '../edge/etcd/watcher.js';
 import { HistoryLog } from '../edge/history/historyLog.js';
@@ -117,7 +119,9 @@ export class ClusterMember {
     });
     this.stability = new StabilityClock(clock.now());
     this.runner = new SerialRunner(() => this.pass(), { intervalMs: settings.shardCheckIntervalMs, logger: this.log, name: 'lifecycle' });
-    const writes = new MemberShardWrites(keys, new ShardWriter({ client, keys, retry: settings.shardWrite, logger, metrics: metrics.writer }), this.watcher, this.log);
+    const recordTtl = migrationRecordLeaseTtlSeconds(settings.planner.stuckTimeoutMs);
+    const writer = new ShardWriter({ client, keys, retry: settings.shardWrite, logger, metrics: metrics.writer });
+    const writes = new MemberShardWrites(keys, writer, this.watcher, new ExpiringRecordLease(client, recordTtl), this.log);
     this.writes = writes;
     const snapshot = (): ClusterSnapshot => this.watcher.snapshot;
     const shared = { address, settings, clock, log: this.log, metrics, writes, snapshot };
@@ -126,6 +130,7 @@ export class ClusterMember {
       ...shared,
       keys,
       history: new HistoryLog({ client, keys, bounds: memberHistoryBounds(settings), clock, logger }),
+      recordLease: new RenewedRecordLease(client, recordTtl, this.log),
       stableSince: () => this.stability.since,
       txn,
       putLeased: (key, value) => this.membership.putLeased(key, value),

@@ -44,6 +44,11 @@ export class ShardOwnership {
     return this.owned.has(shardId);
   }
 
+  /** This node's claim of the shard is newer than `modRevision`: a snapshot at it has not seen the claim yet. */
+  claimedSince(shardId: number, modRevision: number): boolean {
+    return (this.owned.get(shardId)?.epoch ?? 0) > modRevision;
+  }
+
   get size(): number {
     return this.owned.size;
   }

@@ -44,6 +44,18 @@ export function logJournal(log: Logger): ReshardJournal {
   };
 }
 
+/** Each phase goes to `base` (a log line) and to the leader's entries in the cluster history. */
+export function historyJournal(base: ReshardJournal, history: { reshardPhase(phase: string, reason: string, at: number): void }): ReshardJournal {
+  return {
+    phase: (e) => {
+      base.phase(e);
+      const t = e.transition;
+      const stalled = e.phase === 'stalled' ? `: ${e.done} pairs done; waiting for ${e.owners.join(', ')}` : '';
+      history.reshardPhase(e.phase, `${t.kind} ${t.from} -> ${t.to} (${t.id}, by ${t.by})${stalled}`, e.at);
+    },
+  };
+}
+
 export interface LeaderReshardContext {
   readonly keys: Keyspace;
   readonly log: Logger;

@@ -160,7 +160,14 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
 function operations(ctx: ConsoleContext, client: EtcdClient): ClusterOperations {
   const { keys, config, logger } = ctx;
   const log = new HistoryLog({ client, keys, bounds: historyBoundsFromConfig(config), clock: systemClock, logger });
-  return new ClusterOperations({ client, keys, retry: shardWriteRetryFromConfig(config), logger, history: { log, who: { actor: ctx.actor, source: 'console' } } });
+  return new ClusterOperations({
+    client,
+    keys,
+    stuckTimeoutMs: config.stuckTimeout,
+    retry: shardWriteRetryFromConfig(config),
+    logger,
+    history: { log, who: { actor: ctx.actor, source: 'console' } },
+  });
 }
 
 /** Waits for `closing`, bounded: a quit must never hang on an etcd or a node that stopped answering. */

@@ -365,6 +365,7 @@ async function startAdmin(p: NodeParts): Promise<void> {
   const operations = new ClusterOperations({
     client: p.client,
     keys: p.keys,
+    stuckTimeoutMs: config.stuckTimeout,
     retry: shardWriteRetryFromConfig(config),
     logger: log,
     metrics: p.metrics.member.writer,

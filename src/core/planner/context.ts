@@ -24,14 +24,18 @@ export interface PlannerContext {
   readonly ineligible: ReadonlyMap<string, Ineligibility>;
 }
 
-export function plannerContext(snapshot: ClusterSnapshot): PlannerContext {
+/**
+ * `stopping`: a node that is stopping although its nodeinfo does not say so yet (a node handing its own shards over
+ * before it announces its stop).
+ */
+export function plannerContext(snapshot: ClusterSnapshot, stopping?: string): PlannerContext {
   const alive = new Set(snapshot.nodes.keys());
   const ineligible = new Map<string, Ineligibility>();
   const eligible: string[] = [];
   const mustFollow = countChanging(snapshot);
   for (const address of alive) {
     if (snapshot.drains.has(address)) ineligible.set(address, 'draining');
-    else if (snapshot.nodeInfo.get(address)?.state === 'stopping') ineligible.set(address, 'stopping');
+    else if (address === stopping || snapshot.nodeInfo.get(address)?.state === 'stopping') ineligible.set(address, 'stopping');
     else if (mustFollow && !followsShardCount(snapshot, address)) ineligible.set(address, 'cannot-follow');
     else eligible.push(address);
   }

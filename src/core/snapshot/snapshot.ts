@@ -92,6 +92,8 @@ export function keyRevision(snapshot: ClusterSnapshot, record: { readonly modRev
 }
 
 export type Revisioned<T> = T & { readonly modRevision: number };
+/** A record with the lease it was put under ('0': none), for records whose lifetime is their lease's. */
+export type Leased<T> = Revisioned<T> & { readonly lease: string };
 
 /** The shard count in force and the transition under way: `<prefix>/shard-count`, else the configured count. */
 export interface ShardLayout {
@@ -127,7 +129,8 @@ export interface ClusterSnapshot {
   readonly nodeInfo: ReadonlyMap<string, Revisioned<NodeInfoRecord>>;
   readonly load: ReadonlyMap<string, Revisioned<LoadRecord>>;
   readonly drains: ReadonlyMap<string, Revisioned<DrainRecord>>;
-  readonly migrations: ReadonlyMap<number, Revisioned<MigrationRecord>>;
+  /** With their lease: a record outlives its migration by at most its lease's TTL (docs/ARCHITECTURE.md). */
+  readonly migrations: ReadonlyMap<number, Leased<MigrationRecord>>;
   readonly releaseRequests: ReadonlyMap<number, Revisioned<ReleaseRequestRecord>>;
   readonly pause: Revisioned<PauseRecord> | null;
   readonly balancer: Revisioned<BalancerStatusRecord> | null;
@@ -211,8 +214,7 @@ class SnapshotBuilder {
   private pause: Revisioned<PauseRecord> | null;
   private balancer: Revisioned<BalancerStatusRecord> | null;
   private layout: ShardLayout;
-  /** The number of valid shard IDs under `layout`. */
-  private slots: number;
+  private slots: number; // valid shard IDs under `layout`
 
   constructor(private readonly base: ClusterSnapshot) {
     this.keys = new Keyspace(base.prefix);
@@ -413,7 +415,7 @@ class SnapshotBuilder {
       return;
     }
     const d = decode(ev.kv.value);
-    if (d.ok) map.set(id, { ...d.record, modRevision: ev.kv.modRevision });
+    if (d.ok) map.set(id, dir === 'migrations' ? { ...d.record, modRevision: ev.kv.modRevision, lease: ev.kv.lease } : { ...d.record, modRevision: ev.kv.modRevision });
     else {
       map.delete(id);
       this.markMalformed(ev.kv, d.reason);

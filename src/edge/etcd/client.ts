@@ -9,7 +9,7 @@ import type { Kv, KvEvent } from '../../core/snapshot/snapshot.js';
 import { Etcd3Client } from './etcd3Client.js';
 import type { EtcdTlsOptions } from './tls.js';
 
-export { categorizeEtcdError, type EtcdFailureCategory, LeaseNotFoundError, mapEtcdError } from './etcdErrors.js';
+export { categorizeEtcdError, type EtcdFailureCategory, isLeaseNotFound, LeaseNotFoundError, mapEtcdError } from './etcdErrors.js';
 export { DEFAULT_MAX_RECEIVE_BYTES, MAX_TXN_OPS } from './limits.js';
 
 export interface EtcdClientOptions {

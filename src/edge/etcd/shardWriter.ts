@@ -19,8 +19,6 @@ import {
 } from '../../core/errors.js';
 import { DEFAULT_SHARD_WRITE_RETRY, type ShardWriteRetry } from '../../core/config/shardWriteRetry.js';
 import type { Keyspace } from '../../core/keyspace/keys.js';
-import type { MigrationRecordOp } from '../../core/keyspace/migrationRecord.js';
-import { encodeRecord } from '../../core/keyspace/records.js';
 import { formatShardValue, parseShardValue, type ShardValue } from '../../core/keyspace/shardValue.js';
 import { checkValueSize } from '../../core/keyspace/valueBounds.js';
 import { type Logger, nullLogger } from '../../core/log/logger.js';
@@ -44,18 +42,6 @@ export interface ShardChange {
   readonly value: ShardValue;
   /** Ops committed atomically with this shard (e.g. deleting `<prefix>/migration/<id>`). Keys must be unique. */
   readonly alsoOps?: readonly TxnOp[];
-}
-
-/** The etcd ops of a migration-record op (`migrationRecordOp`), to ride along with its shard as `alsoOps`. */
-export function migrationRecordTxnOps(keys: Keyspace, shardId: number, op: MigrationRecordOp): TxnOp[] {
-  switch (op.kind) {
-    case 'put':
-      return [{ type: 'put', key: keys.migration(shardId), value: encodeRecord(op.record) }];
-    case 'delete':
-      return [{ type: 'delete', key: keys.migration(shardId) }];
-    case 'none':
-      return [];
-  }
 }
 
 export interface ShardWriteOptions {

@@ -4,11 +4,14 @@ import { describeError } from '../../core/errors.js';
 import type { HistoryDraft } from '../../core/history/entry.js';
 import { type HistoryActor, operationEntry } from '../../core/history/operationEntry.js';
 import type { Keyspace } from '../../core/keyspace/keys.js';
-import type { Logger } from '../../core/log/logger.js';
+import { type Logger, nullLogger } from '../../core/log/logger.js';
 import type { OperationPlan, PlannedRecordChange, PlannedShardChange } from '../../core/operations/operations.js';
 import { type ChangeResult, type OperationResult, ReadOnlyError } from '../../core/operations/result.js';
 import type { EtcdClient, TxnOp } from '../etcd/client.js';
-import { migrationRecordTxnOps, ShardWriter, type ShardWriterMetrics } from '../etcd/shardWriter.js';
+import { migrationRecordLeaseTtlSeconds } from '../../core/keyspace/migrationRecord.js';
+import { PLACEMENT_SETTINGS } from '../../core/config/settings/placement.js';
+import { ExpiringRecordLease, writeShardsWithRecords } from '../etcd/migrationRecordLease.js';
+import { ShardWriter, type ShardWriterMetrics } from '../etcd/shardWriter.js';
 import type { HistoryAppender } from '../history/historyLog.js';
 
 export interface ClusterOperationsOptions {
@@ -16,6 +19,8 @@ export interface ClusterOperationsOptions {
   /** The cluster's key layout (its etcd prefix). */
   readonly keys: Keyspace;
   readonly readOnly?: boolean;
+  /** The stuck timeout (default: the setting's default): the TTL of the lease the migration records are put under. */
+  readonly stuckTimeoutMs?: number;
   /** How shard writes retry transient etcd failures (the GOVERSE_SHARD_WRITE_* settings); the writer's defaults otherwise. */
   readonly retry?: ShardWriteRetry;
   readonly logger?: Logger;
@@ -28,7 +33,8 @@ export interface ClusterOperationsOptions {
 /**
  * Executes operation plans (`planOperation`, src/core/operations) against etcd for the front ends (CLI, console,
  * admin API): every shard change is a CAS on its ModRevision, keeping flags, with its migration record in the same
- * transaction; a lost compare is reported per change with the value found, never retried over someone's write.
+ * transaction (under a lease of its own that runs out after the stuck timeout: nothing here renews it); a lost compare
+ * is reported per change with the value found, never retried over someone's write.
  * What was written is recorded in the cluster history in the transaction of the operation's last write (its only
  * shard transaction, or its last record); when that cannot be (shard changes that take several transactions, a
  * last record that lost its compare), in a transaction of its own right after.
@@ -36,9 +42,12 @@ export interface ClusterOperationsOptions {
 export class ClusterOperations {
   private readonly writer: ShardWriter;
   private readonly keys: Keyspace;
+  private readonly recordLease: ExpiringRecordLease;
 
   constructor(private readonly options: ClusterOperationsOptions) {
     this.keys = options.keys;
+    const stuckTimeoutMs = options.stuckTimeoutMs ?? PLACEMENT_SETTINGS.stuckTimeout.default;
+    this.recordLease = new ExpiringRecordLease(options.client, migrationRecordLeaseTtlSeconds(stuckTimeoutMs));
     this.writer = new ShardWriter({
       client: options.client,
       keys: options.keys,
@@ -122,13 +131,12 @@ export class ClusterOperations {
     recordOps: ((shardIds: readonly number[]) => readonly TxnOp[]) | undefined,
   ): Promise<{ results: ChangeResult[]; recorded: boolean }> {
     if (changes.length === 0) return { results: [], recorded: false };
-    const report = await this.writer.write(
-      changes.map((c) => ({
-        shardId: c.shardId,
-        expectedModRevision: c.expectedModRevision,
-        value: c.after,
-        alsoOps: migrationRecordTxnOps(this.keys, c.shardId, c.migration),
-      })),
+    const report = await writeShardsWithRecords(
+      this.writer,
+      this.keys,
+      changes.map((c) => ({ shardId: c.shardId, expectedModRevision: c.expectedModRevision, value: c.after, record: c.migration })),
+      this.recordLease,
+      this.options.logger ?? nullLogger,
       recordOps === undefined ? {} : { recordOps },
     );
     const results = changes.map((c, i): ChangeResult => {

@@ -4,6 +4,7 @@ import { type LeaderContext, LeaderRole } from '../../../src/cluster/leader.js';
 import { leaderGuard } from '../../../src/cluster/leaderGuard.js';
 import type { PlannedWriteOptions } from '../../../src/cluster/shardWrites.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
+import { NotFoundError } from '../../../src/core/errors.js';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
 import { encodeShardCount } from '../../../src/core/keyspace/shardCount.js';
 import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
@@ -48,6 +49,8 @@ function leaderWorld(initial: ClusterSnapshot) {
     recordedDrafts: [] as HistoryDraft[],
     appended: [] as { drafts: readonly HistoryDraft[]; compares: readonly TxnCompare[] }[],
     trims: 0,
+    /** The record lease: the ID it holds now, and what happened to it. */
+    lease: { current: null as string | null, grants: 0, released: 0, lost: [] as string[] },
   };
   const ctx: LeaderContext = {
     address: SELF,
@@ -67,6 +70,20 @@ function leaderWorld(initial: ClusterSnapshot) {
         return w.report(writes);
       },
       healFromTxn: (keysRead) => void w.healed.push([...keysRead]),
+    },
+    recordLease: {
+      get current() {
+        return w.lease.current;
+      },
+      acquire: async () => (w.lease.current ??= `L${++w.lease.grants}`),
+      lost: (lease) => {
+        w.lease.lost.push(lease);
+        w.lease.current = null;
+      },
+      release: async () => {
+        w.lease.released++;
+        w.lease.current = null;
+      },
     },
     snapshot: () => w.snap,
     stableSince: () => 0,
@@ -140,6 +157,7 @@ describe('LeaderRole', () => {
     expect(w.writes).toHaveLength(1);
     expect(w.writes[0]!.writes).toHaveLength(NUM_SHARDS);
     expect(w.writes[0]!.options).toMatchObject({ label: 'leader', now: NOW, guard: leaderGuard(keys, w.snap.revision + 100) });
+    expect(w.writes[0]!.options.recordLease?.acquire).toBeDefined();
     expect(role.isLeader()).toBe(false);
   });
 
@@ -320,5 +338,70 @@ describe('LeaderRole', () => {
       const recover = w.appended.flatMap((a) => a.drafts).filter((d) => d.action === 'recover');
       expect(recover.map((d) => d.shards)).toEqual([[0], [0]]);
     });
+  });
+
+  it("repairs records under its own lease: backfills, adopts another writer's keeping its start, deletes the obsolete", async () => {
+    let snap = cluster({
+      numShards: NUM_SHARDS,
+      nodes: NODES,
+      // Targets as balanced as round-robin; 0 and 1 are on their way (their owners have not released yet).
+      shards: (id) => (id === 0 ? { target: SELF, current: 'b:1', flags: [] } : id === 1 ? { target: 'b:1', current: SELF, flags: [] } : roundRobinValue(NODES)(id)),
+    });
+    const started = NOW - 5_000;
+    snap = put(snap, 'migration/1', encodeRecord({ since: started, target: 'b:1', from: SELF }), '7');
+    snap = put(snap, 'migration/2', encodeRecord({ since: started, target: SELF, from: 'b:1' }), '7');
+    const { w, role } = leaderWorld(snap);
+    const repairTxns = (): TxnRequest[] => w.txns.filter((t) => t.success.some((op) => op.key.startsWith(`${PREFIX}/migration/`)));
+    await role.turn();
+    // At once: only the settled shard's record goes; moves that complete at once cost no record writes.
+    expect(repairTxns().map((t) => t.success)).toEqual([[{ type: 'delete', key: keys.migration(2) }]]);
+    expect(w.lease.grants).toBe(0);
+
+    // A quarter of the stuck timeout later, both migrations still in flight.
+    w.clock.wall += 15_000;
+    w.clock.mono += 15_000;
+    await role.turn();
+    const last = repairTxns().at(-1)!;
+    expect(last.compares[0]).toEqual(leaderGuard(keys, snap.revision + 100));
+    expect(last.success).toEqual([
+      { type: 'put', key: keys.migration(0), value: encodeRecord({ since: NOW, target: SELF, from: 'b:1' }), lease: 'L1' },
+      { type: 'put', key: keys.migration(1), value: encodeRecord({ since: started, target: 'b:1', from: SELF }), lease: 'L1' },
+      { type: 'delete', key: keys.migration(2) },
+    ]);
+    // Each put compares the record and the shard, so no record is written for a migration that already ended.
+    expect(last.compares).toContainEqual({ key: keys.migration(1), modRevision: snap.migrations.get(1)!.modRevision });
+    expect(last.compares).toContainEqual({ key: keys.shard(1), modRevision: snap.shards[1]!.modRevision });
+
+    // Under its own lease now, the record is left alone.
+    w.snap = put(w.snap, 'migration/1', encodeRecord({ since: started, target: 'b:1', from: SELF }), 'L1');
+    w.clock.mono += 15_000;
+    await role.turn();
+    expect(repairTxns().at(-1)!.success.map((op) => op.key)).not.toContain(keys.migration(1));
+  });
+
+  it('stops renewing its record lease when its term ends and when it resigns, and forgets a lease etcd lost', async () => {
+    const migrating = cluster({
+      numShards: NUM_SHARDS,
+      nodes: NODES,
+      shards: (id) => (id === 0 ? { target: SELF, current: 'b:1', flags: [] } : roundRobinValue(NODES)(id)),
+    });
+    const { w, role } = leaderWorld(migrating);
+    await role.turn();
+    w.clock.wall += 2_000;
+    w.clock.mono += 2_000;
+    w.answer = () => {
+      throw new NotFoundError('etcd txn: 5 NOT_FOUND: etcdserver: requested lease not found');
+    };
+    await role.turn();
+    expect(w.lease.lost).toEqual(['L1']);
+    w.answer = (): TxnResult => ({ succeeded: true, revision: w.snap.revision + 100 });
+
+    // Another node leads now, in a snapshot past this node's win: the term is over.
+    w.snap = { ...put(w.snap, 'leader', 'b:1'), revision: w.snap.revision + 1000 };
+    await role.turn();
+    expect(w.terms).toEqual([true, false]);
+    expect(w.lease.released).toBe(1);
+    await role.resign();
+    expect(w.lease.released).toBe(2);
   });
 });
