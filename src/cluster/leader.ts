@@ -19,6 +19,7 @@ import { BalancerStatusLog, decisionReason } from './balancerStatus.js';
 import { LeaderHistory } from './leaderHistory.js';
 import { type LeaderGuard, leaderGuard } from './leaderGuard.js';
 import { PassBackoff } from './passBackoff.js';
+import { historyJournal, LeaderReshard, type ReshardJournal } from './reshardLeader.js';
 import type { ShardWrites } from './shardWrites.js';
 
 /** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
@@ -58,6 +59,7 @@ export interface LeaderContext {
   readonly history: HistoryAppender;
   /** Asks for another lifecycle pass in `ms`. */
   passIn(ms: number): void;
+  readonly journal: ReshardJournal; // the phases of shard-count transitions (also kept in the history)
 }
 
 /**
@@ -79,11 +81,13 @@ export class LeaderRole {
   /** Stuck episodes already logged: shard -> state/target, so each is logged once. */
   private readonly stuckLogged = new Map<number, string>();
   private readonly backoff: PassBackoff;
+  private readonly reshard: LeaderReshard;
   private readonly history: LeaderHistory;
 
   constructor(private readonly ctx: LeaderContext) {
     this.status = new BalancerStatusLog(ctx.address, ctx.settings.strategy);
     this.history = new LeaderHistory(ctx.history, ctx.address);
+    this.reshard = new LeaderReshard({ ...ctx, journal: historyJournal(ctx.journal, this.history), stuckTimeoutMs: ctx.settings.planner.stuckTimeoutMs });
     this.backoff = new PassBackoff(LEADER_BACKOFF_MS.initial, Math.min(LEADER_BACKOFF_MS.max, ctx.settings.shardCheckIntervalMs));
   }
 
@@ -153,6 +157,7 @@ export class LeaderRole {
     this.rebalanceState = 'idle';
     this.lastMovesAt = null;
     this.backoff.reset();
+    this.reshard.reset();
     this.history.newTerm();
   }
 
@@ -203,6 +208,7 @@ export class LeaderRole {
     // a dead owner makes it target-unclaimed) before the watch delivers it, and the episode acted on must be logged.
     const episodes = this.logStuck(snap, now);
     this.history.stuck(episodes.began, episodes.ended, now);
+    this.reshard.observe(snap, now);
     let moves: Moves = [];
     let writes = 0;
     let recorded = false;
@@ -217,6 +223,11 @@ export class LeaderRole {
       log.info(decision.text, { step: decision.step, planned: decision.writes.length, written: report?.written ?? 0 });
     } else if (decision.step === 'recover') {
       ({ moves, writes, recorded } = await this.recover(decision, guard, now));
+    } else if (decision.step === 'reshard') {
+      const done = await this.reshard.execute(snap, decision.plan, guard, now);
+      [writes, moves] = [done.writes, movesOf(done.colocated)];
+      this.history.decided(decision, done.colocated, done.pairs, decision.plan.colocate.length + decision.plan.pairs.length, false, now);
+      log.info(decision.text, { step: decision.step, written: writes });
     } else {
       this.history.skipped(decision, now);
     }

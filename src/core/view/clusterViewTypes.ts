@@ -30,8 +30,8 @@ export type MetricsStatus =
   | { readonly kind: 'unreachable' | 'malformed'; readonly url: string; readonly atMs: number; readonly reason: string }
   | { readonly kind: 'none'; readonly reason: string };
 
-/** `eligible` for new targets, why an alive node is not, or `dead` (not registered, only named by records). */
-export type NodeStatus = 'eligible' | 'draining' | 'stopping' | 'dead';
+/** `eligible` for new targets, why an alive node is not (`cannot-follow`: it cannot follow a shard-count change), or `dead` (not registered, only named by records). */
+export type NodeStatus = 'eligible' | 'draining' | 'stopping' | 'cannot-follow' | 'dead';
 
 /**
  * One node. The metrics figures (`ready` ... `lockTimeouts`) are those of its latest scrape (the last good one while
