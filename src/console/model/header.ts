@@ -3,6 +3,7 @@
  * numbers, and what the balancer does and why. Trouble (stale view, dead leader, stuck shards, unreachable metrics)
  * is spelled out in words, so it reads the same without colour.
  */
+import { cannotFollowMatters } from '../../core/planner/countFollowers.js';
 import { printable } from '../../core/text/printable.js';
 import { type ClusterView, malformedIn } from '../../core/view/index.js';
 import type { WatcherStatus } from '../../edge/etcd/watcher.js';
@@ -60,6 +61,7 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
     leader,
     `rev ${snap.revision}`,
     `prefix ${printable(snap.prefix)}`,
+    countText(view),
   ].join(SEP);
 
   const alive = view.nodes.filter((n) => n.alive);
@@ -76,6 +78,7 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
     c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
     c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
     ...(view.malformed.length > 0 ? [theme.tone(`malformed ${view.malformed.length} keys`, 'bad')] : []),
+    ...(cannotFollowMatters(snap, view.cannotFollow) ? [theme.tone(`cannot follow count ${view.cannotFollow.length}`, 'bad')] : []),
     // Upstream gates and nodes call objects over their gRPC protocol: a goverse-node's shards are out of their reach.
     ...(view.upstream.unreachableShards > 0 ? [theme.tone(`unreachable from upstream ${view.upstream.unreachableShards}`, 'warn')] : []),
     metricsTrouble > 0 ? theme.tone(`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, 'bad') : `metrics ${scraped}/${alive.length}`,
@@ -92,7 +95,30 @@ export function headerLines(view: ClusterView, connection: Connection, flags: He
     b.pause === null
       ? ''
       : `${theme.tone(`⏸ REBALANCING PAUSED ${compactAge(b.pause.remainingMs)} left, by ${printable(b.pause.by)}${b.pause.reason === '' ? '' : ` (${printable(b.pause.reason)})`}`, 'warn')}${SEP}`;
-  const line3 = `${pause}balancer ${theme.tone(b.state, tone)}${b.source === 'computed' ? ' (computed)' : ''}: ${printable(b.reason)}`;
+  const reshard = reshardText(view, theme);
+  const line3 = `${reshard === null ? '' : `${reshard}${SEP}`}${pause}balancer ${theme.tone(b.state, tone)}${b.source === 'computed' ? ' (computed)' : ''}: ${printable(b.reason)}`;
   // Lines longer than the terminal are cut by Ink (wrap="truncate"), which keeps escape codes intact.
   return [line1, line2, line3];
+}
+
+/** The count in force; during a transition with where it goes. */
+export function countText(view: ClusterView): string {
+  const r = view.reshard;
+  return r === null ? `${view.snapshot.layout.count} shards` : `${r.from} shards → ${r.to}`;
+}
+
+/**
+ * The transition under way, first on the balancer's line (which says `paused: resharding` meanwhile): kind, counts,
+ * pairs done of all and age; while aborting, the pairs back where they started. Null at a stable count.
+ */
+export function reshardText(view: ClusterView, theme: Theme): string | null {
+  const r = view.reshard;
+  if (r === null) return null;
+  const percent = r.pairs === 0 ? 100 : Math.floor((r.done * 100) / r.pairs);
+  const age = r.startedAt > 0 ? ` ${compactAge(Math.max(0, view.now - r.startedAt))}` : '';
+  const by = r.by === '' ? '' : ` by ${printable(r.by)}`;
+  if (r.state === 'aborting') {
+    return theme.tone(`⇅ ABORTING ${r.kind.toUpperCase()} ${r.from}→${r.to}, back to ${r.from}: ${r.done}/${r.pairs} pairs back (${percent}%)${age}${by}`, 'warn');
+  }
+  return theme.tone(`⇅ ${r.kind.toUpperCase()} ${r.from}→${r.to}: ${r.done}/${r.pairs} pairs (${percent}%)${age}${by}`, 'accent');
 }
