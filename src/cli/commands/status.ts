@@ -93,7 +93,7 @@ function shardCountDocument(view: ClusterView): Record<string, unknown> {
 /** The status table's lines about the shard count: the count in force, a transition's progress, who cannot follow. */
 export function shardCountLines(view: ClusterView): string[] {
   const { layout } = view.snapshot;
-  const source = layout.source === 'record' ? `from the cluster's record${layout.reshards > 0 ? `, ${layout.reshards} reshards done` : ''}` : 'configured; the cluster has no record yet';
+  const source = layout.source === 'record' ? `from the cluster's record${layout.reshards > 0 ? `, ${layout.reshards} reshard${layout.reshards === 1 ? '' : 's'} done` : ''}` : 'configured; the cluster has no record yet';
   const lines = [`count     ${layout.count} shards (${source})`];
   const r = view.reshard;
   if (r !== null) {
@@ -106,7 +106,7 @@ export function shardCountLines(view: ClusterView): string[] {
   if (members.length > 0) {
     const named = members.map((m) => `${m.kind} ${m.address} (${cannotFollowText(m)})`).join(', ');
     const effect = countChanging(view.snapshot) ? 'the count is changing or has changed: they get no shards' : 'a reshard is refused while they are members';
-    lines.push(`follow    ${members.length} members cannot follow a shard-count change: ${named}; ${effect}`);
+    lines.push(`follow    ${members.length} member${members.length === 1 ? '' : 's'} cannot follow a shard-count change: ${named}; ${effect}`);
   }
   return lines;
 }
