@@ -3,6 +3,7 @@
  * ShardWriter (128-op CAS transactions) and with upstream's storeShardMapping pattern (one CAS transaction per
  * shard, 16 in flight) against the same private etcd, alternating for several rounds; reports the medians.
  */
+import { DEFAULT_SHARD_WRITE_RETRY } from '../src/core/config/shardWriteRetry.js';
 import { Keyspace } from '../src/core/keyspace/keys.js';
 import { formatShardValue, type ShardValue } from '../src/core/keyspace/shardValue.js';
 import { createEtcdClient, type EtcdClient } from '../src/edge/etcd/client.js';
@@ -15,7 +16,7 @@ const UPSTREAM_IN_FLIGHT = 16;
 const valueOf = (id: number): ShardValue => ({ target: `node-${id % 8}:47000`, current: '', flags: ['pinned'] });
 
 async function ours(client: EtcdClient, prefix: string, shards: number): Promise<number> {
-  const writer = new ShardWriter({ client, keys: new Keyspace(prefix), timeoutMs: 60_000 });
+  const writer = new ShardWriter({ client, keys: new Keyspace(prefix), retry: { ...DEFAULT_SHARD_WRITE_RETRY, deadlineMs: 60_000 } });
   const started = performance.now();
   const report = await writer.write(Array.from({ length: shards }, (_, shardId) => ({ shardId, expectedModRevision: 0, value: valueOf(shardId) })));
   const ms = performance.now() - started;

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
+import { counted } from '../core/text/plural.js';
 import { type OperationRequest, planOperation, type Refusals } from '../core/operations/operations.js';
+import { balancerOutlook } from '../core/operations/outlook.js';
 import { ReadOnlyError } from '../core/operations/result.js';
+import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import type { CommandContext } from './context.js';
 import { ExitCode } from './exitCodes.js';
@@ -40,21 +44,33 @@ export async function runMutation(run: MutationRun): Promise<number> {
   // Loaded here: it brings etcd3 along, which commands that fail on their input never need.
   const { ClusterOperations } = await import('../edge/operations/clusterOperations.js');
   const snapshot = await ctx.snapshot();
-  const plan = planOperation(request, { snapshot, now: Date.now(), by: ctx.actor, maxPauseMs: ctx.config.maxPause });
+  const now = Date.now();
+  const plan = planOperation(request, { snapshot, now, by: ctx.actor, maxPauseMs: ctx.config.maxPause });
+  // What the balancer would do next: shown with the plan, so an operator sees a reassign about to be undone.
+  const outlook =
+    request.kind === 'retarget'
+      ? balancerOutlook(plan, { snapshot, strategy: ctx.config.rebalanceStrategy, settings: plannerSettingsFromConfig(ctx.config), now })
+      : null;
   const client = await ctx.client();
-  const operations = new ClusterOperations({ client, keys: ctx.keys, readOnly: ctx.config.readOnly, logger: ctx.logger });
+  const operations = new ClusterOperations({
+    client,
+    keys: ctx.keys,
+    readOnly: ctx.config.readOnly,
+    retry: shardWriteRetryFromConfig(ctx.config),
+    logger: ctx.logger,
+  });
   const pending = plan.shardChanges.length + plan.recordChanges.length;
   if (options.confirm === true && !dryRun && pending > 0) {
     const preview = new Output(process.stderr, process.stderr, 'table', ctx.out.color);
-    renderOperation(preview, await operations.execute(plan, { dryRun: true }));
-    const answer = await promptLine(`apply ${pending} change(s)? [y/N] `);
+    renderOperation(preview, await operations.execute(plan, { dryRun: true }), outlook);
+    const answer = await promptLine(`apply ${counted(pending, 'change')}? [y/N] `);
     if (answer === null || !/^y(es)?$/i.test(answer.trim())) {
       ctx.out.note('cancelled; nothing written');
       return ExitCode.error;
     }
   }
   const result = await operations.execute(plan, { dryRun });
-  const code = renderOperation(ctx.out, result);
+  const code = renderOperation(ctx.out, result, outlook);
   if (code !== ExitCode.ok || dryRun || run.after === undefined) return code;
   return run.after(snapshot);
 }

@@ -1,5 +1,8 @@
+import type { BalancerOutlook } from '../core/operations/outlook.js';
 import type { OperationResult } from '../core/operations/result.js';
+import { formatShardList } from '../core/operations/shardList.js';
 import { formatDuration } from '../core/duration.js';
+import { counted } from '../core/text/plural.js';
 import type { MetricsStatus, NodeView } from '../core/view/index.js';
 import { ExitCode } from './exitCodes.js';
 import type { Output } from './output.js';
@@ -42,10 +45,11 @@ export function metricsJson(m: MetricsStatus): Record<string, unknown> {
 }
 
 /**
- * Prints what a mutation did (or would do): key, old value, new value and the ModRevision compared. Exit code:
- * 3 when a compare lost (someone changed the key since it was read), 1 when a write failed, else 0.
+ * Prints what a mutation did (or would do): key, old value, new value and the ModRevision compared, and what the
+ * balancer would do next when given (`balancer` in JSON, a warning on stderr when it would move shards back). Exit
+ * code: 3 when a compare lost (someone changed the key since it was read), 1 when a write failed, else 0.
  */
-export function renderOperation(out: Output, result: OperationResult): number {
+export function renderOperation(out: Output, result: OperationResult, outlook: BalancerOutlook | null = null): number {
   if (out.format === 'json') {
     out.json({
       operation: result.operation,
@@ -55,6 +59,7 @@ export function renderOperation(out: Output, result: OperationResult): number {
       skipped: result.skipped,
       conflicts: result.conflicts,
       failed: result.failed,
+      ...(outlook === null ? {} : { balancer: outlook }),
     });
   } else {
     out.line(result.dryRun ? `${result.summary} (dry run: nothing written)` : result.summary);
@@ -73,9 +78,28 @@ export function renderOperation(out: Output, result: OperationResult): number {
     }
   }
   for (const s of result.skipped) out.note(`skipped shard ${s.shardId}: ${s.reason}`);
+  const warning = outlook === null ? null : outlookText(outlook);
+  if (warning !== null) out.note(warning);
   if (result.conflicts > 0) {
-    out.note(`${result.conflicts} change(s) lost their compare-and-swap: the key changed since it was read; nothing was overwritten`);
+    out.note(`${counted(result.conflicts, 'change')} lost their compare-and-swap: the key changed since it was read; nothing was overwritten`);
     return ExitCode.precondition;
   }
   return result.failed > 0 ? ExitCode.error : ExitCode.ok;
+}
+
+/**
+ * The balancer's outlook in the CLI's words: a warning naming the shards it would move back and the two ways to keep
+ * them (`--pin`, a pause), or a note on the other shards it would move; null when it would move nothing.
+ */
+export function outlookText(o: BalancerOutlook): string | null {
+  const when = o.pausedUntil === null ? 'at once' : `when the pause ends (${new Date(o.pausedUntil).toISOString()})`;
+  if (o.movedBack.length > 0) {
+    return (
+      `warning: the balancer (${o.strategy}) would move ${counted(o.movedBack.length, 'shard')} of these back ${when}: ` +
+      `${formatShardList(o.movedBack)} (${counted(o.moves, 'move')} in all, the cluster is near its imbalance threshold); ` +
+      'keep them with --pin (pinned in the same write) or pause rebalancing first (goverse-top rebalance pause --for <duration>)'
+    );
+  }
+  if (o.moves > 0) return `note: the balancer (${o.strategy}) would then move ${counted(o.moves, 'other shard')} ${when}, keeping these`;
+  return null;
 }

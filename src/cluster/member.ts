@@ -116,7 +116,7 @@ export class ClusterMember {
     });
     this.stability = new StabilityClock(clock.now());
     this.runner = new SerialRunner(() => this.pass(), { intervalMs: settings.shardCheckIntervalMs, logger: this.log, name: 'lifecycle' });
-    const writes = new MemberShardWrites(keys, new ShardWriter({ client, keys, logger, metrics: metrics.writer }), this.watcher, this.log);
+    const writes = new MemberShardWrites(keys, new ShardWriter({ client, keys, retry: settings.shardWrite, logger, metrics: metrics.writer }), this.watcher, this.log);
     this.writes = writes;
     const snapshot = (): ClusterSnapshot => this.watcher.snapshot;
     const shared = { address, settings, clock, log: this.log, metrics, writes, snapshot };

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log/logger.js';
 import { type OperationPlan, type OperationRequest, planOperation } from '../core/operations/operations.js';
+import { balancerOutlook, type BalancerOutlook } from '../core/operations/outlook.js';
 import type { OperationResult } from '../core/operations/result.js';
 import { Sightings } from '../core/planner/sightings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
@@ -228,9 +229,11 @@ export class ConsoleController {
 
   private plan(request: OperationRequest): void {
     let plan: OperationPlan;
+    let outlook: BalancerOutlook | null;
     try {
       const { clock, by, maxPauseMs } = this.options;
       plan = planOperation(request, { snapshot: this.snapshot, now: clock.now(), by, maxPauseMs });
+      outlook = request.kind === 'retarget' ? balancerOutlook(plan, { snapshot: this.snapshot, ...this.options.balancer, now: clock.now() }) : null;
     } catch (err) {
       this.setUi(withStatus(this.ui, planFailureText(request, err), 'bad'));
       return;
@@ -239,7 +242,7 @@ export class ConsoleController {
       this.setUi(withStatus(this.ui, nothingToDoText(plan), 'warn'));
       return;
     }
-    this.setUi(withOverlay(this.ui, { kind: 'confirm', pending: { request, plan }, choice: 'cancel' }));
+    this.setUi(withOverlay(this.ui, { kind: 'confirm', pending: { request, plan, outlook }, choice: 'cancel' }));
   }
 
   private async execute(pending: PendingWrite): Promise<void> {

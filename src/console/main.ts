@@ -5,6 +5,7 @@
  */
 import { systemClock } from '../core/clock.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
@@ -90,7 +91,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
       theme: createTheme(wantsColor(config.noColor, true)),
       clock: systemClock,
-      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, logger }) : null,
+      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, retry: shardWriteRetryFromConfig(config), logger }) : null,
       readOnlyReason,
       readsKeys: stdin.isTTY === true,
       by: ctx.actor,

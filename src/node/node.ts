@@ -5,6 +5,7 @@ import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { memberSettingsFromConfig } from '../core/planner/settings.js';
@@ -348,7 +349,7 @@ function makeObjects(p: NodeParts): void {
 async function startAdmin(p: NodeParts): Promise<void> {
   const { config, log, member, address } = p;
   if (config.adminToken === '') return;
-  const operations = new ClusterOperations({ client: p.client, keys: p.keys, logger: log, metrics: p.metrics.member.writer });
+  const operations = new ClusterOperations({ client: p.client, keys: p.keys, retry: shardWriteRetryFromConfig(config), logger: log, metrics: p.metrics.member.writer });
   p.admin = await startServer(
     config.adminListen,
     adminRouter({

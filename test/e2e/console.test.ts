@@ -99,7 +99,7 @@ describe('goverse-top console (tmux, real cluster)', () => {
     expect(before.flags).not.toContain('pinned');
     await shows('▶ shard 0 ');
     await type('p');
-    await shows('Confirm: pin 1 shards');
+    await shows('Confirm: pin 1 shard');
     expect(await screen()).toContain(`new "${before.target},${before.current},f=pinned"`);
     await type('y');
     await waitFor('shard 0 pinned in etcd', async () => (await cluster.snapshot()).shards[0]?.raw.endsWith(',f=pinned'), {
@@ -130,7 +130,7 @@ describe('goverse-top console (tmux, real cluster)', () => {
     for (let i = 0; i <= alive.indexOf(chosen); i++) await type('j');
     await shows(new RegExp(`▶ ${chosen.replace(/\./g, '\\.')} `));
     await type('Enter');
-    await shows(`Confirm: retarget 1 shards to ${chosen}`);
+    await shows(`Confirm: retarget 1 shard to ${chosen}`);
     await type('y');
     await waitFor(
       `shard 1 owned by ${chosen}`,

@@ -95,7 +95,7 @@ export function buildFrame(input: FrameInput): Frame {
   const cut = (line: string): string => truncateStyled(line, cols);
   return {
     layout,
-    header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason }, theme).map(cut),
+    header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason }, theme, cols).map(cut),
     tabs: cut(tabBar(view, ui.focus, theme)),
     panes: panes.map((p) => {
       const title = fit(` ${p.title}`, cols);
@@ -243,7 +243,7 @@ function overlayContent(input: FrameInput, height: number): { overlay: Frame['ov
       content = pickContent(o, view, theme);
       break;
     case 'confirm':
-      content = confirmContent(o.pending.plan, o.choice, theme, height - DIALOG_CHROME);
+      content = confirmContent(o.pending, o.choice, theme, height - DIALOG_CHROME);
       break;
     case 'busy':
       content = { title: 'Working', lines: [`${printable(o.what)}…`], footer: 'waiting for etcd' };

@@ -1,14 +1,16 @@
 /**
- * The three header lines, pure: where the console is connected and whether its picture is current, the cluster in
- * numbers, and what the balancer does and why. Trouble (stale view, dead leader, stuck shards, unreachable metrics)
- * is spelled out in words, so it reads the same without colour.
+ * The three header lines, pure: where the console is connected and whether its picture is current (and the shard
+ * count in force), the cluster in numbers, and a shard-count transition's progress and what the balancer does and why. Trouble (stale view, dead leader, stuck shards, unreachable metrics)
+ * is spelled out in words, so it reads the same without colour. Each line is a list of fields that fits the width by
+ * abbreviating and dropping the least important ones (fields.ts), never by cutting a figure at the edge.
  */
 import { cannotFollowMatters } from '../../core/planner/countFollowers.js';
 import { printable } from '../../core/text/printable.js';
 import { type ClusterView, malformedIn } from '../../core/view/index.js';
 import type { WatcherStatus } from '../../edge/etcd/watcher.js';
 import { compactAge } from '../text.js';
-import type { Theme } from '../theme.js';
+import type { Theme, Tone } from '../theme.js';
+import { type Field, type Form, renderFields, run, type Shorter } from './fields.js';
 
 /** The etcd connection as the header shows it. */
 export interface Connection {
@@ -24,101 +26,191 @@ export interface HeaderFlags {
   readonly readOnly: string | null;
 }
 
-const SEP = ' │ ';
+const abbreviation = (form: Form): Shorter => ({ form, rank: 'abbreviation' });
+const at = (rank: number, form: Form): Shorter => ({ form, rank });
+const plain = (rank: number, full: Form, shorter: readonly Shorter[] = []): Field => ({ rank, full, shorter });
 
-export function connectionText(c: Connection, now: number, theme: Theme): string {
-  const s = c.status;
-  // The counter goes before the reason, which can be long and is cut at the terminal's edge.
-  const reconnects = c.reconnects > 0 ? theme.tone(` reconnects ${c.reconnects}`, 'warn') : '';
-  switch (s.kind) {
-    case 'synced':
-      return `${theme.tone('● synced', 'good')}${reconnects}`;
-    case 'connecting':
-      return theme.tone(`○ connecting ${compactAge(now - s.since)}`, 'warn');
-    case 'reconnecting':
-      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}`, 'bad')}${reconnects}${theme.tone(`: etcd unreachable (attempt ${s.attempts}: ${printable(s.lastError)})`, 'bad')}`;
-    case 'stale':
-      return `${theme.tone(`✖ STALE ${compactAge(now - s.since)}`, 'bad')}${reconnects}${theme.tone(`: ${printable(s.reason)}`, 'bad')}`;
-  }
+/** A figure that turns `tone` when `trouble`, which makes it more important too; its other forms abbreviate. */
+function figure(rank: number, forms: readonly string[], trouble: boolean, tone: Tone): Field {
+  const [full, ...shorter] = forms.map((text): Form => [run(text, trouble ? tone : undefined)]);
+  return plain(trouble ? Math.min(rank, 1) : rank, full!, shorter.map(abbreviation));
 }
 
-/** Addresses, the pause's author and reason, and the balancer's reason come from etcd: each is shown printable. */
-export function headerLines(view: ClusterView, connection: Connection, flags: HeaderFlags, theme: Theme): string[] {
-  const now = view.now;
-  const snap = view.snapshot;
-  const badges = [flags.frozen ? theme.tone(' FROZEN (Z) ', 'warn') : '', flags.readOnly !== null ? theme.tone(` READ-ONLY `, 'accent') : '']
-    .filter((b) => b !== '')
-    .join(' ');
-  const leader =
-    view.leader === null
-      ? theme.tone('leader none', 'warn')
-      : view.leader.alive
-        ? `leader ${printable(view.leader.address)}${view.upstream.leader === null ? '' : ' (upstream)'}`
-        : theme.tone(`leader ${printable(view.leader.address)} (dead)`, 'bad');
-  const line1 = [
-    `${theme.tone('goverse-top', 'title')}${badges === '' ? '' : ` ${badges}`}`,
-    `etcd ${printable(connection.endpoints.join(','))} ${connectionText(connection, now, theme)}`,
-    leader,
-    `rev ${snap.revision}`,
-    `prefix ${printable(snap.prefix)}`,
-    countText(view),
-  ].join(SEP);
+/**
+ * The etcd endpoints and the watch's state. The endpoints give way first, then the reason of a lost watch (cut
+ * after a word while there is room), then the reconnect count; the state itself stays.
+ */
+function connectionField(c: Connection, now: number): Field {
+  const s = c.status;
+  const reconnects = c.reconnects > 0 ? [run(` reconnects ${c.reconnects}`, 'warn')] : [];
+  let state: Form;
+  let reason: string | null = null;
+  const briefer: Form[] = [];
+  switch (s.kind) {
+    case 'synced':
+      state = [run('● synced', 'good'), ...reconnects];
+      if (reconnects.length > 0) briefer.push([run('● synced', 'good')]);
+      break;
+    case 'connecting':
+      state = [run(`○ connecting ${compactAge(now - s.since)}`, 'warn')];
+      break;
+    case 'reconnecting':
+    case 'stale': {
+      const stale = run(`✖ STALE ${compactAge(now - s.since)}`, 'bad');
+      state = [stale, ...reconnects];
+      reason = s.kind === 'stale' ? printable(s.reason) : `etcd unreachable (attempt ${s.attempts}: ${printable(s.lastError)})`;
+      if (s.kind === 'reconnecting') briefer.push([...state, run(`: etcd unreachable (attempt ${s.attempts})`, 'bad')]);
+      briefer.push(state);
+      if (reconnects.length > 0) briefer.push([stale]);
+      break;
+    }
+  }
+  const full = reason === null ? state : [...state, run(`: ${reason}`, 'bad')];
+  const endpoints = c.endpoints.map(printable);
+  const withFirst: Shorter[] = endpoints.length > 1 ? [at(6, [run(`etcd ${endpoints[0]} +${endpoints.length - 1} `), ...full])] : [];
+  // The last short form drops the reconnect count, after the leader's address has been shortened.
+  const ranks = briefer.map((_, i) => (i === briefer.length - 1 && reconnects.length > 0 ? 3 : 4));
+  return {
+    rank: 0,
+    full: [run(`etcd ${endpoints.join(',')} `), ...full],
+    shorter: [...withFirst, at(5, full), ...briefer.map((form, i) => at(ranks[i]!, form))],
+    ...(reason === null ? {} : { prose: { lead: [...state, run(': ', 'bad')], text: reason, tone: 'bad' as const } }),
+  };
+}
 
+/**
+ * A host name's first label and the port (`goverse-node-0…:48000`): what tells nodes apart in a long DNS name. Null
+ * for IP addresses and single-label names, which are never shortened.
+ */
+export function shortAddress(address: string): string | null {
+  const m = /^([A-Za-z][A-Za-z0-9-]*)\.[^:]*[A-Za-z][^:]*(:\d+)$/.exec(address);
+  return m === null ? null : `${m[1]}…${m[2]}`;
+}
+
+function leaderField(view: ClusterView): Field {
+  const leader = view.leader;
+  if (leader === null) return plain(0, [run('leader none', 'warn')]);
+  const address = printable(leader.address);
+  const short = shortAddress(address);
+  if (!leader.alive) return plain(0, [run(`leader ${address} (dead)`, 'bad')], short === null ? [] : [at(3, [run(`leader ${short} (dead)`, 'bad')])]);
+  const upstream = view.upstream.leader === null ? '' : ' (upstream)';
+  return plain(2, [run(`leader ${address}${upstream}`)], short === null ? [] : [at(3, [run(`leader ${short}${upstream}`)])]);
+}
+
+function line1(view: ClusterView, connection: Connection, flags: HeaderFlags): Field[] {
+  return [
+    plain(8, [run('goverse-top', 'title')]),
+    ...(flags.frozen ? [plain(0, [run(' FROZEN (Z) ', 'warn')], [at(3, [run(' FROZEN ', 'warn')])])] : []),
+    ...(flags.readOnly !== null ? [plain(0, [run(' READ-ONLY ', 'accent')])] : []),
+    connectionField(connection, view.now),
+    leaderField(view),
+    plain(7, [run(`rev ${view.snapshot.revision}`)]),
+    plain(6, [run(`prefix ${printable(view.snapshot.prefix)}`)]),
+    // The count in force; during a transition where it goes, which matters more then.
+    view.reshard === null ? plain(5, [run(`${view.snapshot.layout.count} shards`)]) : plain(2, [run(`${view.reshard.from} shards → ${view.reshard.to}`)]),
+  ];
+}
+
+function line2(view: ClusterView): Field[] {
   const alive = view.nodes.filter((n) => n.alive);
+  const dead = view.nodes.length - alive.length;
   const scraped = alive.filter((n) => n.metrics.kind === 'ok').length;
   const metricsTrouble = alive.filter((n) => n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed').length;
   const c = view.counts;
   const im = view.imbalance;
   // Forged or broken keys are ignored by the cluster; the header says so (`status` lists them).
-  const rejected = malformedIn(view.malformed, snap.prefix, ['nodes']).length;
-  // The most alarming figures first, so an 80-column terminal still shows the stuck count where the line is cut.
-  const line2 = [
-    `nodes ${alive.length} alive${view.nodes.length > alive.length ? theme.tone(` (${view.nodes.length - alive.length} dead)`, 'bad') : ''}` +
-      (rejected > 0 ? theme.tone(` (${rejected} rejected)`, 'bad') : ''),
-    c.owned === c.total ? `shards ${c.owned}/${c.total} owned` : theme.tone(`shards ${c.owned}/${c.total} owned`, 'warn'),
-    c.stuck > 0 ? theme.tone(`stuck ${c.stuck}`, 'bad') : 'stuck 0',
-    ...(view.malformed.length > 0 ? [theme.tone(`malformed ${view.malformed.length} keys`, 'bad')] : []),
-    ...(cannotFollowMatters(snap, view.cannotFollow) ? [theme.tone(`cannot follow count ${view.cannotFollow.length}`, 'bad')] : []),
+  const rejected = malformedIn(view.malformed, view.snapshot.prefix, ['nodes']).length;
+  const ratios = `${im.maxOverIdeal.toFixed(2)}/${im.minOverIdeal.toFixed(2)}`;
+  const trouble = [...(dead > 0 ? [`${dead} dead`] : []), ...(rejected > 0 ? [`${rejected} rejected`] : [])];
+  const troubleBrief = [...(dead > 0 ? [`${dead} dead`] : []), ...(rejected > 0 ? [`${rejected} rej`] : [])];
+  const nodes = plain(
+    0,
+    [run(`nodes ${alive.length} alive`), ...trouble.map((t) => run(` (${t})`, 'bad'))],
+    [abbreviation([run(`nodes ${alive.length}`), ...(trouble.length > 0 ? [run(` (${troubleBrief.join(', ')})`, 'bad')] : [])])],
+  );
+  const shards = `shards ${c.owned}/${c.total}`;
+  return [
+    nodes,
+    figure(1, [`${shards} owned`, shards], c.owned !== c.total, 'warn'),
+    figure(0, [`stuck ${c.stuck}`], c.stuck > 0, 'bad'),
+    ...(view.malformed.length > 0 ? [figure(1, [`malformed ${view.malformed.length} keys`, `malformed ${view.malformed.length}`], true, 'bad')] : []),
+    // Members routing with another count get no shards once it changes (`status` names them).
+    ...(cannotFollowMatters(view.snapshot, view.cannotFollow)
+      ? [figure(1, [`cannot follow count ${view.cannotFollow.length}`, `no-follow ${view.cannotFollow.length}`], true, 'bad')]
+      : []),
     // Upstream gates and nodes call objects over their gRPC protocol: a goverse-node's shards are out of their reach.
-    ...(view.upstream.unreachableShards > 0 ? [theme.tone(`unreachable from upstream ${view.upstream.unreachableShards}`, 'warn')] : []),
-    metricsTrouble > 0 ? theme.tone(`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, 'bad') : `metrics ${scraped}/${alive.length}`,
+    ...(view.upstream.unreachableShards > 0
+      ? [figure(2, [`unreachable from upstream ${view.upstream.unreachableShards}`, `unreachable ${view.upstream.unreachableShards}`], true, 'warn')]
+      : []),
+    metricsTrouble > 0
+      ? figure(1, [`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, `metrics ${scraped}/${alive.length}`], true, 'bad')
+      : figure(3, [`metrics ${scraped}/${alive.length}`], false, 'bad'),
     // The shard state `migrating`, as the map's `>`, `shards --state migrating` and `status` count it.
-    c.migrating > 0 ? theme.tone(`migrating ${c.migrating}`, 'warn') : 'migrating 0',
-    `pinned ${c.pinned}`,
-    `imbalance ${im.maxOverIdeal.toFixed(2)}/${im.minOverIdeal.toFixed(2)} of ideal`,
-  ].join(SEP);
-
-  const b = view.balancer;
-  const tone = b.state === 'balanced' ? 'good' : b.state === 'stalled' ? 'bad' : b.state === 'acting' ? 'accent' : 'warn';
-  // The pause countdown goes first: it must stay visible when a long reason is cut at the terminal's edge.
-  const pause =
-    b.pause === null
-      ? ''
-      : `${theme.tone(`⏸ REBALANCING PAUSED ${compactAge(b.pause.remainingMs)} left, by ${printable(b.pause.by)}${b.pause.reason === '' ? '' : ` (${printable(b.pause.reason)})`}`, 'warn')}${SEP}`;
-  const reshard = reshardText(view, theme);
-  const line3 = `${reshard === null ? '' : `${reshard}${SEP}`}${pause}balancer ${theme.tone(b.state, tone)}${b.source === 'computed' ? ' (computed)' : ''}: ${printable(b.reason)}`;
-  // Lines longer than the terminal are cut by Ink (wrap="truncate"), which keeps escape codes intact.
-  return [line1, line2, line3];
+    figure(2, [`migrating ${c.migrating}`, `migr ${c.migrating}`], c.migrating > 0, 'warn'),
+    figure(2, [`pinned ${c.pinned}`], false, 'warn'),
+    figure(2, [`imbalance ${ratios} of ideal`, `imbalance ${ratios}`, `imb ${ratios}`], false, 'warn'),
+  ];
 }
 
-/** The count in force; during a transition with where it goes. */
-export function countText(view: ClusterView): string {
-  const r = view.reshard;
-  return r === null ? `${view.snapshot.layout.count} shards` : `${r.from} shards → ${r.to}`;
+function line3(view: ClusterView): Field[] {
+  const b = view.balancer;
+  const tone = b.state === 'balanced' ? 'good' : b.state === 'stalled' ? 'bad' : b.state === 'acting' ? 'accent' : 'warn';
+  const state: Form = [run('balancer '), run(b.state, tone)];
+  const lead: Form = [...state, run(b.source === 'computed' ? ' (computed)' : '')];
+  const reason = printable(b.reason);
+  const balancer: Field = {
+    rank: 1,
+    full: [...lead, run(`: ${reason}`)],
+    shorter: [at(2, lead), abbreviation(state)],
+    prose: { lead: [...lead, run(': ')], text: reason },
+  };
+  const reshard = reshardField(view);
+  if (b.pause === null) return [...reshard, balancer];
+  // The pause and its countdown are the last to give way; while paused, the balancer's reason repeats the pause.
+  const left = `${compactAge(b.pause.remainingMs)} left`;
+  const by = `, by ${printable(b.pause.by)}`;
+  const why = b.pause.reason === '' ? '' : ` (${printable(b.pause.reason)})`;
+  const pause = plain(
+    0,
+    [run(`⏸ REBALANCING PAUSED ${left}${by}${why}`, 'warn')],
+    [abbreviation([run(`⏸ PAUSED ${left}${by}${why}`, 'warn')]), at(1, [run(`⏸ PAUSED ${left}${by}`, 'warn')]), at(1, [run(`⏸ PAUSED ${left}`, 'warn')])],
+  );
+  return [...reshard, pause, balancer];
 }
 
 /**
- * The transition under way, first on the balancer's line (which says `paused: resharding` meanwhile): kind, counts,
- * pairs done of all and age; while aborting, the pairs back where they started. Null at a stable count.
+ * The transition under way, fullest form first, and its tone, or null at a stable count: kind, counts, pairs done of
+ * all, age and who started it; while aborting, the pairs back where they started.
  */
-export function reshardText(view: ClusterView, theme: Theme): string | null {
+export function reshardTexts(view: ClusterView): { readonly texts: readonly string[]; readonly tone: Tone } | null {
   const r = view.reshard;
   if (r === null) return null;
   const percent = r.pairs === 0 ? 100 : Math.floor((r.done * 100) / r.pairs);
   const age = r.startedAt > 0 ? ` ${compactAge(Math.max(0, view.now - r.startedAt))}` : '';
   const by = r.by === '' ? '' : ` by ${printable(r.by)}`;
+  const kind = r.kind.toUpperCase();
   if (r.state === 'aborting') {
-    return theme.tone(`⇅ ABORTING ${r.kind.toUpperCase()} ${r.from}→${r.to}, back to ${r.from}: ${r.done}/${r.pairs} pairs back (${percent}%)${age}${by}`, 'warn');
+    const head = `⇅ ABORTING ${kind} ${r.from}→${r.to}`;
+    return { texts: [`${head}, back to ${r.from}: ${r.done}/${r.pairs} pairs back (${percent}%)${age}${by}`, `${head}: ${percent}% back${age}`, `${head}`], tone: 'warn' };
   }
-  return theme.tone(`⇅ ${r.kind.toUpperCase()} ${r.from}→${r.to}: ${r.done}/${r.pairs} pairs (${percent}%)${age}${by}`, 'accent');
+  const head = `⇅ ${kind} ${r.from}→${r.to}`;
+  return { texts: [`${head}: ${r.done}/${r.pairs} pairs (${percent}%)${age}${by}`, `${head}: ${r.done}/${r.pairs} pairs (${percent}%)${age}`, `${head} ${percent}%`], tone: 'accent' };
+}
+
+/** First on the balancer's line (which says it waits for the transition meanwhile); the last field to give way. */
+function reshardField(view: ClusterView): Field[] {
+  const t = reshardTexts(view);
+  if (t === null) return [];
+  const [full, ...shorter] = t.texts.map((text): Form => [run(text, t.tone)]);
+  return [plain(0, full!, shorter.map((form, i) => (i === 0 ? abbreviation(form) : at(1, form))))];
+}
+
+/** The header's fields, line by line, before fitting. */
+export function headerFields(view: ClusterView, connection: Connection, flags: HeaderFlags): Field[][] {
+  return [line1(view, connection, flags), line2(view), line3(view)];
+}
+
+/** Addresses, the pause's author and reason, and the balancer's reason come from etcd: each is shown printable. */
+export function headerLines(view: ClusterView, connection: Connection, flags: HeaderFlags, theme: Theme, width = Number.POSITIVE_INFINITY): string[] {
+  return headerFields(view, connection, flags).map((fields) => renderFields(fields, width, theme));
 }

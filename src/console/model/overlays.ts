@@ -2,8 +2,9 @@
  * Contents of the dialogs that replace the panes for a moment, pure: help for the focused pane, details of a shard,
  * node or decision, the node picker of a reassign, and the confirmation of a write with its exact changes.
  */
-import type { OperationPlan } from '../../core/operations/operations.js';
+import { formatShardList } from '../../core/operations/shardList.js';
 import type { Migration } from '../../core/planner/stuck.js';
+import { counted } from '../../core/text/plural.js';
 import { printable } from '../../core/text/printable.js';
 import { shardRow, type ClusterView } from '../../core/view/index.js';
 import { bindingsFor, PANE_TITLES, type PaneId } from '../keys.js';
@@ -12,7 +13,7 @@ import type { Theme } from '../theme.js';
 import { PALETTE } from './palette.js';
 import { decisionRows } from './rebalancePane.js';
 import { MARK_GLYPH } from './shardGrid.js';
-import type { Overlay, Subject } from './ui.js';
+import { type Overlay, type PendingWrite, pinnableReassign, type Subject } from './ui.js';
 import { forceAdvice, skipText } from './writes.js';
 
 export interface OverlayContent {
@@ -152,7 +153,7 @@ export function pickContent(overlay: Extract<Overlay, { kind: 'pick' }>, view: C
     const label = o === null ? 'best node (weighted rendezvous, as the leader would choose)' : printable(nodeOption(o, view));
     return i === overlay.index ? theme.inverse(`▶ ${label}`) : `  ${label}`;
   });
-  return { title: `Reassign shard ${overlay.shards.join(', ')} to`, lines, footer: 'j/k choose · enter next · esc cancel' };
+  return { title: `Reassign ${overlay.shards.length === 1 ? 'shard' : 'shards'} ${overlay.shards.join(', ')} to`, lines, footer: 'j/k choose · enter next · esc cancel' };
 }
 
 function nodeOption(address: string, view: ClusterView): string {
@@ -160,8 +161,27 @@ function nodeOption(address: string, view: ClusterView): string {
   return n === undefined ? address : `${address}  (targets ${n.shardsTarget}/${Math.round(n.ideal)}, owns ${n.shardsOwned})`;
 }
 
-/** The confirmation: every change with its key, old and new value and the ModRevision compared, then what is skipped. */
-export function confirmContent(plan: OperationPlan, choice: 'cancel' | 'confirm', theme: Theme, maxLines: number): OverlayContent {
+/**
+ * The balancer's outlook in the console's words: which of the shards it would move back, and the keys that keep them
+ * (p pins them in the same write, P pauses rebalancing first).
+ */
+function outlookLines(pending: PendingWrite): string[] {
+  const o = pending.outlook;
+  if (o === null || o === undefined || o.movedBack.length === 0) return [];
+  const when = o.pausedUntil === null ? 'at once' : 'when the pause ends';
+  const what = o.movedBack.length === 1 ? `shard ${o.movedBack[0]}` : `${counted(o.movedBack.length, 'shard')} (${formatShardList(o.movedBack)})`;
+  const lines = [`the balancer (${o.strategy}) would move ${what} back ${when}: the cluster is near its imbalance threshold`];
+  if (pinnableReassign(pending) !== null) lines.push(`p: pin ${o.movedBack.length === 1 ? 'it' : 'them'} in the same write · P: pause rebalancing first`);
+  return lines;
+}
+
+/**
+ * The confirmation: the balancer's outlook when it would undo the write, every change with its key, old and new value
+ * and the ModRevision compared, then what is skipped.
+ */
+export function confirmContent(pending: PendingWrite, choice: 'cancel' | 'confirm', theme: Theme, maxLines: number): OverlayContent {
+  const { plan } = pending;
+  const warning = outlookLines(pending).map((l) => theme.tone(l, 'warn'));
   const changes: string[] = [];
   // Keys and values come from etcd; JSON.stringify escapes C0 controls only.
   const fmt = (v: string | null): string => (v === null ? '(absent)' : printable(JSON.stringify(v)));
@@ -177,10 +197,11 @@ export function confirmContent(plan: OperationPlan, choice: 'cancel' | 'confirm'
   const buttons = `${choice === 'cancel' ? theme.inverse('[ Cancel ]') : '[ Cancel ]'}   ${choice === 'confirm' ? theme.inverse('[ Confirm ]') : '[ Confirm ]'}`;
   // The buttons must always show: long plans (a drain moves hundreds of shards) are cut with a count.
   const room = Math.max(1, maxLines - 2);
-  let body = [...changes, ...skipped];
+  let body = [...warning, ...changes, ...skipped];
   if (body.length > room) {
     const hidden = body.length - (room - 1);
-    body = [...body.slice(0, room - 1), theme.tone(`… ${hidden} more lines (${plan.shardChanges.length + plan.recordChanges.length} changes)`, 'muted')];
+    body = [...body.slice(0, room - 1), theme.tone(`… ${counted(hidden, 'more line')} (${counted(plan.shardChanges.length + plan.recordChanges.length, 'change')})`, 'muted')];
   }
-  return { title: `Confirm: ${plan.summary}`, lines: [...body, '', buttons], footer: 'default Cancel · ←/→ choose · enter · y confirm · esc cancel' };
+  const offer = pinnableReassign(pending) === null ? '' : ' · p pin · P pause';
+  return { title: `Confirm: ${plan.summary}`, lines: [...body, '', buttons], footer: `default Cancel · ←/→ choose · enter · y confirm${offer} · esc cancel` };
 }

@@ -4,6 +4,7 @@
  * write, execute a confirmed write, copy). Nothing here touches etcd, timers or the terminal.
  */
 import type { OperationPlan, OperationRequest } from '../../core/operations/operations.js';
+import type { BalancerOutlook } from '../../core/operations/outlook.js';
 import { type Action, bindingFor, isNamedKey, PANES, type PaneId } from '../keys.js';
 import { completeCommand, DEFAULT_PAUSE_MS, parseCommand, pauseRequest } from './palette.js';
 import { move, sort } from './navigation.js';
@@ -47,6 +48,17 @@ export type Subject =
 export interface PendingWrite {
   readonly request: OperationRequest;
   readonly plan: OperationPlan;
+  /** For a reassign: what the balancer would do next (null: nothing to say). */
+  readonly outlook?: BalancerOutlook | null;
+}
+
+/**
+ * The reassign a confirmation can turn into one that pins its shards in the same write, because the balancer would
+ * move them back; null when it would not (or they are pinned already).
+ */
+export function pinnableReassign(pending: PendingWrite): Extract<OperationRequest, { kind: 'retarget' }> | null {
+  const r = pending.request;
+  return r.kind === 'retarget' && r.pin !== true && (pending.outlook?.movedBack.length ?? 0) > 0 ? r : null;
 }
 
 export type Overlay =
@@ -332,6 +344,14 @@ function confirmKey(ui: UiState, overlay: Extract<Overlay, { kind: 'confirm' }>,
       return { ui: withOverlay(ui, { ...overlay, choice: overlay.choice === 'cancel' ? 'confirm' : 'cancel' }) };
     case 'y':
       return { ui, effect: { kind: 'execute', pending: overlay.pending } };
+    case 'p':
+    case 'P': {
+      // Offered when the balancer would move a reassign back: pin the shards in the same write, or pause first.
+      const reassign = pinnableReassign(overlay.pending);
+      if (reassign === null) return { ui };
+      const request: OperationRequest = name === 'p' ? { ...reassign, pin: true } : pauseRequest(DEFAULT_PAUSE_MS);
+      return { ui: withOverlay(ui, { kind: 'none' }), effect: { kind: 'plan', request } };
+    }
     case 'return':
       return overlay.choice === 'confirm' ? { ui, effect: { kind: 'execute', pending: overlay.pending } } : cancel();
     case 'n':

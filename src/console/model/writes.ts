@@ -13,6 +13,7 @@ import {
 } from '../../core/operations/operations.js';
 import type { OperationResult } from '../../core/operations/result.js';
 import { formatShardList } from '../../core/operations/shardList.js';
+import { counted } from '../../core/text/plural.js';
 
 /** One status line for a write's result: what was written (key, old, new, ModRevision compared) or what went wrong. */
 export function describeResult(r: OperationResult): string {
@@ -23,7 +24,7 @@ export function describeResult(r: OperationResult): string {
     const c = written[0]!;
     parts.push(`wrote ${c.key}: ${JSON.stringify(c.old)} → ${c.new === null ? '(deleted)' : JSON.stringify(c.new)} (ModRevision was ${c.modRevision})`);
   } else if (written.length > 1) {
-    parts.push(`wrote ${written.length} keys`);
+    parts.push(`wrote ${counted(written.length, 'key')}`);
   }
   for (const c of problems.slice(0, 2)) {
     parts.push(
@@ -32,7 +33,7 @@ export function describeResult(r: OperationResult): string {
         : `FAILED ${c.key}: ${c.error ?? 'unknown error'}`,
     );
   }
-  if (problems.length > 2) parts.push(`${problems.length - 2} more problems`);
+  if (problems.length > 2) parts.push(counted(problems.length - 2, 'more problem'));
   return `${r.operation}: ${parts.join('; ') || r.summary}`;
 }
 

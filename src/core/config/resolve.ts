@@ -122,6 +122,7 @@ export function resolveConfig(options: ResolveOptions): ResolvedConfig {
   splitUserPassword(config, sources, origins, warnings);
   checkPasswordSources(config as unknown as GoverseConfig, origins);
   checkTls(config as unknown as GoverseConfig, origins);
+  checkShardWriteRetry(config as unknown as GoverseConfig, origins);
   if (scope === 'node') checkReachable(config as unknown as GoverseConfig, origins);
   return { config: config as unknown as GoverseConfig, sources, warnings };
 }
@@ -217,5 +218,25 @@ export function explicitSource(name: SettingName, sources: ResolvedConfig['sourc
       return `config file key ${spec.yaml}`;
     case 'default':
       return null;
+  }
+}
+
+/**
+ * An attempt set longer than the whole write, or a first backoff set above the longest, is a contradiction, not a
+ * tuning. Only the shorter value given explicitly is refused: a default above a lowered bound is simply cut to it
+ * (an attempt never outlasts the deadline, a backoff never exceeds its maximum).
+ */
+function checkShardWriteRetry(config: GoverseConfig, origins: ReadonlyMap<SettingName, string>): void {
+  const pairs = [
+    ['shardWriteAttemptTimeout', 'shardWriteDeadline', 'the write deadline'],
+    ['shardWriteBackoff', 'shardWriteBackoffMax', 'the longest backoff'],
+  ] as const;
+  for (const [lesser, greater, what] of pairs) {
+    if (!origins.has(lesser) || config[lesser] <= config[greater]) continue;
+    throw new ConfigError(
+      originOf(origins, lesser),
+      `${SETTINGS[lesser].type.format(config[lesser])} (${settingLabel(lesser)}) is longer than ${what}, ` +
+        `${SETTINGS[greater].type.format(config[greater])} (${settingLabel(greater)}): raise ${what} or lower the other`,
+    );
   }
 }

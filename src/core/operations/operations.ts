@@ -9,6 +9,7 @@ import { Placement } from '../planner/placement.js';
 import { isUpstreamNode } from '../planner/upstream.js';
 import type { AssignmentMode } from '../planner/settings.js';
 import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
+import { counted } from '../text/plural.js';
 
 /**
  * The operator actions, pure half. Every front end (the CLI's commands, the console's keys and palette, the node's
@@ -21,9 +22,16 @@ export type OperationRequest =
   | { readonly kind: 'unpin'; readonly shards: readonly number[] }
   /**
    * New targets: `to`, or when null the best eligible node per shard (weighted rendezvous, never the current
-   * target). `refusals` applies to a named target that is not alive or not eligible.
+   * target). `refusals` applies to a named target that is not alive or not eligible. `pin` pins each shard in the
+   * same write, so the balancer cannot move it back.
    */
-  | { readonly kind: 'retarget'; readonly shards: readonly number[]; readonly to: string | null; readonly refusals: Refusals }
+  | {
+      readonly kind: 'retarget';
+      readonly shards: readonly number[];
+      readonly to: string | null;
+      readonly refusals: Refusals;
+      readonly pin?: boolean;
+    }
   /** `refusals` applies to a live owner of a shard that is not migrating away. */
   | { readonly kind: 'release'; readonly shards: readonly number[]; readonly refusals: Refusals }
   | { readonly kind: 'drain'; readonly node: string }
@@ -150,7 +158,7 @@ export function planOperation(request: OperationRequest, context: OperationConte
     case 'unpin':
       return planPinning(ctx, request.kind, request.shards);
     case 'retarget':
-      return planRetarget(ctx, request.shards, request.to, request.refusals);
+      return planRetarget(ctx, request);
     case 'release':
       return planRelease(ctx, request.shards, request.refusals);
     case 'drain':
@@ -185,32 +193,34 @@ function planPinning(ctx: Planning, op: 'pin' | 'unpin', shardIds: readonly numb
       changes.push(shardChange(ctx, id, withPinned(entry, pinned)));
     }
   }
-  return { operation: op, shardChanges: changes, recordChanges: [], skipped, summary: `${op} ${changes.length} shards` };
+  return { operation: op, shardChanges: changes, recordChanges: [], skipped, summary: `${op} ${counted(changes.length, 'shard')}` };
 }
 
 /**
  * New targets (see the request). A named target that is not alive or not eligible is refused unless the refusals are
- * overridden. Pins stay as they are: a pinned shard moved by hand stays pinned where it goes.
+ * overridden. Pins stay as they are (a pinned shard moved by hand stays pinned where it goes), or are added with
+ * `pin`: a shard already on that target but not pinned is then pinned there.
  */
-function planRetarget(ctx: Planning, shardIds: readonly number[], to: string | null, refusals: Refusals): OperationPlan {
+function planRetarget(ctx: Planning, request: Extract<OperationRequest, { kind: 'retarget' }>): OperationPlan {
   const { snapshot } = ctx;
-  if (to !== null) checkTarget(snapshot, to, refusals);
+  const { to, pin = false } = request;
+  if (to !== null) checkTarget(snapshot, to, request.refusals);
   const placement = to === null ? new Placement(plannerContext(snapshot), snapshot, ctx.assignment ?? 'rendezvous') : null;
   const changes: PlannedShardChange[] = [];
   const skipped: OperationPlan['skipped'][number][] = [];
-  for (const id of shardIds) {
+  for (const id of request.shards) {
     const before = valueAt(snapshot, id);
     const target = to ?? placement!.choose(id, before.target || undefined);
     if (target === null) skipped.push({ shardId: id, reason: 'no other eligible node' });
-    else if (target === before.target) skipped.push({ shardId: id, reason: `already targeted at ${target}` });
-    else changes.push(shardChange(ctx, id, { ...before, target }));
+    else if (target === before.target && (!pin || isPinned(before))) skipped.push({ shardId: id, reason: `already targeted at ${target}` });
+    else changes.push(shardChange(ctx, id, pin ? withPinned({ ...before, target }, true) : { ...before, target }));
   }
   return {
     operation: 'retarget',
     shardChanges: changes,
     recordChanges: [],
     skipped,
-    summary: `retarget ${changes.length} shards to ${to ?? 'the best eligible nodes'}`,
+    summary: `retarget ${counted(changes.length, 'shard')} to ${to ?? 'the best eligible nodes'}${pin ? ` and pin ${changes.length === 1 ? 'it' : 'them'}` : ''}`,
   };
 }
 
@@ -251,7 +261,7 @@ function planRelease(ctx: Planning, shardIds: readonly number[], refusals: Refus
     shardChanges: changes,
     recordChanges: records,
     skipped,
-    summary: `release ${changes.length} shards, request release of ${records.length}`,
+    summary: `release ${counted(changes.length, 'shard')}, request release of ${records.length}`,
   };
 }
 
@@ -281,7 +291,7 @@ function planDrain(ctx: Planning, node: string): OperationPlan {
     existing === undefined
       ? [{ id: node, key: keys.drain(node), old: null, new: encodeRecord(record), expectedModRevision: 0 }]
       : [];
-  return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${changes.length} shards` };
+  return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${counted(changes.length, 'shard')}` };
 }
 
 function planUndrain(ctx: Planning, node: string): OperationPlan {

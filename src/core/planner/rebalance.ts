@@ -20,7 +20,7 @@ export interface RebalanceStrategy {
 const strategies: Record<StrategyName, RebalanceStrategy> = {
   count: {
     name: 'count',
-    description: "upstream's count-based rebalance: equal shard counts within the imbalance threshold",
+    description: "upstream's count-based rebalance: shard counts within the imbalance threshold of each node's weighted share",
     plan: (snapshot, settings) => planCount(snapshot, settings),
   },
   weighted: {

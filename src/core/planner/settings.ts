@@ -1,4 +1,5 @@
 import type { GoverseConfig } from '../config/settings.js';
+import { type ShardWriteRetry, shardWriteRetryFromConfig } from '../config/shardWriteRetry.js';
 import type { StrategyName } from './rebalance.js';
 
 /** How shards that need a target (initial mapping, orphans) are placed. */
@@ -93,6 +94,8 @@ export interface MemberSettings {
   readonly planner: PlannerSettings;
   /** Deadline for shard lock acquisitions of claim and release. */
   readonly lockTimeoutMs: number;
+  /** How its shard writes (claims, releases, the leader's) retry transient etcd failures. */
+  readonly shardWrite: ShardWriteRetry;
   /** Watcher resync period (bounds staleness). */
   readonly resyncIntervalMs?: number;
 }
@@ -111,5 +114,6 @@ export function memberSettingsFromConfig(config: GoverseConfig): MemberSettings 
     strategy: config.rebalanceStrategy,
     planner: plannerSettingsFromConfig(config),
     lockTimeoutMs: config.lockTimeout,
+    shardWrite: shardWriteRetryFromConfig(config),
   };
 }

@@ -17,6 +17,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from '../../core/errors.js';
+import { DEFAULT_SHARD_WRITE_RETRY, type ShardWriteRetry } from '../../core/config/shardWriteRetry.js';
 import type { Keyspace } from '../../core/keyspace/keys.js';
 import type { MigrationRecordOp } from '../../core/keyspace/migrationRecord.js';
 import { encodeRecord } from '../../core/keyspace/records.js';
@@ -60,7 +61,7 @@ export function migrationRecordTxnOps(keys: Keyspace, shardId: number, op: Migra
 export interface ShardWriteOptions {
   /** Compares added to every transaction, e.g. `ModRevision(<prefix>/leader) == won revision`. */
   readonly guard?: readonly TxnCompare[];
-  /** Give up retrying transient errors after this long. Default: the writer's `timeoutMs`. */
+  /** Give up retrying transient errors after this long. Default: the writer's deadline. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
@@ -108,14 +109,10 @@ export interface ShardWriterOptions {
   readonly client: EtcdClient;
   /** The cluster's key layout (its etcd prefix). */
   readonly keys: Keyspace;
-  /** Default deadline of a write() call. Default 10 s. */
-  readonly timeoutMs?: number;
-  /** Deadline of one transaction attempt. Default 5 s. */
-  readonly attemptTimeoutMs?: number;
+  /** Deadline, attempt timeout and backoff of write() calls (the GOVERSE_SHARD_WRITE_* settings). Default 10 s, 5 s, 50 ms .. 1 s. */
+  readonly retry?: ShardWriteRetry;
   /** Transactions in flight at once. Default 4. */
   readonly concurrency?: number;
-  /** Retry backoff bounds. Default 50 ms .. 1 s. */
-  readonly backoffMs?: { readonly initial: number; readonly max: number };
   readonly metrics?: ShardWriterMetrics;
   readonly logger?: Logger;
 }
@@ -132,9 +129,7 @@ interface Pending {
 /** What a write needs from its writer. */
 interface WriterConfig {
   readonly client: EtcdClient;
-  readonly timeoutMs: number;
-  readonly attemptTimeoutMs: number;
-  readonly backoff: { readonly initial: number; readonly max: number };
+  readonly retry: ShardWriteRetry;
   readonly metrics: ShardWriterMetrics;
   readonly log: Logger;
 }
@@ -149,9 +144,7 @@ export class ShardWriter {
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.config = {
       client: options.client,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
-      backoff: options.backoffMs ?? { initial: 50, max: 1000 },
+      retry: options.retry ?? DEFAULT_SHARD_WRITE_RETRY,
       metrics: options.metrics ?? {},
       log: (options.logger ?? nullLogger).child({ component: 'shard-writer' }),
     };
@@ -270,7 +263,7 @@ class WriteRun {
     private readonly options: ShardWriteOptions,
     private readonly results: (ShardWriteResult | undefined)[],
   ) {
-    this.deadline = performance.now() + (options.timeoutMs ?? this.s.timeoutMs);
+    this.deadline = performance.now() + (options.timeoutMs ?? this.s.retry.deadlineMs);
   }
 
   /** Commits one batch: conflicts split off, transient errors retried, until every shard has a result. */
@@ -292,7 +285,7 @@ class WriteRun {
             success: remaining.flatMap((p) => [{ type: 'put' as const, key: p.key, value: p.raw }, ...p.alsoOps]),
             failureReads: [...this.guard.map((g) => g.key), ...remaining.map((p) => p.key)],
           },
-          { timeoutMs: Math.min(left, this.s.attemptTimeoutMs), signal: this.options.signal },
+          { timeoutMs: Math.min(left, this.s.retry.attemptTimeoutMs), signal: this.options.signal },
         );
         if (res.succeeded) {
           for (const p of remaining) this.settle(p, { status: 'written', shardId: p.shardId, modRevision: res.revision, raw: p.raw });
@@ -316,7 +309,7 @@ class WriteRun {
         if (!err.retriable) return this.fail(remaining, err);
         lastError = err;
         ambiguous = true;
-        const delay = backoffDelay(attempt++, this.s.backoff.initial, this.s.backoff.max);
+        const delay = backoffDelay(attempt++, this.s.retry.backoffInitialMs, this.s.retry.backoffMaxMs);
         this.s.metrics.onRetry?.(categorizeEtcdError(err));
         this.s.log.debug('shard write txn failed transiently; retrying', { shards: remaining.length, attempt, delay, err });
         if (performance.now() + delay >= this.deadline) return this.fail(remaining, this.deadlineError(err, attempt));
@@ -340,7 +333,7 @@ class WriteRun {
   }
 
   private deadlineError(last: GoverseError | null, attempts: number): GoverseError {
-    const ms = this.options.timeoutMs ?? this.s.timeoutMs;
+    const ms = this.options.timeoutMs ?? this.s.retry.deadlineMs;
     const message = `shard write gave up after ${ms} ms (${attempts} attempts)${last ? `: ${last.message}` : ''}`;
     return last instanceof UnavailableError ? new UnavailableError(message, { cause: last }) : new TimeoutError(message, { cause: last ?? undefined });
   }

@@ -1,3 +1,4 @@
+import type { ShardWriteRetry } from '../../core/config/shardWriteRetry.js';
 import { describeError } from '../../core/errors.js';
 import type { Keyspace } from '../../core/keyspace/keys.js';
 import type { Logger } from '../../core/log/logger.js';
@@ -11,6 +12,8 @@ export interface ClusterOperationsOptions {
   /** The cluster's key layout (its etcd prefix). */
   readonly keys: Keyspace;
   readonly readOnly?: boolean;
+  /** How shard writes retry transient etcd failures (the GOVERSE_SHARD_WRITE_* settings); the writer's defaults otherwise. */
+  readonly retry?: ShardWriteRetry;
   readonly logger?: Logger;
   readonly metrics?: ShardWriterMetrics;
 }
@@ -29,6 +32,7 @@ export class ClusterOperations {
     this.writer = new ShardWriter({
       client: options.client,
       keys: options.keys,
+      ...(options.retry ? { retry: options.retry } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });

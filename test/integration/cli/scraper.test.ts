@@ -132,7 +132,7 @@ describe('scraper', () => {
     try {
       const ports = servers.map((s) => (s.address() as { port: number }).port);
       let rev = 0;
-      const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: '0' });
+      const kv = (key: string, value: string): Kv => ({ key: `/goverse/${key}`, value, modRevision: ++rev, createRevision: rev, lease: key.startsWith('nodes/') ? '1' : '0' });
       const snapshot = buildSnapshot('/goverse', 8, [kv('nodes/127.0.0.1:1', '127.0.0.1:1'), kv('nodes/127.0.0.1:2', '127.0.0.1:2')], rev);
       const sources = parseMetricsSources([], [
         { address: '127.0.0.1:1', httpAddr: `:${ports[0]}` },

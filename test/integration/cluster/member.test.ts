@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterMember } from '../../../src/cluster/member.js';
 import { ShardLock } from '../../../src/cluster/shardLock.js';
 import { systemClock } from '../../../src/core/clock.js';
+import { DEFAULT_SHARD_WRITE_RETRY } from '../../../src/core/config/shardWriteRetry.js';
 import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { defaultPlannerSettings, type MemberSettings } from '../../../src/core/planner/settings.js';
@@ -23,6 +24,7 @@ function settings(): MemberSettings {
     strategy: 'count',
     planner: { ...defaultPlannerSettings(NUM_SHARDS), stabilityMs: 300, batchSize: 8 },
     lockTimeoutMs: 2000,
+    shardWrite: DEFAULT_SHARD_WRITE_RETRY,
   };
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SHARD_WRITE_RETRY } from '../../../src/core/config/shardWriteRetry.js';
 import { UnavailableError } from '../../../src/core/errors.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { parseShardValue } from '../../../src/core/keyspace/shardValue.js';
@@ -110,7 +111,7 @@ describe('ShardWriter on etcd', () => {
     const prefix = uniquePrefix('writer-outage');
     const keys = new Keyspace(prefix);
     let retries = 0;
-    const writer = new ShardWriter({ client, keys, timeoutMs: 30_000, metrics: { onRetry: () => void retries++ } });
+    const writer = new ShardWriter({ client, keys, retry: { ...DEFAULT_SHARD_WRITE_RETRY, deadlineMs: 30_000 }, metrics: { onRetry: () => void retries++ } });
     await etcd.member().kill();
     const burst = writer.write(fresh(Array.from({ length: 2000 }, (_, i) => i), () => 'n'));
     await waitFor('the writer to retry against the dead etcd', () => retries >= 3);
@@ -126,7 +127,7 @@ describe('ShardWriter on etcd', () => {
     const writer = new ShardWriter({
       client,
       keys: new Keyspace(prefix),
-      timeoutMs: 1500,
+      retry: { ...DEFAULT_SHARD_WRITE_RETRY, deadlineMs: 1500 },
       metrics: { onWriteFailures: (c, n) => failures.set(c, (failures.get(c) ?? 0) + n) },
     });
     await etcd.member().kill();

@@ -291,7 +291,7 @@ describe.skipIf(!kit.available)(`an upstream-only cluster${kit.available ? '' : 
       await type('Escape');
       await shows(`▶ shard ${shard} `);
       await type('p');
-      await shows('Confirm: pin 1 shards');
+      await shows('Confirm: pin 1 shard');
       await type('y');
       await waitFor(`shard ${shard} pinned in etcd`, async () => (await shardValue(shard)) === `${before.target},${before.current},f=pinned`, { timeoutMs: 15_000, intervalMs: 50 });
       // Reassign it with the console's picker to another node: upstream releases and claims, keeping the flag.
@@ -302,7 +302,7 @@ describe.skipIf(!kit.available)(`an upstream-only cluster${kit.available ? '' : 
       for (let i = 0; i <= alive.indexOf(to); i++) await type('j');
       await shows(new RegExp(`▶ ${to.replaceAll('.', '\\.')} `));
       await type('Enter');
-      await shows(`Confirm: retarget 1 shards to ${to}`);
+      await shows(`Confirm: retarget 1 shard to ${to}`);
       await type('y');
       await waitFor(`shard ${shard} claimed by ${to}, still pinned`, async () => (await shardValue(shard)) === `${to},${to},f=pinned`, { timeoutMs: 30_000, intervalMs: 100 });
       noteRecordsLeft(await cluster.snapshot(), [shard]);

@@ -8,7 +8,7 @@ import type { GoverseClient } from '../../../src/client/index.js';
 import { LoadGenerator, loadObjectId, ZipfSampler } from '../../../src/cli/demo/loadGenerator.js';
 import { placeObject } from '../../../src/core/sharding/objectId.js';
 import { Output } from '../../../src/cli/output.js';
-import { renderOperation } from '../../../src/cli/render.js';
+import { outlookText, renderOperation } from '../../../src/cli/render.js';
 
 function parsed(argv: string[]): Command {
   const program = withGlobalOptions(new Command('t').enablePositionalOptions().exitOverride());
@@ -47,7 +47,7 @@ function memoryOutput(format: 'table' | 'json'): { out: Output; text: () => stri
   return { out: new Output(stdout, stderr, format, false), text: () => o, notes: () => e };
 }
 
-const base: OperationResult = { operation: 'pin', summary: 'pin 1 shards', dryRun: false, changes: [], skipped: [], conflicts: 0, failed: 0 };
+const base: OperationResult = { operation: 'pin', summary: 'pin 1 shard', dryRun: false, changes: [], skipped: [], conflicts: 0, failed: 0 };
 
 describe('renderOperation', () => {
   it('prints key, old, new and the ModRevision compared, plain when colour is off', () => {
@@ -70,6 +70,21 @@ describe('renderOperation', () => {
     expect(JSON.parse(m.text())).toMatchObject({ schemaVersion: 1, changes: [{ outcome: 'conflict', found: 'z', written: false }] });
     const failed = { ...conflict, outcome: 'failed' as const, error: 'etcd down' };
     expect(renderOperation(memoryOutput('table').out, { ...base, changes: [failed], failed: 1 })).toBe(1);
+  });
+
+  it("warns when the balancer would move shards back, offering --pin and a pause; JSON carries the outlook", () => {
+    const reassign: OperationResult = { ...base, operation: 'retarget', summary: 'retarget 5 shards to a:1' };
+    const back = { strategy: 'count' as const, movedBack: [0, 1, 2, 3, 4], moves: 5, pausedUntil: null };
+    const m = memoryOutput('table');
+    expect(renderOperation(m.out, reassign, back)).toBe(0);
+    expect(m.notes()).toContain('warning: the balancer (count) would move 5 shards of these back at once: 0-4 (5 moves in all');
+    expect(m.notes()).toContain('keep them with --pin (pinned in the same write) or pause rebalancing first (goverse-top rebalance pause');
+    const j = memoryOutput('json');
+    renderOperation(j.out, reassign, { ...back, movedBack: [7], pausedUntil: Date.UTC(2026, 0, 1) });
+    expect(JSON.parse(j.text())).toMatchObject({ balancer: { strategy: 'count', movedBack: [7], moves: 5, pausedUntil: Date.UTC(2026, 0, 1) } });
+    expect(j.notes()).toContain('would move 1 shard of these back when the pause ends (2026-01-01T00:00:00.000Z): 7');
+    expect(outlookText({ ...back, movedBack: [] })).toBe('note: the balancer (count) would then move 5 other shards at once, keeping these');
+    expect(outlookText({ ...back, movedBack: [], moves: 0 })).toBeNull();
   });
 });
 

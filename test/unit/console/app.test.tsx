@@ -232,7 +232,7 @@ describe('panes', () => {
     expect(h.lastFrame()).toContain('Shard 7');
     expect(h.lastFrame()).toContain('p pin/unpin · r reassign · x release · esc close');
     await h.press('x');
-    expect(h.lastFrame()).toContain('Confirm: release 1 shards');
+    expect(h.lastFrame()).toContain('Confirm: release 1 shard');
     await h.press('y');
     expect(h.writer.plans[0]!.operation).toBe('release');
     await h.press(':nodes\r', 'j', 'return');
@@ -319,7 +319,7 @@ describe('writes', () => {
     h = await mount(richSnapshot(), { cols: 100, rows: 30 });
     await h.press('p');
     const f = h.lastFrame();
-    expect(f).toContain('Confirm: pin 1 shards');
+    expect(f).toContain('Confirm: pin 1 shard');
     expect(f).toContain(`key /gv/shard/0  (ModRevision`);
     expect(f).toContain(`old "${N1},${N1}"`);
     expect(f).toContain(`new "${N1},${N1},f=pinned"`);
@@ -352,10 +352,55 @@ describe('writes', () => {
     expect(h.lastFrame()).toContain('Reassign shard 7 to');
     expect(h.lastFrame()).toContain('▶ best node');
     await h.press('j', 'return');
-    expect(h.lastFrame()).toContain('Confirm: retarget 1 shards to');
+    expect(h.lastFrame()).toContain('Confirm: retarget 1 shard to');
     expect(h.lastFrame()).toContain(`new "${N1},${N3}"`);
     await h.press('y');
     expect(h.writer.plans[0]!.shardChanges[0]!.after.target).toBe(N1);
+  });
+
+  describe('a reassign the balancer would undo', () => {
+    /** 64 shards, N1 35 and N2 29: a spread of 6, within count's limit of 6.4. Shard 0, on N2, is N1's lowest ID once moved. */
+    const edge = () =>
+      snapshotOf({
+        nodes: [N1, N2],
+        numShards: 64,
+        shards: Object.fromEntries(Array.from({ length: 64 }, (_, id) => [id, id >= 1 && id <= 35 ? `${N1},${N1}` : `${N2},${N2}`])),
+        leader: N1,
+        extra: [N1, N2].map((n) =>
+          kv(`${P}/nodeinfo/${n}`, encodeRecord({ nodeId: n, opsUrl: 'http://x', apiUrl: 'http://x', version: 't', weight: 1, startedAt: 0, state: 'running' }), '1'),
+        ),
+      });
+
+    it('says so in the dialog, and p pins the shard in the same write', async () => {
+      h = await mount(edge(), { cols: 120, rows: 30 });
+      await h.press('r', 'j', 'return');
+      expect(h.lastFrame()).toContain('Confirm: retarget 1 shard to 10.0.0.1:7001');
+      expect(h.lastFrame()).toContain('the balancer (count) would move shard 0 back at once: the cluster is near its imbalance threshold');
+      expect(h.lastFrame()).toContain('p: pin it in the same write · P: pause rebalancing first');
+      await h.press('p');
+      expect(h.lastFrame()).toContain('Confirm: retarget 1 shard to 10.0.0.1:7001 and pin it');
+      expect(h.lastFrame()).not.toContain('would move shard 0 back');
+      await h.press('y');
+      expect(h.writer.plans).toHaveLength(1);
+      expect(h.writer.plans[0]!.shardChanges[0]!.new).toBe(`${N1},${N2},f=pinned`);
+    });
+
+    it('P offers to pause rebalancing first instead', async () => {
+      h = await mount(edge(), { cols: 120, rows: 30 });
+      await h.press('r', 'j', 'return', 'P');
+      expect(h.lastFrame()).toContain('Confirm: pause rebalancing until');
+      await h.press('y');
+      expect(h.writer.plans.map((p) => p.operation)).toEqual(['pause']);
+    });
+
+    it('says nothing where the balancer keeps the shard', async () => {
+      h = await mount(richSnapshot(), { cols: 120, rows: 30 });
+      await h.press('tab', 'r', 'j', 'return');
+      expect(h.lastFrame()).not.toContain('would move');
+      await h.press('p');
+      expect(h.lastFrame()).toContain('Confirm: retarget 1 shard to');
+      expect(h.lastFrame()).not.toContain('and pin it');
+    });
   });
 
   it('r with "best node" lets the core pick the target', async () => {
@@ -390,7 +435,7 @@ describe('writes', () => {
     h = await mount(richSnapshot(), { cols: 160, rows: 30 });
     await h.press(':release 0,7\r');
     const f = h.lastFrame();
-    expect(f).toContain('Confirm: release 1 shards');
+    expect(f).toContain('Confirm: release 1 shard');
     expect(f).toContain(`skipped shard 0: not stuck (owned by alive node ${N1}, not migrating)`);
     expect(f).toContain('forcing is only available from the CLI: goverse-top release 0 --force');
     expect(f).not.toContain('use --force');

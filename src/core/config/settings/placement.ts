@@ -21,7 +21,7 @@ export const PLACEMENT_SETTINGS = {
     default: 0.2,
     env: 'GOVERSE_IMBALANCE_THRESHOLD',
     yaml: 'cluster.imbalance_threshold',
-    description: 'Rebalance when (max - min) / max shards per node exceeds this fraction.',
+    description: 'Rebalance when max - min over the nodes of shards / ideal share (the ideal in proportion to node weight) exceeds this.',
   },
   stabilityDuration: {
     group: 'cluster',
@@ -95,7 +95,7 @@ export const PLACEMENT_SETTINGS = {
     default: 'count',
     env: 'GOVERSE_REBALANCE_STRATEGY',
     yaml: 'cluster.rebalance_strategy',
-    description: 'count: upstream semantics; weighted: shards against node weight; load: objects or calls against weight.',
+    description: 'count: upstream semantics (toward weighted shares when node weights differ); weighted: shards against node weight, balanced to one shard; load: objects or calls against weight.',
   },
   loadMetric: {
     group: 'cluster',

@@ -1,8 +1,14 @@
 import { autoLoadObjects } from '../autoLoad.js';
+import { DEFAULT_SHARD_WRITE_RETRY } from '../shardWriteRetry.js';
 import { duration, integer } from '../valueTypes.js';
 import { positiveDuration, type SettingTable } from './spec.js';
 
-/** Shard locks and objects: timeouts, objects created at start, state size (group `cluster`). */
+/** Longest shard write deadline or attempt: a leader pass or an operator's command waits that long at most. */
+const MAX_SHARD_WRITE_WAIT_MS = 10 * 60_000;
+/** Longest wait between two attempts. */
+const MAX_SHARD_WRITE_BACKOFF_MS = 60_000;
+
+/** Shard locks, shard writes and objects: timeouts, retries, objects created at start, state size (group `cluster`). */
 export const RUNTIME_SETTINGS = {
   lockTimeout: {
     group: 'cluster',
@@ -30,6 +36,47 @@ export const RUNTIME_SETTINGS = {
     env: 'GOVERSE_LOCK_WARN_THRESHOLD',
     yaml: 'cluster.lock_warn_threshold',
     description: 'Acquiring a shard lock slower than this logs a warning.',
+  },
+  shardWriteDeadline: {
+    group: 'cluster',
+    usedBy: 'both',
+    type: duration({ positive: true, max: MAX_SHARD_WRITE_WAIT_MS }),
+    default: DEFAULT_SHARD_WRITE_RETRY.deadlineMs,
+    env: 'GOVERSE_SHARD_WRITE_DEADLINE',
+    yaml: 'cluster.shard_write_deadline',
+    flag: '--shard-write-deadline',
+    description:
+      'How long a shard mapping write (leader, node, operator command) retries transient etcd failures before the shards not yet written fail; conflicts are never retried.',
+  },
+  shardWriteAttemptTimeout: {
+    group: 'cluster',
+    usedBy: 'both',
+    type: duration({ positive: true, max: MAX_SHARD_WRITE_WAIT_MS }),
+    default: DEFAULT_SHARD_WRITE_RETRY.attemptTimeoutMs,
+    env: 'GOVERSE_SHARD_WRITE_ATTEMPT_TIMEOUT',
+    yaml: 'cluster.shard_write_attempt_timeout',
+    flag: '--shard-write-attempt-timeout',
+    description: 'Deadline of one transaction of a shard mapping write; at most the write deadline.',
+  },
+  shardWriteBackoff: {
+    group: 'cluster',
+    usedBy: 'both',
+    type: duration({ positive: true, max: MAX_SHARD_WRITE_BACKOFF_MS }),
+    default: DEFAULT_SHARD_WRITE_RETRY.backoffInitialMs,
+    env: 'GOVERSE_SHARD_WRITE_BACKOFF',
+    yaml: 'cluster.shard_write_backoff',
+    flag: '--shard-write-backoff',
+    description: 'Wait before the first retry of a shard mapping transaction; it doubles per retry, half of it random (jitter).',
+  },
+  shardWriteBackoffMax: {
+    group: 'cluster',
+    usedBy: 'both',
+    type: duration({ positive: true, max: MAX_SHARD_WRITE_BACKOFF_MS }),
+    default: DEFAULT_SHARD_WRITE_RETRY.backoffMaxMs,
+    env: 'GOVERSE_SHARD_WRITE_BACKOFF_MAX',
+    yaml: 'cluster.shard_write_backoff_max',
+    flag: '--shard-write-backoff-max',
+    description: 'Longest wait between two attempts of a shard mapping transaction; at least the first backoff.',
   },
   defaultCallTimeout: {
     group: 'cluster',

@@ -39,6 +39,10 @@ export interface GoverseConfig {
   readonly lockTimeout: number;
   readonly lockMaxHold: number;
   readonly lockWarnThreshold: number;
+  readonly shardWriteDeadline: number;
+  readonly shardWriteAttemptTimeout: number;
+  readonly shardWriteBackoff: number;
+  readonly shardWriteBackoffMax: number;
   readonly defaultCallTimeout: number;
   readonly defaultCreateTimeout: number;
   readonly defaultDeleteTimeout: number;

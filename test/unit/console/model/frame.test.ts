@@ -138,7 +138,7 @@ describe('tables', () => {
 });
 
 describe('write results', () => {
-  const base = { operation: 'pin' as const, summary: 'pin 1 shards', dryRun: false, skipped: [] };
+  const base = { operation: 'pin' as const, summary: 'pin 1 shard', dryRun: false, skipped: [] };
   it('names key, old and new value and the ModRevision compared', () => {
     const r = describeResult({
       ...base,

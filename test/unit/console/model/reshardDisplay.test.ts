@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { shardCountLines, statusDocument } from '../../../../src/cli/commands/status.js';
-import { headerLines, reshardText } from '../../../../src/console/model/header.js';
+import { headerLines, reshardTexts } from '../../../../src/console/model/header.js';
 import { nodesTitle } from '../../../../src/console/model/nodesPane.js';
 import { gridGeometry, mapOrder, renderGrid } from '../../../../src/console/model/shardGrid.js';
 import { shardsPane } from '../../../../src/console/model/shardsPane.js';
@@ -30,7 +30,7 @@ describe('console header', () => {
     expect(line1).toMatch(/│ 16 shards$/);
     expect(line2).toContain('shards 16/16 owned');
     expect(line3).toMatch(/^balancer /);
-    expect(reshardText(stable, theme)).toBeNull();
+    expect(reshardTexts(stable)).toBeNull();
   });
 
   it('during a split: from -> to, the pairs done of all, the age and who started it, before the balancer', () => {
@@ -41,10 +41,18 @@ describe('console header', () => {
     expect(line3).toMatch(/^⇅ SPLIT 8→16: 2\/8 pairs \(25%\) 2m00s by alice@ops │ balancer /);
   });
 
+  it('keeps the phase and its progress on a narrow terminal, where the balancer gives way', () => {
+    const narrow = headerLines(splitting, connection, { frozen: false, readOnly: null }, theme, 40);
+    expect(narrow[2]).toMatch(/^⇅ SPLIT 8→16/);
+    expect(narrow[2]).toContain('25%');
+    // At 80 columns the counts stay on the first line, ahead of the revision and the prefix.
+    expect(headerLines(splitting, connection, { frozen: false, readOnly: null }, theme, 80)[0]).toContain('8 shards → 16');
+  });
+
   it('during a merge and an abort', () => {
-    expect(reshardText(merging, theme)).toBe('⇅ MERGE 16→8: 4/8 pairs (50%) 2m00s by alice@ops');
+    expect(reshardTexts(merging)?.texts[0]).toBe('⇅ MERGE 16→8: 4/8 pairs (50%) 2m00s by alice@ops');
     // Aborting a split: the pairs merged back (7 of 8: only pair 0 is still split).
-    expect(reshardText(aborting, theme)).toBe('⇅ ABORTING SPLIT 8→16, back to 8: 7/8 pairs back (87%) 2m00s by alice@ops');
+    expect(reshardTexts(aborting)?.texts[0]).toBe('⇅ ABORTING SPLIT 8→16, back to 8: 7/8 pairs back (87%) 2m00s by alice@ops');
   });
 
   it('names the members that cannot follow while the count changes, not before any reshard', () => {

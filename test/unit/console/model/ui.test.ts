@@ -40,7 +40,7 @@ const press = (ui: UiState, keys: string[], c: KeyContext = ctx()) => {
 };
 
 const shard = (id: number, pinned = false): Subject => ({ kind: 'shard', id, pinned });
-const plan: OperationPlan = { operation: 'pin', shardChanges: [], recordChanges: [], skipped: [], summary: 'pin 1 shards' };
+const plan: OperationPlan = { operation: 'pin', shardChanges: [], recordChanges: [], skipped: [], summary: 'pin 1 shard' };
 
 describe('console key reducer', () => {
   it('tab cycles the panes, the palette switches to one by name', () => {

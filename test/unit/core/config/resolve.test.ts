@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type ResolveOptions } from '../../../../src/core/config/resolve.js';
 import { SETTING_NAMES, SETTINGS } from '../../../../src/core/config/settings.js';
+import { shardWriteRetryFromConfig } from '../../../../src/core/config/shardWriteRetry.js';
+import { memberSettingsFromConfig } from '../../../../src/core/planner/settings.js';
 import { ConfigError, InvalidArgumentError } from '../../../../src/core/errors.js';
 
 const file = (text: string) => ({ path: 'goverse.yaml', text });
@@ -361,6 +363,47 @@ describe('resolveConfig: HTTP exposure', () => {
     expect(resolve({ flags: { dbGroupMaxSize: '1' } }).config.dbGroupMaxSize).toBe(1);
     expect(configError({ env: { GOVERSE_DB_GROUP_MAX_SIZE: '0' } }).message).toContain('expected an integer from 1 to 10000');
     expect(configError({ flags: { dbGroupMaxWait: '2s' } }).message).toContain('at most 1s');
+  });
+});
+
+describe('resolveConfig: shard write retry', () => {
+  it('reads deadline, attempt timeout and backoff from every source, for both binaries', () => {
+    const defaults = { deadlineMs: 10_000, attemptTimeoutMs: 5000, backoffInitialMs: 50, backoffMaxMs: 1000 };
+    expect(shardWriteRetryFromConfig(resolve({}).config)).toEqual(defaults);
+    const { config } = resolve({
+      file: file('cluster:\n  shard_write_deadline: 30s\n  shard_write_attempt_timeout: 8s\n  shard_write_backoff: 100ms\n'),
+      env: { GOVERSE_SHARD_WRITE_BACKOFF_MAX: '4s' },
+      flags: { shardWriteDeadline: '1m' },
+    });
+    expect(shardWriteRetryFromConfig(config)).toEqual({ deadlineMs: 60_000, attemptTimeoutMs: 8000, backoffInitialMs: 100, backoffMaxMs: 4000 });
+    const cli = resolveConfig({ scope: 'cli', env: { GOVERSE_SHARD_WRITE_ATTEMPT_TIMEOUT: '2s' }, flags: { shardWriteBackoff: '10ms' } }).config;
+    expect(shardWriteRetryFromConfig(cli)).toEqual({ ...defaults, attemptTimeoutMs: 2000, backoffInitialMs: 10 });
+    // The member's writer gets them too.
+    expect(memberSettingsFromConfig(config).shardWrite).toEqual(shardWriteRetryFromConfig(config));
+  });
+
+  it('refuses zero, junk and values beyond the bounds, naming the source', () => {
+    expect(configError({ env: { GOVERSE_SHARD_WRITE_DEADLINE: '0' } })).toMatchObject({ source: 'env GOVERSE_SHARD_WRITE_DEADLINE' });
+    expect(configError({ env: { GOVERSE_SHARD_WRITE_DEADLINE: '0' } }).message).toContain('greater than 0');
+    expect(configError({ flags: { shardWriteAttemptTimeout: 'soon' } }).message).toMatch(/invalid value "soon": expected .*at most 10m/);
+    expect(configError({ env: { GOVERSE_SHARD_WRITE_DEADLINE: '11m' } }).message).toContain('at most 10m');
+    expect(configError({ file: file('cluster:\n  shard_write_backoff_max: 2m\n') }).message).toContain('at most 1m');
+    // A bare YAML number would be nanoseconds in Go: refused.
+    expect(configError({ file: file('cluster:\n  shard_write_backoff: 50\n') }).source).toBe('goverse.yaml:cluster.shard_write_backoff');
+  });
+
+  it('refuses an attempt set longer than the deadline and a first backoff set above the longest', () => {
+    const attempt = configError({ env: { GOVERSE_SHARD_WRITE_ATTEMPT_TIMEOUT: '20s' } });
+    expect(attempt.source).toBe('env GOVERSE_SHARD_WRITE_ATTEMPT_TIMEOUT');
+    expect(attempt.message).toContain('20s (--shard-write-attempt-timeout, GOVERSE_SHARD_WRITE_ATTEMPT_TIMEOUT, cluster.shard_write_attempt_timeout) is longer than the write deadline, 10s');
+    const backoff = configError({ flags: { shardWriteBackoff: '2s', shardWriteBackoffMax: '1500ms' } });
+    expect(backoff.source).toBe('flag --shard-write-backoff');
+    expect(backoff.message).toContain('is longer than the longest backoff');
+    // Lowering only the bound is fine: the default attempt and backoff are cut to it.
+    expect(resolve({ env: { GOVERSE_SHARD_WRITE_DEADLINE: '2s', GOVERSE_SHARD_WRITE_BACKOFF_MAX: '20ms' } }).config).toMatchObject({
+      shardWriteDeadline: 2000,
+      shardWriteBackoffMax: 20,
+    });
   });
 });
 

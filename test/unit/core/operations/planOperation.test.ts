@@ -91,6 +91,27 @@ describe('planOperation', () => {
     expect(u.skipped).toEqual([{ shardId: 0, reason: 'not pinned' }]);
   });
 
+  it('retarget with pin pins each shard in the same write, also one already on that target', () => {
+    const p = plan({ kind: 'retarget', shards: [0, 1, 2], to: 'b:1', refusals: 'refuse', pin: true });
+    expect(p.shardChanges.map((c) => [c.shardId, c.new])).toEqual([
+      [0, 'b:1,a:1,f=pinned'],
+      [1, 'b:1,a:1,f=pinned'],
+      [2, 'b:1,a:1,f=pinned'],
+    ]);
+    expect(p.summary).toBe('retarget 3 shards to b:1 and pin them');
+    const already = plan({ kind: 'retarget', shards: [2], to: 'a:1', refusals: 'refuse', pin: true });
+    expect(already.skipped).toEqual([{ shardId: 2, reason: 'already targeted at a:1' }]);
+    expect(plan({ kind: 'retarget', shards: [0], to: 'b:1', refusals: 'refuse', pin: true }).summary).toBe('retarget 1 shard to b:1 and pin it');
+  });
+
+  it('counts shards in its summaries in the right number', () => {
+    expect(plan({ kind: 'pin', shards: [0] }).summary).toBe('pin 1 shard');
+    expect(plan({ kind: 'pin', shards: [0, 1] }).summary).toBe('pin 2 shards');
+    expect(plan({ kind: 'pin', shards: [2] }).summary).toBe('pin 0 shards');
+    expect(plan({ kind: 'retarget', shards: [0], to: 'b:1', refusals: 'refuse' }).summary).toBe('retarget 1 shard to b:1');
+    expect(plan({ kind: 'release', shards: [3], refusals: 'refuse' }).summary).toBe('release 1 shard, request release of 0');
+  });
+
   it('retarget to a named node starts a migration record; to the best node never picks a draining one', () => {
     const p = plan({ kind: 'retarget', shards: [0, 1, 4], to: 'b:1', refusals: 'refuse' });
     expect(p.shardChanges.map((c) => [c.shardId, c.new, c.expectedModRevision, c.migration])).toEqual([

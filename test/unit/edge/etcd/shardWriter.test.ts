@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SHARD_WRITE_RETRY } from '../../../../src/core/config/shardWriteRetry.js';
 import { GoverseError, InvalidArgumentError, UnavailableError, ValueTooLargeError } from '../../../../src/core/errors.js';
 import { Keyspace } from '../../../../src/core/keyspace/keys.js';
 import type { Kv } from '../../../../src/core/snapshot/snapshot.js';
@@ -18,6 +19,8 @@ class FakeEtcd {
   readonly store = new Map<string, Kv>();
   revision = 1;
   txns: TxnRequest[] = [];
+  /** The timeout each txn was given. */
+  attemptTimeouts: (number | undefined)[] = [];
   faults: Fault[] = [];
   alwaysUnavailable = false;
 
@@ -33,7 +36,10 @@ class FakeEtcd {
     };
     return {
       endpoints: ['fake'],
-      txn: async (req) => this.txn(req),
+      txn: async (req, options) => {
+        this.attemptTimeouts.push(options?.timeoutMs);
+        return this.txn(req);
+      },
       rangePrefix: unsupported,
       get: unsupported,
       put: unsupported,
@@ -91,7 +97,7 @@ function writer(etcd: FakeEtcd, failures: Map<EtcdFailureCategory, number> = new
   return new ShardWriter({
     client: etcd.asClient(),
     keys,
-    backoffMs: { initial: 1, max: 4 },
+    retry: { ...DEFAULT_SHARD_WRITE_RETRY, backoffInitialMs: 1, backoffMaxMs: 4 },
     metrics: { onWriteFailures: (category, n) => failures.set(category, (failures.get(category) ?? 0) + n) },
     ...extra,
   });
@@ -173,6 +179,19 @@ describe('ShardWriter', () => {
     expect(r.status === 'failed' && r.error.message).toMatch(/gave up after 50 ms .*injected/);
     expect(failures).toEqual(new Map([['connection_error', 2]]));
     expect(etcd.txns.length).toBeGreaterThan(1);
+  });
+
+  it('retries by its settings: the deadline of a call, the timeout of each attempt, the backoff between attempts', async () => {
+    const etcd = new FakeEtcd();
+    etcd.alwaysUnavailable = true;
+    const retry = { deadlineMs: 200, attemptTimeoutMs: 30, backoffInitialMs: 40, backoffMaxMs: 40 };
+    const report = await writer(etcd, new Map(), { retry }).write([change(1)]);
+    const r = report.results[0]!;
+    expect(r.status === 'failed' && r.error.message).toMatch(/gave up after 200 ms/);
+    expect(etcd.attemptTimeouts.every((t) => t !== undefined && t <= 30)).toBe(true);
+    // Each wait is 20..40 ms (half of it jitter), so 200 ms hold at most 11 attempts; a slow machine makes fewer.
+    expect(etcd.txns.length).toBeGreaterThanOrEqual(1);
+    expect(etcd.txns.length).toBeLessThanOrEqual(11);
   });
 
   it('does not retry permanent errors', async () => {
