@@ -202,7 +202,8 @@ function reshardField(view: ClusterView): Field[] {
   const t = reshardTexts(view);
   if (t === null) return [];
   const [full, ...shorter] = t.texts.map((text): Form => [run(text, t.tone)]);
-  return [plain(0, full!, shorter.map((form, i) => (i === 0 ? abbreviation(form) : at(1, form))))];
+  // The author gives way before the pairs; the kind, the counts and the percentage stay.
+  return [plain(0, full!, shorter.map((form, i) => at(2 - i, form)))];
 }
 
 /** The header's fields, line by line, before fitting. */
