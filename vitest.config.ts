@@ -12,6 +12,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.{ts,tsx}'],
           environment: 'node',
+          // Property tests and full console renders take 1-2 s alone; beside integration tests on 2 busy cores, 5 s is not enough.
+          testTimeout: 30_000,
         },
       },
       {

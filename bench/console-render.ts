@@ -1,14 +1,15 @@
 /**
  * `npm run bench -- console-render [--shards N] [--nodes M] [--seconds N] [--cols C] [--rows R]`: the interactive
  * console on a cluster of N shards (default 8192) and M nodes (default 100): nodeinfo, load records, a leader's balancer
- * status with recent decisions, pinned, migrating and stuck shards, synthetic /metrics of every node with per-shard
- * objects and calls, lock histograms and hot shards.
+ * status with recent decisions, 1,000 history entries, pinned, migrating and stuck shards, synthetic /metrics of every
+ * node with per-shard objects and calls, lock histograms and hot shards.
  *
  *   frames    in process: the real controller, data model, frame builder and Ink renderer writing to a fake terminal
  *             of C x R (default 80x24, the size the console must work at). Each frame follows a batch of 10 shard
  *             changes, so the view model is rebuilt every time; a frame is timed from its start to Ink's output
  *             (build + React commit + Ink layout and render). Wall time is the result; CPU time per frame and the
- *             split between build and render are printed too, since a loaded machine inflates wall time.
+ *             split between build and render are printed too, since a loaded machine inflates wall time. The build
+ *             of the rebalance pane (the history timeline, 1,000 entries) is timed apart.
  *   storm     end to end: the built binary (`npm run build` first) in a real terminal (tmux) against a real etcd
  *             holding that cluster, its nodes' /metrics served locally, while 1000 shard updates per second (a
  *             transaction of 10 every 10 ms: half start a migration, half complete the oldest) go into etcd for N
@@ -36,7 +37,10 @@ import { defaultPlannerSettings } from '../src/core/planner/settings.js';
 import { Sightings } from '../src/core/planner/sightings.js';
 import { applyEvents, buildSnapshot, type ClusterSnapshot, type Kv, type KvEvent } from '../src/core/snapshot/snapshot.js';
 import { buildClusterView, type NodeMetrics, summarizeScrape } from '../src/core/view/index.js';
-import { ConsoleController } from '../src/console/controller.js';
+import { CONSOLE_HISTORY_LIMIT, ConsoleController } from '../src/console/controller.js';
+import { encodeHistoryEntry, historyId } from '../src/core/history/entry.js';
+import { HistoryTimeline } from '../src/core/history/timeline.js';
+import { Keyspace } from '../src/core/keyspace/keys.js';
 import { loadInk } from '../src/console/inkPatches/index.js';
 import type { FrameTimer } from '../src/console/frameScheduler.js';
 import { buildFrame } from '../src/console/model/frame.js';
@@ -114,6 +118,13 @@ class SyntheticCluster {
       encodeRecord({ leader: address(0), strategy: 'count', state: 'acting', reason: 'rebalancing: spread 40 shards', at: this.now, recent }),
       '7',
     );
+    // As many history entries as the console keeps: rebalance rounds of 50 moves each, a minute apart.
+    for (let i = 0; i < CONSOLE_HISTORY_LIMIT; i++) {
+      const at = this.now - (CONSOLE_HISTORY_LIMIT - i) * 60_000;
+      const moves = Array.from({ length: 50 }, (_, m) => ({ shard: (i * 50 + m) % numShards, from: address(m % numNodes), to: address((m + i) % numNodes) }));
+      const draft = { at, actor: address(0), source: 'leader' as const, action: 'rebalance' as const, moves, reason: `move 50 shards (round ${i})`, outcome: 'written' };
+      kv(`${P}/history/${historyId(at, `b${i}`)}`, encodeHistoryEntry(draft));
+    }
     this.snapshot = buildSnapshot(P, numShards, this.kvs, this.revision);
   }
 
@@ -272,6 +283,7 @@ function mount(ui: Ui, cluster: SyntheticCluster, metrics: Map<string, NodeMetri
   });
   controller.onWatcherEvent({ type: 'status', status: { kind: 'synced', revision: cluster.snapshot.revision, since: Date.now() } });
   controller.setMetrics(metrics);
+  controller.onHistory({ kind: 'reset', kvs: cluster.kvs.filter((k) => k.key.startsWith(`${P}/history/`)) });
   const stdin = Object.assign(new EventEmitter(), { isTTY: false, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {}, read: () => null });
   const app = render(createElement(App, { controller }), {
     stdout: terminal as unknown as NodeJS.WriteStream,
@@ -328,8 +340,13 @@ async function measureFrames(scale: Scale, cols: number, rows: number): Promise<
   sightings.restart(cluster.snapshot, Date.now());
   const input = { stuckTimeoutMs: 60_000, balancer, metrics, firstSeen: sightings.firstSeen };
   let view = buildClusterView({ ...input, snapshot: cluster.snapshot, now: Date.now() });
+  const timeline = new HistoryTimeline(new Keyspace(P), CONSOLE_HISTORY_LIMIT);
+  timeline.apply({ kind: 'reset', kvs: cluster.kvs.filter((k) => k.key.startsWith(`${P}/history/`)) });
+  const history = { entries: timeline.entries, malformed: 0 };
+  const rebalanceUi = { ...uiState, focus: 'rebalance' as const };
   const viewMs: number[] = [];
   const composeMs: number[] = [];
+  const timelineMs: number[] = [];
   for (let i = 0; i < 250; i++) {
     const { changes } = cluster.storm(10, i);
     sightings.observe(changes, Date.now());
@@ -337,14 +354,17 @@ async function measureFrames(scale: Scale, cols: number, rows: number): Promise<
     const t0 = performance.now();
     view = buildClusterView({ ...input, snapshot: cluster.snapshot, now: Date.now(), previous: view, changedShards, changedNodes: [] });
     const t1 = performance.now();
-    buildFrame({ view, connection, ui: uiState, cols, rows, theme, readOnlyReason: null });
+    buildFrame({ view, connection, ui: uiState, cols, rows, theme, history, readOnlyReason: null });
     const t2 = performance.now();
+    buildFrame({ view, connection, ui: rebalanceUi, cols, rows, theme, history, readOnlyReason: null });
+    const t3 = performance.now();
     if (i >= 50) {
       viewMs.push(t1 - t0);
       composeMs.push(t2 - t1);
+      timelineMs.push(t3 - t2);
     }
   }
-  log(`  build: view model ${stats(viewMs)}; screen ${stats(composeMs)}`);
+  log(`  build: view model ${stats(viewMs)}; screen ${stats(composeMs)}; rebalance pane with ${history.entries.length} history entries ${stats(timelineMs)}`);
 
   const stepped = new SteppedTimer();
   const m = mount(ui, cluster, metrics, cols, rows, stepped);

@@ -9,14 +9,16 @@
  *    SQLite before each reply (`--db-synchronous`, default full). After a warm-up, each round runs bare, client Echo
  *    and client Counter back to back; the ratios are the medians of the per-round ratios (a round's three runs share
  *    the machine's load of the moment), the rates the medians of the rounds.
- * 2. Durable against normal: two one-node clusters on one etcd, one with `--db-synchronous full` (every commit
- *    fsynced: an acknowledgement survives power loss), one with `normal`, each with its own database in the same
- *    directory; the same load (`Counter.increment` with a requestId) on each in turn, round by round.
- *    `durableOverNormal` is the median of the per-round ratios; `durableP99Ms` the 99th percentile latency of every
- *    durable call of the rounds. Group commit is what brings the two close: one fsync per group of calls.
+ * 2. Durable stores side by side: three one-node clusters on one etcd, one with SQLite `--db-synchronous full` (every
+ *    commit fsynced: an acknowledgement survives power loss), one with `normal`, each with its own database in the
+ *    same directory, and one on a private PostgreSQL (fsync and synchronous_commit on: as durable as `full`); the
+ *    same load (`Counter.increment` with a requestId) on each in turn, round by round, all with group commit.
+ *    `durableOverNormal` and `postgresOverSqlite` (PostgreSQL over SQLite `full`) are medians of the per-round
+ *    ratios; `durableP99Ms` and `postgresP99Ms` the 99th percentile latencies of every call of the rounds.
  *
- * The databases live in a fresh directory under `--db-dir` (default: the repository's `.tmp/`, on the machine's
- * disk; never the harness's tmpfs, where fsync costs nothing), named in the output with its file system and device.
+ * The databases (the SQLite files and the PostgreSQL data dir) live under `--db-dir` (default: the repository's
+ * `.tmp/`, on the machine's disk; never the harness's tmpfs, where fsync costs nothing), named in the output with
+ * their file system and device.
  * Needs `npm run build` first.
  */
 import { execFileSync } from 'node:child_process';
@@ -27,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { GoverseClient } from '../src/client/client.js';
 import { freePorts, startEtcd } from '../test/harness/etcd.js';
 import { NodeCluster } from '../test/harness/nodes.js';
+import { startPostgres } from '../test/harness/postgres.js';
 import { uniquePrefix } from '../test/harness/prefix.js';
 import { spawnManaged } from '../test/harness/processes.js';
 import { waitSettled } from '../test/harness/settled.js';
@@ -172,41 +175,54 @@ async function againstBareHttp(load: Load, dbDir: string, dbSynchronous: string,
   }
 }
 
-/** Part 2: Counter calls on one node with synchronous=full against one with normal, same disk, same load. */
-async function durableAgainstNormal(load: Load, dbDir: string, log: Log): Promise<Record<string, unknown>> {
+type Store = 'full' | 'normal' | 'postgres';
+
+/**
+ * Part 2: Counter calls on one node per store, same disk, same load: SQLite with synchronous=full, with normal, and
+ * PostgreSQL (a private server, data dir in `pgBase`, fsync and synchronous_commit on), all with group commit.
+ */
+async function durableStores(load: Load, dbDir: string, pgBase: string, log: Log): Promise<Record<string, unknown>> {
   const { concurrency, ms, rounds, objects } = load;
-  const modes = ['full', 'normal'] as const;
-  log(`starting etcd and two one-node clusters (synchronous full and normal), databases in ${diskOf(dbDir)}`);
-  const etcd = await startEtcd('bench-node-calls-durable');
+  const stores: readonly Store[] = ['full', 'normal', 'postgres'];
+  log(`starting etcd, a private PostgreSQL (data in ${diskOf(pgBase)}) and three one-node clusters (SQLite full, SQLite normal, PostgreSQL)`);
+  const [etcd, pg] = await Promise.all([startEtcd('bench-node-calls-durable'), startPostgres({ label: 'bench-node-calls', baseDir: pgBase })]);
   const clusters: NodeCluster[] = [];
   const clients: GoverseClient[] = [];
   try {
-    for (const mode of modes) {
-      const env = { GOVERSE_LOG_LEVEL: 'info', GOVERSE_DB_SYNCHRONOUS: mode, GOVERSE_DB_PATH: join(dbDir, `one-node-${mode}.sqlite`) };
-      clusters.push(await NodeCluster.start({ nodes: 1, numShards: NUM_SHARDS, etcd, prefix: uniquePrefix(`bench-${mode}`), label: `bench-${mode}`, env }));
+    log(`PostgreSQL: fsync ${await pg.psql('SHOW fsync')}, synchronous_commit ${await pg.psql('SHOW synchronous_commit')} (the node forces it on), wal_sync_method ${await pg.psql('SHOW wal_sync_method')}`);
+    for (const store of stores) {
+      const env: Record<string, string> =
+        store === 'postgres'
+          ? { GOVERSE_LOG_LEVEL: 'info', ...pg.nodeEnv() }
+          : { GOVERSE_LOG_LEVEL: 'info', GOVERSE_DB_SYNCHRONOUS: store, GOVERSE_DB_PATH: join(dbDir, `one-node-${store}.sqlite`) };
+      clusters.push(await NodeCluster.start({ nodes: 1, numShards: NUM_SHARDS, etcd, prefix: uniquePrefix(`bench-${store}`), label: `bench-${store}`, env }));
     }
     for (const cluster of clusters) clients.push(await readyClient(cluster));
-    const subjects = modes.map((mode, i) => increment(clients[i]!, objects, mode));
-    log('warming up both nodes');
+    const subjects = stores.map((store, i) => increment(clients[i]!, objects, store));
+    log('warming up the three nodes');
     for (const once of subjects) await drive(concurrency, 3000, once);
-    const rates: Record<(typeof modes)[number], number[]> = { full: [], normal: [] };
-    const durableLatencies: number[] = [];
+    const rates: Record<Store, number[]> = { full: [], normal: [], postgres: [] };
+    const latencies: Record<Store, number[]> = { full: [], normal: [], postgres: [] };
     for (let r = 0; r < rounds; r++) {
-      rates.full.push(await drive(concurrency, ms, subjects[0]!, durableLatencies));
-      rates.normal.push(await drive(concurrency, ms, subjects[1]!));
-      log(`round ${r + 1}/${rounds}: Counter synchronous=full ${rates.full[r]!.toFixed(0)}/s, normal ${rates.normal[r]!.toFixed(0)}/s`);
+      for (const [i, store] of stores.entries()) rates[store].push(await drive(concurrency, ms, subjects[i]!, latencies[store]));
+      log(`round ${r + 1}/${rounds}: Counter SQLite full ${rates.full[r]!.toFixed(0)}/s, normal ${rates.normal[r]!.toFixed(0)}/s, PostgreSQL ${rates.postgres[r]!.toFixed(0)}/s`);
     }
+    const ratio = (a: Store, b: Store): number => Number(median(rates[a].map((rate, r) => rate / rates[b][r]!)).toFixed(2));
     return {
       durableCallsPerSec: Math.round(median(rates.full)),
       normalCallsPerSec: Math.round(median(rates.normal)),
-      durableOverNormal: Number(median(rates.full.map((rate, r) => rate / rates.normal[r]!)).toFixed(2)),
-      durableP99Ms: Number(quantile(durableLatencies, 0.99).toFixed(2)),
+      durableOverNormal: ratio('full', 'normal'),
+      durableP99Ms: Number(quantile(latencies.full, 0.99).toFixed(2)),
       durableDb: `${diskOf(dbDir)}, one goverse-node per synchronous mode`,
+      postgresCallsPerSec: Math.round(median(rates.postgres)),
+      postgresOverSqlite: ratio('postgres', 'full'),
+      postgresP99Ms: Number(quantile(latencies.postgres, 0.99).toFixed(2)),
+      postgresDb: `${diskOf(pg.dataDir)}, PostgreSQL ${await pg.psql('SHOW server_version')}, synchronous_commit on, one goverse-node`,
     };
   } finally {
     for (const c of clients) await c.close();
     for (const c of clusters) await c.close();
-    await etcd.close();
+    await Promise.all([etcd.close(), pg.close()]);
   }
 }
 
@@ -224,7 +240,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const dbDir = mkdtempSync(join(base, 'bench-node-calls-'));
   try {
     const first = await againstBareHttp(load, dbDir, dbSynchronous, log);
-    const second = await durableAgainstNormal(load, dbDir, log);
+    const second = await durableStores(load, dbDir, base, log);
     return { ...first, ...second, concurrency: load.concurrency, seconds: load.ms / 1000, rounds: load.rounds, objects: load.objects };
   } finally {
     rmSync(dbDir, { recursive: true, force: true });

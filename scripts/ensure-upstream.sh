@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the upstream Goverse binaries for the interop tests (instant once cached), so the first build's minutes are
-# not spent inside a test's time limit. The kit: $GOVERSE_UPSTREAM_KIT, else ../shared/upstream-goverse beside the
-# repository. Without a kit the interop tests skip themselves (and say so); a failed build is reported here and
+# not spent inside a test's time limit. The kit: $GOVERSE_UPSTREAM_KIT, else the default location below (the same
+# as the tests'). Without a kit the interop tests skip themselves (and say so); a failed build is reported here and
 # again, with build.sh's message, by the interop tests. Never fails the caller.
 set -u
 cd "$(dirname "$0")/.."

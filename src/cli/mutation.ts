@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { systemClock } from '../core/clock.js';
+import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import { counted } from '../core/text/plural.js';
 import { type OperationRequest, planOperation, type Refusals } from '../core/operations/operations.js';
@@ -43,6 +45,7 @@ export async function runMutation(run: MutationRun): Promise<number> {
   if (ctx.config.readOnly && !dryRun) throw new ReadOnlyError(request.kind);
   // Loaded here: it brings etcd3 along, which commands that fail on their input never need.
   const { ClusterOperations } = await import('../edge/operations/clusterOperations.js');
+  const { HistoryLog } = await import('../edge/history/historyLog.js');
   const snapshot = await ctx.snapshot();
   const now = Date.now();
   const plan = planOperation(request, { snapshot, now, by: ctx.actor, maxPauseMs: ctx.config.maxPause });
@@ -52,12 +55,15 @@ export async function runMutation(run: MutationRun): Promise<number> {
       ? balancerOutlook(plan, { snapshot, strategy: ctx.config.rebalanceStrategy, settings: plannerSettingsFromConfig(ctx.config), now })
       : null;
   const client = await ctx.client();
+  const history = new HistoryLog({ client, keys: ctx.keys, bounds: historyBoundsFromConfig(ctx.config), clock: systemClock, logger: ctx.logger });
   const operations = new ClusterOperations({
     client,
     keys: ctx.keys,
     readOnly: ctx.config.readOnly,
+    stuckTimeoutMs: ctx.config.stuckTimeout,
     retry: shardWriteRetryFromConfig(ctx.config),
     logger: ctx.logger,
+    history: { log: history, who: { actor: ctx.actor, source: 'cli' } },
   });
   const pending = plan.shardChanges.length + plan.recordChanges.length;
   if (options.confirm === true && !dryRun && pending > 0) {

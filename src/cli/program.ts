@@ -2,12 +2,14 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDrain } from './commands/drain.js';
+import { registerHistory } from './commands/history.js';
 import { registerLocate } from './commands/locate.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerPin } from './commands/pin.js';
 import { registerRebalance } from './commands/rebalance.js';
 import { registerReassign } from './commands/reassign.js';
 import { registerRelease } from './commands/release.js';
+import { registerReshard } from './commands/reshard.js';
 import { registerShards } from './commands/shards.js';
 import { registerStatus } from './commands/status.js';
 import { registerStuck } from './commands/stuck.js';
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
     registerRelease,
     registerDrain,
     registerRebalance,
+    registerReshard,
+    registerHistory,
     registerWatch,
     registerDemo,
   ]) {

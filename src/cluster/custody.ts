@@ -8,14 +8,22 @@ import { Placement } from '../core/planner/placement.js';
 import type { MemberSettings } from '../core/planner/settings.js';
 import type { ClusterSnapshot, ShardEntry } from '../core/snapshot/snapshot.js';
 import { ShardOwnership } from './ownership.js';
+import { OwnerReshard, type PairStepsContext } from './reshardCustody.js';
 import type { ShardLock, ShardLockHandle } from './shardLock.js';
 import type { ShardWrites } from './shardWrites.js';
+
+/** A shard the stopping node hands over, and to whom. */
+interface HandOverMove {
+  readonly shardId: number;
+  readonly to: string;
+}
 
 export type EvictionMode = { readonly kind: 'save' } | { readonly kind: 'fenced'; readonly fencedAt: number };
 
 /** What the runtime needs from the node's objects: evict them when a shard leaves, refuse new ones on shutdown. */
 export interface MemberObjects {
-  evictShard(shardId: number, mode: EvictionMode): Promise<{ readonly failed: readonly unknown[] }>;
+  /** `only`: just the objects whose ID it accepts (a split evicts the half that moves). */
+  evictShard(shardId: number, mode: EvictionMode, only?: (objectId: string) => boolean): Promise<{ readonly failed: readonly unknown[] }>;
   evictAll(mode: EvictionMode): Promise<{ readonly failed: readonly unknown[] }>;
   refuseActivations(): void;
 }
@@ -47,6 +55,8 @@ export interface CustodyContext {
   runPass(): Promise<void>;
   /** Resolves at the next snapshot, or after `ms`. */
   waitForChange(ms: number): Promise<void>;
+  /** Pair transactions of a shard-count transition and the watch's progress (OwnerReshard). */
+  readonly pairs: PairStepsContext;
 }
 
 /**
@@ -56,9 +66,16 @@ export interface CustodyContext {
  */
 export class ShardCustody {
   private readonly ownership: ShardOwnership;
+  private readonly pairSteps: OwnerReshard;
 
   constructor(private readonly ctx: CustodyContext) {
     this.ownership = new ShardOwnership(ctx.address);
+    this.pairSteps = new OwnerReshard(ctx, this.ownership);
+  }
+
+  /** Splits or merges the pairs of a shard-count transition that this node owns (docs/RESHARDING.md §5). */
+  reshard(): Promise<number> {
+    return this.pairSteps.run();
   }
 
   /** The epoch under which this node may serve the shard in `snap`, or null. */
@@ -79,6 +96,8 @@ export class ShardCustody {
     const writes: ShardWrite[] = [];
     for (const e of snap.shards) {
       if (e === undefined || e.target !== address) continue;
+      // Claimed already, the watch not caught up yet: claiming it again would only lose its compare.
+      if (this.ownership.claimedSince(e.id, e.modRevision)) continue;
       const ownerGone = e.current === '' || !snap.nodes.has(e.current);
       const reclaim = e.current === address && !this.ownership.has(e.id);
       if (ownerGone || reclaim) writes.push(shardWrite(snap, e.id, { current: address }));
@@ -156,30 +175,34 @@ export class ShardCustody {
   }
 
   /**
-   * Hands every unpinned shard targeted here to the other eligible nodes and waits until they are released, until
-   * the monotonic `deadline`; false when it ran out.
+   * Hands every unpinned shard targeted here to the other eligible nodes, until none is owned here or the monotonic
+   * `deadline`; false when it ran out. The shards it owns are released in the write that retargets them, once their
+   * objects are saved, so their new owners claim them at once: one write per shard, and no wait for a release pass.
+   * (The leader leaves them to this node while it is alive: planReassign.)
    */
   async handOver(deadline: number): Promise<boolean> {
     const { address, clock, log } = this.ctx;
     while (clock.monotonic() < deadline) {
       const snap = this.ctx.snapshot();
-      const planning = plannerContext(snap);
-      const placement = new Placement(planning, snap, this.ctx.settings.planner.assignment);
-      const writes: ShardWrite[] = [];
-      for (const e of snap.shards) {
-        const mine = e !== undefined && (e.target === address || (e.target === '' && e.current === address));
-        if (!mine || isPinned(e)) continue;
-        const to = placement.choose(e.id, address);
-        if (to !== null) writes.push(shardWrite(snap, e.id, { target: to }));
-      }
-      if (planning.eligible.every((n) => n === address)) {
+      // Ineligible although its own `stopping` may not have come back through the watch yet.
+      const planning = plannerContext(snap, address);
+      if (planning.eligible.length === 0) {
         log.warn('no other eligible node to hand shards over to; keeping the assignments');
         return true;
       }
-      await this.ctx.writes.write(snap, writes, { label: 'hand-over', now: clock.now() });
+      const placement = new Placement(planning, snap, this.ctx.settings.planner.assignment);
+      const moves: HandOverMove[] = [];
+      for (const e of snap.shards) {
+        if (!this.handing(e)) continue;
+        const to = placement.choose(e.id, address);
+        if (to !== null) moves.push({ shardId: e.id, to });
+      }
+      const revision = await this.handOverWrite(moves);
+      // Releases what was moved away by others meanwhile, or kept back by a failed save.
       await this.ctx.runPass();
+      await this.caughtUp(revision, deadline);
       const remaining = this.ctx.snapshot().shards.filter((e) => e?.current === address && !isPinned(e)).length;
-      if (remaining === 0 && writes.length === 0) return true;
+      if (remaining === 0 && moves.length === 0) return true;
       if (remaining === 0) continue;
       await this.ctx.waitForChange(Math.min(250, Math.max(0, deadline - clock.monotonic())));
     }
@@ -187,6 +210,61 @@ export class ShardCustody {
       left: this.ctx.snapshot().shards.filter((e) => e?.current === address).map((e) => e!.id).slice(0, 50),
     });
     return false;
+  }
+
+  /**
+   * Retargets the shards of `moves`; those owned here are released in the same write once their objects are evicted
+   * and saved under the shard write locks (one whose objects could not be saved is only retargeted: the release pass
+   * tries again). Returns the revision its writes reached (0 for none).
+   */
+  private async handOverWrite(moves: readonly HandOverMove[]): Promise<number> {
+    if (moves.length === 0) return 0;
+    const { address, clock, metrics } = this.ctx;
+    const started = clock.monotonic();
+    const snap = this.ctx.snapshot();
+    const owned = moves.filter((m) => snap.shards[m.shardId]?.current === address).map((m) => m.shardId);
+    const lock = owned.length === 0 ? null : await this.lockShards(owned, 'hand-over');
+    try {
+      const evicted = new Set(lock === null ? [] : await this.evict(owned));
+      // Re-read: the eviction may have taken a while; hand over only what is still here, with a fresh compare.
+      const fresh = this.ctx.snapshot();
+      const writes = moves
+        .filter((m) => this.handing(fresh.shards[m.shardId]))
+        .map((m) => {
+          const release = evicted.has(m.shardId) && fresh.shards[m.shardId]!.current === address;
+          // Served no more from here on, before the write: a pass running beside this stop must not take its echo
+          // for someone else's write. A write that fails leaves it owned in etcd and unserved, for the release pass.
+          if (release) this.ownership.released(m.shardId);
+          return shardWrite(fresh, m.shardId, release ? { target: m.to, current: '' } : { target: m.to });
+        });
+      const report = await this.ctx.writes.write(fresh, writes, { label: 'hand-over', now: clock.now() });
+      if (report === null) return 0;
+      let released = 0;
+      let revision = 0;
+      report.results.forEach((r, i) => {
+        if (r.status !== 'written') return;
+        revision = Math.max(revision, r.modRevision);
+        if (writes[i]!.before.current === address && writes[i]!.after.current === '') released++;
+      });
+      if (released > 0) metrics.released?.(released, clock.monotonic() - started);
+      return revision;
+    } finally {
+      lock?.release();
+    }
+  }
+
+  /** Waits until the snapshot has seen `revision` (the node's own writes), or the deadline. */
+  private async caughtUp(revision: number, deadline: number): Promise<void> {
+    const { clock } = this.ctx;
+    while (this.ctx.snapshot().revision < revision && clock.monotonic() < deadline) {
+      await this.ctx.waitForChange(Math.min(250, deadline - clock.monotonic()));
+    }
+  }
+
+  /** Targeted here (or owned here without a target) and not pinned: to be handed over on a stop. */
+  private handing(e: ShardEntry | undefined): e is ShardEntry {
+    const { address } = this.ctx;
+    return e !== undefined && !isPinned(e) && (e.target === address || (e.target === '' && e.current === address));
   }
 
   /** Owned here and targeted at another node: to be released. */

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { describeError, ValueTooLargeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
+import { migrationRecordAdoptAfterMs } from '../core/keyspace/migrationRecord.js';
 import { type BalancerDecisionRecord, type BalancerStatusRecord, encodeRecord } from '../core/keyspace/records.js';
 import { checkValueSize } from '../core/keyspace/valueBounds.js';
 import type { Logger } from '../core/log/logger.js';
@@ -8,13 +9,17 @@ import { leaderStep, rebalanceStateAfter, type LeaderDecision } from '../core/pl
 import type { RebalanceState, ShardWrite } from '../core/planner/plan.js';
 import type { RecoveryAction } from '../core/planner/recovery.js';
 import type { MemberSettings } from '../core/planner/settings.js';
-import { findStuck, type FirstSeen, recordRepairs, trackFirstSeen } from '../core/planner/stuck.js';
+import { findStuck, type FirstSeen, type RecordPut, recordRepairs, type StuckShard, trackFirstSeen } from '../core/planner/stuck.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
-import { MAX_TXN_OPS, type TxnCompare, type TxnOp, type TxnRequest, type TxnResult } from '../edge/etcd/client.js';
+import { isLeaseNotFound, MAX_TXN_OPS, type TxnCompare, type TxnOp, type TxnRequest, type TxnResult } from '../edge/etcd/client.js';
+import type { RenewedRecordLease } from '../edge/etcd/migrationRecordLease.js';
 import type { ShardWriteReport } from '../edge/etcd/shardWriter.js';
+import type { HistoryAppender } from '../edge/history/historyLog.js';
 import { BalancerStatusLog, decisionReason } from './balancerStatus.js';
+import { LeaderHistory } from './leaderHistory.js';
 import { type LeaderGuard, leaderGuard } from './leaderGuard.js';
 import { PassBackoff } from './passBackoff.js';
+import { historyJournal, LeaderReshard, type ReshardJournal } from './reshardLeader.js';
 import type { ShardWrites } from './shardWrites.js';
 
 /** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
@@ -40,6 +45,8 @@ export interface LeaderContext {
   readonly log: Logger;
   readonly metrics: LeaderMetrics;
   readonly writes: ShardWrites;
+  /** The lease of the migration records it writes and adopts, renewed while it leads. */
+  readonly recordLease: Pick<RenewedRecordLease, 'current' | 'acquire' | 'lost' | 'release'>;
   /** The latest cluster snapshot. */
   snapshot(): ClusterSnapshot;
   /** When the set of alive nodes last changed (the stability clock). */
@@ -48,8 +55,11 @@ export interface LeaderContext {
   txn(request: TxnRequest): Promise<TxnResult>;
   /** Puts a key under the node's lease (the balancer status). */
   putLeased(key: string, value: string): Promise<void>;
+  /** The cluster history, which records the leader's decisions (and what else a leader does, through `history`). */
+  readonly history: HistoryAppender;
   /** Asks for another lifecycle pass in `ms`. */
   passIn(ms: number): void;
+  readonly journal: ReshardJournal; // the phases of shard-count transitions (also kept in the history)
 }
 
 /**
@@ -71,9 +81,13 @@ export class LeaderRole {
   /** Stuck episodes already logged: shard -> state/target, so each is logged once. */
   private readonly stuckLogged = new Map<number, string>();
   private readonly backoff: PassBackoff;
+  private readonly reshard: LeaderReshard;
+  private readonly history: LeaderHistory;
 
   constructor(private readonly ctx: LeaderContext) {
     this.status = new BalancerStatusLog(ctx.address, ctx.settings.strategy);
+    this.history = new LeaderHistory(ctx.history, ctx.address);
+    this.reshard = new LeaderReshard({ ...ctx, journal: historyJournal(ctx.journal, this.history), stuckTimeoutMs: ctx.settings.planner.stuckTimeoutMs });
     this.backoff = new PassBackoff(LEADER_BACKOFF_MS.initial, Math.min(LEADER_BACKOFF_MS.max, ctx.settings.shardCheckIntervalMs));
   }
 
@@ -95,7 +109,7 @@ export class LeaderRole {
   async turn(): Promise<void> {
     await this.elect();
     const revision = this.revision();
-    if (this.wasLeader !== (revision !== null)) this.newTerm(revision !== null);
+    if (this.wasLeader !== (revision !== null)) await this.newTerm(revision !== null);
     if (revision === null) return;
     const { clock } = this.ctx;
     const wait = this.backoff.waitMs(clock.monotonic());
@@ -108,6 +122,7 @@ export class LeaderRole {
 
   /** Gives up leadership (CAS delete) so the others elect at once instead of waiting for the lease. */
   async resign(): Promise<void> {
+    await this.ctx.recordLease.release();
     const revision = this.revision();
     if (revision === null) return;
     this.wonRevision = 0;
@@ -131,8 +146,10 @@ export class LeaderRole {
     return snap.leader?.address === this.ctx.address ? snap.leader.modRevision : null;
   }
 
-  private newTerm(leading: boolean): void {
+  private async newTerm(leading: boolean): Promise<void> {
     this.wasLeader = leading;
+    // Its records outlive the term by the lease's TTL at most: the next leader of ours adopts those still in flight.
+    if (!leading) await this.ctx.recordLease.release();
     this.ctx.metrics.leader?.(leading);
     this.ctx.log.info(leading ? 'became leader' : 'no longer leader');
     // A new term starts clean: no stale first sightings (upstream defect 14).
@@ -140,6 +157,8 @@ export class LeaderRole {
     this.rebalanceState = 'idle';
     this.lastMovesAt = null;
     this.backoff.reset();
+    this.reshard.reset();
+    this.history.newTerm();
   }
 
   /** Upstream's CAS election: only when there is no alive leader. */
@@ -187,17 +206,30 @@ export class LeaderRole {
     this.rebalanceState = rebalanceStateAfter(decision, this.rebalanceState);
     // Logged from the snapshot the decision saw, before its writes: a recovery can change a shard's state (clearing
     // a dead owner makes it target-unclaimed) before the watch delivers it, and the episode acted on must be logged.
-    this.logStuck(snap, now);
+    const episodes = this.logStuck(snap, now);
+    this.history.stuck(episodes.began, episodes.ended, now);
+    this.reshard.observe(snap, now);
     let moves: Moves = [];
     let writes = 0;
+    let recorded = false;
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
-      const report = await this.writeShards(decision.writes, guard, now);
-      moves = written(decision.writes, report);
+      const report = await this.writeShards(decision.writes, guard, now, this.history.shardRecordOps(decision, decision.writes, now));
+      const made = writtenOf(decision.writes, report);
+      moves = movesOf(made);
       writes = moves.length;
+      recorded = report?.recorded ?? false;
+      this.history.decided(decision, made, [], decision.writes.length, recorded, now);
       if (decision.step === 'rebalance' && moves.length > 0) this.lastMovesAt = now;
       log.info(decision.text, { step: decision.step, planned: decision.writes.length, written: report?.written ?? 0 });
     } else if (decision.step === 'recover') {
-      ({ moves, writes } = await this.recover(decision.actions, guard, now));
+      ({ moves, writes, recorded } = await this.recover(decision, guard, now));
+    } else if (decision.step === 'reshard') {
+      const done = await this.reshard.execute(snap, decision.plan, guard, now);
+      [writes, moves] = [done.writes, movesOf(done.colocated)];
+      this.history.decided(decision, done.colocated, done.pairs, decision.plan.colocate.length + decision.plan.pairs.length, false, now);
+      log.info(decision.text, { step: decision.step, written: writes });
+    } else {
+      this.history.skipped(decision, now);
     }
     metrics.decision?.(decision.step === 'idle' ? 'skipped' : decision.step, decisionReason(decision));
     if (this.lastDecision === null || decisionReason(this.lastDecision) !== decisionReason(decision)) {
@@ -207,24 +239,34 @@ export class LeaderRole {
     this.status.record(decision, now, moves, writes > 0);
     writes += await this.repairRecords(this.ctx.snapshot(), guard, now);
     await this.publishStatus();
+    await this.history.flush(guard, recorded, this.ctx.clock.monotonic());
     const dueInMs = decision.step === 'idle' && decision.until !== null ? Math.max(0, decision.until - now) : null;
     return { writes, dueInMs };
   }
 
-  private async recover(actions: readonly RecoveryAction[], guard: LeaderGuard, now: number): Promise<{ moves: Moves; writes: number }> {
+  private async recover(
+    decision: Extract<LeaderDecision, { step: 'recover' }>,
+    guard: LeaderGuard,
+    now: number,
+  ): Promise<{ moves: Moves; writes: number; recorded: boolean }> {
     const writes: ShardWrite[] = [];
-    let requests = 0;
-    for (const action of actions) {
+    const requested: number[] = [];
+    const asks = decision.actions.some((a) => a.kind === 'request-release');
+    for (const action of decision.actions) {
       this.ctx.metrics.intervention?.(action.kind, this.ctx.snapshot().shards[action.shardId]?.target ?? '');
       this.ctx.log.error(`stuck shard recovery: ${action.text}`, { shard: action.shardId, action: action.kind });
       if (action.kind === 'request-release') {
-        if (await this.requestRelease(action, guard)) requests++;
+        if (await this.requestRelease(action, guard)) requested.push(action.shardId);
       } else if (action.kind === 'retarget' || action.kind === 'clear-owner' || action.kind === 'cancel') {
         writes.push(action.write);
       }
     }
-    const moves = written(writes, await this.writeShards(writes, guard, now));
-    return { moves, writes: moves.length + requests };
+    // Release requests are written apart: then the entry cannot ride in the shard transaction.
+    const report = await this.writeShards(writes, guard, now, asks ? undefined : this.history.shardRecordOps(decision, writes, now));
+    const made = writtenOf(writes, report);
+    const recorded = report?.recorded ?? false;
+    this.history.decided(decision, made, requested, writes.length + decision.actions.filter((a) => a.kind === 'request-release').length, recorded, now);
+    return { moves: movesOf(made), writes: made.length + requested.length, recorded };
   }
 
   /** Asks a live owner to release: puts `<prefix>/release-request/<id>`, guarded; true when written. */
@@ -248,20 +290,34 @@ export class LeaderRole {
   }
 
   /** Writes planned shard changes under the guard; a failed guard ends the term this node believed it had. */
-  private async writeShards(writes: readonly ShardWrite[], guard: LeaderGuard, now: number): Promise<ShardWriteReport | null> {
-    const report = await this.ctx.writes.write(this.ctx.snapshot(), writes, { label: 'leader', now, guard });
+  private async writeShards(
+    writes: readonly ShardWrite[],
+    guard: LeaderGuard,
+    now: number,
+    recordOps?: (shardIds: readonly number[]) => readonly TxnOp[],
+  ): Promise<ShardWriteReport | null> {
+    const report = await this.ctx.writes.write(this.ctx.snapshot(), writes, {
+      label: 'leader',
+      now,
+      guard,
+      recordLease: this.ctx.recordLease,
+      ...(recordOps ? { recordOps } : {}),
+    });
     if (report !== null && report.guardFailure !== null) this.wonRevision = 0;
     return report;
   }
 
-  private logStuck(snap: ClusterSnapshot, now: number): void {
+  /** Logs each stuck episode once; returns the episodes that began and the shards whose episode ended. */
+  private logStuck(snap: ClusterSnapshot, now: number): { began: StuckShard[]; ended: number[] } {
     const stuck = findStuck(snap, this.firstSeen, now, this.ctx.settings.planner.stuckTimeoutMs);
     const seen = new Set<number>();
+    const began: StuckShard[] = [];
     for (const s of stuck) {
       seen.add(s.shardId);
       const episode = `${s.state}/${s.target}/${s.current}`;
       if (this.stuckLogged.get(s.shardId) === episode) continue;
       this.stuckLogged.set(s.shardId, episode);
+      began.push(s);
       this.ctx.metrics.stuckDetected?.(s.state);
       this.ctx.log.error('stuck migration', {
         shard: s.shardId,
@@ -272,18 +328,20 @@ export class LeaderRole {
         reason: s.reason,
       });
     }
-    for (const id of this.stuckLogged.keys()) if (!seen.has(id)) this.stuckLogged.delete(id);
+    const ended = [...this.stuckLogged.keys()].filter((id) => !seen.has(id));
+    for (const id of ended) this.stuckLogged.delete(id);
+    return { began, ended };
   }
 
   /**
-   * Backfills migration records (moves written by upstream nodes or by hand) and deletes obsolete records, guarded.
-   * Advisory records: one guarded batch per pass (within etcd's 128 compares) is enough; a lost compare is retried
-   * on a later pass.
+   * Backfills migration records (moves written by upstream nodes or by hand), adopts the records of migrations in
+   * flight that other writers put under their own leases, and deletes obsolete records, guarded. Advisory records:
+   * one guarded batch per pass (within etcd's 128 compares) is enough; a lost compare is retried on a later pass.
    */
   private async repairRecords(snap: ClusterSnapshot, guard: LeaderGuard, now: number): Promise<number> {
     const batch: RecordRepair[] = [];
     let compares = 1;
-    for (const o of this.recordRepairOps(snap, now)) {
+    for (const o of await this.recordRepairOps(snap, now)) {
       if (compares + o.compares.length > MAX_TXN_OPS) break;
       batch.push(o);
       compares += o.compares.length;
@@ -295,6 +353,8 @@ export class LeaderRole {
       if (res.succeeded) return batch.length;
       this.ctx.writes.healFromTxn(compared.map((c) => c.key), res);
     } catch (err) {
+      const lease = batch.map((b) => b.op).find((op) => op.type === 'put')?.lease;
+      if (lease !== undefined && isLeaseNotFound(err)) this.ctx.recordLease.lost(lease);
       this.ctx.log.debug('record repair failed; retried on a later pass', { err: describeError(err) });
     }
     return 0;
@@ -305,11 +365,13 @@ export class LeaderRole {
    * would cost two writes (the record, then its deletion) and a pass on every node, racing the move itself. So a
    * record is backfilled only for a migration seen for a while (dated from its first sighting), and only while the
    * shard still holds the value it was seen with, so no record is ever written for a migration that already ended.
+   * Backfilled and adopted records go under the leader's lease; without one (etcd refused it), only deletions.
    */
-  private recordRepairOps(snap: ClusterSnapshot, now: number): RecordRepair[] {
-    const { keys, log } = this.ctx;
-    const repairs = recordRepairs(snap, this.firstSeen, now);
-    const settleMs = Math.min(BACKFILL_AFTER_MS, this.ctx.settings.planner.stuckTimeoutMs / 4);
+  private async recordRepairOps(snap: ClusterSnapshot, now: number): Promise<RecordRepair[]> {
+    const { keys, log, recordLease } = this.ctx;
+    const { stuckTimeoutMs } = this.ctx.settings.planner;
+    const repairs = recordRepairs(snap, this.firstSeen, now, { own: recordLease.current, adoptAfterMs: migrationRecordAdoptAfterMs(stuckTimeoutMs) });
+    const settleMs = Math.min(BACKFILL_AFTER_MS, stuckTimeoutMs / 4);
     const fits = (key: string, value: string): boolean => {
       try {
         checkValueSize(keys, key, value);
@@ -319,16 +381,15 @@ export class LeaderRole {
         return false;
       }
     };
+    const puts = [...repairs.backfill.filter((b) => now - b.record.since >= settleMs), ...repairs.adopt].filter((p) =>
+      fits(keys.migration(p.shardId), encodeRecord(p.record)),
+    );
+    const lease = puts.length === 0 ? null : await recordLease.acquire().catch((err: unknown) => {
+      log.debug('no lease for migration records; records repaired on a later pass', { err: describeError(err) });
+      return null;
+    });
     return [
-      ...repairs.backfill
-        .filter((b) => now - b.record.since >= settleMs && fits(keys.migration(b.shardId), encodeRecord(b.record)))
-        .map((b) => ({
-          compares: [
-            { key: keys.migration(b.shardId), modRevision: b.expectedModRevision },
-            { key: keys.shard(b.shardId), modRevision: snap.shards[b.shardId]?.modRevision ?? 0 },
-          ],
-          op: { type: 'put' as const, key: keys.migration(b.shardId), value: encodeRecord(b.record) },
-        })),
+      ...(lease === null ? [] : puts.map((p) => this.recordPut(snap, p, lease))),
       ...repairs.obsoleteMigrations.map((m) => ({
         compares: [{ key: keys.migration(m.shardId), modRevision: m.modRevision }],
         op: { type: 'delete' as const, key: keys.migration(m.shardId) },
@@ -338,6 +399,18 @@ export class LeaderRole {
         op: { type: 'delete' as const, key: keys.releaseRequest(m.shardId) },
       })),
     ];
+  }
+
+  /** A record put under `lease`, while the record and the shard still hold the values it was planned on. */
+  private recordPut(snap: ClusterSnapshot, p: RecordPut, lease: string): RecordRepair {
+    const { keys } = this.ctx;
+    return {
+      compares: [
+        { key: keys.migration(p.shardId), modRevision: p.expectedModRevision },
+        { key: keys.shard(p.shardId), modRevision: snap.shards[p.shardId]?.modRevision ?? 0 },
+      ],
+      op: { type: 'put', key: keys.migration(p.shardId), value: encodeRecord(p.record), lease },
+    };
   }
 
   private async publishStatus(): Promise<void> {
@@ -366,9 +439,12 @@ interface RecordRepair {
   readonly op: TxnOp;
 }
 
-/** The moves of the planned writes that were written. */
-function written(writes: readonly ShardWrite[], report: ShardWriteReport | null): Moves {
-  return writes
-    .filter((_, i) => report?.results[i]?.status === 'written')
-    .map((w) => ({ shard: w.shardId, from: w.before.target, to: w.after.target }));
+/** The planned writes that were written. */
+function writtenOf(writes: readonly ShardWrite[], report: ShardWriteReport | null): ShardWrite[] {
+  return writes.filter((_, i) => report?.results[i]?.status === 'written');
+}
+
+/** Shard moves as the balancer status lists them. */
+function movesOf(writes: readonly ShardWrite[]): Moves {
+  return writes.map((w) => ({ shard: w.shardId, from: w.before.target, to: w.after.target }));
 }

@@ -4,7 +4,8 @@ import type { Logger } from '../core/log/logger.js';
 import type { ShardWrite } from '../core/planner/plan.js';
 import type { ClusterSnapshot, KvEvent } from '../core/snapshot/snapshot.js';
 import type { TxnResult } from '../edge/etcd/client.js';
-import { migrationRecordTxnOps, type ShardWriteReport, type ShardWriter } from '../edge/etcd/shardWriter.js';
+import { type MigrationRecordLease, writeShardsWithRecords } from '../edge/etcd/migrationRecordLease.js';
+import type { ShardWriteOptions, ShardWriteReport, ShardWriter } from '../edge/etcd/shardWriter.js';
 import type { ClusterWatcher } from '../edge/etcd/watcher.js';
 import type { LeaderGuard } from './leaderGuard.js';
 
@@ -15,6 +16,10 @@ export interface PlannedWriteOptions {
   readonly now: number;
   /** The leader's writes carry its guard; a failed guard leaves them unwritten (`report.guardFailure`). */
   readonly guard?: LeaderGuard;
+  /** Ops recording the writes (a history entry), in their transaction when it is one (ShardWriteOptions.recordOps). */
+  readonly recordOps?: ShardWriteOptions['recordOps'];
+  /** The lease the migration records go under: the leader's own; by default the writes' own, which nobody renews. */
+  readonly recordLease?: MigrationRecordLease;
 }
 
 /**
@@ -24,7 +29,8 @@ export interface PlannedWriteOptions {
 export interface ShardWrites {
   /**
    * Writes shard changes planned against `snap`, each with its `<prefix>/migration/<id>` op (`migrationRecordOp`) in
-   * the same transaction; logs problems and heals lost compares. Null when there is nothing to write.
+   * the same transaction, a put under a lease (`recordLease`); logs problems and heals lost compares. Null when there
+   * is nothing to write.
    */
   write(snap: ClusterSnapshot, writes: readonly ShardWrite[], options: PlannedWriteOptions): Promise<ShardWriteReport | null>;
   /** Heals the snapshot from a lost record CAS whose failure branch read `keys`. */
@@ -37,6 +43,8 @@ export class MemberShardWrites implements ShardWrites {
     private readonly keys: Keyspace,
     private readonly writer: Pick<ShardWriter, 'write'>,
     private readonly watcher: Pick<ClusterWatcher, 'heal'>,
+    /** The lease of records written without a `recordLease`: one per write, expiring after the stuck timeout. */
+    private readonly recordLease: MigrationRecordLease,
     private readonly log: Logger,
   ) {}
 
@@ -46,9 +54,13 @@ export class MemberShardWrites implements ShardWrites {
       shardId: w.shardId,
       expectedModRevision: w.expectedModRevision,
       value: w.after,
-      alsoOps: migrationRecordTxnOps(this.keys, w.shardId, migrationRecordOp(w.before, w.after, snap.migrations.get(w.shardId), options.now)),
+      record: migrationRecordOp(w.before, w.after, snap.migrations.get(w.shardId), options.now),
     }));
-    const report = await this.writer.write(changes, options.guard === undefined ? {} : { guard: [options.guard] });
+    const leases = options.recordLease ?? this.recordLease;
+    const report = await writeShardsWithRecords(this.writer, this.keys, changes, leases, this.log, {
+      ...(options.guard === undefined ? {} : { guard: [options.guard] }),
+      ...(options.recordOps === undefined ? {} : { recordOps: options.recordOps }),
+    });
     this.logProblems(report, options.label);
     this.healConflicts(report);
     return report;

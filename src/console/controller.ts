@@ -1,6 +1,6 @@
 /**
- * The console's state holder between the edges (etcd watcher, metrics scraper, cluster operations) and the Ink
- * components. Inputs only mark what changed and request a frame; the frame scheduler turns any number of them into
+ * The console's state holder between the edges (etcd watcher, history feed, metrics scraper, cluster operations) and
+ * the Ink components. Inputs only mark what changed and request a frame; the frame scheduler turns any number of them into
  * one rebuild and one commit per frame, at a capped rate. The data model is rebuilt only when its inputs changed
  * (or once a second, for ages and countdowns), never while the screen is frozen (`Z`).
  */
@@ -12,7 +12,10 @@ import { type OperationPlan, type OperationRequest, planOperation } from '../cor
 import { balancerOutlook, type BalancerOutlook } from '../core/operations/outlook.js';
 import type { OperationResult } from '../core/operations/result.js';
 import { Sightings } from '../core/planner/sightings.js';
-import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
+import { HistoryTimeline, type HistoryUpdate, observedMoves } from '../core/history/timeline.js';
+import { Keyspace } from '../core/keyspace/keys.js';
+import { isUpstreamNode } from '../core/planner/upstream.js';
+import { type ClusterChange, type ClusterSnapshot, leaderAddress } from '../core/snapshot/snapshot.js';
 import { type BalancerInput, buildClusterView, type ClusterView, type NodeMetrics, type ViewInput } from '../core/view/index.js';
 import type { WatcherEvent, WatcherStatus } from '../edge/etcd/watcher.js';
 import { FrameScheduler, type FrameTimer, realFrameTimer } from './frameScheduler.js';
@@ -20,6 +23,7 @@ import { keyName, typedKeys } from './keys.js';
 import { buildFrame, type Frame } from './model/frame.js';
 import type { Connection, MetricsSource } from './model/header.js';
 import { describeResult, nothingToDoText, planFailureText } from './model/writes.js';
+import type { HistoryView } from './model/rebalancePane.js';
 import { type Effect, initialUi, type PendingWrite, reduceKey, type UiState, withOverlay, withStatus } from './model/ui.js';
 import type { Theme } from './theme.js';
 
@@ -59,6 +63,9 @@ const HINT_LIMIT_SHARE = 0.25;
 /** How long a view is reused without new input before ages and countdowns are refreshed. */
 const AGE_REFRESH_MS = 1000;
 
+/** History entries the console keeps (the newest); `goverse-top history` reads them all. */
+export const CONSOLE_HISTORY_LIMIT = 1000;
+
 export class ConsoleController {
   private ui: UiState;
   private snapshot: ClusterSnapshot;
@@ -79,6 +86,10 @@ export class ConsoleController {
   private view: ClusterView;
   private viewAt: number;
   private dataDirty = false;
+  /** The history as the feed delivers it, and as the screen shows it (a copy taken when not frozen). */
+  private readonly timeline: HistoryTimeline;
+  private history: HistoryView = { entries: [], malformed: 0 };
+  private historyDirty = false;
   private size: { cols: number; rows: number };
   private current: Frame;
   private readonly listeners = new Set<() => void>();
@@ -92,6 +103,7 @@ export class ConsoleController {
     this.size = { ...options.size };
     this.viewAt = options.clock.now();
     this.sightings.restart(this.snapshot, this.viewAt);
+    this.timeline = new HistoryTimeline(new Keyspace(this.snapshot.prefix), CONSOLE_HISTORY_LIMIT);
     this.view = this.buildView(this.viewAt, undefined);
     this.current = this.compose();
     this.scheduler = new FrameScheduler(1000 / options.maxFps.data, 1000 / options.maxFps.input, () => this.frame(), options.timer ?? realFrameTimer);
@@ -126,10 +138,18 @@ export class ConsoleController {
       this.snapshot = event.snapshot;
       const now = this.options.clock.now();
       if (event.cause === 'initial') this.sightings.restart(event.snapshot, now);
+      else this.observeMoves(event.snapshot, event.changes, now);
       this.noteChangedShards(event);
       this.sightings.observe(event.changes, now);
       this.dataDirty = true;
     }
+    this.request();
+  }
+
+  /** The history feed's list and events: decoded once here, shown from the next frame. */
+  onHistory(update: HistoryUpdate): void {
+    this.timeline.apply(update);
+    this.historyDirty = true;
     this.request();
   }
 
@@ -202,6 +222,10 @@ export class ConsoleController {
       this.viewAt = now;
       this.dataDirty = false;
     }
+    if (this.historyDirty && !this.ui.frozen) {
+      this.history = { entries: [...this.timeline.entries], malformed: this.timeline.malformed.size };
+      this.historyDirty = false;
+    }
     this.current = this.compose();
     for (const l of this.listeners) l();
   }
@@ -235,6 +259,7 @@ export class ConsoleController {
       cols: this.size.cols,
       rows: this.size.rows,
       theme: this.options.theme,
+      history: this.history,
       readOnlyReason: this.options.readOnlyReason,
       readsKeys: this.options.readsKeys ?? true,
       metricsSource: this.metricsSource,
@@ -243,6 +268,19 @@ export class ConsoleController {
 
   private connection(): Connection {
     return { endpoints: this.options.endpoints, status: this.status, reconnects: this.reconnects };
+  }
+
+  /**
+   * An upstream leader records no history: the moves the console sees while it runs are shown, marked observed
+   * (never stored, so another terminal does not see them).
+   */
+  private observeMoves(snapshot: ClusterSnapshot, changes: readonly ClusterChange[], now: number): void {
+    const leader = leaderAddress(snapshot.leader);
+    if (leader === null || !isUpstreamNode(snapshot, leader)) return;
+    const moves = observedMoves(changes);
+    if (moves.length === 0) return;
+    this.timeline.observe({ at: now, actor: leader, source: 'observed', action: 'move', moves, reason: `${moves.length} shards got a new target`, outcome: 'observed' });
+    this.historyDirty = true;
   }
 
   private setUi(ui: UiState): void {

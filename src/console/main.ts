@@ -5,19 +5,24 @@
  */
 import { systemClock } from '../core/clock.js';
 import type { GoverseConfig } from '../core/config/settings.js';
+import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
+import type { ConfigError } from '../core/errors.js';
+import { type ConfiguredShardCount, configuredCountProblem } from '../core/snapshot/layout.js';
 import { emptySnapshot } from '../core/snapshot/snapshot.js';
 import { parseMetricsSources } from '../core/view/index.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { sleep } from '../edge/timing.js';
-import { ClusterWatcher } from '../edge/etcd/watcher.js';
+import { ClusterWatcher, type WatcherListener } from '../edge/etcd/watcher.js';
 import { PrometheusPoller } from '../edge/http/prometheus.js';
 import { ScrapeScheduler } from '../edge/http/scrapeScheduler.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
+import { HistoryFeed } from '../edge/history/historyFeed.js';
+import { HistoryLog } from '../edge/history/historyLog.js';
 import { ConsoleController } from './controller.js';
 import { HeapGuard, loadInk } from './inkPatches/index.js';
 import { copyToClipboard, enterTerminal } from './terminal.js';
@@ -32,6 +37,8 @@ export interface ConsoleContext {
   readonly logger: Logger;
   /** Who acts, recorded in records (`user@host`). */
   readonly actor: string;
+  /** The configured shard count and whether it was explicit (checked against the cluster's record). */
+  readonly shardCount: ConfiguredShardCount;
 }
 
 export interface ConsoleIo {
@@ -51,6 +58,24 @@ const CLOSE_GRACE_MS = 2000;
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/**
+ * Feeds the controller the watcher's events. As for every other command, an explicit shard count that disagrees with
+ * the cluster's record ends the console (exit 2): the map and every shard list would be wrong.
+ */
+function watcherFeed(ctl: ConsoleController, shardCount: ConfiguredShardCount, refuse: (err: ConfigError) => void): WatcherListener {
+  let refused = false;
+  return (event) => {
+    if (event.type === 'snapshot' && event.cause === 'initial') {
+      const problem = configuredCountProblem(event.snapshot, shardCount);
+      if (problem !== null) {
+        refused = true;
+        refuse(problem);
+      }
+    }
+    if (!refused) ctl.onWatcherEvent(event);
+  };
+}
+
 /** Runs the console until quit; returns the exit code. */
 export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): Promise<number> {
   const { config, logger } = ctx;
@@ -66,10 +91,12 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   stdout.write(`goverse-top: connecting to ${config.etcdEndpoints.join(', ')}…\u001b[H`);
   let client: EtcdClient | undefined;
   let watcher: ClusterWatcher | undefined;
+  let feed: HistoryFeed | undefined;
   let controller: ConsoleController | undefined;
   let scrapes: { stop(): Promise<void> } | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let app: { unmount(): void } | undefined;
+  let refused: ConfigError | null = null;
   let quit: () => void = () => {};
   const quitting = new Promise<void>((resolve) => (quit = resolve));
   const onSignal = (): void => quit();
@@ -92,7 +119,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       balancer: { strategy: config.rebalanceStrategy, settings: plannerSettingsFromConfig(config) },
       theme: createTheme(wantsColor(config.noColor, true)),
       clock: systemClock,
-      writer: readOnlyReason === null ? new ClusterOperations({ client, keys: ctx.keys, retry: shardWriteRetryFromConfig(config), logger }) : null,
+      writer: readOnlyReason === null ? operations(ctx, client) : null,
       readOnlyReason,
       readsKeys: stdin.isTTY === true,
       by: ctx.actor,
@@ -104,15 +131,13 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       logger,
     });
     controller = ctl;
-    watcher.subscribe((event) => ctl.onWatcherEvent(event));
+    watcher.subscribe(watcherFeed(ctl, ctx.shardCount, (err) => ((refused = err), quit())));
     // start() settles on the first load or on stop; until then the header shows the connection's state.
     watcher.start().catch(() => undefined);
+    (feed = new HistoryFeed({ client, keys: ctx.keys, logger, onUpdate: (update) => ctl.onHistory(update) })).start().catch(() => undefined);
     scrapes = startMetrics(config, ctl, logger);
     const heap = new HeapGuard();
-    ticker = setInterval(() => {
-      ctl.tick();
-      heap.check();
-    }, 1000);
+    ticker = setInterval(() => (ctl.tick(), heap.check()), 1000);
     const ink = await inkLoaded;
     app = ink.render(ink.element(ctl), { stdout, stdin, stderr: io.stderr, exitOnCtrlC: false, patchConsole: false, maxFps: MAX_FPS.input });
     await quitting;
@@ -125,9 +150,10 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     stdout.off('resize', onResize);
     terminal.restore();
     for (const s of SIGNALS) process.off(s, onSignal);
-    await closeConnections(Promise.all([scrapes?.stop(), watcher?.stop()]).then(() => client?.close()), logger);
+    await closeConnections(Promise.all([scrapes?.stop(), watcher?.stop(), feed?.stop()]).then(() => client?.close()), logger);
     process.off('unhandledRejection', onRejection);
   }
+  if (refused !== null) throw refused;
   return 0;
 }
 
@@ -166,6 +192,20 @@ function startMetrics(config: GoverseConfig, ctl: ConsoleController, logger: Log
   });
   scheduler.start();
   return scheduler;
+}
+
+/** The console's writes, recorded in the cluster history as its operator's. */
+function operations(ctx: ConsoleContext, client: EtcdClient): ClusterOperations {
+  const { keys, config, logger } = ctx;
+  const log = new HistoryLog({ client, keys, bounds: historyBoundsFromConfig(config), clock: systemClock, logger });
+  return new ClusterOperations({
+    client,
+    keys,
+    stuckTimeoutMs: config.stuckTimeout,
+    retry: shardWriteRetryFromConfig(config),
+    logger,
+    history: { log, who: { actor: ctx.actor, source: 'console' } },
+  });
 }
 
 /** Waits for `closing`, bounded: a quit must never hang on an etcd or a node that stopped answering. */

@@ -1,24 +1,27 @@
 import { createWriteStream } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { flagDefinitions, flagsFromOptions } from '../core/config/flags.js';
-import { loadConfigFile } from '../edge/config/loadConfigFile.js';
-import { withPasswordFile } from '../edge/config/passwordFile.js';
-import { resolveConfig } from '../core/config/resolve.js';
+import { explicitSource } from '../core/config/resolve.js';
 import { describeError, GoverseError } from '../core/errors.js';
 import { createLogger, streamSink } from '../core/log/logger.js';
 import { printable, printableLines } from '../core/text/printable.js';
 import { VERSION } from '../version.js';
+import { runDbCommand } from './dbCommand.js';
 import { GoverseNode } from './node.js';
+import { loadNodeConfig, withNodeSettings } from './nodeConfig.js';
 
-/** Exit codes: 0 clean stop, 1 runtime failure, 2 bad flags or configuration. */
+/**
+ * Exit codes: 0 clean stop, 1 runtime failure, 2 bad flags or configuration. `goverse-node db ...` is the schema tool
+ * of the PostgreSQL object store (dbCommand.ts).
+ */
 async function main(argv: readonly string[]): Promise<number> {
-  const program = new Command('goverse-node')
-    .description('A Goverse cluster node: hosts virtual objects in the shards it owns')
-    .version(VERSION)
-    .option('--config <file>', 'YAML configuration file (upstream format; env GOVERSE_CONFIG)')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const f of flagDefinitions('node')) program.option(f.flags, f.description);
+  if (argv[0] === 'db') return runDbCommand(argv.slice(1));
+  const program = withNodeSettings(
+    new Command('goverse-node')
+      .description('A Goverse cluster node: hosts virtual objects in the shards it owns (`goverse-node db --help`: the PostgreSQL schema tool)')
+      .version(VERSION)
+      .exitOverride()
+      .configureOutput({ writeErr: (s) => process.stderr.write(s) }),
+  );
   try {
     program.parse(argv, { from: 'user' });
   } catch (err) {
@@ -27,16 +30,13 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const opts = program.opts<Record<string, unknown>>();
   let resolved;
-  let config;
   try {
-    const path = (opts.config as string | undefined) ?? process.env.GOVERSE_CONFIG;
-    const file = path === undefined || path === '' ? undefined : await loadConfigFile(path);
-    resolved = resolveConfig({ scope: 'node', env: process.env, flags: flagsFromOptions(opts, 'node'), ...(file ? { file } : {}) });
-    config = await withPasswordFile(resolved.config);
+    resolved = await loadNodeConfig(opts, process.env);
   } catch (err) {
     process.stderr.write(`goverse-node: ${printable(describeError(err))}\n`);
     return 2;
   }
+  const { config } = resolved;
   const sink = streamSink(config.logFile === '' ? process.stderr : createWriteStream(config.logFile, { flags: 'a', mode: 0o600 }));
   const logger = createLogger(sink, config.logLevel, { pid: process.pid });
   for (const w of resolved.warnings) logger.warn(`config: ${w}`);
@@ -47,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', early);
   process.once('SIGINT', early);
   try {
-    node = await GoverseNode.start(config, logger);
+    node = await GoverseNode.start(config, logger, { explicitShards: explicitSource('numShards', resolved.sources) });
   } catch (err) {
     logger.error('goverse-node failed to start', { err });
     process.stderr.write(`goverse-node: failed to start: ${printable(describeError(err))}\n`);

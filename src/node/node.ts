@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ClusterMember, type StopReport } from '../cluster/member.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
+import { HistoryLog } from '../edge/history/historyLog.js';
 import { ShardLock } from '../cluster/shardLock.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost, isWildcardHost, splitHostPort } from '../core/config/addresses.js';
@@ -9,6 +10,9 @@ import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { memberSettingsFromConfig } from '../core/planner/settings.js';
+import { type ObjectPlacement, shardOfObject } from '../core/sharding/objectId.js';
+import { placeInSnapshot, servingShardIn } from '../core/snapshot/layout.js';
+import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { BodyBudget } from '../edge/http/bodyBudget.js';
@@ -26,9 +30,9 @@ import type { LifecycleSink } from './objects/lifecycleLog.js';
 import { LifecycleLogFile } from './objects/lifecycleLogFile.js';
 import { ObjectHost } from './objects/objectHost.js';
 import { ObjectRegistry } from './objects/registry.js';
-import { openObjectDatabase } from './objectDatabase.js';
+import { LocalStoreNotice } from './localStoreNotice.js';
+import { type ObjectDatabase, openObjectDatabase } from './objectDatabase.js';
 import { MonitoredObjectStore } from './persistence/monitoredObjectStore.js';
-import type { ObjectStore } from './persistence/objectStore.js';
 import { nodeReadiness, type NodeReadiness } from './readiness.js';
 import { type StartHooks, StartedSteps, type StartStep } from './startup.js';
 
@@ -50,7 +54,7 @@ class NodeParts {
   readonly apiRouter = new Router();
   readonly opsRouter = new Router();
   /** object database */
-  database!: ObjectStore;
+  database!: ObjectDatabase;
   /** object API server */
   api!: RunningServer;
   address!: string;
@@ -74,11 +78,14 @@ class NodeParts {
   unsubscribe: (() => void) | null = null;
   /** upstream notice */
   stopNotice: (() => void) | null = null;
+  /** store notice */
+  stopStoreNotice: (() => void) | null = null;
 
   constructor(
     readonly config: GoverseConfig,
     readonly logger: Logger,
     readonly clock: Clock,
+    readonly explicitShards: string | null,
   ) {
     this.keys = new Keyspace(config.etcdPrefix);
     this.limits = { maxConnections: config.maxConnections };
@@ -98,7 +105,7 @@ const STEPS = {
     start: async () => {
       p.database = await openObjectDatabase(p.config, p.logger, p.clock);
     },
-    stop: () => (p.store ?? p.database).close(),
+    stop: () => (p.store ?? p.database.store).close(),
   }),
   'object API server': (p) => ({
     start: async () => {
@@ -167,6 +174,17 @@ const STEPS = {
     },
     stop: () => p.stopNotice?.(),
   }),
+  'store notice': (p) => ({
+    start: () => {
+      if (p.database.kind !== 'sqlite') return;
+      const notice = new LocalStoreNotice(p.address, p.database.location, p.log);
+      p.stopStoreNotice = p.member.watcher.subscribe((ev) => {
+        if (ev.type === 'snapshot') notice.observe(ev.snapshot);
+      });
+      notice.observe(p.member.snapshot);
+    },
+    stop: () => p.stopStoreNotice?.(),
+  }),
 } satisfies Record<string, (p: NodeParts) => StepActions>;
 
 export type NodeStartStep = keyof typeof STEPS;
@@ -176,12 +194,14 @@ export const NODE_START_STEPS = Object.keys(STEPS) as NodeStartStep[];
 
 export interface NodeStartOptions {
   readonly clock?: Clock;
+  /** Where an explicit `numShards` came from (`flag --num-shards`...): it must agree with the cluster's record. */
+  readonly explicitShards?: string | null;
   /** Test seam: a failure thrown here fails start-up at that step. */
   readonly hooks?: StartHooks<NodeStartStep>;
 }
 
 /**
- * One goverse-node: the cluster member, the objects it hosts with their SQLite store, the object API, the
+ * One goverse-node: the cluster member, the objects it hosts with their store (SQLite or PostgreSQL), the object API, the
  * operations endpoints, the admin API and the load reporter, started as ordered steps (NODE_START_STEPS) and stopped
  * in reverse. A step that fails stops the ones started before it, so a failed start leaves nothing running.
  */
@@ -223,7 +243,7 @@ export class GoverseNode {
 
   static async start(config: GoverseConfig, logger: Logger, options: NodeStartOptions = {}): Promise<GoverseNode> {
     const clock = options.clock ?? systemClock;
-    const parts = new NodeParts(config, logger, clock);
+    const parts = new NodeParts(config, logger, clock, options.explicitShards ?? null);
     const steps = await StartedSteps.start<NodeStartStep, NodeStop>(
       NODE_START_STEPS.map((name) => ({ name, ...STEPS[name](parts) })),
       {
@@ -258,7 +278,7 @@ export class GoverseNode {
 /** The object store, the shard lock, the cluster member and the object host, wired to each other and to the routes. */
 function makeObjects(p: NodeParts): void {
   const { config, clock, log, metrics, address, ops } = p;
-  const store = new MonitoredObjectStore(p.database, {
+  const store = new MonitoredObjectStore(p.database.store, {
     logger: log,
     clock,
     onError: (op, code) => metrics.persistenceErrors.inc({ op, code }),
@@ -290,15 +310,19 @@ function makeObjects(p: NodeParts): void {
     clock,
     logger: log,
     metrics: metrics.member,
+    shardCount: { count: config.numShards, explicit: p.explicitShards },
   });
   p.member = member;
+  // A split makes more shard IDs valid: the lock grows with the layout before any call can name them.
+  member.watcher.subscribe((ev) => ev.type === 'snapshot' && lock.grow(ev.snapshot.numShards));
+  const place = (id: string): ObjectPlacement => placeInSnapshot(member.snapshot, id);
   const registry = new ObjectRegistry();
   registerBuiltinTypes(registry, { keyValue: { maxBytes: config.keyValueMaxBytes } });
   const host = new ObjectHost({
     registry,
     store,
     events: p.events,
-    numShards: config.numShards,
+    place,
     clock,
     logger: log,
     gate: {
@@ -322,7 +346,7 @@ function makeObjects(p: NodeParts): void {
     {
       host,
       metrics,
-      numShards: config.numShards,
+      place,
       clock,
       timeouts: { callMs: config.defaultCallTimeout, createMs: config.defaultCreateTimeout, deleteMs: config.defaultDeleteTimeout },
       bodies: p.bodies,
@@ -336,7 +360,18 @@ function makeObjects(p: NodeParts): void {
 async function startAdmin(p: NodeParts): Promise<void> {
   const { config, log, member, address } = p;
   if (config.adminToken === '') return;
-  const operations = new ClusterOperations({ client: p.client, keys: p.keys, retry: shardWriteRetryFromConfig(config), logger: log, metrics: p.metrics.member.writer });
+  const by = `admin@${address}`;
+  const history = new HistoryLog({ client: p.client, keys: p.keys, bounds: historyBoundsFromConfig(config), clock: p.clock, logger: log });
+  const operations = new ClusterOperations({
+    client: p.client,
+    keys: p.keys,
+    stuckTimeoutMs: config.stuckTimeout,
+    retry: shardWriteRetryFromConfig(config),
+    logger: log,
+    metrics: p.metrics.member.writer,
+    history: { log: history, who: { actor: by, source: 'admin-api' } },
+    clock: p.clock,
+  });
   p.admin = await startServer(
     config.adminListen,
     adminRouter({
@@ -345,7 +380,7 @@ async function startAdmin(p: NodeParts): Promise<void> {
       operations,
       snapshot: () => member.snapshot,
       clock: p.clock,
-      by: `admin@${address}`,
+      by,
       maxPauseMs: config.maxPause,
     }),
     log,
@@ -361,15 +396,8 @@ function startAutoLoader(p: NodeParts): void {
   const autoLoader = new AutoLoader({
     entries: config.autoLoadObjects,
     self: address,
-    numShards: config.numShards,
-    served: () => {
-      const served = new Map<number, number>();
-      for (let id = 0; id < config.numShards; id++) {
-        const epoch = member.shardEpoch(id);
-        if (epoch !== null) served.set(id, epoch);
-      }
-      return served;
-    },
+    shardOf: (id) => servingShardIn(member.snapshot, shardOfObject(id, member.snapshot.numShards)),
+    served: () => member.servedEpochs(),
     nodeEpoch: () => member.nodeEpoch(),
     create: (type, id) => host.create(type, id),
     logger: p.log,

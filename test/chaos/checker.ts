@@ -8,10 +8,12 @@
  * - pinned shards never moved except by an operator's write;
  * - every shard ends owned by an alive node (target = current);
  * - every fault recovered within its bound;
- * - under hostile writes the cluster wrote at most HOSTILE_WRITE_BOUND keys a second (load reports aside).
+ * - under hostile writes the cluster wrote at most HOSTILE_WRITE_BOUND keys a second (load reports aside);
+ * - the cluster history stayed within its bounds (historyBound.ts).
  * Each violation carries a readable history: the events around it, relative to the run's start.
  */
 import { isPinned, parseShardValue, type ShardValue } from '../../src/core/keyspace/shardValue.js';
+import { checkHistoryBound } from './historyBound.js';
 import type { ChaosHistory, FaultRecord, HostileEpisode, Incarnation, IncrementRecord, LifecycleEvent, ShardChange } from './history.js';
 
 export type ViolationKind =
@@ -24,7 +26,8 @@ export type ViolationKind =
   | 'final-owner'
   | 'recovery-bound'
   | 'not-recovered'
-  | 'write-rate';
+  | 'write-rate'
+  | 'history-bound';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -48,6 +51,7 @@ export function checkHistory(h: ChaosHistory): Violation[] {
     ...checkFinalOwners(h),
     ...checkRecovery(h, timeline),
     ...checkWriteRate(h, timeline),
+    ...checkHistoryBound(h.clusterHistory),
   ];
 }
 
@@ -222,6 +226,7 @@ function checkPins(h: ChaosHistory, timeline: Timeline): Violation[] {
       if (found >= MAX_PER_SUBJECT) break;
       if (c.before === null || !isPinned(parse(c.before))) continue;
       if (c.after !== null && operator.has(`${shard}\u0000${c.after}`)) continue;
+      if (c.after === null && mergedKeepingPin(byShard, c)) continue;
       const why = pinnedMoveProblem(parse(c.before), c.after === null ? null : parse(c.after));
       if (why === null) continue;
       found++;
@@ -233,6 +238,18 @@ function checkPins(h: ChaosHistory, timeline: Timeline): Violation[] {
     }
   }
   return out;
+}
+
+/**
+ * A merge (docs/RESHARDING.md) deletes the high shard `s + N` of a pair and re-puts the low shard `s` in the same
+ * transaction; the pin of the high shard must carry over to the low one, on the same node. N is the largest power
+ * of two not above the high shard's ID, since `s < N`.
+ */
+function mergedKeepingPin(byShard: ReadonlyMap<number, readonly ShardChange[]>, deletion: ShardChange): boolean {
+  if (deletion.shard < 1 || deletion.before === null) return false;
+  const low = deletion.shard - 2 ** Math.floor(Math.log2(deletion.shard));
+  const target = parse(deletion.before).target;
+  return (byShard.get(low) ?? []).some((c) => c.revision === deletion.revision && c.after !== null && isPinned(parse(c.after)) && parse(c.after).target === target);
 }
 
 /** What is wrong with a non-operator change of a pinned shard, or null. Claims and releases toward its target are fine. */

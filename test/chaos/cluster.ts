@@ -1,12 +1,14 @@
 /**
- * The chaos run's processes: a private etcd (1 or 3 members) and goverse-node processes started through the test
- * harness (so nothing outlives the run), with what the checker needs to know about them: every incarnation of every
- * node, when it started and when the runner saw it exit, and its own lifecycle event log.
+ * The chaos run's processes: a private etcd (1 or 3 members), in the PostgreSQL mode a private PostgreSQL server,
+ * and goverse-node processes started through the test harness (so nothing outlives the run), with what the checker
+ * needs to know about them: every incarnation of every node, when it started and when the runner saw it exit, and
+ * its own lifecycle event log.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type EtcdCluster, startEtcdCluster } from '../harness/etcd.js';
 import { NodeCluster, type TestNode } from '../harness/nodes.js';
+import { type PostgresServer, startPostgres } from '../harness/postgres.js';
 import type { Incarnation, LifecycleEvent } from './history.js';
 
 /**
@@ -94,7 +96,11 @@ export class ChaosNode {
   }
 }
 
+/** Where the nodes keep their objects: one SQLite file shared on this machine, or one private PostgreSQL server. */
+export type ChaosStore = 'sqlite' | 'postgres';
+
 export interface ChaosClusterOptions {
+  readonly store: ChaosStore;
   readonly etcdMembers: number;
   readonly nodes: number;
   readonly numShards: number;
@@ -106,26 +112,35 @@ export class ChaosCluster {
 
   private constructor(
     readonly etcd: EtcdCluster,
+    /** The object database of the PostgreSQL mode; null on SQLite. */
+    readonly database: PostgresServer | null,
     readonly harness: NodeCluster,
     private readonly env: Readonly<Record<string, string>>,
   ) {}
 
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
-    const etcd = await startEtcdCluster(options.etcdMembers, 'chaos-etcd');
+    const [etcd, database] = await Promise.all([
+      startEtcdCluster(options.etcdMembers, 'chaos-etcd'),
+      options.store === 'postgres' ? startPostgres({ label: 'chaos-postgres' }) : null,
+    ]);
+    const env = { ...options.env, ...database?.nodeEnv() };
     let harness: NodeCluster;
     try {
-      harness = await NodeCluster.start({ etcd, nodes: 0, numShards: options.numShards, env: options.env, label: 'chaos' });
+      harness = await NodeCluster.start({ etcd, nodes: 0, numShards: options.numShards, env, label: 'chaos' });
     } catch (err) {
-      await etcd.close();
+      await Promise.all([etcd.close(), database?.close()]);
       throw err;
     }
-    const cluster = new ChaosCluster(etcd, harness, options.env);
+    const cluster = new ChaosCluster(etcd, database, harness, env);
     try {
       await Promise.all(Array.from({ length: options.nodes }, () => cluster.addNode()));
     } catch (err) {
       await cluster.close();
       throw err;
     }
+    // The first nodes wrote the shard-count record with the explicit count; later ones (restarts, scale-up) follow the
+    // record, which a split or merge fault changes.
+    harness.followShardCount();
     return cluster;
   }
 
@@ -157,7 +172,7 @@ export class ChaosCluster {
   async close(): Promise<void> {
     for (const n of this.inState('frozen')) n.thaw();
     await this.harness.close();
-    await this.etcd.close();
+    await Promise.all([this.etcd.close(), this.database?.close()]);
   }
 }
 

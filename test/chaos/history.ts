@@ -89,6 +89,21 @@ export interface FinalState {
   readonly aliveNodes: readonly string[];
 }
 
+/** The cluster history (`<prefix>/history/`) as the runner's watch saw it, against the bounds the nodes were given. */
+export interface HistoryBoundRecord {
+  readonly maxEntries: number;
+  readonly maxAgeMs: number;
+  /** The most entries, and bytes of values, under the prefix at any revision of the run. */
+  readonly maxCount: number;
+  readonly maxBytes: number;
+  /** Puts under the prefix over the run. */
+  readonly appended: number;
+  /** Read at the end, once the cluster settled (null: not read); `oldestAt` is the oldest entry's time. */
+  readonly final: { readonly at: number; readonly count: number; readonly bytes: number; readonly oldestAt: number | null } | null;
+  /** Why the watch may have missed revisions; null when it saw them all. */
+  readonly gap: string | null;
+}
+
 export interface ChaosHistory {
   readonly seed: number;
   readonly startedAt: number;
@@ -99,4 +114,6 @@ export interface ChaosHistory {
   readonly faults: readonly FaultRecord[];
   readonly hostile: readonly HostileEpisode[];
   readonly final: FinalState;
+  /** Absent in histories built before the cluster history existed (and in synthetic ones). */
+  readonly clusterHistory?: HistoryBoundRecord;
 }

@@ -7,10 +7,11 @@
 import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
 import { coverage, formatViolation, HOSTILE_WRITE_BOUND } from './checker.js';
+import { formatHistoryBound } from './historyBound.js';
 import { FAULT_KINDS, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
 import { type ChaosOptions, runChaos } from './run.js';
 
-const USAGE = `usage: npm run chaos -- [--seed N] [--duration D] [--etcd-members 1|3] [--nodes 3-5] [--shards N]
+const USAGE = `usage: npm run chaos -- [--seed N] [--duration D] [--store sqlite|postgres] [--etcd-members 1|3] [--nodes 3-5] [--shards N]
        [--faults kind,...] [--clients N] [--counters N] [--node-env KEY=VALUE]... [--keep] [--quiet]
 fault kinds: ${FAULT_KINDS.join(', ')}`;
 
@@ -25,6 +26,7 @@ function parseOptions(argv: string[]): ChaosOptions {
     options: {
       seed: { type: 'string', default: '1' },
       duration: { type: 'string', default: '60s' },
+      store: { type: 'string', default: 'sqlite' },
       'etcd-members': { type: 'string', default: '1' },
       nodes: { type: 'string', default: '4' },
       shards: { type: 'string', default: '128' },
@@ -51,6 +53,10 @@ function parseOptions(argv: string[]): ChaosOptions {
   const faults = values.faults.split(',').map((f) => f.trim());
   const unknown = faults.filter((f) => !(FAULT_KINDS as readonly string[]).includes(f));
   if (unknown.length > 0) throw new UsageError(`--faults: unknown kind(s) ${unknown.join(', ')}`);
+  const store = values.store;
+  if (store !== 'sqlite' && store !== 'postgres') throw new UsageError(`--store: sqlite or postgres, got ${JSON.stringify(store)}`);
+  // On SQLite the database restart never applies; alone it would leave no fault to inject.
+  if (store === 'sqlite' && faults.every((f) => f === 'db-restart')) throw new UsageError('--faults db-restart needs --store postgres');
   const etcdMembers = int('etcd-members', values['etcd-members'], 1, 3);
   if (etcdMembers === 2) throw new UsageError('--etcd-members: 1 or 3 (two members lose quorum with either one)');
   const nodeEnv: Record<string, string> = {};
@@ -62,6 +68,7 @@ function parseOptions(argv: string[]): ChaosOptions {
   const quiet = values.quiet;
   return {
     seed: int('seed', values.seed, 0, 2 ** 32 - 1),
+    store,
     durationMs,
     etcdMembers,
     nodes: int('nodes', values.nodes, 3, 5),
@@ -93,7 +100,10 @@ async function main(): Promise<number> {
   };
   for (const v of r.violations.slice(0, MAX_PRINTED)) out(formatViolation(v));
   if (r.violations.length > MAX_PRINTED) out(`... and ${r.violations.length - MAX_PRINTED} more violations${r.keptIn === null ? '' : ` (all in ${r.keptIn}/violations.txt)`}`);
-  out(`chaos seed ${options.seed}: ${formatDuration(options.durationMs)}, ${options.nodes} nodes, ${options.etcdMembers} etcd member(s), ${options.numShards} shards`);
+  out(
+    `chaos seed ${options.seed}: ${formatDuration(options.durationMs)}, ${options.nodes} nodes, ${options.etcdMembers} etcd member(s), ` +
+      `${options.numShards} shards, objects in ${options.store === 'postgres' ? 'PostgreSQL' : 'SQLite'}`,
+  );
   out(`faults: ${Object.entries(r.summary.faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
   const latencies = r.history.increments.flatMap((i) => (i.ackedAt === null ? [] : [i.ackedAt - i.sentAt])).sort((x, y) => x - y);
   const quantile = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
@@ -109,6 +119,7 @@ async function main(): Promise<number> {
   if (r.summary.hostileWritesPerSecond !== null) {
     out(`hostile writes: the cluster wrote at most ${r.summary.hostileWritesPerSecond} keys/s over an episode (bound ${HOSTILE_WRITE_BOUND}/s)`);
   }
+  if (r.history.clusterHistory !== undefined) out(`history: ${formatHistoryBound(r.history.clusterHistory)}`);
   out(`checked: ${coverage(r.history)}`);
   for (const w of r.warnings) out(`warning: ${w}`);
   if (r.aborted !== null) out(`fault injection stopped early: ${r.aborted}`);

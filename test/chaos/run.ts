@@ -6,27 +6,32 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GoverseClient } from '../../src/client/client.js';
+import { systemClock } from '../../src/core/clock.js';
 import { parseDuration } from '../../src/core/duration.js';
 import type { OperationPlan } from '../../src/core/operations/operations.js';
 import type { OperationResult } from '../../src/core/operations/result.js';
 import { readSnapshot } from '../../src/edge/etcd/readSnapshot.js';
 import { Keyspace } from '../../src/core/keyspace/keys.js';
 import { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
+import { HistoryLog } from '../../src/edge/history/historyLog.js';
 import { ClusterOperations } from '../../src/edge/operations/clusterOperations.js';
 import { FAST_ENV } from '../harness/nodes.js';
 import { WriteMeter } from '../harness/writeMeter.js';
 import { prng } from '../unit/cluster/prng.js';
 import { checkHistory, formatViolation, hostileWriteRate, type Violation, worstRecovery } from './checker.js';
-import { ChaosCluster } from './cluster.js';
+import { ChaosCluster, type ChaosStore } from './cluster.js';
 import { type ClientStats, IncrementClients, sleep } from './clients.js';
 import { CHAOS_REBALANCE, chooseFault, type FaultContext, type FaultKind, RECOVERY_BOUND_MS } from './faults.js';
 import { type ExtraCondition, Health } from './health.js';
 import type { ChaosHistory, FaultRecord, OperatorWrite } from './history.js';
+import { CHAOS_HISTORY_BOUNDS, CHAOS_HISTORY_ENV, HistoryGauge } from './historyBound.js';
 import { type HostileInput } from './hostile.js';
 import { ShardHistory } from './shardHistory.js';
 
 export interface ChaosOptions {
   readonly seed: number;
+  /** Where the nodes keep their objects (default SQLite); `postgres` adds the `db-restart` fault. */
+  readonly store?: ChaosStore;
   /** How long faults are injected, from the moment the cluster is up. */
   readonly durationMs: number;
   readonly etcdMembers: number;
@@ -57,6 +62,8 @@ export interface ChaosResult {
     readonly worstRecoveryMs: Record<string, number>;
     /** The highest rate the cluster wrote at during a hostile episode (null without one). */
     readonly hostileWritesPerSecond: number | null;
+    /** The cluster history: its count bound, the most entries seen at once, entries at the end (null: not read). */
+    readonly history: { readonly bound: number; readonly maxSeen: number; readonly final: number | null; readonly appended: number };
   };
   readonly violations: readonly Violation[];
   readonly history: ChaosHistory;
@@ -74,6 +81,7 @@ const CHAOS_NODE_ENV: Readonly<Record<string, string>> = {
   GOVERSE_LOG_LEVEL: 'info',
   GOVERSE_REBALANCE_BATCH_SIZE: String(CHAOS_REBALANCE.batchSize),
   GOVERSE_IMBALANCE_THRESHOLD: String(CHAOS_REBALANCE.imbalanceThreshold),
+  ...CHAOS_HISTORY_ENV,
 };
 const START_TIMEOUT_MS = 60_000;
 /** A fault that has not recovered by then never will: the run stops injecting and reports it. */
@@ -88,6 +96,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const faultRandom = prng(o.seed);
   const clientRandom = prng(o.seed ^ 0x5bd1e995);
   const cluster = await ChaosCluster.start({
+    store: o.store ?? 'sqlite',
     etcdMembers: o.etcdMembers,
     nodes: o.nodes,
     numShards: o.numShards,
@@ -98,6 +107,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const watcher = new ClusterWatcher({ client, keys, numShards: o.numShards, resyncIntervalMs: 10_000 });
   let shards: ShardHistory | null = null;
   let meter: WriteMeter | null = null;
+  let gauge: HistoryGauge | null = null;
   let closeHealth: (() => Promise<void>) | null = null;
   let clients: IncrementClients | null = null;
   let keptIn: string | null = null;
@@ -105,13 +115,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await watcher.start();
     shards = await ShardHistory.start(client, cluster.prefix);
     meter = await WriteMeter.start(client, cluster.prefix);
+    gauge = await HistoryGauge.start(client, cluster.prefix);
     const hostile: HostileInput = { client, prefix: cluster.prefix, meter, episodes: [] };
     const counters = Array.from({ length: o.counters }, (_, i) => `chaos-${i}`);
     const health = new Health(cluster, watcher, client, counters, clientRandom);
     closeHealth = () => health.close();
     const first = await health.waitHealthy(START_TIMEOUT_MS);
     if (first.at === null) throw new Error(`the cluster did not become healthy at the start: ${first.problem}`);
-    say(`cluster up: ${o.nodes} nodes, ${o.etcdMembers} etcd member(s), ${o.numShards} shards`);
+    say(`cluster up: ${o.nodes} nodes, ${o.etcdMembers} etcd member(s), ${o.numShards} shards, objects in ${cluster.database === null ? 'SQLite' : 'PostgreSQL'}`);
 
     const warnings: string[] = [];
     const load = new IncrementClients({
@@ -132,7 +143,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const faults: FaultRecord[] = [];
     const operatorWrites: OperatorWrite[] = [];
     const counts: Record<string, number> = {};
-    const ops = new ClusterOperations({ client, keys });
+    // The runner's operator actions are recorded as a goverse-top's are, under the nodes' bounds.
+    const recorded = { log: new HistoryLog({ client, keys, bounds: CHAOS_HISTORY_BOUNDS, clock: systemClock }), who: { actor: 'chaos@runner', source: 'cli' as const } };
+    const ops = new ClusterOperations({ client, keys, history: recorded });
     const recordRecovery = async (kind: FaultKind, detail: string, begun: number, from: number, also?: ExtraCondition): Promise<number> => {
       const r = await health.waitHealthy(from + RECOVERY_CAP_MS - Date.now(), also);
       faults.push({ kind, detail, startedAt: begun, measuredFrom: from, recoveredAt: r.at, boundMs: RECOVERY_BOUND_MS[kind] });
@@ -222,6 +235,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await waitUntil(() => finalShards.every((raw, id) => recorder.valueOf(id) === raw), 10_000);
     if (recorder.gap !== null) warnings.push(`shard history incomplete: ${recorder.gap}`);
     if (meter.gap !== null && hostile.episodes.length > 0) warnings.push(`write counts incomplete: ${meter.gap}`);
+    const clusterHistory = await gauge.finish(CHAOS_HISTORY_BOUNDS);
+    if (clusterHistory.gap !== null) warnings.push(clusterHistory.gap);
     const history: ChaosHistory = {
       seed: o.seed,
       startedAt,
@@ -231,6 +246,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       operatorWrites,
       faults,
       hostile: hostile.episodes,
+      clusterHistory,
       final: {
         counters: finalCounters,
         shards: finalShards,
@@ -247,6 +263,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         violations: violations.length,
         worstRecoveryMs: worstRecovery(faults),
         hostileWritesPerSecond: hostile.episodes.length === 0 ? null : Math.round(Math.max(...hostile.episodes.map(hostileWriteRate)) * 100) / 100,
+        history: { bound: clusterHistory.maxEntries, maxSeen: clusterHistory.maxCount, final: clusterHistory.final?.count ?? null, appended: clusterHistory.appended },
       },
       violations,
       history,
@@ -259,6 +276,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await clients?.stop();
     await shards?.stop();
     await meter?.stop();
+    await gauge?.stop();
     await closeHealth?.();
     await watcher.stop();
     await cluster.close();

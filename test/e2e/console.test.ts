@@ -26,17 +26,7 @@ const exitFile = (): string => join(cluster.dir, 'top.exit');
 const logTail = (): string => (existsSync(logFile()) ? readFileSync(logFile(), 'utf8').split('\n').slice(-30).join('\n') : '(no log)');
 
 /** Waits until the screen holds `text` (or matches it) and returns the screen. */
-async function shows(text: string | RegExp, timeoutMs = 20_000): Promise<string> {
-  let last = '';
-  return waitFor(
-    `the console to show ${String(text)}`,
-    async () => {
-      last = await screen();
-      return (typeof text === 'string' ? last.includes(text) : text.test(last)) ? last : null;
-    },
-    { timeoutMs, intervalMs: 100, describe: () => `screen:\n${last}` },
-  );
-}
+const shows = (text: string | RegExp, timeoutMs = 20_000): Promise<string> => term.shows(SESSION, text, timeoutMs);
 
 /** Types keys one by one, as an operator does. */
 async function type(...keys: string[]): Promise<void> {

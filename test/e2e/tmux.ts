@@ -42,6 +42,19 @@ export class TmuxTerminal {
     return (await this.tmux('capture-pane', '-p', '-t', session)).stdout;
   }
 
+  /** Waits until the session's screen holds `text` (or matches it) and returns the screen. */
+  async shows(session: string, text: string | RegExp, timeoutMs = 20_000): Promise<string> {
+    let last = '';
+    return waitFor(
+      `the console to show ${String(text)}`,
+      async () => {
+        last = await this.screen(session);
+        return (typeof text === 'string' ? last.includes(text) : text.test(last)) ? last : null;
+      },
+      { timeoutMs, intervalMs: 100, describe: () => `screen:\n${last}` },
+    );
+  }
+
   /** Key names as tmux knows them (`Enter`, `Escape`, `Tab`, `Down`), or literal text with `literal`. */
   async keys(session: string, keys: readonly string[], literal = false): Promise<void> {
     await this.tmux('send-keys', '-t', session, ...(literal ? ['-l'] : []), ...keys);

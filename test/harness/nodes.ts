@@ -51,11 +51,13 @@ export class TestNode {
     readonly apiPort: number,
     readonly opsPort: number,
     private readonly extraEnv: Readonly<Record<string, string>>,
+    /** The loopback address the object API listens on and advertises (another one plays another machine). */
+    readonly host = '127.0.0.1',
   ) {}
 
   /** The advertise address: the node's identity in etcd. */
   get address(): string {
-    return `127.0.0.1:${this.apiPort}`;
+    return `${this.host}:${this.apiPort}`;
   }
   get apiUrl(): string {
     return `http://${this.address}`;
@@ -89,7 +91,8 @@ export class TestNode {
           ...process.env,
           GOVERSE_ETCD_ENDPOINTS: this.cluster.etcd.endpoints.join(','),
           GOVERSE_ETCD_PREFIX: this.cluster.prefix,
-          GOVERSE_NUM_SHARDS: String(this.cluster.numShards),
+          // Empty counts as unset: the node follows the cluster's shard-count record (see followShardCount).
+          GOVERSE_NUM_SHARDS: this.cluster.explicitShards ? String(this.cluster.numShards) : '',
           GOVERSE_DB_PATH: this.cluster.dbPath,
           GOVERSE_EVENT_LOG: this.eventLog,
           ...FAST_ENV,
@@ -150,6 +153,8 @@ export class TestNode {
 export class NodeCluster {
   readonly nodes: TestNode[] = [];
   readonly keys: Keyspace;
+  /** Whether nodes get `GOVERSE_NUM_SHARDS` (an explicit count); see followShardCount. */
+  explicitShards = true;
 
   private constructor(
     readonly etcd: EtcdCluster,
@@ -178,17 +183,25 @@ export class NodeCluster {
     return cluster;
   }
 
-  /** Adds nodes (started unless `start` is false). */
-  async addNodes(count: number, env: Readonly<Record<string, string>> = {}, start = true): Promise<TestNode[]> {
+  /** Adds nodes (started unless `start` is false), on `host` (another loopback address plays another machine). */
+  async addNodes(count: number, env: Readonly<Record<string, string>> = {}, start = true, host?: string): Promise<TestNode[]> {
     const ports = await freePorts(count * 2);
     const added: TestNode[] = [];
     for (let i = 0; i < count; i++) {
-      const node = new TestNode(this, this.nodes.length, ports[2 * i]!, ports[2 * i + 1]!, env);
+      const node = new TestNode(this, this.nodes.length, ports[2 * i]!, ports[2 * i + 1]!, env, host);
       this.nodes.push(node);
       added.push(node);
     }
     if (start) await Promise.all(added.map((n) => n.start()));
     return added;
+  }
+
+  /**
+   * From now on nodes start with the default count, which follows the cluster's record (created by the first node
+   * with the explicit count): a node restarted after a reshard would otherwise refuse to start (exit 2).
+   */
+  followShardCount(): void {
+    this.explicitShards = false;
   }
 
   node(i: number): TestNode {

@@ -8,8 +8,9 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { postgresBinDir } from '../../src/cli/demo/postgresServer.js';
 import { onFreePorts, waitServerReady } from './ports.js';
 import { type ManagedProcess, managedTempDir, removeManagedDir, spawnManaged } from './processes.js';
 import { waitFor } from './waitFor.js';
@@ -18,29 +19,19 @@ import { waitFor } from './waitFor.js';
 export const POSTGRES_RUN_USER = 'goverse-test';
 /** The database superuser the harness creates (and connects as). */
 const SUPERUSER = 'goverse';
-const DEBIAN_DIR = '/usr/lib/postgresql';
 const START_TIMEOUT_MS = 30_000;
 
 /**
- * The directory holding initdb and postgres: GOVERSE_PG_BIN_DIR, else the one initdb on PATH resolves to, else the
- * newest version under /usr/lib/postgresql (Debian keeps the server programs off PATH).
+ * Why tests that need a PostgreSQL server cannot run on this machine (its server programs are missing: `npm test`
+ * installs them, a bare `npx vitest` does not), or null.
  */
-export function postgresBinDir(): string {
-  const fromEnv = process.env.GOVERSE_PG_BIN_DIR;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const initdb = join(dir, 'initdb');
-    if (dir !== '' && existsSync(initdb)) return dirname(realpathSync(initdb));
+export function postgresUnavailable(): string | null {
+  try {
+    const dir = postgresBinDir();
+    return existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')) ? null : `no initdb and postgres in ${dir}`;
+  } catch (err) {
+    return (err as Error).message;
   }
-  const versions = existsSync(DEBIAN_DIR)
-    ? readdirSync(DEBIAN_DIR)
-        .filter((v) => existsSync(join(DEBIAN_DIR, v, 'bin', 'initdb')))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  if (versions[0] === undefined) {
-    throw new Error('PostgreSQL server programs not found (initdb): run scripts/ensure-postgres.sh or set GOVERSE_PG_BIN_DIR');
-  }
-  return join(DEBIAN_DIR, versions[0], 'bin');
 }
 
 /** A PostgreSQL program (`psql`, `pg_dump`...) of the same installation as the server. */
@@ -52,6 +43,8 @@ export interface PostgresOptions {
   /** The database created for the test; default `goverse`. */
   readonly database?: string;
   readonly label?: string;
+  /** Where the server's directory is made; default the harness's scratch dir (tmpfs where the machine has it). */
+  readonly baseDir?: string;
 }
 
 /** How a stop treats connected clients: `fast` disconnects them and checkpoints; `immediate` is a crash. */
@@ -79,6 +72,16 @@ export class PostgresServer {
   /** `postgres://goverse:<password>@127.0.0.1:<port>/<database>`. */
   get url(): string {
     return `postgres://${this.user}:${this.password}@127.0.0.1:${this.port}/${this.database}`;
+  }
+
+  /** The URL without its password, as a node is given it (the password goes in the environment). */
+  get urlWithoutPassword(): string {
+    return `postgres://${this.user}@127.0.0.1:${this.port}/${this.database}`;
+  }
+
+  /** The environment that keeps a goverse-node's objects in this database instead of its SQLite file. */
+  nodeEnv(): Record<string, string> {
+    return { GOVERSE_DB_PATH: '', GOVERSE_POSTGRES_URL: this.urlWithoutPassword, GOVERSE_POSTGRES_PASSWORD: this.password };
   }
 
   get running(): boolean {
@@ -142,7 +145,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const database = options.database ?? 'goverse';
   const runAs = await runAsUser();
   return onFreePorts(1, async ([port]) => {
-    const dir = managedTempDir(options.label ?? 'postgres');
+    const dir = managedTempDir(options.label ?? 'postgres', options.baseDir);
     const server = new PostgresServer(port!, dir, database, randomBytes(12).toString('hex'), runAs);
     try {
       if (runAs !== null) chownSync(dir, runAs.uid, runAs.gid);

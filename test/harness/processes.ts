@@ -127,9 +127,9 @@ export function spawnManaged(name: string, command: string, args: readonly strin
 }
 
 /** A temp dir under SCRATCH_BASE removed when the test worker exits (or by the next sweep after a crash). */
-export function managedTempDir(label: string): string {
+export function managedTempDir(label: string, base: string = SCRATCH_BASE): string {
   installHooks();
-  const path = mkdtempSync(join(SCRATCH_BASE, `goverse-test-${label}-`));
+  const path = mkdtempSync(join(base, `goverse-test-${label}-`));
   liveDirs.set(path, register({ kind: 'dir', owner: process.pid, path }));
   return path;
 }

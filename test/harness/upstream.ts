@@ -4,8 +4,8 @@
  * upstream YAML config, their output captured to log files.
  *
  * The kit is a directory holding `build.sh`, which builds both binaries once into a cache and prints their absolute
- * paths on stdout (counter first, then gate). It is found through `GOVERSE_UPSTREAM_KIT`, else at
- * `../shared/upstream-goverse` beside the repository; without it, interop suites skip themselves and say why.
+ * paths on stdout (counter first, then gate). It is found through `GOVERSE_UPSTREAM_KIT`, else at a default
+ * location beside the repository (locateUpstreamKit); without it, interop suites skip themselves and say why.
  *
  * Upstream's YAML (what its loader reads): `version: 1`; `cluster.shards`, `cluster.provider: etcd`,
  * `cluster.etcd.endpoints` (only the first is used) and `cluster.etcd.prefix`; `cluster.cluster_state_stability_duration`
@@ -48,7 +48,7 @@ export type UpstreamKit = { readonly available: true; readonly dir: string } | {
 
 /**
  * Where the kit is: `GOVERSE_UPSTREAM_KIT` (which must then hold build.sh: a wrong path is an error, not a skip),
- * else `../shared/upstream-goverse` relative to the repository root, else unavailable with the reason.
+ * else the default location below, else unavailable with a reason that names where it looked.
  */
 export function locateUpstreamKit(env: NodeJS.ProcessEnv = process.env): UpstreamKit {
   const named = env.GOVERSE_UPSTREAM_KIT;

@@ -18,11 +18,14 @@ export function registerDemo(program: Command): void {
     .description('start a private etcd, goverse-node processes and a skewed load, then open the console; Ctrl-C stops everything')
     .option('--nodes <n>', 'goverse-node processes', '3')
     .option('--shards <n>', 'number of shards', '512')
+    .option('--store <store>', 'where the nodes keep their objects: sqlite (one file) or postgres (a private PostgreSQL server)', 'sqlite')
     .option('--no-tui', 'print the GOVERSE_* settings for other subcommands and keep running instead of opening the console');
   withGlobalOptions(cmd);
   action(cmd, async (ctx, _args, options) => {
     const nodes = positive('nodes', options.nodes as string, 32);
     const shards = positive('shards', options.shards as string, 65536);
+    const store = options.store as string;
+    if (store !== 'sqlite' && store !== 'postgres') throw new InvalidArgumentError(`invalid --store ${JSON.stringify(store)}: expected sqlite or postgres`);
     const started = Date.now();
     const { DemoCluster } = await import('../demo/demoCluster.js');
     // Signals are caught from the start: a Ctrl-C during start-up must not leave half a cluster running.
@@ -46,7 +49,7 @@ export function registerDemo(program: Command): void {
     });
     try {
       try {
-        demo = await DemoCluster.start({ nodes, shards, note: (t) => ctx.out.note(t), signal: abort.signal });
+        demo = await DemoCluster.start({ nodes, shards, store, note: (t) => ctx.out.note(t), signal: abort.signal });
       } catch (err) {
         // start() has stopped everything it started.
         if (abort.signal.aborted) return ExitCode.ok;

@@ -58,9 +58,19 @@ export class DemoChild {
   }
 }
 
-/** Spawns a child whose stdout and stderr go to `logFile` (and nowhere near the console). */
-export function spawnChild(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): DemoChild {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawns a child whose stdout and stderr go to `logFile` (and nowhere near the console), as another user when `user`
+ * is given.
+ */
+export function spawnChild(
+  name: string,
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  user?: { readonly uid: number; readonly gid: number },
+): DemoChild {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...user });
   // A failed spawn reports through 'error' and then 'exit'; the demo sees it as an exited child.
   child.on('error', () => undefined);
   const log = createWriteStream(logFile, { flags: 'a' });

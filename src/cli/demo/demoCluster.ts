@@ -10,6 +10,7 @@ import { readSnapshot } from '../../edge/etcd/readSnapshot.js';
 import { type DemoChild, freePorts, spawnChild } from './children.js';
 import { findEtcdBinary, startDemoEtcd } from './etcdServer.js';
 import { LoadGenerator } from './loadGenerator.js';
+import { startDemoPostgres } from './postgresServer.js';
 
 const NODE_BIN = fileURLToPath(new URL('../../../bin/goverse-node.js', import.meta.url));
 
@@ -26,9 +27,13 @@ const DEMO_NODE_ENV: Readonly<Record<string, string>> = {
 
 const LOAD = { objects: 2000, ratePerSecond: 100, concurrency: 4 };
 
+/** Where the demo's nodes keep their objects: one SQLite file, or a private PostgreSQL server. */
+export type DemoStore = 'sqlite' | 'postgres';
+
 export interface DemoOptions {
   readonly nodes: number;
   readonly shards: number;
+  readonly store: DemoStore;
   /** Progress, on stderr (not while the console owns the screen). */
   readonly note: (text: string) => void;
   /** Aborts the start-up: everything started so far is stopped and start() rejects. */
@@ -41,13 +46,17 @@ export interface DemoOptions {
  */
 export class DemoCluster {
   readonly keys = new Keyspace(DEFAULT_PREFIX);
-  /** The etcd process first (a start retried on new ports leaves stopped ones before it), then the nodes. */
+  /**
+   * etcd (a start retried on new ports leaves stopped ones before it) and PostgreSQL: stopped after the nodes.
+   */
   private readonly etcdChildren: DemoChild[] = [];
   private readonly nodes: DemoChild[] = [];
   private etcd: EtcdClient | null = null;
   private client: GoverseClient | null = null;
   private load: LoadGenerator | null = null;
   private stopped = false;
+  /** Removed with `dir`. */
+  private readonly extraDirs: string[] = [];
   private readonly onExit = (): void => this.killNow();
 
   private constructor(
@@ -90,6 +99,8 @@ export class DemoCluster {
       // Removed with the demo's dir at exit: its place in the tmp directory is no durability risk worth a warning.
       GOVERSE_DB_DISPOSABLE: 'true',
     });
+    if (options.store === 'postgres') Object.assign(env, await this.startPostgres(options.note));
+    signal.throwIfAborted();
     const ports = await freePorts(options.nodes * 2);
     const addresses: string[] = [];
     for (let i = 0; i < options.nodes; i++) {
@@ -106,6 +117,15 @@ export class DemoCluster {
     this.load = new LoadGenerator(this.client, LOAD);
     this.load.start();
     options.note(`demo: load generator calling ${LOAD.objects} Counter objects (Zipf popularity) at ~${LOAD.ratePerSecond} calls/s`);
+  }
+
+  /** The private server, in a dir of its own (a root demo runs it as `nobody`, who cannot enter the demo's dir). */
+  private async startPostgres(note: (text: string) => void): Promise<NodeJS.ProcessEnv> {
+    const dir = mkdtempSync(join(tmpdir(), 'goverse-demo-postgres-'));
+    this.extraDirs.push(dir);
+    note(`demo: starting PostgreSQL in ${dir}`);
+    const server = await startDemoPostgres(dir, (child) => this.etcdChildren.push(child));
+    return { GOVERSE_DB_PATH: '', GOVERSE_POSTGRES_URL: server.url, GOVERSE_POSTGRES_PASSWORD: server.password };
   }
 
   private async waitRegistered(addresses: readonly string[], signal: AbortSignal): Promise<void> {
@@ -137,13 +157,13 @@ export class DemoCluster {
     await this.etcd?.close().catch(() => undefined);
     await Promise.all(this.nodes.map((c) => c.stop(5000)));
     await Promise.all(this.etcdChildren.map((c) => c.stop(3000)));
-    rmSync(this.dir, { recursive: true, force: true });
+    for (const d of [this.dir, ...this.extraDirs]) rmSync(d, { recursive: true, force: true });
     process.off('exit', this.onExit);
   }
 
   /** Synchronous last resort (process exit): kill every child, remove the dir. */
   killNow(): void {
     for (const c of [...this.nodes, ...this.etcdChildren]) c.killNow();
-    rmSync(this.dir, { recursive: true, force: true });
+    for (const d of [this.dir, ...this.extraDirs]) rmSync(d, { recursive: true, force: true });
   }
 }

@@ -13,7 +13,7 @@ import { computeLayout, type Layout, type PaneSlot } from './layout.js';
 import { HOT_SHARDS_TABLE, nodeLockLines } from './locksPane.js';
 import { NODES_TABLE, nodesTitle } from './nodesPane.js';
 import { confirmContent, detailsContent, helpContent, type OverlayContent, pickContent } from './overlays.js';
-import { balancerLines, decisionRows, DECISIONS_TABLE } from './rebalancePane.js';
+import { balancerLines, emptyTimeline, type HistoryView, movesLine, TIMELINE_TABLE, timelineRows } from './rebalancePane.js';
 import { shardsPane } from './shardsPane.js';
 import { STUCK_TABLE, stuckTitle } from './stuckPane.js';
 import { renderTable, type RenderedTable, type TableSpec } from './table.js';
@@ -26,6 +26,8 @@ export interface FrameInput {
   readonly cols: number;
   readonly rows: number;
   readonly theme: Theme;
+  /** The cluster history as of the last rebuild. */
+  readonly history: HistoryView;
   /** Why writes are off, shown in the header; null when they are on. */
   readonly readOnlyReason: string | null;
   /** False when stdin is not a terminal: no key is read, so the hint line says how to quit instead. */
@@ -74,7 +76,7 @@ export function buildFrame(input: FrameInput): Frame {
   const panes: PaneFrame[] = [];
   if (layout.kind === 'normal') {
     for (const slot of layout.slots) {
-      const built = buildPane(view, ui, slot, cols, theme);
+      const built = buildPane(input, slot);
       panes.push(built.frame);
       if (built.list !== undefined) lists[slot.pane as ListPane] = built.list;
       if (built.map !== undefined) map = built.map;
@@ -125,7 +127,8 @@ export function buildFrame(input: FrameInput): Frame {
   };
 }
 
-function buildPane(view: ClusterView, ui: UiState, slot: PaneSlot, width: number, theme: Theme): PaneBuild {
+function buildPane(input: FrameInput, slot: PaneSlot): PaneBuild {
+  const { view, ui, theme, cols: width } = input;
   const inner = { width, height: slot.height - 1 };
   const frame = (title: string, lines: readonly string[]): PaneFrame => ({
     pane: slot.pane,
@@ -178,15 +181,21 @@ function buildPane(view: ClusterView, ui: UiState, slot: PaneSlot, width: number
     }
     case 'rebalance': {
       // On a short pane the balancer's state keeps its first lines and the timeline keeps a few rows.
-      const top = balancerLines(view, theme, ui.readOnly).slice(0, Math.max(1, inner.height - 4));
-      const decisions = decisionRows(view);
-      const t = table(DECISIONS_TABLE, decisions, ui, 'rebalance', { width, height: inner.height - top.length }, theme, slot.focused);
-      const d = t.selected;
-      const timeline = decisions.length === 0 ? [theme.tone('no recent decisions published by a leader', 'muted')] : t.lines;
+      const top = balancerLines(view, theme, ui.readOnly).slice(0, Math.max(1, inner.height - 5));
+      const rows = timelineRows(input.history, view.now);
+      const t = table(TIMELINE_TABLE, rows, ui, 'rebalance', { width, height: inner.height - top.length - 1 }, theme, slot.focused);
+      const e = t.selected;
+      const entries = rows.length === 0 ? [theme.tone(emptyTimeline(view), 'muted')] : t.lines;
+      const malformed = input.history.malformed === 0 ? '' : `, ${input.history.malformed} malformed`;
       return {
-        frame: frame(`${view.balancer.state}${filterNote(ui, 'rebalance', t)}`, [...top, t.header, ...timeline]),
-        list: listContext(t, DECISIONS_TABLE),
-        selection: d === null ? null : { kind: 'decision', key: d.key },
+        frame: frame(`${view.balancer.state} │ history ${rows.length}${malformed}${filterNote(ui, 'rebalance', t)}`, [
+          ...top,
+          movesLine(input.history, view.now, width),
+          t.header,
+          ...entries,
+        ]),
+        list: listContext(t, TIMELINE_TABLE),
+        selection: e === null ? null : { kind: 'entry', key: e.key },
       };
     }
   }
@@ -257,7 +266,7 @@ function overlayContent(input: FrameInput, height: number): { overlay: Frame['ov
       return { overlay: null, scrollMax };
     case 'help':
     case 'details': {
-      const full = o.kind === 'help' ? helpContent(ui.focus, ui.readOnly) : detailsContent(o.subject, view, ui.readOnly);
+      const full = o.kind === 'help' ? helpContent(ui.focus, ui.readOnly) : detailsContent(o.subject, view, input.history, ui.readOnly);
       scrollMax = Math.max(0, full.lines.length - room);
       content = { ...full, lines: full.lines.slice(Math.min(o.offset, scrollMax)) };
       break;

@@ -66,6 +66,7 @@ export const NODES_TABLE: TableSpec<NodeView> = { columns: NODE_COLUMNS, key: (n
 
 /** The pane title's summary: counts a glance needs. */
 export function nodesTitle(view: ClusterView): string {
-  const { alive, total, draining } = view.nodeCounts;
-  return `${alive}/${total} alive${draining > 0 ? `, ${draining} draining` : ''}`;
+  const { alive, total, draining, cannotFollow } = view.nodeCounts;
+  // Ineligible while the count changes or has changed: they route with a count the cluster no longer uses.
+  return `${alive}/${total} alive${draining > 0 ? `, ${draining} draining` : ''}${cannotFollow > 0 ? `, ${cannotFollow} cannot follow the shard count (no shards)` : ''}`;
 }

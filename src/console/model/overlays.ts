@@ -1,6 +1,7 @@
 /**
- * Contents of the dialogs that replace the panes for a moment, pure: help for the focused pane, details of a shard,
- * node or decision, the node picker of a reassign, and the confirmation of a write with its exact changes.
+ * Contents of the dialogs that replace the panes for a moment, pure: help for the focused pane, details of a shard
+ * (with its recent history), node or history entry, the node picker of a reassign, and the confirmation of a write
+ * with its exact changes.
  */
 import { formatShardList } from '../../core/operations/shardList.js';
 import type { Migration } from '../../core/planner/stuck.js';
@@ -11,7 +12,10 @@ import { bindingsFor, PANE_TITLES, type PaneId } from '../keys.js';
 import { compactAge, compactMs, compactNumber, fit, migrationAgeText } from '../text.js';
 import type { Theme } from '../theme.js';
 import { PALETTE } from './palette.js';
-import { decisionRows } from './rebalancePane.js';
+import { type HistoryEntry, touchesShards } from '../../core/history/entry.js';
+import { movesText, reasonText, shardsText } from '../../core/history/entryText.js';
+import { formatShardRanges } from '../../core/history/shardRanges.js';
+import type { HistoryView } from './rebalancePane.js';
 import { MARK_GLYPH } from './shardGrid.js';
 import { type Overlay, type PendingWrite, pinnableReassign, type Subject } from './ui.js';
 import { forceAdvice, skipText } from './writes.js';
@@ -34,6 +38,7 @@ const PANE_HELP: Readonly<Record<PaneId, readonly string[]>> = {
     'Every shard, one cell per shard or per run of shards (the most urgent state of the run shows).',
     'Lower-case letter: owner (legend below the map, colours tell nodes apart); upper case: pinned.',
     `${MARK_GLYPH.unclaimed} unclaimed  ${MARK_GLYPH.migrating} migrating  ${MARK_GLYPH.orphaned} orphaned (dead target or owner)  ${MARK_GLYPH.stuck} stuck (past the timeout)  ${MARK_GLYPH['no-target']} no target`,
+    `During a shard-count change the map spans the larger count: ${MARK_GLYPH.absent} is a high shard without a key (not split yet, or merged), served by its low shard; they form the last band.`,
     'm switches to the objects or calls heatmap: . cold  : - = + * # % @ hot (log scale).',
     'The filter dims shards that do not match an ID, node, state, "pinned" or "stuck".',
   ],
@@ -42,7 +47,11 @@ const PANE_HELP: Readonly<Record<PaneId, readonly string[]>> = {
     'Title: stuck of unsettled (TargetNode ≠ CurrentNode, or pinned to a dead node; the header counts only migrating).',
   ],
   locks: ['Top: per node lock figures, worst wait p99 first. Below: the most contended shards over every node.'],
-  rebalance: ['Why the balancer acts or not, the pause, the imbalance it compares, and its recent decisions (enter: moves).'],
+  rebalance: [
+    'Why the balancer acts or not, the pause and the imbalance it compares; then the cluster history: shards moved per',
+    'minute, and every leader decision, skip-reason change, stuck episode and operator action, newest first (enter: all',
+    'of an entry). OUTCOME observed: moves seen here under an upstream leader, which records nothing (not stored).',
+  ],
 };
 
 export function helpContent(pane: PaneId, readOnly: boolean): OverlayContent {
@@ -55,22 +64,25 @@ export function helpContent(pane: PaneId, readOnly: boolean): OverlayContent {
   };
 }
 
-/** Details of a shard, node or decision; shard and node details offer their pane's write keys unless read-only. */
-export function detailsContent(subject: Subject, view: ClusterView, readOnly: boolean): OverlayContent {
+/** Details of a shard, node or history entry; shard and node details offer their pane's write keys unless read-only. */
+export function detailsContent(subject: Subject, view: ClusterView, history: HistoryView, readOnly: boolean): OverlayContent {
   switch (subject.kind) {
     case 'shard':
-      return shardDetails(subject.id, view, readOnly);
+      return shardDetails(subject.id, view, history, readOnly);
     case 'node':
       return nodeDetails(subject.address, view, readOnly);
-    case 'decision':
-      return decisionDetails(subject.key, view);
+    case 'entry':
+      return entryDetails(subject.key, view, history);
   }
 }
 
 /** A details line; values quote etcd and the nodes, so they are shown printable. */
 const field = (name: string, value: string): string => `${fit(name, 14)} ${printable(value)}`;
 
-function shardDetails(id: number, view: ClusterView, readOnly: boolean): OverlayContent {
+/** How many of a shard's history entries its details show, newest first. */
+const SHARD_HISTORY = 8;
+
+function shardDetails(id: number, view: ClusterView, history: HistoryView, readOnly: boolean): OverlayContent {
   const r = shardRow(view, id);
   const migration = view.snapshot.migrations.get(id);
   const request = view.snapshot.releaseRequests.get(id);
@@ -89,6 +101,7 @@ function shardDetails(id: number, view: ClusterView, readOnly: boolean): Overlay
     field('objects', compactNumber(r.objects)),
     field('calls/s', compactNumber(r.calls)),
     ...(r.warnings.length > 0 ? [field('warnings', r.warnings.join('; '))] : []),
+    ...shardHistory(id, view, history),
   ];
   return { title: `Shard ${id}`, lines, footer: readOnly ? 'esc close' : 'p pin/unpin · r reassign · x release · esc close' };
 }
@@ -138,18 +151,38 @@ function nodeDetails(address: string, view: ClusterView, readOnly: boolean): Ove
   return { title: `Node ${address}`, lines, footer: readOnly ? 'esc close' : 'd drain/undrain · esc close' };
 }
 
-function decisionDetails(key: string, view: ClusterView): OverlayContent {
-  const d = decisionRows(view).find((r) => r.key === key);
-  if (d === undefined) return { title: 'Decision', lines: ['(no longer in the leader\'s recent decisions)'], footer: 'esc close' };
-  const lines = [
-    field('at', `${new Date(d.at).toISOString()} (${compactAge(d.agoMs)} ago)`),
-    field('outcome', d.outcome),
-    field('strategy', d.strategy),
-    field('reason', d.reason),
-    field('moves', String(d.moves.length)),
-    ...d.moves.map((m) => `  shard ${fit(String(m.shard), 5, 'right')}  ${printable(m.from || '-')} → ${printable(m.to || '-')}`),
+/** The shard's own recent history, newest first. */
+function shardHistory(id: number, view: ClusterView, history: HistoryView): string[] {
+  const mine: HistoryEntry[] = [];
+  for (let i = history.entries.length - 1; i >= 0 && mine.length < SHARD_HISTORY; i--) {
+    const e = history.entries[i]!;
+    if (touchesShards(e, [[id, id]])) mine.push(e);
+  }
+  if (mine.length === 0) return [field('history', '(none kept)')];
+  return [
+    field('history', `${mine.length === SHARD_HISTORY ? `last ${SHARD_HISTORY}` : mine.length} entries, newest first`),
+    ...mine.map((e) => `  ${fit(compactAge(view.now - e.at), 6, 'right')}  ${fit(e.action, 9)} ${fit(e.actor, 18)} ${printable(reasonText(e))}`),
   ];
-  return { title: `Decision ${d.outcome}`, lines, footer: 'j/k scroll · esc close' };
+}
+
+function entryDetails(key: string, view: ClusterView, history: HistoryView): OverlayContent {
+  const e = history.entries.find((x) => x.id === key);
+  if (e === undefined) return { title: 'History entry', lines: ['(no longer in the history)'], footer: 'esc close' };
+  const lines = [
+    field('at', `${new Date(e.at).toISOString()} (${compactAge(view.now - e.at)} ago)`),
+    field('key', e.source === 'observed' ? '(observed here, not stored)' : `${view.snapshot.prefix}/history/${e.id}`),
+    field('actor', e.actor),
+    field('source', e.source || '-'),
+    field('action', e.action),
+    field('outcome', e.outcome || '-'),
+    field('node', e.node ?? '-'),
+    field('shards', e.shardCount === 0 ? '-' : shardsText(e, 60)),
+    field('reason', reasonText(e)),
+    ...(e.shards.length > 0 ? [field('shard list', formatShardRanges(e.shards))] : []),
+    ...(e.moves.length > 0 ? [field('moves', movesText(e, 200))] : []),
+    ...e.moves.map((m) => `  ${printable(m.from || '-')} → ${printable(m.to || '-')} ×${m.count}: ${formatShardRanges(m.shards)}`),
+  ];
+  return { title: `History: ${printable(e.action)}`, lines, footer: 'j/k scroll · esc close' };
 }
 
 export function pickContent(overlay: Extract<Overlay, { kind: 'pick' }>, view: ClusterView, theme: Theme): OverlayContent {

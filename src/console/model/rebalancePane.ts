@@ -1,33 +1,71 @@
 /**
  * The rebalance pane, pure: why the balancer acts or does not act right now (its state and reason, a pause, the
- * imbalance figures it compares), above the timeline of its recent decisions and moves.
+ * imbalance figures it compares), then the timeline from the cluster history: shards moved per minute as a sparkline,
+ * and the entries, newest first. The entries were decoded once as they arrived (HistoryTimeline); a frame only
+ * windows them.
  */
-import type { BalancerDecisionRecord } from '../../core/keyspace/records.js';
+import type { HistoryEntry } from '../../core/history/entry.js';
+import { reasonText, shardsText } from '../../core/history/entryText.js';
+import { movesPerMinute } from '../../core/history/timeline.js';
 import { printable } from '../../core/text/printable.js';
 import type { ClusterView } from '../../core/view/index.js';
 import { compactAge } from '../text.js';
-import type { Theme } from '../theme.js';
+import type { Theme, Tone } from '../theme.js';
 import type { Column, TableSpec } from './table.js';
 
-export interface DecisionRow extends BalancerDecisionRecord {
+/** The history as the console shows it: the entries of the last rebuild (frozen with the screen), oldest first. */
+export interface HistoryView {
+  readonly entries: readonly HistoryEntry[];
+  /** Values under `history/` that are not entries. */
+  readonly malformed: number;
+}
+
+export interface TimelineRow {
   readonly key: string;
+  readonly entry: HistoryEntry;
   /** Age at the time of the view. */
   readonly agoMs: number;
 }
 
-export function decisionRows(view: ClusterView): DecisionRow[] {
-  return view.balancer.recent.map((d, i) => ({ ...d, key: `${d.at}:${i}`, agoMs: Math.max(0, view.now - d.at) }));
+export function timelineRows(history: HistoryView, now: number): TimelineRow[] {
+  return history.entries.map((entry) => ({ key: entry.id, entry, agoMs: Math.max(0, now - entry.at) }));
 }
 
-export const DECISION_COLUMNS: readonly Column<DecisionRow>[] = [
-  { title: 'AGO', width: 7, align: 'right', sort: (d) => d.at, text: (d) => compactAge(d.agoMs) },
-  { title: 'OUTCOME', width: 10, sort: (d) => d.outcome, text: (d) => d.outcome },
-  { title: 'STRATEGY', width: 8, sort: (d) => d.strategy, text: (d) => d.strategy },
-  { title: 'MOVES', width: 5, align: 'right', sort: (d) => d.moves.length, text: (d) => String(d.moves.length) },
-  { title: 'REASON', width: 0, sort: (d) => d.reason, text: (d) => d.reason },
+const OUTCOME_TONES: Readonly<Record<string, Tone>> = { partial: 'warn', detected: 'bad', resolved: 'good', observed: 'muted' };
+
+export const TIMELINE_COLUMNS: readonly Column<TimelineRow>[] = [
+  { title: 'AGO', width: 6, align: 'right', sort: (r) => r.entry.at, text: (r) => compactAge(r.agoMs) },
+  { title: 'ACTION', width: 9, sort: (r) => r.entry.action, text: (r) => r.entry.action },
+  { title: 'SHARDS', width: 14, sort: (r) => r.entry.shardCount, text: (r) => shardsText(r.entry, 14) },
+  { title: 'ACTOR', width: 18, sort: (r) => r.entry.actor, text: (r) => r.entry.actor },
+  { title: 'OUTCOME', width: 8, sort: (r) => r.entry.outcome, text: (r) => r.entry.outcome, tone: (r) => OUTCOME_TONES[r.entry.outcome] },
+  { title: 'REASON', width: 0, sort: (r) => r.entry.reason, text: (r) => reasonText(r.entry) },
 ];
 
-export const DECISIONS_TABLE: TableSpec<DecisionRow> = { columns: DECISION_COLUMNS, key: (d) => d.key };
+export const TIMELINE_TABLE: TableSpec<TimelineRow> = { columns: TIMELINE_COLUMNS, key: (r) => r.key };
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** One character per count: `▁` for none, then eight steps up to the largest. */
+export function sparkline(counts: readonly number[]): string {
+  const max = Math.max(0, ...counts);
+  return counts.map((n) => (n === 0 || max === 0 ? SPARKS[0] : SPARKS[Math.max(1, Math.ceil((n / max) * (SPARKS.length - 1)))])).join('');
+}
+
+/** Shards moved per minute over as many minutes as fit (10 to 60), as a sparkline with its largest and total. */
+export function movesLine(history: HistoryView, now: number, width: number): string {
+  const minutes = Math.max(10, Math.min(60, width - 40));
+  const counts = movesPerMinute(history.entries, now, minutes);
+  const total = counts.reduce((a, b) => a + b, 0);
+  return `moves/min, last ${minutes}m: ${sparkline(counts)} max ${Math.max(...counts)}, total ${total}`;
+}
+
+/** What the timeline says when it has no entries. */
+export function emptyTimeline(view: ClusterView): string {
+  return view.upstream.leader !== null
+    ? 'no history: the leader is an upstream node, which writes none; moves seen here appear as observed'
+    : 'no history entries yet';
+}
 
 /** The balancer's state in a few lines, above the timeline; the `P` hint only where the key works. Its strings come from etcd. */
 export function balancerLines(view: ClusterView, theme: Theme, readOnly: boolean): string[] {

@@ -6,8 +6,12 @@
 import { SHARD_FLAG, SHARD_STATES, type ShardColumns, type ShardState } from '../../core/view/index.js';
 import { HEAT_GLYPHS, MARK_COLOURS, OWNER_COLOURS, type Theme } from '../theme.js';
 
-/** A shard's mark on the map, least urgent first (an aggregated cell shows the most urgent of its shards). */
-export const SHARD_MARKS = ['stable', 'no-target', 'pinned', 'unclaimed', 'migrating', 'orphaned', 'stuck'] as const;
+/**
+ * A shard's mark on the map, least urgent first (an aggregated cell shows the most urgent of its shards). `absent`:
+ * a transition's high shard without a key (not split yet, or merged), shown apart so the split's progress reads as a
+ * band that shrinks (merge: grows).
+ */
+export const SHARD_MARKS = ['absent', 'stable', 'no-target', 'pinned', 'unclaimed', 'migrating', 'orphaned', 'stuck'] as const;
 export type ShardMark = (typeof SHARD_MARKS)[number];
 
 export type MapMode = 'owner' | 'objects' | 'calls';
@@ -15,6 +19,7 @@ export const MAP_MODES: readonly MapMode[] = ['owner', 'objects', 'calls'];
 
 /** Symbols of the marks that replace the owner letter; pinned shards show their owner's letter in upper case. */
 export const MARK_GLYPH: Readonly<Record<Exclude<ShardMark, 'stable' | 'pinned'>, string>> = {
+  absent: '_',
   'no-target': '.',
   unclaimed: '~',
   migrating: '>',
@@ -38,6 +43,7 @@ const MARK_TABLE: Uint8Array = (() => {
   return t;
 })();
 const MARK_BITS = SHARD_FLAG.pinned | SHARD_FLAG.stuck;
+const STABLE_MARK = SHARD_MARKS.indexOf('stable');
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
@@ -52,14 +58,15 @@ export function ownerColour(index: number): number {
 }
 
 /**
- * The order shards are laid out in: grouped by owner (CurrentNode, else TargetNode; unassigned last), so each node
- * shows as one band whose length is its share and a row changes colour once per band rather than once per cell
+ * The order shards are laid out in: grouped by owner (CurrentNode, else TargetNode; unassigned, then a transition's
+ * absent high shards last), so each node shows as one band whose length is its share and a row changes colour once
+ * per band rather than once per cell
  * (Ink re-parses every escape code of every frame). In ID order within a band (the view's ShardLayout, kept up to
  * date shard by shard), or hottest first in a heatmap.
  */
 export interface MapOrder {
   readonly size: number;
-  /** Bands: one per node index, then the unassigned shards. */
+  /** Bands: one per node index, then the unassigned shards, then a transition's absent high shards. */
   readonly bandCount: number;
   bandStart(band: number): number;
   shardsIn(band: number): ArrayLike<number>;
@@ -214,7 +221,7 @@ export interface RenderedGrid {
 const PLAIN = 39;
 const DIMMED: number = MARK_COLOURS.dimmed;
 /** Trouble gets a colour of its own; shards on the move keep their band's colour (their symbol marks them). */
-const STATE_COLOURS: Readonly<Partial<Record<ShardMark, number>>> = { stuck: MARK_COLOURS.stuck, orphaned: MARK_COLOURS.orphaned };
+const STATE_COLOURS: Readonly<Partial<Record<ShardMark, number>>> = { stuck: MARK_COLOURS.stuck, orphaned: MARK_COLOURS.orphaned, absent: DIMMED };
 
 /**
  * The grid's rows as styled strings, each at most `geo.cols` columns wide. A cell's owner is the band covering most
@@ -228,7 +235,8 @@ export function renderGrid(shards: ShardColumns, order: MapOrder, geo: GridGeome
   const colours = new Int16Array(cells);
   const values = options.mode === 'owner' ? null : new Float64Array(cells);
   const metric = options.mode === 'objects' ? shards.objects : shards.calls;
-  const worst = new Uint8Array(cells);
+  // Absent shards mark below stable: a cell shows them by its owner (their band), not by a mark.
+  const worst = new Uint8Array(cells).fill(STABLE_MARK);
   const owners = cellOwners(order, geo, cells);
   const markOf = (id: number): number => MARK_TABLE[shards.state[id]! * 4 + (shards.flags[id]! & MARK_BITS)]!;
   const notable = options.mode === 'owner' && options.matches === undefined ? order.notable : undefined;
@@ -255,18 +263,7 @@ export function renderGrid(shards: ShardColumns, order: MapOrder, geo: GridGeome
       }
     }
   }
-  for (let c = 0; c < cells; c++) {
-    if (colours[c] === DIMMED || values !== null) continue;
-    const owner = owners[c]!;
-    const mark = SHARD_MARKS[worst[c]!]!;
-    if (mark === 'stable' || mark === 'pinned') {
-      glyphs[c] = owner < 0 ? MARK_GLYPH['no-target'] : mark === 'pinned' ? ownerLetter(owner).toUpperCase() : ownerLetter(owner);
-      colours[c] = owner < 0 ? PLAIN : ownerColour(owner);
-    } else {
-      glyphs[c] = MARK_GLYPH[mark];
-      colours[c] = STATE_COLOURS[mark] ?? (owner < 0 ? PLAIN : ownerColour(owner));
-    }
-  }
+  if (values === null) markCells(glyphs, colours, owners, worst);
   let heatMax = 0;
   if (values !== null) {
     for (let c = 0; c < cells; c++) if (colours[c] !== DIMMED && values[c]! > heatMax) heatMax = values[c]!;
@@ -301,15 +298,40 @@ export function renderGrid(shards: ShardColumns, order: MapOrder, geo: GridGeome
   return { lines, heatMax };
 }
 
+/** Each cell not dimmed: its mark's symbol, or its owner's letter (upper case when pinned), in its colour. */
+function markCells(glyphs: string[], colours: Int16Array, owners: Int32Array, worst: Uint8Array): void {
+  for (let c = 0; c < glyphs.length; c++) {
+    if (colours[c] === DIMMED) continue;
+    const owner = owners[c]!;
+    const mark = SHARD_MARKS[worst[c]!]!;
+    if (mark === 'stable' && owner === ABSENT_OWNER) {
+      glyphs[c] = MARK_GLYPH.absent;
+      colours[c] = STATE_COLOURS.absent!;
+    } else if (mark === 'stable' || mark === 'pinned') {
+      glyphs[c] = owner < 0 ? MARK_GLYPH['no-target'] : mark === 'pinned' ? ownerLetter(owner).toUpperCase() : ownerLetter(owner);
+      colours[c] = owner < 0 ? PLAIN : ownerColour(owner);
+    } else {
+      glyphs[c] = MARK_GLYPH[mark];
+      colours[c] = STATE_COLOURS[mark] ?? (owner < 0 ? PLAIN : ownerColour(owner));
+    }
+  }
+}
+
+/** A cell's owner when a transition's absent high shards cover most of it. */
+const ABSENT_OWNER = -2;
+
 /**
- * Per cell, the node whose band covers most of it (ties: the lower index), or -1 when only unassigned shards do.
- * Bands are contiguous, so a cell's owner follows from the band boundaries: no shard is looked at.
+ * Per cell, the node whose band covers most of it (ties: the lower index), ABSENT_OWNER when the absent shards' band
+ * does, or -1 when only unassigned shards do. Bands are contiguous, so a cell's owner follows from the band boundaries:
+ * no shard is looked at.
  */
 function cellOwners(order: MapOrder, geo: GridGeometry, cells: number): Int32Array {
   const owners = new Int32Array(cells).fill(-1);
   const share = new Int32Array(cells);
-  const nodes = order.bandCount - 1;
-  for (let b = 0; b < nodes; b++) {
+  // The last two bands: the unassigned shards, then the absent ones.
+  const nodes = order.bandCount - 2;
+  for (let b = 0; b < order.bandCount; b++) {
+    if (b === nodes) continue;
     const from = Math.max(order.bandStart(b), geo.start);
     const to = Math.min(order.bandStart(b) + order.shardsIn(b).length, geo.end);
     for (let p = from; p < to; ) {
@@ -317,7 +339,7 @@ function cellOwners(order: MapOrder, geo: GridGeometry, cells: number): Int32Arr
       const cellEnd = Math.min(geo.start + (c + 1) * geo.perCell, to);
       if (cellEnd - p > share[c]!) {
         share[c] = cellEnd - p;
-        owners[c] = b;
+        owners[c] = b < nodes ? b : ABSENT_OWNER;
       }
       p = cellEnd;
     }

@@ -42,7 +42,8 @@ export interface MapUi {
 export type Subject =
   | { readonly kind: 'shard'; readonly id: number; readonly pinned: boolean }
   | { readonly kind: 'node'; readonly address: string; readonly drained: boolean }
-  | { readonly kind: 'decision'; readonly key: string };
+  /** A history entry, by its ID. */
+  | { readonly kind: 'entry'; readonly key: string };
 
 /** A planned write waiting for the operator's answer. */
 export interface PendingWrite {

@@ -1,5 +1,6 @@
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { isLoopbackHost, splitHostPort } from './addresses.js';
+import { checkPostgresSettings } from './postgres.js';
 import { inScope, SETTING_NAMES, SETTINGS, settingLabel, type ConfigScope, type GoverseConfig, type SettingName, type SettingSpec } from './settings.js';
 import { readConfigFile, type ConfigFileText, type NodeSelector } from './yamlFile.js';
 
@@ -123,7 +124,10 @@ export function resolveConfig(options: ResolveOptions): ResolvedConfig {
   checkPasswordSources(config as unknown as GoverseConfig, origins);
   checkTls(config as unknown as GoverseConfig, origins);
   checkShardWriteRetry(config as unknown as GoverseConfig, origins);
-  if (scope === 'node') checkReachable(config as unknown as GoverseConfig, origins);
+  if (scope === 'node') {
+    checkReachable(config as unknown as GoverseConfig, origins);
+    warnings.push(...checkPostgresSettings(config as unknown as GoverseConfig, (s) => origins.get(s), (s) => SETTINGS[s].flag ?? SETTINGS[s].env ?? s));
+  }
   return { config: config as unknown as GoverseConfig, sources, warnings };
 }
 
@@ -200,6 +204,24 @@ function checkTls(config: GoverseConfig, origins: ReadonlyMap<SettingName, strin
   }
   if (cert !== '' && ca === '') {
     throw new ConfigError(origin('etcdCertFile'), `a client certificate needs the CA file too: set ${settingLabel('etcdCaFile')}`);
+  }
+}
+
+/**
+ * Where a setting was set explicitly, as errors name it (`flag --num-shards`, `env GOVERSE_NUM_SHARDS`, `config file
+ * key cluster.shards`), or null when it has its default.
+ */
+export function explicitSource(name: SettingName, sources: ResolvedConfig['sources']): string | null {
+  const spec = SETTINGS[name];
+  switch (sources[name]) {
+    case 'flag':
+      return `flag ${spec.flag}`;
+    case 'env':
+      return `env ${spec.env}`;
+    case 'file':
+      return `config file key ${spec.yaml}`;
+    case 'default':
+      return null;
   }
 }
 

@@ -1,7 +1,9 @@
 import { CLUSTER_SETTINGS } from './settings/cluster.js';
 import { CONSOLE_SETTINGS } from './settings/console.js';
+import { HISTORY_SETTINGS } from './settings/history.js';
 import { NODE_SETTINGS } from './settings/node.js';
 import { PLACEMENT_SETTINGS } from './settings/placement.js';
+import { POSTGRES_SETTINGS } from './settings/postgres.js';
 import { RUNTIME_SETTINGS } from './settings/runtime.js';
 import type { ConfigScope, GoverseConfig, SettingName, SettingSpec } from './settings/spec.js';
 
@@ -25,8 +27,10 @@ export type {
 export const SETTINGS: { readonly [K in SettingName]: SettingSpec<GoverseConfig[K]> } = {
   ...CLUSTER_SETTINGS,
   ...PLACEMENT_SETTINGS,
+  ...HISTORY_SETTINGS,
   ...RUNTIME_SETTINGS,
   ...NODE_SETTINGS,
+  ...POSTGRES_SETTINGS,
   ...CONSOLE_SETTINGS,
 };
 

@@ -28,7 +28,7 @@ export interface NodeSelector {
 
 const NODES = 'nodes[]';
 /** Upstream sections with no meaning here; known, so they raise no unknown-key warning. */
-const IGNORED_SECTIONS = ['postgres', 'inspector', 'gates', 'object_access_rules', 'object_lifecycle_rules'];
+const IGNORED_SECTIONS = ['inspector', 'gates', 'object_access_rules', 'object_lifecycle_rules'];
 const STRUCTURE_KEYS = [
   'version',
   'cluster.provider',

@@ -50,6 +50,18 @@ export class Keyspace {
   get balancerStatus(): string {
     return `${this.root}rebalance/status`;
   }
+  /** The shard count and its transition (docs/RESHARDING.md §2). */
+  get shardCount(): string {
+    return `${this.root}shard-count`;
+  }
+  /** Every history entry's key starts with this (core/history). */
+  get historyRoot(): string {
+    return `${this.root}history/`;
+  }
+  /** A history entry: `id` orders the entries by time (see historyId). */
+  history(id: string): string {
+    return `${this.historyRoot}${id}`;
+  }
 
   /** Which record a key holds. Pure: no logging, no throwing. */
   classify(key: string, numShards: number): KeyClass {
@@ -58,6 +70,7 @@ export class Keyspace {
     if (rest === 'leader') return { kind: 'leader' };
     if (rest === 'rebalance/pause') return { kind: 'rebalance-pause' };
     if (rest === 'rebalance/status') return { kind: 'balancer-status' };
+    if (rest === 'shard-count') return { kind: 'shard-count' };
     const slash = rest.indexOf('/');
     if (slash < 0) return { kind: 'unknown' };
     const dir = rest.slice(0, slash);
@@ -74,6 +87,8 @@ export class Keyspace {
         const kind = dir === 'nodes' ? 'node' : dir === 'gates' ? 'gate' : dir;
         return { kind, address: suffix };
       }
+      case 'history':
+        return { kind: 'history', id: suffix };
       case 'shard':
       case 'migration':
       case 'release-request': {
@@ -99,10 +114,18 @@ export function parseShardId(text: string, numShards: number): number | string {
   return id < numShards ? id : `shard ID ${text} is out of range [0, ${numShards})`;
 }
 
+/** A history entry's ID: its time (epoch ms, 13 digits, so keys sort by time) and a random part that makes it unique. */
+export const HISTORY_ID = /^\d{13}-[0-9a-z]{1,32}$/;
+
 export type KeyClass =
   | { readonly kind: 'node' | 'gate' | 'nodeinfo' | 'load' | 'drain'; readonly address: string }
   | { readonly kind: 'shard' | 'migration' | 'release-request'; readonly shardId: number }
-  | { readonly kind: 'leader' | 'rebalance-pause' | 'balancer-status' }
+  | { readonly kind: 'leader' | 'rebalance-pause' | 'balancer-status' | 'shard-count' }
+  /**
+   * Under `history/`: read by the history's own readers, which check the ID (HISTORY_ID) and the value; never part of
+   * the snapshot, and never read by its range.
+   */
+  | { readonly kind: 'history'; readonly id: string }
   /** Under the prefix but not a key anyone here writes (kept out of the snapshot silently). */
   | { readonly kind: 'unknown' }
   /** Looks like one of ours but cannot be decoded. */

@@ -4,6 +4,12 @@ import type { ShardValue } from './shardValue.js';
 /**
  * What a shard write does to `<prefix>/migration/<id>` in the same transaction: the record dates a migration from
  * the write that started it, so stuck detection ages it from there and not from whenever a watcher first saw it.
+ *
+ * Every record is put under a lease whose TTL is its writer's stuck timeout (migrationRecordLeaseTtlSeconds), because
+ * upstream nodes complete moves without ever deleting a record: a record outlives its migration by at most that
+ * timeout whoever completes it. goverse-top and a node that does not lead put records under a lease of their own
+ * that nobody renews; a leader of ours renews its lease while it leads, deletes the records of migrations that ended,
+ * and adopts (re-puts under its lease, keeping `since`) the others' records of migrations still in flight.
  */
 export type MigrationRecordOp =
   | { readonly kind: 'put'; readonly record: MigrationRecord }
@@ -29,4 +35,20 @@ export function migrationRecordOp(
   if (target !== current && target !== '' && target !== before.target) return { kind: 'put', record: { since: now, target, from: current } };
   if (target === current && existing !== undefined) return { kind: 'delete' };
   return { kind: 'none' };
+}
+
+/**
+ * The TTL of the lease a migration record is put under, from its writer's stuck timeout: whole seconds (etcd's
+ * granularity), rounded down so a record never outlives the timeout, and at least 1 s.
+ */
+export function migrationRecordLeaseTtlSeconds(stuckTimeoutMs: number): number {
+  return Math.max(1, Math.floor(stuckTimeoutMs / 1000));
+}
+
+/**
+ * How long a leader watches a migration before it adopts a record put under someone else's lease: a quarter of the
+ * stuck timeout, well within the record's remaining life, and long after the moves that complete at once.
+ */
+export function migrationRecordAdoptAfterMs(stuckTimeoutMs: number): number {
+  return stuckTimeoutMs / 4;
 }

@@ -7,9 +7,12 @@ const KIB = 1024;
 export const DEFAULT_VALUE_BOUND = 64 * KIB;
 /** Load reports (up to 4,096 per-shard entries) and the balancer status may be larger. */
 export const LARGE_VALUE_BOUND = 1024 * KIB;
+/** History entries are smaller: there are thousands of them, and writers summarize long lists (core/history). */
+export const HISTORY_VALUE_BOUND = 16 * KIB;
 
 /** The largest value, in UTF-8 bytes, read or written under a key of this class; larger ones are malformed. */
 export function valueBound(kind: KeyClass['kind']): number {
+  if (kind === 'history') return HISTORY_VALUE_BOUND;
   return kind === 'load' || kind === 'balancer-status' ? LARGE_VALUE_BOUND : DEFAULT_VALUE_BOUND;
 }
 

@@ -7,6 +7,8 @@ import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keys
 import { type Ineligibility, plannerContext } from '../planner/context.js';
 import { Placement } from '../planner/placement.js';
 import { isUpstreamNode } from '../planner/upstream.js';
+import { shardInLayout } from '../snapshot/layout.js';
+import { planReshardAbort, planReshardStart } from './reshard.js';
 import type { AssignmentMode } from '../planner/settings.js';
 import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
 import { counted } from '../text/plural.js';
@@ -38,7 +40,10 @@ export type OperationRequest =
   | { readonly kind: 'undrain'; readonly node: string }
   /** Pauses rebalancing for `forMs` (1 s up to the context's longest pause); `reason` is shown to other operators. */
   | { readonly kind: 'pause'; readonly forMs: number; readonly reason: string }
-  | { readonly kind: 'resume' };
+  | { readonly kind: 'resume' }
+  /** Starts the next shard-count transition towards `to` (docs/RESHARDING.md §5.1), or aborts the one under way. */
+  | { readonly kind: 'reshard'; readonly to: number }
+  | { readonly kind: 'reshard-abort' };
 
 export type OperationName = OperationRequest['kind'];
 
@@ -132,6 +137,10 @@ export interface OperationPlan {
   /** Shards left alone and why; `refusal` when only force would have changed them. */
   readonly skipped: readonly { readonly shardId: number; readonly reason: string; readonly refusal?: ForceRefusal }[];
   readonly summary: string;
+  /** The node the operation is about (drain, undrain, a retarget to a named node), for the history. */
+  readonly node?: string;
+  /** The operator's own words (a pause's reason), for the history. */
+  readonly note?: string;
 }
 
 export interface OperationContext {
@@ -169,6 +178,10 @@ export function planOperation(request: OperationRequest, context: OperationConte
       return planPause(ctx, request.forMs, request.reason);
     case 'resume':
       return planResume(ctx);
+    case 'reshard':
+      return planReshardStart(ctx.snapshot, request.to, ctx.now, ctx.by);
+    case 'reshard-abort':
+      return planReshardAbort(ctx.snapshot);
   }
 }
 
@@ -210,6 +223,11 @@ function planRetarget(ctx: Planning, request: Extract<OperationRequest, { kind: 
   const skipped: OperationPlan['skipped'][number][] = [];
   for (const id of request.shards) {
     const before = valueAt(snapshot, id);
+    // A high shard whose pair is not split yet has no key by design: writing one would split the pair unowned.
+    if (!shardInLayout(snapshot, id)) {
+      skipped.push({ shardId: id, reason: 'not split yet (a shard-count transition runs)' });
+      continue;
+    }
     const target = to ?? placement!.choose(id, before.target || undefined);
     if (target === null) skipped.push({ shardId: id, reason: 'no other eligible node' });
     else if (target === before.target && (!pin || isPinned(before))) skipped.push({ shardId: id, reason: `already targeted at ${target}` });
@@ -221,6 +239,7 @@ function planRetarget(ctx: Planning, request: Extract<OperationRequest, { kind: 
     recordChanges: [],
     skipped,
     summary: `retarget ${counted(changes.length, 'shard')} to ${to ?? 'the best eligible nodes'}${pin ? ` and pin ${changes.length === 1 ? 'it' : 'them'}` : ''}`,
+    ...(to === null ? {} : { node: to }),
   };
 }
 
@@ -291,7 +310,7 @@ function planDrain(ctx: Planning, node: string): OperationPlan {
     existing === undefined
       ? [{ id: node, key: keys.drain(node), old: null, new: encodeRecord(record), expectedModRevision: 0 }]
       : [];
-  return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${counted(changes.length, 'shard')}` };
+  return { operation: 'drain', shardChanges: changes, recordChanges, skipped, summary: `drain ${node}: retarget ${counted(changes.length, 'shard')}`, node };
 }
 
 function planUndrain(ctx: Planning, node: string): OperationPlan {
@@ -299,7 +318,7 @@ function planUndrain(ctx: Planning, node: string): OperationPlan {
   const existing = snapshot.drains.get(node);
   if (existing === undefined) {
     if (!knownNodes(snapshot).has(node)) throw unknownNode(snapshot, node);
-    return { operation: 'undrain', shardChanges: [], recordChanges: [], skipped: [], summary: `${node} is not drained` };
+    return { operation: 'undrain', shardChanges: [], recordChanges: [], skipped: [], summary: `${node} is not drained`, node };
   }
   const key = ctx.keys.drain(node);
   return {
@@ -308,6 +327,7 @@ function planUndrain(ctx: Planning, node: string): OperationPlan {
     recordChanges: [{ id: node, key, old: encodeRecord(stripRevision(existing)), new: null, expectedModRevision: existing.modRevision }],
     skipped: [],
     summary: `undrain ${node}`,
+    node,
   };
 }
 
@@ -347,6 +367,7 @@ function planPause(ctx: Planning, forMs: number, reason: string): OperationPlan 
     ],
     skipped: [],
     summary: `pause rebalancing until ${new Date(until).toISOString()}`,
+    ...(reason === '' ? {} : { note: reason }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { isPinned } from '../keyspace/shardValue.js';
+import { shardInLayout } from '../snapshot/layout.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 import { type PlannerContext, plannerContext } from './context.js';
 import { type PlanResult, type ShardWrite, shardValueAt, shardWrite, skip } from './plan.js';
@@ -12,6 +13,10 @@ import { noEligibleNodes } from './tally.js';
  * Builds the initial mapping too.
  * Pinned shards with a target are left alone even when that target is dead: stuck detection reports them.
  * A shard without target whose current owner is eligible adopts it (no data moves).
+ * A stopping node that is alive hands the shards it owns over itself, releasing each in the write that retargets it
+ * (ShardCustody.handOver): they are left to it, since retargeting them here too races it for the same keys (each lost
+ * race a failed transaction, and a second write for the release). Should it die or deregister first, they are a
+ * dead node's, reassigned like any other.
  */
 export function planReassign(
   snapshot: ClusterSnapshot,
@@ -26,9 +31,12 @@ export function planReassign(
   let fromDead = 0;
   let fromIneligible = 0;
   for (let id = 0; id < snapshot.numShards; id++) {
+    // A high shard not split yet has no key by design: creating one would split its pair without its owner.
+    if (!shardInLayout(snapshot, id)) continue;
     const value = shardValueAt(snapshot, id);
     if (value.target !== '' && isPinned(value)) continue;
     if (eligible.has(value.target)) continue;
+    if (value.current === value.target && ctx.ineligible.get(value.target) === 'stopping') continue;
     let target: string;
     if (value.target === '' && eligible.has(value.current)) {
       target = value.current;

@@ -1,4 +1,5 @@
 import type { GoverseConfig } from '../config/settings.js';
+import { DEFAULT_HISTORY_BOUNDS, historyBoundsFromConfig, type HistoryBounds } from '../history/bounds.js';
 import { type ShardWriteRetry, shardWriteRetryFromConfig } from '../config/shardWriteRetry.js';
 import type { StrategyName } from './rebalance.js';
 
@@ -98,6 +99,13 @@ export interface MemberSettings {
   readonly shardWrite: ShardWriteRetry;
   /** Watcher resync period (bounds staleness). */
   readonly resyncIntervalMs?: number;
+  /** The cluster history's bounds, which the leader trims by; default DEFAULT_HISTORY_BOUNDS. */
+  readonly history?: HistoryBounds;
+}
+
+/** The history bounds a member trims by. */
+export function memberHistoryBounds(settings: MemberSettings): HistoryBounds {
+  return settings.history ?? DEFAULT_HISTORY_BOUNDS;
 }
 
 /** The cluster member's settings of a resolved configuration (goverse-node's). */
@@ -115,5 +123,6 @@ export function memberSettingsFromConfig(config: GoverseConfig): MemberSettings 
     planner: plannerSettingsFromConfig(config),
     lockTimeoutMs: config.lockTimeout,
     shardWrite: shardWriteRetryFromConfig(config),
+    history: historyBoundsFromConfig(config),
   };
 }

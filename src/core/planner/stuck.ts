@@ -226,32 +226,62 @@ export function sighting(previous: FirstSeen | undefined, target: string, now: n
 /** Record keys the leader keeps tidy, each with the ModRevision to compare (0: must be absent). */
 export interface RecordRepairs {
   /** Migrations without a record for their current target: the record to write. */
-  readonly backfill: readonly { readonly shardId: number; readonly expectedModRevision: number; readonly record: MigrationRecord }[];
+  readonly backfill: readonly RecordPut[];
+  /** Records of migrations in flight under another writer's lease: re-put under the leader's, as they are. */
+  readonly adopt: readonly RecordPut[];
   /** Migration records of shards no longer in migration. */
   readonly obsoleteMigrations: readonly { readonly shardId: number; readonly modRevision: number }[];
   /** Release requests for shards no longer in migration or addressed to an earlier owner. */
   readonly obsoleteReleaseRequests: readonly { readonly shardId: number; readonly modRevision: number }[];
 }
 
-export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<number, FirstSeen>, now: number): RecordRepairs {
+export interface RecordPut {
+  readonly shardId: number;
+  readonly expectedModRevision: number;
+  readonly record: MigrationRecord;
+}
+
+/** The leader's record lease, and how long it watches a migration before adopting its record. */
+export interface RecordLeaseRule {
+  /** The lease its records are under now; null before it has one (then every record is someone else's). */
+  readonly own: string | null;
+  /** migrationRecordAdoptAfterMs of its stuck timeout. */
+  readonly adoptAfterMs: number;
+}
+
+export function recordRepairs(
+  snapshot: ClusterSnapshot,
+  firstSeen: ReadonlyMap<number, FirstSeen>,
+  now: number,
+  lease: RecordLeaseRule,
+): RecordRepairs {
   const alive = new Set(snapshot.nodes.keys());
   const inMigration = (id: number): boolean => {
     const e = snapshot.shards[id];
     return e !== undefined && classifyMigration(e, alive) !== null;
   };
-  const backfill: RecordRepairs['backfill'][number][] = [];
+  const backfill: RecordPut[] = [];
+  const adopt: RecordPut[] = [];
   const keys = new Keyspace(snapshot.prefix);
   for (const entry of snapshot.shards) {
     if (entry === undefined || !inMigration(entry.id)) continue;
     const existing = snapshot.migrations.get(entry.id);
-    if (existing?.target === entry.target) continue;
-    // Dated from its first sighting; the leader's sightings are never late, and a migration it has not seen yet starts now.
     const seen = firstSeen.get(entry.id);
-    const since = seen?.target === entry.target ? seen.since : now;
+    const seenSince = seen?.target === entry.target ? seen.since : now;
+    if (existing?.target === entry.target) {
+      // Someone else's lease runs out by itself (after its writer's stuck timeout, or its last renewal): kept as it
+      // is under the leader's own, the record lasts as long as the migration.
+      if (existing.lease !== lease.own && now - seenSince >= lease.adoptAfterMs) {
+        const { since, target, from } = existing;
+        adopt.push({ shardId: entry.id, expectedModRevision: existing.modRevision, record: { since, target, from } });
+      }
+      continue;
+    }
+    // Dated from its first sighting; the leader's sightings are never late, and a migration it has not seen yet starts now.
     backfill.push({
       shardId: entry.id,
       expectedModRevision: keyRevision(snapshot, existing, keys.migration(entry.id)),
-      record: { since, target: entry.target, from: entry.current },
+      record: { since: seenSince, target: entry.target, from: entry.current },
     });
   }
   const obsoleteMigrations = [...snapshot.migrations]
@@ -260,7 +290,7 @@ export function recordRepairs(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<
   const obsoleteReleaseRequests = [...snapshot.releaseRequests]
     .filter(([id, r]) => !inMigration(id) || snapshot.shards[id]?.current !== r.owner)
     .map(([shardId, r]) => ({ shardId, modRevision: r.modRevision }));
-  return { backfill, obsoleteMigrations, obsoleteReleaseRequests };
+  return { backfill, adopt, obsoleteMigrations, obsoleteReleaseRequests };
 }
 
 /** What a migration's age rests on, before a clock makes it an age (see MigrationAge). */

@@ -2,6 +2,8 @@ import { compareAddresses, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { FirstSeen } from '../planner/stuck.js';
 import { type UpstreamPresence, upstreamPresence } from '../planner/upstream.js';
+import { type CannotFollow, cannotFollowCount } from '../planner/countFollowers.js';
+import { reshardProgress } from '../planner/reshard.js';
 import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
 import type { ClusterView, HotShardView, NodeView, ViewInput, ViewInternals } from './clusterViewTypes.js';
@@ -70,6 +72,8 @@ export function buildClusterView(input: ViewInput): ClusterView {
     nodeCounts: rows.counts,
     gates: previous?.snapshot.gates === snapshot.gates ? previous.gates : [...snapshot.gates.keys()].sort(compareAddresses),
     upstream: upstreamOf(snapshot, previous, pass),
+    reshard: reshardProgress(snapshot),
+    cannotFollow: cannotFollowOf(snapshot, previous),
     shards: columns,
     layout: index,
     counts: { ...tally.counts, stuck: stuckIds.length },
@@ -89,11 +93,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     get decisions() {
       return decisionCounts(metrics);
     },
-    // Thousands of forged keys must not cost a sort per frame: reused while the snapshot's entries are the same.
-    malformed:
-      previous?.snapshot.malformed === snapshot.malformed
-        ? previous.malformed
-        : [...snapshot.malformed.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    malformed: sortedMalformed(snapshot, previous),
     unmatchedMetrics: input.unmatchedMetrics ?? [],
     internal,
   };
@@ -132,6 +132,13 @@ function upstreamOf(snapshot: ClusterSnapshot, previous: ClusterView | undefined
   return upstreamPresence(snapshot, new Map(pass.addresses.map((a, i) => [a, pass.tally.owned[i]!])));
 }
 
+/** Members that cannot follow a shard-count change: the previous view's while the members and the layout are the same. */
+function cannotFollowOf(snapshot: ClusterSnapshot, previous: ClusterView | undefined): readonly CannotFollow[] {
+  const s = previous?.snapshot;
+  if (s?.nodes === snapshot.nodes && s.nodeInfo === snapshot.nodeInfo && s.gates === snapshot.gates && s.layout === snapshot.layout) return previous!.cannotFollow;
+  return cannotFollowCount(snapshot);
+}
+
 /**
  * Where each shard's load figures come from, and the shard load columns filled: in full, for the changed shards, or
  * for the changed shards and the dirty nodes' shards.
@@ -152,6 +159,12 @@ function shardLoad(
   const sources = dirty === null ? loadSources(snapshot, addresses, metrics) : patchLoadSources(same.loadSources, snapshot, addresses, metrics, dirty);
   updateShardLoad(columns, index, sources, same.loadSources, changed, ...(dirty === null ? [] : [dirty]));
   return sources;
+}
+
+/** Thousands of forged keys must not cost a sort per frame: reused while the snapshot's entries are the same. */
+function sortedMalformed(snapshot: ClusterSnapshot, previous: ClusterView | undefined): ClusterView['malformed'] {
+  if (previous?.snapshot.malformed === snapshot.malformed) return previous.malformed;
+  return [...snapshot.malformed.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** Node indexes to look at again: those of the hinted addresses, those changed shards named, the leaders. */

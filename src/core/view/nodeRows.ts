@@ -43,7 +43,7 @@ export interface NodeRows {
 export function allNodeRows(input: NodeRowsInput): NodeRows {
   const m = input.addresses.length;
   const state = { info: new Array(m), load: new Array(m), metrics: new Array(m), staleness: new StaleClock() };
-  const counts = { total: m, alive: 0, draining: 0, metricsOk: 0, metricsStale: 0, metricsFailing: 0 };
+  const counts = { total: m, alive: 0, draining: 0, cannotFollow: 0, metricsOk: 0, metricsStale: 0, metricsFailing: 0 };
   const leaderNow = leaderAddress(input.snapshot.leader);
   const nodes = input.addresses.map((_, index) => {
     const row = buildRow(input, index, leaderNow, state);
@@ -83,6 +83,7 @@ export function patchNodeRows(input: NodeRowsInput, previous: NodeRows, dirty: S
 
 function count(counts: { -readonly [K in keyof NodeCounts]: number }, row: NodeView, sign: 1 | -1): void {
   if (row.draining) counts.draining += sign;
+  if (row.status === 'cannot-follow') counts.cannotFollow += sign;
   if (!row.alive) return;
   counts.alive += sign;
   if (row.metrics.kind === 'ok') counts.metricsOk += sign;
@@ -114,7 +115,8 @@ function buildRow(
   const position = ctx.index.get(address);
   const eligible = position !== undefined;
   const weight = eligible ? ctx.weights[position]! : (info?.weight ?? 1);
-  const ideal = eligible ? (snapshot.numShards * weight) / ctx.totalWeight : 0;
+  // The shards of the layout now (a transition's absent high shards are nobody's to hold).
+  const ideal = eligible ? (tally.total * weight) / ctx.totalWeight : 0;
   const targets = tally.targets[index]!;
   const status = eligible ? 'eligible' : (ctx.ineligible.get(address) ?? 'dead');
   const leader = address === leaderNow;

@@ -6,6 +6,7 @@
 import { isPinned } from '../keyspace/shardValue.js';
 import { compareAddresses } from '../planner/context.js';
 import type { Migration } from '../planner/stuck.js';
+import { pairLowCount } from '../sharding/layout.js';
 import type { ClusterSnapshot, ShardEntry } from '../snapshot/snapshot.js';
 import type { ClusterView, ShardColumns, ShardCounts, ShardFilter, ShardRow } from './clusterViewTypes.js';
 import { ShardIndex } from './shardIndex.js';
@@ -71,8 +72,13 @@ export class Tally {
     if ((f & SHARD_FLAG.warnings) !== 0) this.withWarnings += sign;
   }
 
+  /** Shards in the layout now: a transition's absent high shards are outside it, in no count but `absent`. */
+  get total(): number {
+    return this.numShards - this.perState[SHARD_STATE_INDEX.absent]!;
+  }
+
   get counts(): Omit<ShardCounts, 'stuck'> {
-    const n = this.numShards;
+    const n = this.total;
     return {
       total: n,
       owned: this.ownedAlive,
@@ -82,6 +88,7 @@ export class Tally {
       unclaimed: this.perState[SHARD_STATE_INDEX.unclaimed]!,
       noTarget: this.perState[SHARD_STATE_INDEX['no-target']]!,
       orphaned: this.perState[SHARD_STATE_INDEX.orphaned]!,
+      absent: this.perState[SHARD_STATE_INDEX.absent]!,
       inMigration: this.inMigration,
       pinned: this.pinnedTotal,
       withWarnings: this.withWarnings,
@@ -109,9 +116,20 @@ function valueFlags(entry: ShardEntry): number {
   );
 }
 
-/** Not plainly stable: the map marks it, and it may be in migration (stuck shards are in migration). */
+/**
+ * Not plainly stable: the map marks it, and it may be in migration (stuck shards are in migration). An absent shard
+ * is not: the map shows the absent shards as their band, and they have no entry to be in migration.
+ */
 function isNotable(state: number, flags: number): boolean {
-  return state !== SHARD_STATE_INDEX.stable || (flags & SHARD_FLAG.pinned) !== 0;
+  return (state !== SHARD_STATE_INDEX.stable && state !== SHARD_STATE_INDEX.absent) || (flags & SHARD_FLAG.pinned) !== 0;
+}
+
+/**
+ * A shard's state: during a shard-count transition, a high shard (`id >= low`) without a key is `absent` (outside the
+ * layout, served by its low shard); otherwise as its target and owner say.
+ */
+function stateOf(id: number, entry: ShardEntry | undefined, t: number, c: number, alive: Uint8Array, low: number): number {
+  return id >= low && entry === undefined ? SHARD_STATE_INDEX.absent : classifyShard(t, c, alive);
 }
 
 /** Every shard from scratch: node indexes are assigned as addresses appear, then renumbered in sorted order. */
@@ -150,12 +168,13 @@ export function fullPass(snapshot: ClusterSnapshot, listed: ReadonlySet<string>)
     Uint8Array.from(addresses, (a) => (snapshot.nodes.has(a) ? 1 : 0)),
     n,
   );
+  const low = pairLowCount(snapshot.layout) ?? n;
   for (let id = 0; id < n; id++) {
-    const s = classifyShard(target[id]!, current[id]!, tally.alive);
+    const s = stateOf(id, snapshot.shards[id], target[id]!, current[id]!, tally.alive, low);
     state[id] = s;
     tally.count(target[id]!, current[id]!, flags[id]!, s, 1);
   }
-  const index = new ShardIndex(addresses.length, current, target, (id) => isNotable(state[id]!, flags[id]!));
+  const index = new ShardIndex(addresses.length, current, target, (id) => state[id] === SHARD_STATE_INDEX.absent, (id) => isNotable(state[id]!, flags[id]!));
   return { addresses, nodeIndex, columns, tally, index, changed: null, touched: new Set() };
 }
 
@@ -185,6 +204,9 @@ export function incrementalPass(
   }
   if (aliveCount !== snapshot.nodes.size) return null;
   for (const a of listed) if (!previous.nodeIndex.has(a)) return null;
+  // Which shards may be absent changes with the transition: every shard's state may.
+  const low = pairLowCount(snapshot.layout) ?? snapshot.numShards;
+  if (low !== (pairLowCount(previous.snapshot.layout) ?? snapshot.numShards)) return null;
 
   const before = previous.snapshot.shards;
   const { nodeIndex } = previous;
@@ -220,14 +242,14 @@ export function incrementalPass(
     const t = entry === undefined || entry.target === '' ? -1 : nodeIndex.get(entry.target)!;
     const c = entry === undefined || entry.current === '' ? -1 : nodeIndex.get(entry.current)!;
     const f = entry === undefined ? 0 : valueFlags(entry);
-    const s = classifyShard(t, c, tally.alive);
+    const s = stateOf(id, entry, t, c, tally.alive, low);
     flags[id] = f;
     target[id] = t;
     current[id] = c;
     state[id] = s;
     tally.count(t, c, f, s, 1);
     touched.add(t).add(c);
-    index.move(id, c, t);
+    index.move(id, c, t, s === SHARD_STATE_INDEX.absent);
     index.setNotable(id, isNotable(s, f));
   }
   for (let i = 0; i < addresses.length; i++) {

@@ -1,7 +1,7 @@
 /**
  * The shards grouped by owner, and the notable ones: what the shard map lays out and marks, and which shards a node's
- * figures touch. A band is a node's shards (CurrentNode, else TargetNode), in ascending IDs, bands in node order, the
- * shards without either last; a shard is notable when it is not plainly stable (another state, or pinned). The view's
+ * figures touch. A band is a node's shards (CurrentNode, else TargetNode), in ascending IDs, bands in node order, then
+ * the shards without either, then a shard-count transition's absent high shards; a shard is notable when it is not plainly stable (another state, or pinned). The view's
  * incremental rebuild keeps it up to date in place, shard by changed shard, so a 65,536-shard cluster is never walked
  * to find where one shard sits.
  */
@@ -10,7 +10,7 @@
 export interface ShardLayout {
   /** Shards in all (positions run 0..size-1). */
   readonly size: number;
-  /** Bands: one per node index, then the shards without an owner or target. */
+  /** Bands: one per node index, then the shards without an owner or target, then a transition's absent shards. */
   readonly bandCount: number;
   bandOf(id: number): number;
   /** Position of a band's first shard. */
@@ -21,7 +21,10 @@ export interface ShardLayout {
   positionOf(id: number): number;
   /** The shard at a position. */
   idAt(position: number): number;
-  /** Shards not plainly stable: another state than stable, or pinned (stuck shards are in migration, so included). */
+  /**
+   * Shards not plainly stable: another state than stable (and than absent), or pinned (stuck shards are in migration,
+   * so included).
+   */
   readonly notable: ReadonlySet<number>;
 }
 
@@ -33,14 +36,14 @@ export class ShardIndex implements ShardLayout {
   private startsDirty = true;
   readonly notable = new Set<number>();
 
-  /** Every shard from its owner and target node indexes (-1 for none) and whether it is notable. */
-  constructor(nodeCount: number, current: Int32Array, target: Int32Array, notable: (id: number) => boolean) {
+  /** Every shard from its owner and target node indexes (-1 for none), whether it is absent, and whether notable. */
+  constructor(nodeCount: number, current: Int32Array, target: Int32Array, absent: (id: number) => boolean, notable: (id: number) => boolean) {
     const n = current.length;
     this.band = new Int32Array(n);
-    this.bands = Array.from({ length: nodeCount + 1 }, () => []);
-    this.starts = new Int32Array(nodeCount + 2);
+    this.bands = Array.from({ length: nodeCount + 2 }, () => []);
+    this.starts = new Int32Array(nodeCount + 3);
     for (let id = 0; id < n; id++) {
-      const b = bandFor(current[id]!, target[id]!, nodeCount);
+      const b = bandFor(current[id]!, target[id]!, absent(id), nodeCount);
       this.band[id] = b;
       this.bands[b]!.push(id);
       if (notable(id)) this.notable.add(id);
@@ -85,9 +88,9 @@ export class ShardIndex implements ShardLayout {
     return this.bands[lo]![position - starts[lo]!]!;
   }
 
-  /** A shard's owner or target changed: it moves to its new band. */
-  move(id: number, current: number, target: number): void {
-    const to = bandFor(current, target, this.bands.length - 1);
+  /** A shard's owner or target changed, or whether it is absent: it moves to its new band. */
+  move(id: number, current: number, target: number, absent: boolean): void {
+    const to = bandFor(current, target, absent, this.bands.length - 2);
     const from = this.band[id]!;
     if (to === from) return;
     const old = this.bands[from]!;
@@ -112,7 +115,8 @@ export class ShardIndex implements ShardLayout {
   }
 }
 
-function bandFor(current: number, target: number, nodeCount: number): number {
+function bandFor(current: number, target: number, absent: boolean, nodeCount: number): number {
+  if (absent) return nodeCount + 1;
   const owner = current >= 0 ? current : target;
   return owner >= 0 && owner < nodeCount ? owner : nodeCount;
 }

@@ -6,15 +6,22 @@ import { ConfigError } from '../../core/errors.js';
 const MAX_PASSWORD_BYTES = 4096;
 
 /**
- * The configuration with the etcd password read from `--password-file` (GOVERSE_ETCD_PASSWORD_FILE), as secrets
- * mounted by an orchestrator or written by a deploy script are: one trailing newline (LF or CRLF) is not part of it.
- * A file that cannot be read, is not a regular file, is empty or is larger than 4 KiB is a ConfigError naming it.
+ * The configuration with the passwords read from their files: etcd's from `--password-file`
+ * (GOVERSE_ETCD_PASSWORD_FILE), PostgreSQL's from `--postgres-password-file` (GOVERSE_POSTGRES_PASSWORD_FILE), as
+ * secrets mounted by an orchestrator or written by a deploy script are: one trailing newline (LF or CRLF) is not part
+ * of it. A file that cannot be read, is not a regular file, is empty or is larger than 4 KiB is a ConfigError naming
+ * it.
  */
 export async function withPasswordFile(config: GoverseConfig): Promise<GoverseConfig> {
-  const path = config.etcdPasswordFile;
-  if (path === '') return config;
+  let out = config;
+  if (config.etcdPasswordFile !== '') out = { ...out, etcdPassword: await readPasswordFile(config.etcdPasswordFile, 'etcd') };
+  if (config.postgresPasswordFile !== '') out = { ...out, postgresPassword: await readPasswordFile(config.postgresPasswordFile, 'PostgreSQL') };
+  return out;
+}
+
+async function readPasswordFile(path: string, what: string): Promise<string> {
   const fail = (reason: string, cause?: unknown): never => {
-    throw new ConfigError(`etcd password file ${path}`, reason, cause === undefined ? {} : { cause });
+    throw new ConfigError(`${what} password file ${path}`, reason, cause === undefined ? {} : { cause });
   };
   let bytes: Buffer;
   try {
@@ -36,5 +43,5 @@ export async function withPasswordFile(config: GoverseConfig): Promise<GoverseCo
   }
   const password = bytes.toString('utf8').replace(/\r?\n$/, '');
   if (password === '') return fail('is empty');
-  return { ...config, etcdPassword: password };
+  return password;
 }

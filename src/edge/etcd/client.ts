@@ -9,7 +9,7 @@ import type { Kv, KvEvent } from '../../core/snapshot/snapshot.js';
 import { Etcd3Client } from './etcd3Client.js';
 import type { EtcdTlsOptions } from './tls.js';
 
-export { categorizeEtcdError, type EtcdFailureCategory, LeaseNotFoundError, mapEtcdError } from './etcdErrors.js';
+export { categorizeEtcdError, type EtcdFailureCategory, isLeaseNotFound, LeaseNotFoundError, mapEtcdError } from './etcdErrors.js';
 export { DEFAULT_MAX_RECEIVE_BYTES, MAX_TXN_OPS } from './limits.js';
 
 export interface EtcdClientOptions {
@@ -37,6 +37,11 @@ export interface PutOptions extends CallOptions {
   readonly lease?: string;
 }
 
+export interface RangeOptions extends CallOptions {
+  /** Leave out the keys under this sub-prefix of the range's root (the snapshot leaves out the history). */
+  readonly except?: string;
+}
+
 export interface RangeResult {
   /** Sorted by key. */
   readonly kvs: readonly Kv[];
@@ -52,7 +57,9 @@ export interface TxnCompare {
 
 export type TxnOp =
   | { readonly type: 'put'; readonly key: string; readonly value: string; readonly lease?: string }
-  | { readonly type: 'delete'; readonly key: string };
+  | { readonly type: 'delete'; readonly key: string }
+  /** Every key in [key, end): etcd refuses a transaction that also puts a key in that range. */
+  | { readonly type: 'delete-range'; readonly key: string; readonly end: string };
 
 export interface TxnRequest {
   readonly compares: readonly TxnCompare[];
@@ -97,7 +104,9 @@ export interface WatchHandle {
 export interface EtcdClient {
   readonly endpoints: readonly string[];
   /** Every key under `root` (pass `Keyspace.root`, with its slash, so sibling prefixes stay out), at one revision. */
-  rangePrefix(root: string, options?: CallOptions): Promise<RangeResult>;
+  rangePrefix(root: string, options?: RangeOptions): Promise<RangeResult>;
+  /** The first `limit` keys in [start, end) in key order (no values), and how many keys the range holds in all. */
+  keysBetween(start: string, end: string, limit: number, options?: CallOptions): Promise<{ readonly keys: readonly string[]; readonly count: number }>;
   get(key: string, options?: CallOptions): Promise<Kv | null>;
   put(key: string, value: string, options?: PutOptions): Promise<{ readonly revision: number }>;
   delete(key: string, options?: CallOptions): Promise<{ readonly revision: number; readonly deleted: number }>;

@@ -19,6 +19,7 @@ import type {
   EtcdClientOptions,
   LeaseGrant,
   PutOptions,
+  RangeOptions,
   RangeResult,
   TxnRequest,
   TxnResult,
@@ -86,8 +87,17 @@ export class Etcd3Client implements EtcdClient {
     this.watches = new PrefixWatches(this.etcd, this.log);
   }
 
-  async rangePrefix(root: string, options?: CallOptions): Promise<RangeResult> {
-    return this.call(`etcd range ${root}`, options, true, (grpcOptions) => rangePages(this.etcd, root, grpcOptions, this.log));
+  async rangePrefix(root: string, options?: RangeOptions): Promise<RangeResult> {
+    return this.call(`etcd range ${root}`, options, true, (grpcOptions) => rangePages(this.etcd, root, options?.except, grpcOptions, this.log));
+  }
+
+  async keysBetween(start: string, end: string, limit: number, options?: CallOptions): Promise<{ keys: string[]; count: number }> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`etcd keys from ${start}: limit ${limit} must be >= 1`);
+    return this.call(`etcd keys from ${start}`, options, true, async (grpcOptions) => {
+      const res = await this.etcd.kv.range({ key: Buffer.from(start), range_end: Buffer.from(end), limit, keys_only: true }, grpcOptions);
+      // With a limit etcd still counts every key in the range.
+      return { keys: res.kvs.map((kv) => kv.key.toString()), count: Number(res.count) };
+    });
   }
 
   async get(key: string, options?: CallOptions): Promise<Kv | null> {

@@ -43,6 +43,14 @@ export class LeaseNotFoundError extends NotFoundError {
   }
 }
 
+/**
+ * etcd refused an operation because a lease is gone: a keepalive (LeaseNotFoundError), or a put under the lease
+ * (mapped from gRPC's NOT_FOUND "requested lease not found").
+ */
+export function isLeaseNotFound(err: unknown): boolean {
+  return err instanceof LeaseNotFoundError || (err instanceof NotFoundError && /requested lease not found/.test(err.message));
+}
+
 /** Upstream's `goverse_shard_mapping_write_failures_total{error_type}` categories. */
 export type EtcdFailureCategory = 'modrevision_conflict' | 'timeout' | 'connection_error' | 'other';
 

@@ -19,8 +19,6 @@ import {
 } from '../../core/errors.js';
 import { DEFAULT_SHARD_WRITE_RETRY, type ShardWriteRetry } from '../../core/config/shardWriteRetry.js';
 import type { Keyspace } from '../../core/keyspace/keys.js';
-import type { MigrationRecordOp } from '../../core/keyspace/migrationRecord.js';
-import { encodeRecord } from '../../core/keyspace/records.js';
 import { formatShardValue, parseShardValue, type ShardValue } from '../../core/keyspace/shardValue.js';
 import { checkValueSize } from '../../core/keyspace/valueBounds.js';
 import { type Logger, nullLogger } from '../../core/log/logger.js';
@@ -46,21 +44,15 @@ export interface ShardChange {
   readonly alsoOps?: readonly TxnOp[];
 }
 
-/** The etcd ops of a migration-record op (`migrationRecordOp`), to ride along with its shard as `alsoOps`. */
-export function migrationRecordTxnOps(keys: Keyspace, shardId: number, op: MigrationRecordOp): TxnOp[] {
-  switch (op.kind) {
-    case 'put':
-      return [{ type: 'put', key: keys.migration(shardId), value: encodeRecord(op.record) }];
-    case 'delete':
-      return [{ type: 'delete', key: keys.migration(shardId) }];
-    case 'none':
-      return [];
-  }
-}
-
 export interface ShardWriteOptions {
   /** Compares added to every transaction, e.g. `ModRevision(<prefix>/leader) == won revision`. */
   readonly guard?: readonly TxnCompare[];
+  /**
+   * Ops that record the write (a history entry), added to its transaction when the whole write fits in one: called
+   * for each attempt with the shards that attempt writes (after a lost compare, the others), so what commits is
+   * exactly what they describe. Not used when the write takes several transactions (`report.recorded` is false).
+   */
+  readonly recordOps?: (shardIds: readonly number[]) => readonly TxnOp[];
   /** Give up retrying transient errors after this long. Default: the writer's deadline. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -80,6 +72,8 @@ export interface ShardWriteReport {
   readonly failed: number;
   /** Set when a guard compare failed (e.g. no longer leader); shards not yet written then fail with it. */
   readonly guardFailure: GuardFailedError | null;
+  /** Whether the `recordOps` were committed with the shards they describe. */
+  readonly recorded: boolean;
 }
 
 /**
@@ -159,8 +153,8 @@ export class ShardWriter {
     const guard = options.guard ?? [];
     const results = new Array<ShardWriteResult | undefined>(changes.length).fill(undefined);
     const pending = this.prepare(changes, guard, results);
-    const run = new WriteRun(this.config, guard, options, results);
-    const batches = pack(pending, guard.length);
+    const batches = pack(pending, guard.length, options.recordOps === undefined ? 0 : RECORD_OPS_RESERVE);
+    const run = new WriteRun(this.config, guard, options, results, batches.length === 1 ? options.recordOps : undefined);
     let nextBatch = 0;
     const worker = async (): Promise<void> => {
       while (nextBatch < batches.length) await run.commit(batches[nextBatch++]!);
@@ -170,7 +164,14 @@ export class ShardWriter {
     const final = results.map((r, i) => r ?? internalFailure(changes[i]!.shardId));
     const count = (s: ShardWriteResult['status']): number => final.filter((r) => r.status === s).length;
     this.countFailures(final);
-    return { results: final, written: count('written'), conflicts: count('conflict'), failed: count('failed'), guardFailure: run.guardFailure };
+    return {
+      results: final,
+      written: count('written'),
+      conflicts: count('conflict'),
+      failed: count('failed'),
+      guardFailure: run.guardFailure,
+      recorded: run.recorded,
+    };
   }
 
   /** Validates and formats the input; unformattable values become failed results right away. */
@@ -226,20 +227,23 @@ export class ShardWriter {
   }
 }
 
+/** Success ops kept free in every transaction for the `recordOps` (an entry and the expiry of old ones, with room). */
+const RECORD_OPS_RESERVE = 4;
+
 /**
- * Splits shards into transactions: compares (guard + shards), success ops (puts + extra ops) and failure reads
- * (guard + shards) each within MAX_TXN_OPS.
+ * Splits shards into transactions: compares (guard + shards), success ops (puts + extra ops + `reserved`) and failure
+ * reads (guard + shards) each within MAX_TXN_OPS.
  */
-function pack(pending: readonly Pending[], guardSize: number): Pending[][] {
+function pack(pending: readonly Pending[], guardSize: number, reserved: number): Pending[][] {
   const batches: Pending[][] = [];
   let batch: Pending[] = [];
-  let ops = 0;
+  let ops = reserved;
   for (const p of pending) {
     const size = 1 + p.alsoOps.length;
     if (batch.length > 0 && (guardSize + batch.length + 1 > MAX_TXN_OPS || ops + size > MAX_TXN_OPS)) {
       batches.push(batch);
       batch = [];
-      ops = 0;
+      ops = reserved;
     }
     batch.push(p);
     ops += size;
@@ -255,6 +259,7 @@ function internalFailure(shardId: number): ShardWriteResult {
 /** The state of one write() call shared by its batches: deadline, abort, guard failure. */
 class WriteRun {
   guardFailure: GuardFailedError | null = null;
+  recorded = false;
   private readonly deadline: number;
 
   constructor(
@@ -262,6 +267,8 @@ class WriteRun {
     private readonly guard: readonly TxnCompare[],
     private readonly options: ShardWriteOptions,
     private readonly results: (ShardWriteResult | undefined)[],
+    /** Only for a write of one batch (see ShardWriteOptions.recordOps). */
+    private readonly recordOps: ShardWriteOptions['recordOps'],
   ) {
     this.deadline = performance.now() + (options.timeoutMs ?? this.s.retry.deadlineMs);
   }
@@ -279,16 +286,18 @@ class WriteRun {
       const left = this.deadline - performance.now();
       if (left <= 0) return this.fail(remaining, this.deadlineError(lastError, attempt));
       try {
+        const recordOps = this.recordOps?.(remaining.map((p) => p.shardId)) ?? [];
         const res = await this.s.client.txn(
           {
             compares: [...this.guard, ...remaining.map((p) => ({ key: p.key, modRevision: p.expected }))],
-            success: remaining.flatMap((p) => [{ type: 'put' as const, key: p.key, value: p.raw }, ...p.alsoOps]),
+            success: [...remaining.flatMap((p) => [{ type: 'put' as const, key: p.key, value: p.raw }, ...p.alsoOps]), ...recordOps],
             failureReads: [...this.guard.map((g) => g.key), ...remaining.map((p) => p.key)],
           },
           { timeoutMs: Math.min(left, this.s.retry.attemptTimeoutMs), signal: this.options.signal },
         );
         if (res.succeeded) {
           for (const p of remaining) this.settle(p, { status: 'written', shardId: p.shardId, modRevision: res.revision, raw: p.raw });
+          this.recorded = recordOps.length > 0;
           return;
         }
         const failedGuards = this.guard
@@ -323,8 +332,10 @@ class WriteRun {
     const actual = fresh?.modRevision ?? 0;
     if (actual === p.expected) return false;
     if (ambiguous && fresh !== undefined && fresh.value === p.raw) {
-      // An attempt that failed in transit was applied after all: the changed revision holds our own value.
+      // An attempt that failed in transit was applied after all: the changed revision holds our own value (and the
+      // attempt carried the record ops, if any).
       this.settle(p, { status: 'written', shardId: p.shardId, modRevision: fresh.modRevision, raw: p.raw });
+      this.recorded ||= this.recordOps !== undefined;
       return true;
     }
     const current = fresh === undefined ? undefined : toEntry(p.shardId, fresh);

@@ -205,7 +205,7 @@ export class ClusterWatcher {
       // after the listed revision, so nothing between is lost.
       await this.replaceWatch(null);
       try {
-        const { kvs, revision } = await this.client.rangePrefix(this.keys.root, { signal: this.abort.signal });
+        const { kvs, revision } = await this.client.rangePrefix(this.keys.root, { signal: this.abort.signal, except: this.keys.historyRoot });
         if (this.stopped) return;
         this.applyList(reason, buildSnapshot(this.keys.prefix, this.numShards, kvs, revision));
         if (attempts > 0 && reason !== 'initial') this.metrics.onReconnect?.('reconnected');

@@ -16,7 +16,12 @@ export function toKv(kv: IKeyValue): Kv {
 export const headerRevision = (h: IResponseHeader): number => Number(h.revision);
 
 export function txnOp(op: TxnOp): IRequestOp {
-  return op.type === 'put'
-    ? { request_put: { key: Buffer.from(op.key), value: Buffer.from(op.value), lease: op.lease ?? '0' } }
-    : { request_delete_range: { key: Buffer.from(op.key) } };
+  switch (op.type) {
+    case 'put':
+      return { request_put: { key: Buffer.from(op.key), value: Buffer.from(op.value), lease: op.lease ?? '0' } };
+    case 'delete':
+      return { request_delete_range: { key: Buffer.from(op.key) } };
+    case 'delete-range':
+      return { request_delete_range: { key: Buffer.from(op.key), range_end: Buffer.from(op.end) } };
+  }
 }

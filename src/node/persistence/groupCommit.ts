@@ -1,4 +1,6 @@
 import { systemClock, type Clock } from '../../core/clock.js';
+import { describeError } from '../../core/errors.js';
+import { PersistenceError } from './errors.js';
 
 /** The outcome of one operation of a group: its own result or its own error. */
 export type Settled<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
@@ -110,4 +112,36 @@ export class GroupCommit<Op, R> {
       else e.reject(outcome.error);
     });
   }
+}
+
+/** How a store names an operation in messages (`save Counter/c`) and turns a raw failure into its error. */
+export interface GroupFailureTerms<Op> {
+  describe(op: Op): string;
+  /** The store's own error for `err`, its message starting with `message`. */
+  asError(err: unknown, message: string): unknown;
+  /** Prefixes each operation's message (the store's location). */
+  readonly location: string;
+}
+
+/**
+ * The outcomes of a group whose transaction failed, nothing of it committed: every operation fails, with the
+ * transaction's error, or, when operation `culprit` raised the error that ended it, that one with its own error and
+ * the others retriably (their writes were sound: the client's retry goes into another group).
+ */
+export function failedGroup<Op>(ops: readonly Op[], err: unknown, culprit: number | null, terms: GroupFailureTerms<Op>): Settled<never>[] {
+  const others = ops.length > 1 ? ` (one transaction with ${ops.length - 1} other writes)` : '';
+  return ops.map((op, index) => {
+    const what = `${terms.location}: ${terms.describe(op)} failed`;
+    if (culprit === null) return { ok: false, error: terms.asError(err, `${what}${others}`) };
+    if (culprit === index) return { ok: false, error: terms.asError(err, what) };
+    const cause = terms.asError(err, `${terms.describe(ops[culprit]!)} failed`);
+    return {
+      ok: false,
+      error: new PersistenceError(`${what}: rolled back with its group, because ${describeError(cause)}`, {
+        cause,
+        retriable: true,
+        storeCode: cause instanceof PersistenceError ? cause.storeCode : null,
+      }),
+    };
+  });
 }

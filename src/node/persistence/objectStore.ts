@@ -31,6 +31,11 @@ export type StoreWrite =
   | { readonly kind: 'save'; readonly key: ObjectKey; readonly epoch: number; readonly state: string }
   | { readonly kind: 'delete'; readonly key: ObjectKey; readonly epoch: number };
 
+/** `save Counter/c`, for messages. */
+export function describeWrite(w: StoreWrite): string {
+  return `${w.kind} ${w.key.type}/${w.key.id}`;
+}
+
 /** What each write returns: `load` the state, `delete` whether there was a row. */
 export type StoreWriteResult<W extends StoreWrite = StoreWrite> = W extends { kind: 'load' }
   ? LoadedState

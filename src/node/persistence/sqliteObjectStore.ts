@@ -2,12 +2,12 @@ import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { NODE_SETTINGS } from '../../core/config/settings/node.js';
-import { describeError, GoverseError } from '../../core/errors.js';
+import { GoverseError } from '../../core/errors.js';
 import { backoffDelay, sleep } from '../../edge/timing.js';
 import { clusterBinding, type ClusterBinding } from './clusterBinding.js';
 import { PersistenceError, StaleEpochError } from './errors.js';
-import { GroupCommit, type GroupLimits, type Settled } from './groupCommit.js';
-import type { LoadedState, ObjectKey, ObjectStore, StoreWrite, StoreWriteResult } from './objectStore.js';
+import { failedGroup, GroupCommit, type GroupLimits, type Settled } from './groupCommit.js';
+import { describeWrite, type LoadedState, type ObjectKey, type ObjectStore, type StoreWrite, type StoreWriteResult } from './objectStore.js';
 
 /**
  * The embedded default ObjectStore: one SQLite file shared by every node process of a machine.
@@ -209,20 +209,11 @@ export class SqliteObjectStore implements ObjectStore {
     try {
       return await this.retryBusy(() => this.groupTx(writes));
     } catch (raw) {
-      const others = writes.length > 1 ? ` (one transaction with ${writes.length - 1} other writes)` : '';
-      return writes.map((w, index) => {
-        const what = `${this.path}: ${describeWrite(w)} failed`;
-        if (!(raw instanceof TransactionEnded)) return { ok: false, error: asPersistenceError(raw, `${what}${others}`) };
-        if (raw.index === index) return { ok: false, error: asPersistenceError(raw.cause, what) };
-        const culprit = asPersistenceError(raw.cause, `${describeWrite(writes[raw.index]!)} failed`);
-        return {
-          ok: false,
-          error: new PersistenceError(`${what}: rolled back with its group, because ${describeError(culprit)}`, {
-            cause: culprit,
-            retriable: true,
-            storeCode: culprit instanceof PersistenceError ? culprit.storeCode : null,
-          }),
-        };
+      const ended = raw instanceof TransactionEnded;
+      return failedGroup(writes, ended ? raw.cause : raw, ended ? raw.index : null, {
+        describe: describeWrite,
+        asError: asPersistenceError,
+        location: this.path,
       });
     }
   }
@@ -259,10 +250,6 @@ class TransactionEnded extends Error {
   ) {
     super('the transaction ended', { cause });
   }
-}
-
-function describeWrite(w: StoreWrite): string {
-  return `${w.kind} ${w.key.type}/${w.key.id}`;
 }
 
 function ensureSchema(db: Database.Database, path: string): void {

@@ -2,9 +2,11 @@
  * The short, bounded chaos run of CI (issue 9): three seeds, one of them on a 3-member etcd, each about 35 s of
  * random faults against real etcd and goverse-node processes, judged by the checker; a run that leans on hostile
  * writes (issue 13: forged keys, oversized and garbage values, writes racing the leader) mixed with node kills and
- * operator actions; plus the proof that the suite can fail: with fencing switched off (a test-only switch),
- * `npm run chaos` exits 1 and reports double activations. About 4 minutes in all on a loaded 2-core machine. The
- * long form is `npm run chaos -- --seed 1 --duration 20m`.
+ * operator actions; a run with the objects in PostgreSQL and database restarts among the faults (skipped with the
+ * reason where PostgreSQL is not installed); a run of shard-count changes (issue 18: split and merge faults) among
+ * kills and operator actions; plus the proof that the suite can fail: with fencing switched off (a test-only
+ * switch), `npm run chaos` exits 1 and reports double activations. About 5 minutes in all on a loaded 2-core
+ * machine. The long forms are `npm run chaos -- --seed 1 --duration 20m` (and `--store postgres`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { formatViolation } from '../../chaos/checker.js';
 import { FAULT_KINDS } from '../../chaos/faults.js';
 import { runChaos } from '../../chaos/run.js';
+import { postgresUnavailable } from '../../harness/postgres.js';
 import { managedTempDir, removeManagedDir, spawnManaged } from '../../harness/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -47,6 +50,8 @@ describe('chaos: random faults against a real cluster', () => {
       // The checker had something to judge: faults happened and work was acknowledged through them.
       expect(Object.values(r.summary.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
       expect(r.summary.acknowledged).toBeGreaterThan(1000);
+      // The cluster history's bound was put to work (the checker judged it was kept).
+      expect(r.summary.history.appended).toBeGreaterThan(r.summary.history.bound);
     },
     TEST_TIMEOUT_MS,
   );
@@ -73,6 +78,60 @@ describe('chaos: random faults against a real cluster', () => {
       expect(r.aborted).toBeNull();
       expect(r.summary.faults['hostile-writes']).toBeGreaterThanOrEqual(1);
       expect(r.summary.hostileWritesPerSecond).toBeLessThanOrEqual(20);
+      expect(r.summary.acknowledged).toBeGreaterThan(1000);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'shard-count changes: splits and merges (some with a kill or an abort mid-way) among kills and operator actions',
+    async () => {
+      const r = await runChaos({
+        seed: 518,
+        durationMs: 25_000,
+        etcdMembers: 1,
+        nodes: 3,
+        minNodes: 3,
+        maxNodes: 4,
+        numShards: 64,
+        faults: ['split', 'merge', 'kill', 'retarget', 'pin'],
+        nodeEnv: {},
+        workers: 6,
+        counters: 192,
+        log: (line) => process.stderr.write(`chaos seed 518 ${line}\n`),
+      });
+      expect(r.violations.map(formatViolation)).toEqual([]);
+      expect(r.aborted).toBeNull();
+      expect((r.summary.faults.split ?? 0) + (r.summary.faults.merge ?? 0)).toBeGreaterThanOrEqual(1);
+      expect(r.summary.acknowledged).toBeGreaterThan(500);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'objects in PostgreSQL: database restarts among kills and migrations lose no acknowledged increment and activate nothing twice',
+    async (ctx) => {
+      const unavailable = postgresUnavailable();
+      if (unavailable !== null) ctx.skip(`PostgreSQL unavailable: ${unavailable}`);
+      const r = await runChaos({
+        seed: 501,
+        store: 'postgres',
+        durationMs: 30_000,
+        etcdMembers: 1,
+        nodes: 4,
+        minNodes: 3,
+        maxNodes: 5,
+        numShards: 128,
+        // Seed 501 draws a database restart first (the first draw depends on the seed alone).
+        faults: ['migrate-many', 'kill', 'freeze', 'db-restart'],
+        nodeEnv: {},
+        workers: 6,
+        counters: 192,
+        log: (line) => process.stderr.write(`chaos seed 501 ${line}\n`),
+      });
+      expect(r.violations.map(formatViolation)).toEqual([]);
+      expect(r.aborted).toBeNull();
+      expect(r.summary.faults['db-restart']).toBeGreaterThanOrEqual(1);
       expect(r.summary.acknowledged).toBeGreaterThan(1000);
     },
     TEST_TIMEOUT_MS,

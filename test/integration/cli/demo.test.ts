@@ -1,15 +1,17 @@
 /**
  * `goverse-top demo --no-tui` on a machine where etcd is not on PATH but installable (GOVERSE_ETCD_BIN points at
- * it): every shard owned in under 30 s, and SIGINT leaves no process and no temp dir behind.
+ * it): every shard owned in under 30 s, and SIGINT leaves no process and no temp dir behind; with `--store postgres`
+ * the nodes keep the load's objects in the demo's own PostgreSQL server, which goes with the rest.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEtcdClient, type EtcdClient } from '../../../src/edge/etcd/client.js';
 import { readSnapshot } from '../../../src/edge/etcd/readSnapshot.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { ETCD_BIN } from '../../harness/etcd.js';
+import { postgresUnavailable } from '../../harness/postgres.js';
 import { spawnManaged } from '../../harness/processes.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { CLI_BIN, cliEnv, runCli } from './cliRunner.js';
@@ -136,5 +138,53 @@ describe('goverse-top demo', () => {
     expect((await demo.exited).code).toBe(0);
     await waitFor('every child of the demo gone', () => children.every((pid) => !alive(pid)), { timeoutMs: 10_000 });
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('--store postgres: the nodes keep their objects in a private PostgreSQL server, and SIGINT removes it too', async (ctx) => {
+    const unavailable = postgresUnavailable();
+    if (unavailable !== null) ctx.skip(`PostgreSQL unavailable: ${unavailable}`);
+    const demo = spawnManaged('goverse-top demo', process.execPath, [CLI_BIN, 'demo', '--no-tui', '--store', 'postgres', '--nodes', '2', '--shards', '64'], {
+      env: cliEnv({ GOVERSE_ETCD_BIN: etcdPath() }),
+    });
+    let stdout = '';
+    let stderr = '';
+    demo.child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    demo.child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    await waitFor(
+      'the demo to settle',
+      () => {
+        if (!demo.running) throw new Error(`demo exited: ${stderr}`);
+        return stderr.includes('64/64 shards owned');
+      },
+      { timeoutMs: 60_000, intervalMs: 100, describe: () => stderr },
+    );
+    const dir = /in (\S*goverse-demo-\w+)/.exec(stderr)![1]!;
+    const databaseDir = /PostgreSQL in (\S*goverse-demo-postgres-\w+)/.exec(stderr)![1]!;
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(demo.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((pid) => pid > 0);
+    leftovers.push(...children);
+    expect(children.length).toBe(4); // etcd, postgres and two nodes
+    const log = (): string => readFileSync(join(dir, 'node1.log'), 'utf8');
+    await waitFor('node 1 on PostgreSQL', () => /"msg":"object database opened".*"store":"postgres"/.test(log()), { timeoutMs: 5_000, describe: log });
+    // Objects activate on the nodes (each activation is a write to the database) and no store write fails.
+    const etcd = createEtcdClient({ endpoints: [/^GOVERSE_ETCD_ENDPOINTS=(.*)$/m.exec(stdout)![1]!] });
+    try {
+      await waitFor(
+        'objects on the nodes',
+        async () => [...(await readSnapshot(etcd, new Keyspace('/goverse'), 64)).load.values()].some((l) => l.shards.some(([, objects]) => objects > 0)),
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+    } finally {
+      await etcd.close();
+    }
+    expect(log()).not.toContain('object store write failed');
+
+    demo.child.kill('SIGINT');
+    expect((await demo.exited).code).toBe(0);
+    await waitFor('every child of the demo gone', () => children.every((pid) => !alive(pid)), { timeoutMs: 10_000 });
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(databaseDir)).toBe(false);
   });
 });

@@ -37,7 +37,9 @@ const used = new Set<number>();
 beforeAll(async () => {
   etcd = await startEtcd('cluster-limbo');
   cluster = await NodeCluster.start({ etcd, nodes: 3, numShards: NUM_SHARDS, label: 'limbo', env: ENV });
-  ops = new ClusterOperations({ client: cluster.client, keys: cluster.keys });
+  // Its migration records expire after 2 s unless the leader (stuck timeout 1 s) adopts them, a quarter of it after
+  // seeing their migrations.
+  ops = new ClusterOperations({ client: cluster.client, keys: cluster.keys, stuckTimeoutMs: 2 * STUCK_MS });
   keys = new Keyspace(cluster.prefix);
   await waitBalanced(cluster, cluster.nodes, 2);
   // Each test moves a shard by hand; paused, the count strategy never moves one back midway. A pause holds back
@@ -174,6 +176,8 @@ describe('stuck migrations: every limbo state, produced and recovered', () => {
     await ops.execute(planOperation({ kind: 'pin', shards: [byOperation] }, await ctx()));
     const retarget = await ops.execute(planOperation({ kind: 'retarget', shards: [byOperation], to: '127.0.0.1:3', refusals: 'override' }, await ctx()));
     expect(retarget.changes[0]!.outcome).toBe('written');
+    const written = await cluster.client.get(keys.migration(byOperation));
+    expect(written?.lease).not.toBe('0');
 
     await waitFor('both reported as stuck', () => stuckLines(byHand).length > 0 && stuckLines(byOperation).length > 0, { timeoutMs: STUCK_MS + 5000 });
     // The owner released them (the target is elsewhere) and nothing else moved them, across many leader passes.
@@ -201,6 +205,10 @@ describe('stuck migrations: every limbo state, produced and recovered', () => {
       expect(l.since).toBe(f.since);
       expect(Math.abs(f.since! - writtenAt)).toBeLessThan(1000);
     }
+    // The leader holds the operation's record under its own lease, as it was: it lasts as long as the migration.
+    const adopted = await cluster.client.get(keys.migration(byOperation));
+    expect(adopted?.lease).not.toBe(written!.lease);
+    expect(adopted?.value).toBe(written!.value);
 
     // A goverse-node started now reports the same ages in its /metrics as a node that watched them begin.
     const [newcomer] = await cluster.addNodes(1, ENV);

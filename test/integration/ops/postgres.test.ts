@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { describeWithPostgres } from '../../harness/postgresSuite.js';
 import { POSTGRES_RUN_USER, postgresTool, startPostgres } from '../../harness/postgres.js';
 import { childPids, isAlive, pidsWithCommandLine } from '../../harness/processes.js';
 
@@ -19,7 +20,7 @@ function uidOf(pid: number): number {
   return Number(line?.split(/\s+/)[1]);
 }
 
-describe('a private PostgreSQL server', () => {
+describeWithPostgres('a private PostgreSQL server', () => {
   it('answers psql at its URL with password auth, keeps its data over a restart and a crash, and leaves nothing behind', async () => {
     const pg = await startPostgres({ database: 'goverse_test', label: 'postgres' });
     let pids: number[] = [];

@@ -11,7 +11,7 @@ import { buildClusterView } from '../../../src/core/view/index.js';
 import { headerLines } from '../../../src/console/model/header.js';
 import { stuckTitle } from '../../../src/console/model/stuckPane.js';
 import { createTheme } from '../../../src/console/theme.js';
-import { kv, N1, N2, N3, NOW, P, richSnapshot, snapshotOf } from '../console/fixtures.js';
+import { kv, N1, N2, N3, NOW, P, richHistory, richSnapshot, snapshotOf } from '../console/fixtures.js';
 import { buildFrame } from '../../../src/console/model/frame.js';
 import { initialUi } from '../../../src/console/model/ui.js';
 import { planFailureText } from '../../../src/console/model/writes.js';
@@ -74,9 +74,9 @@ describe('upstream processes in the cluster', () => {
     expect(header).toContain(`leader ${UP} (upstream)`);
     expect(header).toContain('unreachable from upstream 11');
     // The drain and pause hints go: an upstream leader ignores both.
-    const prompt = buildFrame({ view, connection, ui: { ...initialUi({ readOnly: false }), focus: 'nodes' }, cols: 200, rows: 30, theme, readOnlyReason: null }).prompt;
+    const prompt = buildFrame({ view, connection, ui: { ...initialUi({ readOnly: false }), focus: 'nodes' }, cols: 200, rows: 30, theme, history: richHistory(), readOnlyReason: null }).prompt;
     expect(prompt).not.toMatch(/\bd drain|P pause/);
-    expect(buildFrame({ view: richView(), connection, ui: { ...initialUi({ readOnly: false }), focus: 'nodes' }, cols: 200, rows: 30, theme, readOnlyReason: null }).prompt).toMatch(/d drain/);
+    expect(buildFrame({ view: richView(), connection, ui: { ...initialUi({ readOnly: false }), focus: 'nodes' }, cols: 200, rows: 30, theme, history: richHistory(), readOnlyReason: null }).prompt).toMatch(/d drain/);
     // And what a drain says in the console: what the leader ignores and which keys work instead.
     const refused = (() => {
       try {

@@ -8,5 +8,6 @@ export function allWritten(shards: readonly { readonly shardId: number }[], modR
     conflicts: 0,
     failed: 0,
     guardFailure: null,
+    recorded: false,
   };
 }

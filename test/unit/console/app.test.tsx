@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
 import { applyEvents } from '../../../src/core/snapshot/snapshot.js';
-import { type Harness, kv, mount, N1, N2, N3, NOW, P, RecordingWriter, richMetrics, richSnapshot, snapshotOf } from './fixtures.js';
+import { type Harness, kv, mount, N1, N2, N3, NOW, P, RecordingWriter, richHistoryKvs, richMetrics, richSnapshot, snapshotOf } from './fixtures.js';
 
 let h: Harness | null = null;
 afterEach(() => {
@@ -210,20 +210,53 @@ describe('panes', () => {
     expect(f).toMatch(new RegExp(`0 ${N1} +12 +750ms +250ms +1`));
   });
 
-  it('rebalance: why the balancer does what it does, the pause, and the timeline; enter shows the moves', async () => {
-    h = await mount(richSnapshot(), { cols: 120, rows: 30 });
+  it('rebalance: why the balancer does what it does, the pause, and the history timeline; enter shows an entry', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 30, history: richHistoryKvs() });
     await h.press(':', 'r', 'e', 'b', 'tab', 'return');
     const f = h.lastFrame();
     expect(f).toContain('state balanced: count: spread 1 within the threshold');
     expect(f).toContain(`source: published by the leader ${N1} 2s ago, strategy count`);
     expect(f).toContain('pause: none');
-    expect(f).toMatch(/1m00s rebalance +count +2 move 2 shards off the fullest node/);
-    expect(f).toMatch(/2m00s reassign +count +0 assign 48 shards/);
-    await h.press('return');
-    expect(h.lastFrame()).toContain('Decision rebalance');
-    expect(h.lastFrame()).toContain(`shard     3  ${N1} → ${N2}`);
+    expect(f).toContain('Rebalance: balanced │ history 5');
+    // Moves per minute: 48 assigned two minutes ago, 2 moved a minute ago, none since.
+    expect(f).toMatch(/moves\/min, last \d+m: ▁+█▂▁ max 48, total 50/);
+    // Newest first: the skip, the stuck shard, the operator's pin, the rebalance, the assignment.
+    const rows = lines(f).filter((l) => /^ +\d+m?\d*s /.test(l));
+    expect(rows.map((l) => l.trim().split(/ +/)[1])).toEqual(['skip', 'stuck', 'pin', 'rebalance', 'assign']);
+    expect(f).toMatch(/1m00s rebalance +3,13 +10\.0\.0\.1:7001 +written +move 2 shards off the fullest node/);
+    expect(f).toMatch(/30s pin +5 +ops@box +written +pin 1 shards/);
+    expect(f).toMatch(/2m00s assign +48 shards +10\.0\.0\.1:7001/);
+    await h.press('j', 'j', 'j', 'return');
+    expect(h.lastFrame()).toContain('History: rebalance');
+    expect(h.lastFrame()).toContain(`${N1} → ${N2} ×2: 3,13`);
     await h.press('escape');
-    expect(h.lastFrame()).not.toContain('Decision rebalance');
+    expect(h.lastFrame()).not.toContain('History: rebalance');
+    // The filter narrows the timeline as typed.
+    await h.press('/', 'p', 'i', 'n', 'return');
+    expect(h.lastFrame()).toContain('filter pin: 1 of 5');
+  });
+
+  it('a shard\'s details show its own recent history, newest first', async () => {
+    h = await mount(richSnapshot(), { cols: 120, rows: 40, history: richHistoryKvs() });
+    await h.press(':', 's', 'h', 'a', 'r', 'd', ' ', '3', 'return', 'return');
+    const f = h.lastFrame();
+    expect(f).toContain('Shard 3');
+    expect(f).toContain('history        2 entries, newest first');
+    expect(f).toMatch(/1m00s +rebalance +10\.0\.0\.1:7001 +move 2 shards off the fullest node/);
+    expect(f).toMatch(/2m00s +assign +10\.0\.0\.1:7001 +assign 48 shards/);
+    expect(f).not.toContain('pin 1 shards');
+  });
+
+  it('under an upstream leader the timeline shows the moves it sees, marked observed', async () => {
+    // No nodeinfo for N1: an upstream node, which writes no history.
+    const upstream = snapshotOf({ nodes: [N1, N2], numShards: 8, leader: N1 });
+    h = await mount(upstream, { cols: 120, rows: 30 });
+    await h.press(':', 'r', 'e', 'b', 'tab', 'return');
+    expect(h.lastFrame()).toContain('no history: the leader is an upstream node');
+    const moved = applyEvents(upstream, [{ type: 'put', kv: kv(`${P}/shard/2`, `${N2},${N1}`) }], upstream.revision + 1);
+    h.controller.onWatcherEvent({ type: 'snapshot', snapshot: moved.snapshot, changes: moved.changes, cause: 'watch' });
+    await h.settle();
+    expect(h.lastFrame()).toMatch(new RegExp(`0s move +2 +${N1.replace(/\./g, '\\.')} +observed +1 shards got a new target`));
   });
 
   it('details list the write keys that act on what they show: x releases the stuck shard, d drains the node', async () => {

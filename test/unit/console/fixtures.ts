@@ -10,7 +10,11 @@ import { encodeRecord } from '../../../src/core/keyspace/records.js';
 import { parsePrometheusText } from '../../../src/core/metrics/textFormat.js';
 import { buildSnapshot, type ClusterSnapshot, type Kv } from '../../../src/core/snapshot/snapshot.js';
 import { type NodeMetrics, summarizeScrape } from '../../../src/core/view/index.js';
+import { encodeHistoryEntry, type HistoryDraft, historyId } from '../../../src/core/history/entry.js';
+import { HistoryTimeline } from '../../../src/core/history/timeline.js';
+import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { ConsoleController, type WriteExecutor } from '../../../src/console/controller.js';
+import type { HistoryView } from '../../../src/console/model/rebalancePane.js';
 import type { FrameTimer } from '../../../src/console/frameScheduler.js';
 import { createTheme } from '../../../src/console/theme.js';
 import { App } from '../../../src/console/ui/App.js';
@@ -89,6 +93,37 @@ export function richSnapshot(extra: readonly Kv[] = []): ClusterSnapshot {
       ...extra,
     ],
   });
+}
+
+/**
+ * The cluster history of the rich snapshot, as stored: the leader assigned every shard (2 minutes ago) and moved
+ * shards 3 and 13 (1 minute ago), an operator pinned shard 5, shard 7 was found stuck, and the leader's reason to do
+ * nothing changed.
+ */
+export function richHistoryKvs(): Kv[] {
+  const leader = { actor: N1, source: 'leader' as const };
+  const drafts: HistoryDraft[] = [
+    {
+      ...leader,
+      at: NOW - 120_000,
+      action: 'assign',
+      moves: Array.from({ length: 48 }, (_, id) => ({ shard: id, from: '', to: id % 2 === 0 ? N1 : N2 })),
+      reason: 'assign 48 shards',
+      outcome: 'written',
+    },
+    { ...leader, at: NOW - 60_000, action: 'rebalance', moves: [{ shard: 3, from: N1, to: N2 }, { shard: 13, from: N1, to: N2 }], reason: 'move 2 shards off the fullest node', outcome: 'written' },
+    { at: NOW - 30_000, actor: 'ops@box', source: 'cli', action: 'pin', shards: [5], reason: 'pin 1 shards', outcome: 'written' },
+    { ...leader, at: NOW - 20_000, action: 'stuck', moves: [{ shard: 7, from: N3, to: N2 }], reason: '1 owner-dead: owner 10.0.0.3:7001 is dead', outcome: 'detected' },
+    { ...leader, at: NOW - 10_000, action: 'skip', reason: 'within-threshold: count: spread 1 within the threshold', outcome: 'skipped' },
+  ];
+  return drafts.map((d, i) => kv(`${P}/history/${historyId(d.at, `e${i}`)}`, encodeHistoryEntry(d)));
+}
+
+/** The rich history as the console holds it. */
+export function richHistory(): HistoryView {
+  const t = new HistoryTimeline(new Keyspace(P), 1000);
+  t.apply({ kind: 'reset', kvs: richHistoryKvs() });
+  return { entries: t.entries, malformed: t.malformed.size };
 }
 
 /** /metrics of one node as goverse-node writes them (the parts the console reads), counters scaled by `scale`. */
@@ -192,6 +227,8 @@ export async function mount(
     metrics?: Map<string, NodeMetrics>;
     readsKeys?: boolean;
     maxPauseMs?: number;
+    /** Stored history entries, delivered as the feed's first list. */
+    history?: readonly Kv[];
   } = {},
 ): Promise<Harness> {
   const writer = options.writer ?? new RecordingWriter();
@@ -218,6 +255,7 @@ export async function mount(
   });
   controller.onWatcherEvent({ type: 'status', status: { kind: 'synced', revision: snapshot.revision, since: NOW } });
   if (options.metrics !== undefined) controller.setMetrics(options.metrics);
+  if (options.history !== undefined) controller.onHistory({ kind: 'reset', kvs: options.history });
   const r = render(createElement(App, { controller }));
   await tick();
   await tick();

@@ -50,6 +50,21 @@ function hostileSnapshot() {
   });
 }
 
+/** A history entry written by someone with etcd access: every string of it hostile, its unknown field too. */
+function hostileHistory() {
+  const entry = {
+    at: NOW - 5000,
+    actor: `op${EVIL}`,
+    source: 'leader',
+    action: `act${EVIL}`,
+    moves: [{ from: BAD, to: N1, shards: '1', count: 1 }],
+    reason: `moved${EVIL}`,
+    outcome: `out${EVIL}`,
+    extra: `field${EVIL}`,
+  };
+  return [kv(`${P}/history/${String(NOW - 5000).padStart(13, '0')}-evil`, JSON.stringify(entry))];
+}
+
 function hostileMetrics() {
   const metrics = richMetrics();
   metrics.set(N2, { kind: 'malformed', url: `http://10.0.0.2:9100/metrics`, atMs: NOW, reason: `line 3: invalid le "${EVIL}"`, lastOk: null });
@@ -59,7 +74,7 @@ function hostileMetrics() {
 describe('strings from etcd and the nodes on the console', () => {
   it('never reach the terminal raw: every pane, detail and dialog shows them escaped, within the width', async () => {
     const cols = 120;
-    h = await mount(hostileSnapshot(), { metrics: hostileMetrics(), cols, rows: 40, color: true });
+    h = await mount(hostileSnapshot(), { metrics: hostileMetrics(), cols, rows: 40, color: true, history: hostileHistory() });
     const frames: string[] = [];
     const look = (): void => void frames.push(h!.lastFrame());
     look();
@@ -77,8 +92,8 @@ describe('strings from etcd and the nodes on the console', () => {
     look();
     await h.press('d');
     look();
-    // A shard whose value names the hostile node, and the decision that moved one off it.
-    await h.press('escape', 'escape', ':shard 0\r');
+    // A shard whose value names the hostile node (its details list its history), and the entry that moved one off it.
+    await h.press('escape', 'escape', ':shard 1\r', 'return');
     look();
     await h.press('escape', ':rebalance\r', 'return');
     look();
@@ -88,9 +103,11 @@ describe('strings from etcd and the nodes on the console', () => {
       for (const line of frame.split('\n')) expect(line.length, line).toBeLessThanOrEqual(cols);
     }
     const all = frames.join('\n');
-    for (const shown of ['op\\u202e', `id${SHOWN}`, `v${SHOWN}`, `why${SHOWN}`, `reason${SHOWN}`, `moved${SHOWN}`]) {
+    for (const shown of ['op\\u202e', `id${SHOWN}`, `v${SHOWN}`, `why${SHOWN}`, `reason${SHOWN}`, `moved${SHOWN}`, `act${SHOWN}`]) {
       expect(all, shown).toContain(shown.slice(0, 60));
     }
     expect(all).toContain('invalid le "\\x1b]0;evil');
+    // A field this version does not know is shown as stored, as JSON (its escapes are JSON's).
+    expect(all).toContain('{"extra":"field\\u001b]0;evil\\u0007');
   });
 });

@@ -67,7 +67,8 @@ export const PLACEMENT_SETTINGS = {
     env: 'GOVERSE_STUCK_TIMEOUT',
     yaml: 'cluster.stuck_shard_reallocation_timeout',
     flag: '--stuck-timeout',
-    description: 'Age after which a migration counts as stuck and the leader recovers it.',
+    description:
+      'Age after which a migration counts as stuck and the leader recovers it; also the TTL of the lease the migration records this process writes are put under.',
   },
   shutdownTimeout: {
     group: 'cluster',

@@ -2,6 +2,7 @@ import type { LogLevel } from '../../log/logger.js';
 import type { StrategyName } from '../../planner/rebalance.js';
 import type { AutoLoadObject } from '../autoLoad.js';
 import type { ConfigNode } from '../configNodes.js';
+import type { PostgresSslMode } from '../postgres.js';
 import { duration, text, type ValueType } from '../valueTypes.js';
 
 export type LoadMetric = 'objects' | 'calls';
@@ -36,6 +37,8 @@ export interface GoverseConfig {
   readonly loadSettle: number;
   readonly rebalanceMoveBudget: number;
   readonly maxPause: number;
+  readonly historyMaxEntries: number;
+  readonly historyMaxAge: number;
   readonly lockTimeout: number;
   readonly lockMaxHold: number;
   readonly lockWarnThreshold: number;
@@ -60,6 +63,16 @@ export interface GoverseConfig {
   readonly dbSynchronous: DbSynchronous;
   readonly dbGroupMaxSize: number;
   readonly dbGroupMaxWait: number;
+  readonly postgresUrl: string;
+  readonly postgresHost: string;
+  readonly postgresPort: number;
+  readonly postgresUser: string;
+  readonly postgresPassword: string;
+  readonly postgresPasswordFile: string;
+  readonly postgresDatabase: string;
+  readonly postgresSslmode: PostgresSslMode;
+  readonly postgresMaxOpenConns: number;
+  readonly postgresMaxIdleConns: number;
   readonly adminToken: string;
   readonly adminListen: string;
   readonly maxConnections: number;

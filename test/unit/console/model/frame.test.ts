@@ -5,7 +5,7 @@ import { buildClusterView } from '../../../../src/core/view/index.js';
 import { buildFrame } from '../../../../src/console/model/frame.js';
 import { HOT_SHARDS_TABLE } from '../../../../src/console/model/locksPane.js';
 import { NODES_TABLE } from '../../../../src/console/model/nodesPane.js';
-import { DECISIONS_TABLE } from '../../../../src/console/model/rebalancePane.js';
+import { TIMELINE_TABLE } from '../../../../src/console/model/rebalancePane.js';
 import { STUCK_TABLE } from '../../../../src/console/model/stuckPane.js';
 import { renderTable, type TableSpec } from '../../../../src/console/model/table.js';
 import { initialUi, type ListUi } from '../../../../src/console/model/ui.js';
@@ -13,7 +13,7 @@ import { describeResult, nothingToDoText } from '../../../../src/console/model/w
 import { planOperation } from '../../../../src/core/operations/operations.js';
 import { PANES } from '../../../../src/console/keys.js';
 import { createTheme } from '../../../../src/console/theme.js';
-import { N1, NOW, richMetrics, richSnapshot, snapshotOf, stripAnsi } from '../fixtures.js';
+import { N1, NOW, richHistory, richMetrics, richSnapshot, snapshotOf, stripAnsi } from '../fixtures.js';
 
 const theme = createTheme(true);
 const viewInput = {
@@ -30,7 +30,7 @@ describe('frame', () => {
   it('every line fits the width and the frame stays shorter than the terminal, whatever the size and pane', () => {
     fc.assert(
       fc.property(fc.integer({ min: 40, max: 220 }), fc.integer({ min: 12, max: 80 }), fc.constantFrom(...PANES), (cols, rows, focus) => {
-        const f = buildFrame({ view, connection, ui: { ...initialUi({ readOnly: false }), focus }, cols, rows, theme, readOnlyReason: null });
+        const f = buildFrame({ view, connection, ui: { ...initialUi({ readOnly: false }), focus }, cols, rows, theme, history: richHistory(), readOnlyReason: null });
         if (f.layout.kind !== 'normal') throw new Error('expected a normal layout');
         const all = [...f.header, f.tabs, ...f.panes.flatMap((p) => [p.title, ...p.lines.slice(0, p.height - 1)]), f.status, f.prompt];
         for (const l of all) expect(stripAnsi(l).length).toBeLessThanOrEqual(cols);
@@ -43,7 +43,7 @@ describe('frame', () => {
   });
 
   it('tells the key reducer what is selected and which nodes a reassign may pick', () => {
-    const f = buildFrame({ view, connection, ui: { ...initialUi({ readOnly: false }), focus: 'stuck' }, cols: 120, rows: 30, theme, readOnlyReason: null });
+    const f = buildFrame({ view, connection, ui: { ...initialUi({ readOnly: false }), focus: 'stuck' }, cols: 120, rows: 30, theme, history: richHistory(), readOnlyReason: null });
     expect(f.context.selection).toEqual({ kind: 'shard', id: 7, pinned: false });
     expect(f.context.lists.stuck.keys).toEqual(['7']);
     expect(f.context.targets).toEqual([N1, '10.0.0.2:7001']);
@@ -54,7 +54,7 @@ describe('frame', () => {
 describe('at 80 columns and narrower', () => {
   const plainTheme = createTheme(false);
   const hintLine = (focus: (typeof PANES)[number], cols: number, readOnly = false): string =>
-    stripAnsi(buildFrame({ view, connection, ui: { ...initialUi({ readOnly }), focus }, cols, rows: 24, theme: plainTheme, readOnlyReason: null }).prompt);
+    stripAnsi(buildFrame({ view, connection, ui: { ...initialUi({ readOnly }), focus }, cols, rows: 24, theme: plainTheme, history: richHistory(), readOnlyReason: null }).prompt);
 
   it('the hint line drops whole hints, least important first, so ? help and q quit always show', () => {
     fc.assert(
@@ -77,13 +77,13 @@ describe('at 80 columns and narrower', () => {
     metrics.set(N1, { kind: 'unreachable', url: 'http://10.0.0.1:9100/metrics', atMs: NOW, reason: 'timeout', lastOk: null });
     const troubled = buildClusterView({ ...viewInput, metrics });
     for (const v of [view, troubled]) {
-      const f = buildFrame({ view: v, connection, ui: initialUi({ readOnly: false }), cols: 80, rows: 24, theme: plainTheme, readOnlyReason: null });
+      const f = buildFrame({ view: v, connection, ui: initialUi({ readOnly: false }), cols: 80, rows: 24, theme: plainTheme, history: richHistory(), readOnlyReason: null });
       expect(stripAnsi(f.header[1]!)).toMatch(/│ stuck 1( │|$)/);
     }
   });
 
   it('the sort direction marker shows on the sorted column, however narrow', () => {
-    const specs: TableSpec<never>[] = [NODES_TABLE, STUCK_TABLE, HOT_SHARDS_TABLE, DECISIONS_TABLE] as unknown as TableSpec<never>[];
+    const specs: TableSpec<never>[] = [NODES_TABLE, STUCK_TABLE, HOT_SHARDS_TABLE, TIMELINE_TABLE] as unknown as TableSpec<never>[];
     for (const spec of specs) {
       spec.columns.forEach((column, sortColumn) => {
         for (const descending of [false, true]) {

@@ -34,8 +34,9 @@ const nodesOf = (cols: ShardColumns): number => Math.max(0, ...cols.current) + 1
 
 /** The order the console uses: the view's layout for the owner map (notable shards known), else a heatmap's. */
 function mapOrder(cols: ShardColumns, nodes: number, mode: MapMode): MapOrder {
-  const notable = (id: number): boolean => cols.state[id] !== SHARD_STATE_INDEX.stable || (cols.flags[id]! & SHARD_FLAG.pinned) !== 0;
-  const layout = new ShardIndex(nodes, cols.current, cols.target, notable);
+  const absent = (id: number): boolean => cols.state[id] === SHARD_STATE_INDEX.absent;
+  const notable = (id: number): boolean => (cols.state[id] !== SHARD_STATE_INDEX.stable && !absent(id)) || (cols.flags[id]! & SHARD_FLAG.pinned) !== 0;
+  const layout = new ShardIndex(nodes, cols.current, cols.target, absent, notable);
   return mode === 'owner' ? layout : heatOrder(layout, mode === 'objects' ? cols.objects : cols.calls);
 }
 

@@ -8,7 +8,7 @@ const list = (keys: string[], pageSize = 3, columns = 4): ListContext => ({ keys
 
 /** The map order of `n` shards all owned by one node: position = shard ID. */
 function identityOrder(n: number) {
-  return new ShardIndex(1, new Int32Array(n), new Int32Array(n), () => false);
+  return new ShardIndex(1, new Int32Array(n), new Int32Array(n), () => false, () => false);
 }
 
 function ctx(over: Partial<KeyContext> = {}): KeyContext {

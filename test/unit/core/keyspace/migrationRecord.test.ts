@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { migrationRecordOp } from '../../../../src/core/keyspace/migrationRecord.js';
+import { migrationRecordAdoptAfterMs, migrationRecordLeaseTtlSeconds, migrationRecordOp } from '../../../../src/core/keyspace/migrationRecord.js';
 import type { MigrationRecord } from '../../../../src/core/keyspace/records.js';
 import { parseShardValue } from '../../../../src/core/keyspace/shardValue.js';
 
@@ -34,5 +34,20 @@ describe('migrationRecordOp', () => {
     expect(op('a,a', 'a,')).toEqual({ kind: 'none' });
     // No target: nothing to date a migration towards.
     expect(op('a,b', ',b', record)).toEqual({ kind: 'none' });
+  });
+});
+
+describe('the lease of a migration record', () => {
+  it('lives at most the stuck timeout: whole seconds rounded down, at least one', () => {
+    expect(migrationRecordLeaseTtlSeconds(60_000)).toBe(60);
+    expect(migrationRecordLeaseTtlSeconds(45_999)).toBe(45);
+    expect(migrationRecordLeaseTtlSeconds(1_000)).toBe(1);
+    expect(migrationRecordLeaseTtlSeconds(400)).toBe(1);
+    for (const ms of [1_000, 1_500, 15_000, 59_999, 3_600_000]) expect(migrationRecordLeaseTtlSeconds(ms) * 1000).toBeLessThanOrEqual(ms);
+  });
+
+  it('is adopted by a leader within its life: after a quarter of the stuck timeout', () => {
+    expect(migrationRecordAdoptAfterMs(60_000)).toBe(15_000);
+    for (const ms of [4_000, 60_000, 3_600_000]) expect(migrationRecordAdoptAfterMs(ms)).toBeLessThan(migrationRecordLeaseTtlSeconds(ms) * 1000);
   });
 });

@@ -78,7 +78,7 @@ describe('reassign', () => {
     }
   });
 
-  it('adopts an eligible current owner, skips pinned shards with a target, moves off draining and stopping nodes', () => {
+  it('adopts an eligible current owner, skips pinned shards with a target, moves off draining nodes and dead ones', () => {
     const snap = cluster({
       numShards: 8,
       nodes: ['a:1', 'b:1', 'd:1', 's:1'],
@@ -91,7 +91,7 @@ describe('reassign', () => {
           { target: '', current: '', flags: ['pinned'] }, // pinned without target: assigned
           { target: 'dead', current: 'a:1', flags: ['readonly'] }, // orphan: new target, flags kept
           { target: 'd:1', current: 'd:1', flags: [] }, // draining
-          { target: 's:1', current: 's:1', flags: [] }, // stopping
+          { target: 's:1', current: 's:1', flags: [] }, // stopping: it hands this one over itself
           { target: 'a:1', current: 'a:1', flags: [] },
           { target: '', current: 'd:1', flags: [] }, // current draining: not adopted
         ][id],
@@ -99,11 +99,30 @@ describe('reassign', () => {
     const r = planReassign(snap, { assignment: 'rendezvous' });
     expect(r.kind).toBe('write');
     if (r.kind !== 'write') return;
-    expect(r.writes.map((w) => w.shardId)).toEqual([0, 2, 3, 4, 5, 7]);
+    expect(r.writes.map((w) => w.shardId)).toEqual([0, 2, 3, 4, 7]);
     for (const w of r.writes) expect(['a:1', 'b:1']).toContain(w.after.target);
     expect(r.writes[0]!.after.target).toBe('b:1');
     expect(r.writes[2]!.after).toMatchObject({ current: 'a:1', flags: ['readonly'] });
-    expect(r.text).toMatch(/1 adopt their current owner, 1 leave nodes that are not alive, 2 leave draining or stopping nodes, 2 had no target/);
+    expect(r.text).toMatch(/1 adopt their current owner, 1 leave nodes that are not alive, 1 leave draining or stopping nodes, 2 had no target/);
+  });
+
+  it('leaves a stopping node the shards it owns while it is alive, and takes the others it is the target of', () => {
+    const shards = (id: number) =>
+      [
+        { target: 's:1', current: 's:1', flags: [] }, // owned: handed over by s itself, released in the same write
+        { target: 's:1', current: 'a:1', flags: [] }, // on its way to s: retargeted here
+        { target: 's:1', current: '', flags: [] }, // not claimed yet: retargeted here
+      ][id];
+    const alive = cluster({ numShards: 3, nodes: ['a:1', 's:1'], stopping: ['s:1'], shards });
+    const r = planReassign(alive, { assignment: 'rendezvous' });
+    expect(r.kind === 'write' ? r.writes.map((w) => [w.shardId, w.after.target]) : r).toEqual([
+      [1, 'a:1'],
+      [2, 'a:1'],
+    ]);
+    // Gone before it handed everything over (a crash, or its shutdown timeout): its shards are a dead node's.
+    const gone = cluster({ numShards: 3, nodes: ['a:1'], shards });
+    const after = planReassign(gone, { assignment: 'rendezvous' });
+    expect(after.kind === 'write' ? after.writes.map((w) => w.shardId) : after).toEqual([0, 1, 2]);
   });
 
   it('on a leave moves exactly the shards of the leaver and keeps the rest balanced', () => {

@@ -8,6 +8,8 @@ import { addNode, cluster, put } from './fixtures.js';
 
 const NOW = 1_000_000;
 const TIMEOUT = 60_000;
+/** A leader that holds no record lease yet, adopting after a quarter of the stuck timeout. */
+const NO_LEASE = { own: null, adoptAfterMs: TIMEOUT / 4 };
 const v = (target: string, current: string, flags: string[] = []): ShardValue => ({ target, current, flags });
 
 /** Alive: a, b (c is dead). One shard per limbo state. */
@@ -139,13 +141,13 @@ describe('stuck migrations', () => {
     expect(stuck.map((s) => [s.shardId, s.state, s.ageMs])).toEqual([[0, 'pinned-to-dead', 61_000]]);
     expect(stuck[0]!.reason).toBe('shard 0 is pinned to c:1, which is not alive (owner c:1); unpin or retarget it by hand for 61 s');
     expect(planRecovery(snapshot, stuck, { assignment: 'rendezvous', releaseTimeoutMs: 1 }, NOW, 'l').map((a) => a.kind)).toEqual(['report']);
-    const repairs = recordRepairs(snapshot, firstSeen, NOW);
+    const repairs = recordRepairs(snapshot, firstSeen, NOW, NO_LEASE);
     expect(repairs.backfill).toEqual([{ shardId: 0, expectedModRevision: 0, record: { since: NOW - 61_000, target: 'c:1', from: 'c:1' } }]);
     // The record stays while c is gone, and is obsolete once c is back.
     const recorded = put(snapshot, 'migration/0', encodeRecord(repairs.backfill[0]!.record));
-    expect(recordRepairs(recorded, firstSeen, NOW).obsoleteMigrations).toEqual([]);
+    expect(recordRepairs(recorded, firstSeen, NOW, NO_LEASE).obsoleteMigrations).toEqual([]);
     const back = addNode(recorded, 'c:1');
-    expect(recordRepairs(back, firstSeen, NOW).obsoleteMigrations.map((m) => m.shardId)).toEqual([0]);
+    expect(recordRepairs(back, firstSeen, NOW, NO_LEASE).obsoleteMigrations.map((m) => m.shardId)).toEqual([0]);
     expect(listMigrations(back, firstSeen, NOW)).toEqual([]);
   });
 
@@ -165,7 +167,7 @@ describe('stuck migrations', () => {
 
   it('lists migration records to backfill and records to delete', () => {
     const { snapshot, firstSeen } = scenario();
-    const r = recordRepairs(snapshot, firstSeen, NOW);
+    const r = recordRepairs(snapshot, firstSeen, NOW, NO_LEASE);
     expect(r.backfill.map((b) => b.shardId)).toEqual([2, 4, 5, 6, 7, 8, 9, 10]);
     expect(r.backfill.find((b) => b.shardId === 2)).toEqual({
       shardId: 2,
@@ -176,14 +178,49 @@ describe('stuck migrations', () => {
     expect(stale.expectedModRevision).toBe(snapshot.migrations.get(9)!.modRevision);
     expect(stale.record.since).toBe(NOW);
     expect(r.obsoleteMigrations).toEqual([{ shardId: 0, modRevision: snapshot.migrations.get(0)!.modRevision }]);
+    // Records 1 and 3 belong to migrations the leader has not watched for a quarter of the stuck timeout yet.
+    expect(r.adopt).toEqual([]);
     expect(r.obsoleteReleaseRequests).toEqual([{ shardId: 0, modRevision: snapshot.releaseRequests.get(0)!.modRevision }]);
+  });
+
+  it("adopts the records of migrations in flight under another writer's lease, once it has watched them a while", () => {
+    const values = [v('b:1', 'a:1'), v('b:1', ''), v('b:1', 'a:1'), v('b:1', 'b:1'), v('b:1', 'a:1'), v('b:1', '')];
+    let snapshot = cluster({ numShards: values.length, nodes: ['a:1', 'b:1'], shards: (id) => values[id] });
+    const record = (id: number, lease: string, target = 'b:1'): void => {
+      snapshot = put(snapshot, `migration/${id}`, encodeRecord({ since: NOW - 20_000, target, from: 'a:1' }), lease);
+    };
+    record(0, '7'); // another writer's lease (goverse-top, a node's hand-over, an earlier leader)
+    record(1, '0'); // no lease: written by an older version
+    record(2, '42'); // the leader's own
+    record(3, '7'); // the move is over: obsolete, deleted
+    record(4, '7'); // seen too briefly
+    record(5, '7', 'x:1'); // for an earlier target: backfilled for this one
+    const seen = (since: number): FirstSeen => ({ target: 'b:1', since });
+    const firstSeen = new Map([0, 1, 2, 5].map((id) => [id, seen(NOW - 15_000)]));
+    firstSeen.set(4, seen(NOW - 14_999));
+    const rule = { own: '42', adoptAfterMs: 15_000 };
+    const r = recordRepairs(snapshot, firstSeen, NOW, rule);
+    // As they are: the age keeps its start, the compare is on the record read.
+    expect(r.adopt).toEqual(
+      [0, 1].map((id) => ({
+        shardId: id,
+        expectedModRevision: snapshot.migrations.get(id)!.modRevision,
+        record: { since: NOW - 20_000, target: 'b:1', from: 'a:1' },
+      })),
+    );
+    expect(r.obsoleteMigrations.map((m) => m.shardId)).toEqual([3]);
+    expect(r.backfill.map((b) => [b.shardId, b.record.since])).toEqual([[5, NOW - 15_000]]);
+    // Before the leader holds a lease, its own earlier records are someone else's too.
+    expect(recordRepairs(snapshot, firstSeen, NOW, { ...rule, own: null }).adopt.map((a) => a.shardId)).toEqual([0, 1, 2]);
+    // The snapshot keeps each record's lease.
+    expect([...snapshot.migrations.values()].map((m) => m.lease)).toEqual(['7', '0', '42', '7', '7', '7']);
   });
 
   it('backfills over a malformed record with a CAS on its revision, so the repair can succeed', () => {
     const base = cluster({ numShards: 2, nodes: ['a:1', 'b:1'], shards: () => v('b:1', 'a:1') });
     const garbage = put(base, 'migration/0', 'not json');
     const revision = garbage.malformed.get('/goverse/migration/0')!.modRevision;
-    const repairs = recordRepairs(garbage, new Map(), NOW);
+    const repairs = recordRepairs(garbage, new Map(), NOW, NO_LEASE);
     expect(repairs.backfill.map((b) => [b.shardId, b.expectedModRevision])).toEqual([
       [0, revision],
       [1, 0],
@@ -236,7 +273,7 @@ describe('stuck migrations', () => {
       expect.objectContaining({ shardId: 2, ageSource: 'first-seen', since: NOW, ageMs: 5_000 }),
     ]);
     // The leader's backfill dates a migration it has not seen from now, as before.
-    expect(recordRepairs(snapshot, new Map(), NOW).backfill.map((b) => b.record.since)).toEqual(values.map(() => NOW));
+    expect(recordRepairs(snapshot, new Map(), NOW, NO_LEASE).backfill.map((b) => b.record.since)).toEqual(values.map(() => NOW));
   });
 });
 

@@ -20,21 +20,25 @@ function view(snapshot: ClusterSnapshot, previous?: ClusterView, changedShards?:
 }
 
 describe('ShardIndex', () => {
-  it('lays shards out by owner band in ascending IDs, unassigned last, and maps positions both ways', () => {
-    // Node 0 owns 3 and 1; node 1 is the target of 0 (no owner); 2 has neither.
-    const current = Int32Array.from([-1, 0, -1, 0]);
-    const target = Int32Array.from([1, 0, -1, 1]);
-    const index = new ShardIndex(2, current, target, (id) => id === 3);
-    expect([0, 1, 2].map((b) => [index.bandStart(b), [...index.shardsIn(b)]])).toEqual([
+  it('lays shards out by owner band in ascending IDs, unassigned then absent last, and maps positions both ways', () => {
+    // Node 0 owns 3 and 1; node 1 is the target of 0 (no owner); 2 has neither; 4 is a transition's absent shard.
+    const current = Int32Array.from([-1, 0, -1, 0, -1]);
+    const target = Int32Array.from([1, 0, -1, 1, -1]);
+    const index = new ShardIndex(2, current, target, (id) => id === 4, (id) => id === 3);
+    expect([0, 1, 2, 3].map((b) => [index.bandStart(b), [...index.shardsIn(b)]])).toEqual([
       [0, [1, 3]],
       [2, [0]],
       [3, [2]],
+      [4, [4]],
     ]);
-    expect([0, 1, 2, 3].map((p) => index.idAt(p))).toEqual([1, 3, 0, 2]);
-    expect([0, 1, 2, 3].map((id) => index.positionOf(id))).toEqual([2, 0, 3, 1]);
-    index.move(1, 1, 1);
-    index.move(2, 0, 0);
-    expect([0, 1, 2, 3].map((p) => index.idAt(p))).toEqual([2, 3, 0, 1]);
+    expect([0, 1, 2, 3, 4].map((p) => index.idAt(p))).toEqual([1, 3, 0, 2, 4]);
+    expect([0, 1, 2, 3, 4].map((id) => index.positionOf(id))).toEqual([2, 0, 3, 1, 4]);
+    index.move(1, 1, 1, false);
+    index.move(2, 0, 0, false);
+    // The pair of 4 split: it is node 1's now.
+    index.move(4, 1, 1, false);
+    expect([0, 1, 2, 3, 4].map((p) => index.idAt(p))).toEqual([2, 3, 0, 1, 4]);
+    expect(index.bandOf(4)).toBe(1);
     expect([...index.notable]).toEqual([3]);
   });
 

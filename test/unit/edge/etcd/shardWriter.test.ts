@@ -41,6 +41,7 @@ class FakeEtcd {
         return this.txn(req);
       },
       rangePrefix: unsupported,
+      keysBetween: unsupported,
       get: unsupported,
       put: unsupported,
       delete: unsupported,
@@ -70,7 +71,8 @@ class FakeEtcd {
       const rev = ++this.revision;
       for (const op of req.success) {
         if (op.type === 'put') this.store.set(op.key, { key: op.key, value: op.value, modRevision: rev, createRevision: rev, lease: '0' });
-        else this.store.delete(op.key);
+        else if (op.type === 'delete') this.store.delete(op.key);
+        else for (const key of [...this.store.keys()]) if (key >= op.key && key < op.end) this.store.delete(key);
       }
       result = { succeeded: true, revision: rev };
     } else {
