@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../../../src/core/keyspace/records.js';
+import { encodeShardCount } from '../../../../src/core/keyspace/shardCount.js';
 import { formatShardValue } from '../../../../src/core/keyspace/shardValue.js';
 import { imbalance } from '../../../../src/core/planner/imbalance.js';
 import { defaultPlannerSettings } from '../../../../src/core/planner/settings.js';
@@ -10,7 +11,7 @@ import { parsePrometheusText } from '../../../../src/core/metrics/textFormat.js'
 import { buildClusterView, type ClusterView, type NodeMetrics, summarizeScrape } from '../../../../src/core/view/index.js';
 
 const P = '/goverse';
-const NUM_SHARDS = 24;
+const NUM_SHARDS = 32;
 const ADDRESSES = ['n1:1', 'n2:1', 'n3:1', 'gone:1', 'other:1'];
 
 /** Per-shard figures a node reports: [shard, objects, calls], duplicates included (the last one counts). */
@@ -19,7 +20,7 @@ const perShard = fc.array(
   { maxLength: 8 },
 );
 
-/** One change: a shard value, a node joining or leaving, a drain, a weight, a load record, a node's scrape. */
+/** One change: a shard value, a node joining or leaving, a drain, a weight, a load record, a node's scrape, the count. */
 const change = fc.oneof(
   fc.record({
     kind: fc.constant('shard' as const),
@@ -47,6 +48,9 @@ const change = fc.oneof(
   }),
   // A scrape round: the metrics map the view is built from is replaced.
   fc.record({ kind: fc.constant('metrics' as const), address: fc.constantFrom(...ADDRESSES), shards: perShard }),
+  // The shard-count record: a split from half the shards or a merge to half of them (the high half's shards without a
+  // key are absent meanwhile), or none.
+  fc.record({ kind: fc.constant('count' as const), transition: fc.constantFrom('none' as const, 'split' as const, 'merge' as const) }),
 );
 type Change = typeof change extends fc.Arbitrary<infer T> ? T : never;
 
@@ -90,6 +94,12 @@ function etcdEvent(c: Exclude<Change, { kind: 'metrics' }>): KvEvent {
       return put(`nodeinfo/${c.address}`, encodeRecord({ nodeId: c.address, opsUrl: '', apiUrl: '', version: '1', weight: c.weight, startedAt: 0, state: 'running' }));
     case 'load':
       return put(`load/${c.address}`, encodeRecord({ at: 0, cpu: null, rssBytes: null, shards: c.shards, truncated: 0 }));
+    case 'count': {
+      const half = NUM_SHARDS / 2;
+      const t = c.transition;
+      const transition = t === 'none' ? null : { kind: t, from: t === 'split' ? half : NUM_SHARDS, to: t === 'split' ? NUM_SHARDS : half, state: 'running' as const, startedAt: 0, by: 't', id: 't1' };
+      return put('shard-count', encodeShardCount({ count: t === 'split' ? half : NUM_SHARDS, transition, reshards: 0 }));
+    }
     case 'record': {
       const target = c.ofTarget ? latest.shards[c.id]?.target || c.target : c.target;
       return c.remove ? del(`migration/${c.id}`) : put(`migration/${c.id}`, encodeRecord({ since: c.since, target, from: '' }));
@@ -160,4 +170,32 @@ describe('buildClusterView incremental rebuilds', () => {
       { numRuns: 150 },
     );
   }, 60_000);
+
+  it('follow a shard-count transition: high shards split, merged away, and the transition ending', () => {
+    metrics = new Map();
+    sightings = new Sightings();
+    const half = NUM_SHARDS / 2;
+    const kv = (key: string, value: string, lease = '0'): KvEvent => ({ type: 'put', kv: { key: `${P}/${key}`, value, modRevision: ++rev, createRevision: rev, lease } });
+    const split = encodeShardCount({ count: half, transition: { kind: 'split', from: half, to: NUM_SHARDS, state: 'running', startedAt: 0, by: 't', id: 't1' }, reshards: 0 });
+    const low = Array.from({ length: half }, (_, id) => kv(`shard/${id}`, 'n1:1,n1:1'));
+    let snapshot = applyEvents(buildSnapshot(P, NUM_SHARDS, [], 0), [kv('shard-count', split), kv('nodes/n1:1', 'n1:1', '7'), ...low], rev).snapshot;
+    sightings.restart(snapshot, 1000);
+    let view = build(snapshot, 1000);
+    expect(view.counts).toMatchObject({ total: half, absent: half });
+    const steps: KvEvent[][] = [
+      // Two pairs split, one merged back (its high shard's key deleted), then the transition ends.
+      [kv(`shard/${half}`, 'n1:1,n1:1'), kv(`shard/${half + 1}`, 'n1:1,n1:1')],
+      [{ type: 'delete', key: `${P}/shard/${half}`, modRevision: ++rev }],
+      [kv('shard-count', encodeShardCount({ count: NUM_SHARDS, transition: null, reshards: 1 }))],
+    ];
+    for (const [i, events] of steps.entries()) {
+      const applied = applyEvents(snapshot, events, rev);
+      snapshot = applied.snapshot;
+      const shards = applied.changes.flatMap((c) => (c.kind === 'shard' ? [c.id] : []));
+      const incremental = build(snapshot, 1000 + i, view, { shards });
+      expect(essence(incremental)).toEqual(essence(build(snapshot, 1000 + i)));
+      view = incremental;
+    }
+    expect(view.counts).toMatchObject({ total: NUM_SHARDS, absent: 0 });
+  });
 });
