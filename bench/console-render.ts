@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- console-render [--shards N] [--nodes M] [--seconds N] [--cols C] [--rows R]`: the interactive
- * console on a cluster of N shards (default 8192) and M nodes (default 100): nodeinfo, load records, a leader's balancer
+ * `npm run bench -- console-render [--shards N] [--nodes M] [--seconds N] [--cols C] [--rows R] [--storm-cols C]
+ * [--storm-rows R]`: the interactive console on a cluster of N shards (default 8192) and M nodes (default 100): nodeinfo, load records, a leader's balancer
  * status with recent decisions, 1,000 history entries, pinned, migrating and stuck shards, synthetic /metrics of every
  * node with per-shard objects and calls, lock histograms and hot shards.
  *
@@ -10,8 +10,9 @@
  *             (build + React commit + Ink layout and render). Wall time is the result; CPU time per frame and the
  *             split between build and render are printed too, since a loaded machine inflates wall time. The build
  *             of the rebalance pane (the history timeline, 1,000 entries) is timed apart.
- *   storm     end to end: the built binary (`npm run build` first) in a real terminal (tmux) against a real etcd
- *             holding that cluster, its nodes' /metrics served locally, while 1000 shard updates per second (a
+ *   storm     end to end: the built binary (`npm run build` first) in a real terminal (tmux, default 120x40: wide
+ *             enough for the header to keep its metrics figure, which it gives up first at 80 columns once all is
+ *             well, and which the bench watches for) against a real etcd holding that cluster, its nodes' /metrics served locally, while 1000 shard updates per second (a
  *             transaction of 10 every 10 ms: half start a migration, half complete the oldest) go into etcd for N
  *             seconds. The console process's CPU over the storm as a share of one core, its peak resident memory,
  *             the time from its start to the first full view (the cluster and every node's metrics on screen), and
@@ -307,12 +308,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const seconds = integerOption(args, '--seconds', 10);
   const cols = integerOption(args, '--cols', 80);
   const rows = integerOption(args, '--rows', 24);
+  const stormSize = { cols: integerOption(args, '--storm-cols', 120), rows: integerOption(args, '--storm-rows', 40) };
   const i = args.indexOf('--node-flags');
   const nodeFlags = i >= 0 ? (args[i + 1] ?? '') : '';
   const only = args.includes('--frames-only') ? 'frames' : args.includes('--storm-only') ? 'storm' : null;
-  log(`cluster: ${scale.shards} shards, ${scale.nodes} nodes; a ${cols}x${rows} terminal`);
+  log(`cluster: ${scale.shards} shards, ${scale.nodes} nodes; frames on a ${cols}x${rows} terminal, the storm on ${stormSize.cols}x${stormSize.rows}`);
   const frames = only === 'storm' ? null : await measureFrames(scale, cols, rows);
-  const storm = only === 'frames' ? null : await measureStorm(scale, seconds, cols, rows, nodeFlags);
+  const storm = only === 'frames' ? null : await measureStorm(scale, seconds, stormSize.cols, stormSize.rows, nodeFlags);
   return {
     shards: scale.shards,
     nodes: scale.nodes,
