@@ -502,12 +502,15 @@ async function measureStorm(scale: Scale, seconds: number, cols: number, rows: n
     const wall = stop.at - steady.at;
     const last = (await client.rangePrefix(`${P}/shard/`)).revision;
     // The console keeps up: it shows the last revision soon after the storm.
+    let shown = '';
     await waitFor(`the console to catch up with revision ${last}`, async () => {
-      const rev = /rev (\d+)/.exec(await t.screen('console'))?.[1];
+      const rev = /rev (\d+)/.exec((shown = await t.screen('console')))?.[1];
       return rev !== undefined && Number(rev) >= last;
     }, { timeoutMs: 10_000, intervalMs: 20 });
     const catchUpMs = performance.now() - stop.at;
-    log(`storm: ${batches * 10} shard updates in ${((stop.at - start.at) / 1000).toFixed(1)} s; over the last ${(wall / 1000).toFixed(1)} s console CPU ${cpuPercent.toFixed(1)} % of one core, peak RSS ${peakRss.toFixed(0)} MB, revision ${last} shown ${catchUpMs.toFixed(0)} ms after the storm`);
+    // Every node's figures still current after the storm: the header counts stale ones (`(K stale)`).
+    const metricsField = /metrics \d+\/\d+(?: \([^)]*\))?/.exec(shown)?.[0] ?? 'metrics not shown';
+    log(`storm: ${batches * 10} shard updates in ${((stop.at - start.at) / 1000).toFixed(1)} s; over the last ${(wall / 1000).toFixed(1)} s console CPU ${cpuPercent.toFixed(1)} % of one core, peak RSS ${peakRss.toFixed(0)} MB, revision ${last} shown ${catchUpMs.toFixed(0)} ms after the storm, with ${metricsField}`);
     return { cpuPercent, rssMb: peakRss, firstViewMs, catchUpMs };
   } finally {
     await term?.close();
