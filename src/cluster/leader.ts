@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { describeError, ValueTooLargeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
-import { migrationRecordAdoptAfterMs } from '../core/keyspace/migrationRecord.js';
+import { migrationRecordAdoptAfterMs, migrationRecordBackfillAfterMs } from '../core/keyspace/migrationRecord.js';
 import { type BalancerDecisionRecord, type BalancerStatusRecord, encodeRecord } from '../core/keyspace/records.js';
 import { checkValueSize } from '../core/keyspace/valueBounds.js';
 import type { Logger } from '../core/log/logger.js';
@@ -21,8 +21,6 @@ import { type LeaderGuard, leaderGuard } from './leaderGuard.js';
 import { PassBackoff } from './passBackoff.js';
 import type { ShardWrites } from './shardWrites.js';
 
-/** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
-const BACKFILL_AFTER_MS = 1000;
 /** Spacing of leader passes that write nothing (see PassBackoff); at most the safety tick. */
 const LEADER_BACKOFF_MS = { initial: 50, max: 1000 };
 
@@ -352,15 +350,15 @@ export class LeaderRole {
   /**
    * The record repairs due now, each a CAS. A move that completes within moments needs no record: backfilling it
    * would cost two writes (the record, then its deletion) and a pass on every node, racing the move itself. So a
-   * record is backfilled only for a migration seen for a while (dated from its first sighting), and only while the
-   * shard still holds the value it was seen with, so no record is ever written for a migration that already ended.
+   * record is backfilled only for a migration seen for a while (migrationRecordBackfillAfterMs; dated from its first
+   * sighting), and only while the shard still holds the value it was seen with, so no record is ever written for a
+   * migration that already ended.
    * Backfilled and adopted records go under the leader's lease; without one (etcd refused it), only deletions.
    */
   private async recordRepairOps(snap: ClusterSnapshot, now: number): Promise<RecordRepair[]> {
     const { keys, log, recordLease } = this.ctx;
     const { stuckTimeoutMs } = this.ctx.settings.planner;
     const repairs = recordRepairs(snap, this.firstSeen, now, { own: recordLease.current, adoptAfterMs: migrationRecordAdoptAfterMs(stuckTimeoutMs) });
-    const settleMs = Math.min(BACKFILL_AFTER_MS, stuckTimeoutMs / 4);
     const fits = (key: string, value: string): boolean => {
       try {
         checkValueSize(keys, key, value);
@@ -370,9 +368,8 @@ export class LeaderRole {
         return false;
       }
     };
-    const puts = [...repairs.backfill.filter((b) => now - b.record.since >= settleMs), ...repairs.adopt].filter((p) =>
-      fits(keys.migration(p.shardId), encodeRecord(p.record)),
-    );
+    const due = repairs.backfill.filter((b) => now - b.record.since >= migrationRecordBackfillAfterMs(b.record.from, stuckTimeoutMs));
+    const puts = [...due, ...repairs.adopt].filter((p) => fits(keys.migration(p.shardId), encodeRecord(p.record)));
     const lease = puts.length === 0 ? null : await recordLease.acquire().catch((err: unknown) => {
       log.debug('no lease for migration records; records repaired on a later pass', { err: describeError(err) });
       return null;

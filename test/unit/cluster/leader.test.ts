@@ -303,6 +303,31 @@ describe('LeaderRole', () => {
     expect(repairTxns().at(-1)!.success.map((op) => op.key)).not.toContain(keys.migration(1));
   });
 
+  it('backfills the record of a shard nobody owns only once its claim is late: a quarter of the stuck timeout', async () => {
+    const snap = cluster({
+      numShards: NUM_SHARDS,
+      nodes: NODES,
+      // 0 is on its way from b (no record), 1 is assigned to b and not claimed yet (a first assignment: no record).
+      shards: (id) => (id === 0 ? { target: SELF, current: 'b:1', flags: [] } : id === 1 ? { target: 'b:1', current: '', flags: [] } : roundRobinValue(NODES)(id)),
+    });
+    const { w, role } = leaderWorld(snap);
+    const puts = (): string[] =>
+      w.txns.flatMap((t) => t.success).filter((op) => op.type === 'put' && op.key.startsWith(`${PREFIX}/migration/`)).map((op) => op.key);
+    await role.turn();
+    w.clock.wall += 2_000;
+    w.clock.mono += 2_000;
+    await role.turn();
+    expect(puts()).toEqual([keys.migration(0)]);
+
+    const stuckTimeoutMs = defaultPlannerSettings(NUM_SHARDS).stuckTimeoutMs;
+    w.clock.wall += stuckTimeoutMs / 4;
+    w.clock.mono += stuckTimeoutMs / 4;
+    await role.turn();
+    const backfill = w.txns.at(-1)!.success.find((op) => op.key === keys.migration(1));
+    // Dated from the leader's first sighting, not from the backfill.
+    expect(backfill).toEqual({ type: 'put', key: keys.migration(1), value: encodeRecord({ since: NOW, target: 'b:1', from: '' }), lease: 'L1' });
+  });
+
   it('stops renewing its record lease when its term ends and when it resigns, and forgets a lease etcd lost', async () => {
     const migrating = cluster({
       numShards: NUM_SHARDS,
