@@ -56,6 +56,8 @@ export interface LeaderContext {
   readonly history: HistoryAppender;
   /** Asks for another lifecycle pass in `ms`. */
   passIn(ms: number): void;
+  /** Writes an assignment with this node's own claims folded in (ShardCustody.withOwnClaims). */
+  withOwnClaims(writes: readonly ShardWrite[], write: (writes: readonly ShardWrite[]) => Promise<ShardWriteReport | null>): Promise<ShardWriteReport | null>;
 }
 
 /**
@@ -205,7 +207,12 @@ export class LeaderRole {
     let writes = 0;
     let recorded = false;
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
-      const report = await this.writeShards(decision.writes, guard, now, this.history.shardRecordOps(decision, decision.writes, now));
+      const recordOps = this.history.shardRecordOps(decision, decision.writes, now);
+      // An assignment to this node of a shard whose owner is gone is also its claim (ShardCustody.withOwnClaims).
+      const report =
+        decision.step === 'reassign'
+          ? await this.ctx.withOwnClaims(decision.writes, (writes) => this.writeShards(writes, guard, now, recordOps))
+          : await this.writeShards(decision.writes, guard, now, recordOps);
       const made = writtenOf(decision.writes, report);
       moves = movesOf(made);
       writes = moves.length;

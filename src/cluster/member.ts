@@ -123,6 +123,7 @@ export class ClusterMember {
       txn: (request) => client.txn(request),
       putLeased: (key, value) => this.membership.putLeased(key, value),
       passIn: (ms) => this.runner.triggerIn(ms),
+      withOwnClaims: (writes, write) => this.custody.withOwnClaims(writes, write),
     });
     this.custody = new ShardCustody({
       ...shared,

@@ -38,6 +38,8 @@ function leaderWorld(initial: ClusterSnapshot) {
     healed: [] as string[][],
     leased: [] as [string, string][],
     passIns: [] as number[],
+    /** Shard writes that went through the custodian's own-claims hook. */
+    ownClaims: [] as number[][],
     decisions: [] as string[],
     stuck: [] as string[],
     terms: [] as boolean[],
@@ -89,6 +91,10 @@ function leaderWorld(initial: ClusterSnapshot) {
     },
     putLeased: async (key, value) => void w.leased.push([key, value]),
     passIn: (ms) => void w.passIns.push(ms),
+    withOwnClaims: (writes, write) => {
+      w.ownClaims.push(writes.map((x) => x.shardId));
+      return write(writes);
+    },
     history: {
       bounds: DEFAULT_HISTORY_BOUNDS,
       ops: (drafts) => {
@@ -153,6 +159,8 @@ describe('LeaderRole', () => {
     expect(w.writes[0]!.writes).toHaveLength(NUM_SHARDS);
     expect(w.writes[0]!.options).toMatchObject({ label: 'leader', now: NOW, guard: leaderGuard(keys, w.snap.revision + 100) });
     expect(w.writes[0]!.options.recordLease?.acquire).toBeDefined();
+    // An assignment goes through the custodian, which folds this node's own claims into it.
+    expect(w.ownClaims).toEqual([Array.from({ length: NUM_SHARDS }, (_, i) => i)]);
     expect(role.isLeader()).toBe(false);
   });
 
