@@ -2,12 +2,13 @@ import { createWriteStream } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { flagsFromOptions } from '../core/config/flags.js';
-import { resolveConfig } from '../core/config/resolve.js';
+import { explicitSource, resolveConfig } from '../core/config/resolve.js';
 import type { GoverseConfig } from '../core/config/settings.js';
 import { ConfigError, describeError, GoverseError, UnavailableError } from '../core/errors.js';
 import { Keyspace } from '../core/keyspace/keys.js';
 import { createLogger, type Logger, nullLogger, streamSink } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
+import { type ConfiguredShardCount, configuredCountProblem } from '../core/snapshot/layout.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import { buildClusterView, type ClusterView, type NodeMetrics, parseMetricsSources, type ViewInput } from '../core/view/index.js';
 import { loadConfigFile } from '../edge/config/loadConfigFile.js';
@@ -61,6 +62,8 @@ export class CommandContext {
     readonly config: GoverseConfig,
     readonly out: Output,
     readonly logger: Logger,
+    /** Where an explicit `numShards` came from (null: the default, which follows the cluster's record). */
+    readonly explicitShards: string | null = null,
   ) {
     this.keys = new Keyspace(config.etcdPrefix);
   }
@@ -76,7 +79,7 @@ export class CommandContext {
       config.logFile === '' ? nullLogger : createLogger(streamSink(createWriteStream(config.logFile, { flags: 'a', mode: 0o600 })), config.logLevel);
     const out = Output.forProcess(config.output, config.noColor);
     for (const w of resolved.warnings) out.note(`warning: config: ${w}`);
-    return new CommandContext(config, out, logger);
+    return new CommandContext(config, out, logger, explicitSource('numShards', resolved.sources));
   }
 
   /** Who acts, recorded in drain and pause records. */
@@ -117,10 +120,21 @@ export class CommandContext {
     }
   }
 
-  /** One consistent read of the cluster. */
-  snapshot(): Promise<ClusterSnapshot> {
+  /**
+   * One consistent read of the cluster. An explicit shard count that disagrees with the cluster's record (or a
+   * malformed record) is a ConfigError (exit 2): counts, shard lists and routing would be wrong.
+   */
+  async snapshot(): Promise<ClusterSnapshot> {
     const { numShards } = this.config;
-    return this.etcdRead('the cluster', (client, options) => readSnapshot(client, this.keys, numShards, options));
+    const snap = await this.etcdRead('the cluster', (client, options) => readSnapshot(client, this.keys, numShards, options));
+    const problem = configuredCountProblem(snap, this.shardCount);
+    if (problem !== null) throw problem;
+    return snap;
+  }
+
+  /** The configured shard count and whether it was explicit. */
+  get shardCount(): ConfiguredShardCount {
+    return { count: this.config.numShards, explicit: this.explicitShards };
   }
 
   /** One round of metrics scrapes (each bounded by the etcd timeout). */
@@ -142,7 +156,7 @@ export class CommandContext {
 
   /** The same command against another cluster (the demo's), writing to the same output. */
   withConfig(changes: Partial<GoverseConfig>): CommandContext {
-    return new CommandContext({ ...this.config, ...changes }, this.out, this.logger);
+    return new CommandContext({ ...this.config, ...changes }, this.out, this.logger, this.explicitShards);
   }
 
 

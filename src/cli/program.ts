@@ -9,6 +9,7 @@ import { registerPin } from './commands/pin.js';
 import { registerRebalance } from './commands/rebalance.js';
 import { registerReassign } from './commands/reassign.js';
 import { registerRelease } from './commands/release.js';
+import { registerReshard } from './commands/reshard.js';
 import { registerShards } from './commands/shards.js';
 import { registerStatus } from './commands/status.js';
 import { registerStuck } from './commands/stuck.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
     registerRelease,
     registerDrain,
     registerRebalance,
+    registerReshard,
     registerHistory,
     registerWatch,
     registerDemo,

@@ -14,6 +14,7 @@ import { TimeoutError } from '../core/errors.js';
 import { DEFAULT_PREFIX, Keyspace } from '../core/keyspace/keys.js';
 import { type Logger, nullLogger } from '../core/log/logger.js';
 import { DEFAULT_NUM_SHARDS } from '../core/sharding/objectId.js';
+import { type ConfiguredShardCount, configuredCountProblem } from '../core/snapshot/layout.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import type { EtcdClient } from '../edge/etcd/client.js';
 import { readSnapshot } from '../edge/etcd/readSnapshot.js';
@@ -59,7 +60,11 @@ export interface EtcdRoutingOptions extends Omit<GoverseClientOptions, 'routing'
   readonly etcd: EtcdClient;
   /** The cluster's etcd prefix. Default `/goverse`. */
   readonly prefix?: string;
-  /** Must match the cluster's. Default 8192. */
+  /**
+   * The shard count the caller expects. Omitted, the cluster's record decides (8192 for a cluster without one); given,
+   * it must agree with the record (or with either count of a transition under way) when the client starts (`watching`)
+   * or reads (`oneShot`), else that fails with a ConfigError naming both (docs/RESHARDING.md §3).
+   */
   readonly numShards?: number;
   readonly logger?: Logger;
 }
@@ -101,14 +106,21 @@ export class GoverseClient {
       logger: options.logger ?? nullLogger,
     });
     await watcher.start(options.signal === undefined ? {} : { signal: options.signal });
+    const expected = expectedCount(options);
+    const problem = configuredCountProblem(watcher.snapshot, expected);
+    if (problem !== null) {
+      await watcher.stop();
+      throw problem;
+    }
+    // Checked once, as a node checks at start: from then on the client follows the record through its watch.
     return new GoverseClient({ ...options, routing: () => watcher.snapshot, onClose: () => watcher.stop() });
   }
 
   /** For one-shot use (a CLI command): each attempt reads a fresh snapshot; no watch is kept. */
   static oneShot(options: EtcdRoutingOptions): GoverseClient {
     const keys = new Keyspace(options.prefix ?? DEFAULT_PREFIX);
-    const numShards = options.numShards ?? DEFAULT_NUM_SHARDS;
-    return new GoverseClient({ ...options, routing: () => readSnapshot(options.etcd, keys, numShards) });
+    const expected = expectedCount(options);
+    return new GoverseClient({ ...options, routing: async () => checked(await readSnapshot(options.etcd, keys, expected.count), expected) });
   }
 
   /** Calls `method` on the object (activating it where it lives) and returns the method's result. */
@@ -201,6 +213,17 @@ export class GoverseClient {
       await sleep(decision.delayMs, signal);
     }
   }
+}
+
+function expectedCount(options: EtcdRoutingOptions): ConfiguredShardCount {
+  return { count: options.numShards ?? DEFAULT_NUM_SHARDS, explicit: options.numShards === undefined ? null : 'client option numShards' };
+}
+
+/** The snapshot, unless its shard count rules out routing with it (a ConfigError: not retriable). */
+function checked(snapshot: ClusterSnapshot, expected: ConfiguredShardCount): ClusterSnapshot {
+  const problem = configuredCountProblem(snapshot, expected);
+  if (problem !== null) throw problem;
+  return snapshot;
 }
 
 function parseReply(node: string, status: number, text: string): Record<string, unknown> {

@@ -1,9 +1,10 @@
 /**
- * Routing decisions (pure): which node serves an object, according to one cluster snapshot. A shard is served by
+ * Routing decisions (pure): which node serves an object, according to one cluster snapshot (its shard by the count in
+ * force, or during a shard-count transition by the pair rule of docs/RESHARDING.md §4). A shard is served by
  * its CurrentNode (also while it migrates: the owner serves until it releases); a fixed-node ID (`<node>/<id>`)
  * by that node. Each TypeScript node publishes its API URL in `<prefix>/nodeinfo/<addr>`.
  */
-import { placeObject } from '../core/sharding/objectId.js';
+import { placeInSnapshot } from '../core/snapshot/layout.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import { NoRouteError } from './errors.js';
 
@@ -19,7 +20,7 @@ export interface Route {
  * migration completes or a node comes back) saying why there is none. Throws InvalidObjectIdError for invalid IDs.
  */
 export function routeObject(snapshot: ClusterSnapshot, id: string): Route | NoRouteError {
-  const placement = placeObject(id, snapshot.numShards);
+  const placement = placeInSnapshot(snapshot, id);
   if (placement.kind === 'node') {
     const node = placement.node;
     if (!snapshot.nodes.has(node)) return new NoRouteError(`node ${node} of fixed-node object ${JSON.stringify(id)} is not alive`, null, node);

@@ -9,6 +9,7 @@ import type { MemberSettings } from '../core/planner/settings.js';
 import type { ClusterSnapshot, ShardEntry } from '../core/snapshot/snapshot.js';
 import type { ShardWriteReport } from '../edge/etcd/shardWriter.js';
 import { ShardOwnership } from './ownership.js';
+import { OwnerReshard, type PairStepsContext } from './reshardCustody.js';
 import type { ShardLock, ShardLockHandle } from './shardLock.js';
 import type { ShardWrites } from './shardWrites.js';
 
@@ -22,7 +23,8 @@ export type EvictionMode = { readonly kind: 'save' } | { readonly kind: 'fenced'
 
 /** What the runtime needs from the node's objects: evict them when a shard leaves, refuse new ones on shutdown. */
 export interface MemberObjects {
-  evictShard(shardId: number, mode: EvictionMode): Promise<{ readonly failed: readonly unknown[] }>;
+  /** `only`: just the objects whose ID it accepts (a split evicts the half that moves). */
+  evictShard(shardId: number, mode: EvictionMode, only?: (objectId: string) => boolean): Promise<{ readonly failed: readonly unknown[] }>;
   evictAll(mode: EvictionMode): Promise<{ readonly failed: readonly unknown[] }>;
   refuseActivations(): void;
 }
@@ -54,6 +56,8 @@ export interface CustodyContext {
   runPass(): Promise<void>;
   /** Resolves at the next snapshot, or after `ms`. */
   waitForChange(ms: number): Promise<void>;
+  /** Pair transactions of a shard-count transition and the watch's progress (OwnerReshard). */
+  readonly pairs: PairStepsContext;
 }
 
 /**
@@ -63,9 +67,16 @@ export interface CustodyContext {
  */
 export class ShardCustody {
   private readonly ownership: ShardOwnership;
+  private readonly pairSteps: OwnerReshard;
 
   constructor(private readonly ctx: CustodyContext) {
     this.ownership = new ShardOwnership(ctx.address);
+    this.pairSteps = new OwnerReshard(ctx, this.ownership);
+  }
+
+  /** Splits or merges the pairs of a shard-count transition that this node owns (docs/RESHARDING.md §5). */
+  reshard(): Promise<number> {
+    return this.pairSteps.run();
   }
 
   /** The epoch under which this node may serve the shard in `snap`, or null. */

@@ -19,6 +19,7 @@ import { BalancerStatusLog, decisionReason } from './balancerStatus.js';
 import { LeaderHistory } from './leaderHistory.js';
 import { type LeaderGuard, leaderGuard } from './leaderGuard.js';
 import { PassBackoff } from './passBackoff.js';
+import { historyJournal, LeaderReshard, type ReshardJournal } from './reshardLeader.js';
 import type { ShardWrites } from './shardWrites.js';
 
 /** Spacing of leader passes that write nothing (see PassBackoff); at most the safety tick. */
@@ -56,8 +57,9 @@ export interface LeaderContext {
   readonly history: HistoryAppender;
   /** Asks for another lifecycle pass in `ms`. */
   passIn(ms: number): void;
-  /** Writes an assignment with this node's own claims folded in (ShardCustody.withOwnClaims). */
+  /** Writes an assignment with this node's own claims folded in: a shard it gets whose owner is gone (ShardCustody). */
   withOwnClaims(writes: readonly ShardWrite[], write: (writes: readonly ShardWrite[]) => Promise<ShardWriteReport | null>): Promise<ShardWriteReport | null>;
+  readonly journal: ReshardJournal; // the phases of shard-count transitions (also kept in the history)
 }
 
 /**
@@ -79,11 +81,13 @@ export class LeaderRole {
   /** Stuck episodes already logged: shard -> state/target, so each is logged once. */
   private readonly stuckLogged = new Map<number, string>();
   private readonly backoff: PassBackoff;
+  private readonly reshard: LeaderReshard;
   private readonly history: LeaderHistory;
 
   constructor(private readonly ctx: LeaderContext) {
     this.status = new BalancerStatusLog(ctx.address, ctx.settings.strategy);
     this.history = new LeaderHistory(ctx.history, ctx.address);
+    this.reshard = new LeaderReshard({ ...ctx, journal: historyJournal(ctx.journal, this.history), stuckTimeoutMs: ctx.settings.planner.stuckTimeoutMs });
     this.backoff = new PassBackoff(LEADER_BACKOFF_MS.initial, Math.min(LEADER_BACKOFF_MS.max, ctx.settings.shardCheckIntervalMs));
   }
 
@@ -153,6 +157,7 @@ export class LeaderRole {
     this.rebalanceState = 'idle';
     this.lastMovesAt = null;
     this.backoff.reset();
+    this.reshard.reset();
     this.history.newTerm();
   }
 
@@ -203,16 +208,14 @@ export class LeaderRole {
     // a dead owner makes it target-unclaimed) before the watch delivers it, and the episode acted on must be logged.
     const episodes = this.logStuck(snap, now);
     this.history.stuck(episodes.began, episodes.ended, now);
+    this.reshard.observe(snap, now);
     let moves: Moves = [];
     let writes = 0;
     let recorded = false;
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
       const recordOps = this.history.shardRecordOps(decision, decision.writes, now);
-      // An assignment to this node of a shard whose owner is gone is also its claim (ShardCustody.withOwnClaims).
-      const report =
-        decision.step === 'reassign'
-          ? await this.ctx.withOwnClaims(decision.writes, (writes) => this.writeShards(writes, guard, now, recordOps))
-          : await this.writeShards(decision.writes, guard, now, recordOps);
+      const write = (writes: readonly ShardWrite[]): Promise<ShardWriteReport | null> => this.writeShards(writes, guard, now, recordOps);
+      const report = decision.step === 'reassign' ? await this.ctx.withOwnClaims(decision.writes, write) : await write(decision.writes);
       const made = writtenOf(decision.writes, report);
       moves = movesOf(made);
       writes = moves.length;
@@ -222,6 +225,11 @@ export class LeaderRole {
       log.info(decision.text, { step: decision.step, planned: decision.writes.length, written: report?.written ?? 0 });
     } else if (decision.step === 'recover') {
       ({ moves, writes, recorded } = await this.recover(decision, guard, now));
+    } else if (decision.step === 'reshard') {
+      const done = await this.reshard.execute(snap, decision.plan, guard, now);
+      [writes, moves] = [done.writes, movesOf(done.colocated)];
+      this.history.decided(decision, done.colocated, done.pairs, decision.plan.colocate.length + decision.plan.pairs.length, false, now);
+      log.info(decision.text, { step: decision.step, written: writes });
     } else {
       this.history.skipped(decision, now);
     }
@@ -357,9 +365,8 @@ export class LeaderRole {
   /**
    * The record repairs due now, each a CAS. A move that completes within moments needs no record: backfilling it
    * would cost two writes (the record, then its deletion) and a pass on every node, racing the move itself. So a
-   * record is backfilled only for a migration seen for a while (migrationRecordBackfillAfterMs; dated from its first
-   * sighting), and only while the shard still holds the value it was seen with, so no record is ever written for a
-   * migration that already ended.
+   * record is backfilled only for a migration seen for a while (migrationRecordBackfillAfterMs, from its first
+   * sighting), and only while the shard holds the value it was seen with: never for a migration that already ended.
    * Backfilled and adopted records go under the leader's lease; without one (etcd refused it), only deletions.
    */
   private async recordRepairOps(snap: ClusterSnapshot, now: number): Promise<RecordRepair[]> {

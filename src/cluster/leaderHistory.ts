@@ -1,4 +1,4 @@
-import { decisionEntry, SkipReasons, stuckEntries } from '../core/history/leaderEntries.js';
+import { decisionEntry, reshardPhaseEntry, SkipReasons, stuckEntries } from '../core/history/leaderEntries.js';
 import { trimIntervalMs } from '../core/history/bounds.js';
 import type { HistoryDraft } from '../core/history/entry.js';
 import type { LeaderDecision } from '../core/planner/leaderStep.js';
@@ -55,6 +55,11 @@ export class LeaderHistory {
   skipped(decision: LeaderDecision, now: number): void {
     const entry = this.skips.next(decision, this.address, now);
     if (entry !== null) this.pending.push(entry);
+  }
+
+  /** A phase of a shard-count transition. */
+  reshardPhase(phase: string, reason: string, now: number): void {
+    this.pending.push(reshardPhaseEntry(phase, reason, this.address, now));
   }
 
   stuck(began: readonly StuckShard[], ended: readonly number[], now: number): void {

@@ -8,13 +8,16 @@ import type { LeaderDecision } from '../core/planner/leaderStep.js';
 import { memberHistoryBounds, type MemberSettings } from '../core/planner/settings.js';
 import { StabilityClock } from '../core/planner/sightings.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
-import type { EtcdClient } from '../edge/etcd/client.js';
+import { type ConfiguredShardCount, shardInLayout } from '../core/snapshot/layout.js';
+import type { EtcdClient, TxnRequest, TxnResult } from '../edge/etcd/client.js';
 import { ExpiringRecordLease, RenewedRecordLease } from '../edge/etcd/migrationRecordLease.js';
 import { ShardWriter, type ShardWriterMetrics } from '../edge/etcd/shardWriter.js';
 import { ClusterWatcher, type WatcherMetrics, type WatcherStatus } from '../edge/etcd/watcher.js';
 import { HistoryLog } from '../edge/history/historyLog.js';
 import { type CustodyMetrics, type MemberObjects, ShardCustody } from './custody.js';
 import { type LeaderMetrics, LeaderRole } from './leader.js';
+import { logJournal, type ReshardJournal } from './reshardLeader.js';
+import { adoptShardCount } from './shardCountRecord.js';
 import { Membership } from './membership.js';
 import { SerialRunner } from './serialRunner.js';
 import type { ShardLock } from './shardLock.js';
@@ -37,6 +40,10 @@ export interface ClusterMemberOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: MemberMetrics;
+  /** The configured shard count and whether it was set explicitly; default: `settings.numShards`, not explicit. */
+  readonly shardCount?: ConfiguredShardCount;
+  /** Where the leader reports the phases of shard-count transitions (the cluster history, once wired). */
+  readonly journal?: ReshardJournal;
 }
 
 export type MemberPhase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -79,6 +86,9 @@ export class ClusterMember {
   private readonly log: Logger;
   private objects: MemberObjects | null = null;
   private phase: MemberPhase = 'created';
+  private readonly writes: MemberShardWrites;
+  /** The shard count last published in the node's info. */
+  private publishedCount = 0;
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly options: ClusterMemberOptions) {
@@ -112,18 +122,21 @@ export class ClusterMember {
     const recordTtl = migrationRecordLeaseTtlSeconds(settings.planner.stuckTimeoutMs);
     const writer = new ShardWriter({ client, keys, retry: settings.shardWrite, logger, metrics: metrics.writer });
     const writes = new MemberShardWrites(keys, writer, this.watcher, new ExpiringRecordLease(client, recordTtl), this.log);
+    this.writes = writes;
     const snapshot = (): ClusterSnapshot => this.watcher.snapshot;
     const shared = { address, settings, clock, log: this.log, metrics, writes, snapshot };
+    const txn = (request: TxnRequest): Promise<TxnResult> => client.txn(request);
     this.leader = new LeaderRole({
       ...shared,
       keys,
       history: new HistoryLog({ client, keys, bounds: memberHistoryBounds(settings), clock, logger }),
       recordLease: new RenewedRecordLease(client, recordTtl, this.log),
       stableSince: () => this.stability.since,
-      txn: (request) => client.txn(request),
+      txn,
       putLeased: (key, value) => this.membership.putLeased(key, value),
       passIn: (ms) => this.runner.triggerIn(ms),
       withOwnClaims: (writes, write) => this.custody.withOwnClaims(writes, write),
+      journal: options.journal ?? logJournal(this.log),
     });
     this.custody = new ShardCustody({
       ...shared,
@@ -132,6 +145,7 @@ export class ClusterMember {
       stopping: () => this.phase === 'stopping',
       runPass: () => this.runner.runNow(),
       waitForChange: (ms) => this.waitForChange(ms),
+      pairs: { keys, log: this.log, writes, txn, waitForRevision: (revision, ms) => this.waitForRevision(revision, ms) },
     });
   }
 
@@ -157,7 +171,10 @@ export class ClusterMember {
     this.objects = objects;
   }
 
-  /** Loads the cluster state, registers, and starts the lifecycle. Resolves once the node key exists. */
+  /**
+   * Loads the cluster state, checks the shard count against the cluster's record (creating it when absent; a
+   * disagreement is a ConfigError), registers, and starts the lifecycle. Resolves once the node key exists.
+   */
   async start(signal?: AbortSignal): Promise<void> {
     this.phase = 'starting';
     this.unsubscribe = this.watcher.subscribe((ev) => {
@@ -165,9 +182,13 @@ export class ClusterMember {
       const stableSince = this.stability.since;
       this.stability.observe(ev.changes, this.options.clock.now());
       if (this.stability.since !== stableSince) this.leader.stabilityChanged();
+      if (ev.snapshot.layout.count !== this.publishedCount && this.phase === 'running') void this.publishNodeInfo('running');
       this.runner.trigger();
     });
     await this.watcher.start(signal ? { signal } : {});
+    const { keys, log, options } = this;
+    const shardCount = options.shardCount ?? { count: options.settings.numShards, explicit: null };
+    await adoptShardCount({ keys, log, writes: this.writes, snapshot: () => this.watcher.snapshot, txn: (r) => options.client.txn(r) }, shardCount);
     await this.membership.putLeased(this.keys.nodeInfo(this.address), this.nodeInfoValue('running'));
     await this.membership.start(signal);
     this.phase = 'running';
@@ -185,6 +206,16 @@ export class ClusterMember {
   shardEpoch(shardId: number): number | null {
     if (!this.membership.fence.isServing()) return null;
     return this.custody.servingEpoch(this.watcher.snapshot, shardId);
+  }
+
+  /** The epoch of every shard this node may serve now, by shard. */
+  servedEpochs(): Map<number, number> {
+    const served = new Map<number, number>();
+    for (let id = 0; id < this.watcher.snapshot.numShards; id++) {
+      const epoch = this.shardEpoch(id);
+      if (epoch !== null) served.set(id, epoch);
+    }
+    return served;
   }
 
   /** The epoch for fixed-node objects: this registration's revision, or null while fenced. */
@@ -216,7 +247,7 @@ export class ClusterMember {
     if (this.phase !== 'running') reasons.push(`node ${this.phase}`);
     if (draining) reasons.push('draining');
     if (claimed < targeted) reasons.push(`claimed ${claimed}/${targeted} targeted shards`);
-    if (targeted === 0 && snap.shards.some((e) => e === undefined || e.current === '')) reasons.push('no shards claimed yet');
+    if (targeted === 0 && snap.shards.some((e, id) => (e === undefined ? shardInLayout(snap, id) : e.current === ''))) reasons.push('no shards claimed yet');
     return { ready: reasons.length === 0, etcd, synced: snap.revision > 0, registered, phase: this.phase, draining, claimed, targeted, reasons };
   }
 
@@ -266,15 +297,32 @@ export class ClusterMember {
     // Node steps first: a claim or release must not wait behind the leader's planning and record writes.
     await this.custody.claim();
     await this.custody.release();
+    await this.custody.reshard();
     if (this.phase === 'running') await this.leader.turn();
   }
 
   /** Announces `stopping` in the node's info, so the leader gives it no new targets. */
-  private async announceStopping(): Promise<void> {
+  private announceStopping(): Promise<void> {
+    return this.publishNodeInfo('stopping');
+  }
+
+  /** True once the snapshot has reached `revision`; false after `ms`. */
+  private async waitForRevision(revision: number, ms: number): Promise<boolean> {
+    const deadline = this.options.clock.monotonic() + ms;
+    while (this.watcher.snapshot.revision < revision) {
+      const left = deadline - this.options.clock.monotonic();
+      if (left <= 0) return false;
+      await this.waitForChange(Math.min(left, 100));
+    }
+    return true;
+  }
+
+  /** Republishes the node's info (its shard count follows the record). */
+  private async publishNodeInfo(state: NodeInfoRecord['state']): Promise<void> {
     try {
-      await this.membership.putLeased(this.keys.nodeInfo(this.address), this.nodeInfoValue('stopping'));
+      await this.membership.putLeased(this.keys.nodeInfo(this.address), this.nodeInfoValue(state));
     } catch (err) {
-      this.log.warn('could not announce stopping', { err: describeError(err) });
+      this.log.warn('could not publish the node info', { err: describeError(err) });
     }
   }
 
@@ -292,7 +340,9 @@ export class ClusterMember {
     });
   }
 
+  /** The node's info: it follows shard-count transitions (`reshard: 1`) and serves with the count in force. */
   private nodeInfoValue(state: NodeInfoRecord['state']): string {
-    return encodeRecord({ ...this.options.nodeInfo, state });
+    this.publishedCount = this.watcher.snapshot.layout.count;
+    return encodeRecord({ ...this.options.nodeInfo, state, reshard: 1, shardCount: this.publishedCount });
   }
 }

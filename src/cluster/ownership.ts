@@ -3,6 +3,11 @@ import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 interface Owned {
   /** ModRevision of this node's claim write: the fencing token of everything it persists for the shard. */
   readonly epoch: number;
+  /**
+   * The revision of this node's last split or merge of the shard's pair (0: none): the shard is served only from a
+   * snapshot that has reached it, so no call places an object by the pair's old rule (docs/RESHARDING.md §8).
+   */
+  readonly layoutRevision: number;
 }
 
 /**
@@ -16,8 +21,15 @@ export class ShardOwnership {
 
   constructor(private readonly self: string) {}
 
-  claimed(shardId: number, epoch: number): void {
-    this.owned.set(shardId, { epoch });
+  /** `layoutRevision`: a split or merge gave this epoch (see Owned). */
+  claimed(shardId: number, epoch: number, layoutRevision = 0): void {
+    this.owned.set(shardId, { epoch, layoutRevision });
+  }
+
+  /** A split at `revision` changed the shard's layout but not its epoch. */
+  relaidOut(shardId: number, revision: number): void {
+    const o = this.owned.get(shardId);
+    if (o !== undefined) this.owned.set(shardId, { epoch: o.epoch, layoutRevision: revision });
   }
 
   released(shardId: number): void {
@@ -52,7 +64,7 @@ export class ShardOwnership {
    */
   servingEpoch(snapshot: ClusterSnapshot, shardId: number): number | null {
     const o = this.owned.get(shardId);
-    if (o === undefined) return null;
+    if (o === undefined || snapshot.revision < o.layoutRevision) return null;
     const entry = snapshot.shards[shardId];
     if (entry !== undefined && entry.modRevision > o.epoch && (entry.current !== this.self || entry.target !== this.self)) {
       return null;

@@ -75,6 +75,12 @@ export class ShardLock {
     return this.table.tryAcquire(shardId, 'write', label);
   }
 
+  /** Makes shard IDs below `numShards` valid (the shard count grew); lower counts change nothing. */
+  grow(numShards: number): void {
+    if (numShards >>> 0 !== numShards) throw new InvalidArgumentError(`shard lock: numShards must be a positive integer, got ${numShards}`);
+    this.table.grow(numShards);
+  }
+
   acquireRead(shardId: number, options?: AcquireOptions): Promise<ShardLockHandle> {
     return this.acquire(shardId, 'read', options);
   }

@@ -145,7 +145,8 @@ class Waiter implements DeadlineNode<Waiter> {
 }
 
 interface Config {
-  readonly numShards: number;
+  /** Grows when the shard count does (see grow). */
+  numShards: number;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly hooks: ShardLockHooks;
@@ -180,6 +181,13 @@ export class Table {
     this.slots = new Array<Entry | undefined>(cfg.numShards).fill(undefined);
     this.holders = new DeadlineList<Holder>(cfg.clock, (h, now) => this.force(h, now));
     this.slow = new DeadlineList<Waiter>(cfg.clock, (w, now) => this.warnSlow(w, now));
+  }
+
+  /** More shard IDs become valid (a split started): the slot table grows; it never shrinks (idle slots cost a pointer). */
+  grow(numShards: number): void {
+    if (numShards <= this.cfg.numShards) return;
+    for (let id = this.cfg.numShards; id < numShards; id++) this.slots.push(undefined);
+    this.cfg.numShards = numShards;
   }
 
   checkShardId(shardId: number): void {

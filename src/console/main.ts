@@ -10,12 +10,14 @@ import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
+import type { ConfigError } from '../core/errors.js';
+import { type ConfiguredShardCount, configuredCountProblem } from '../core/snapshot/layout.js';
 import { type ClusterSnapshot, emptySnapshot } from '../core/snapshot/snapshot.js';
 import { type NodeMetrics, parseMetricsSources } from '../core/view/index.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { sleep } from '../edge/timing.js';
-import { ClusterWatcher } from '../edge/etcd/watcher.js';
+import { ClusterWatcher, type WatcherListener } from '../edge/etcd/watcher.js';
 import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
 import { HistoryFeed } from '../edge/history/historyFeed.js';
@@ -34,6 +36,8 @@ export interface ConsoleContext {
   readonly logger: Logger;
   /** Who acts, recorded in records (`user@host`). */
   readonly actor: string;
+  /** The configured shard count and whether it was explicit (checked against the cluster's record). */
+  readonly shardCount: ConfiguredShardCount;
 }
 
 export interface ConsoleIo {
@@ -52,6 +56,24 @@ const WATCH_COALESCE_MS = 50;
 const CLOSE_GRACE_MS = 2000;
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Feeds the controller the watcher's events. As for every other command, an explicit shard count that disagrees with
+ * the cluster's record ends the console (exit 2): the map and every shard list would be wrong.
+ */
+function watcherFeed(ctl: ConsoleController, shardCount: ConfiguredShardCount, refuse: (err: ConfigError) => void): WatcherListener {
+  let refused = false;
+  return (event) => {
+    if (event.type === 'snapshot' && event.cause === 'initial') {
+      const problem = configuredCountProblem(event.snapshot, shardCount);
+      if (problem !== null) {
+        refused = true;
+        refuse(problem);
+      }
+    }
+    if (!refused) ctl.onWatcherEvent(event);
+  };
+}
 
 /** Runs the console until quit; returns the exit code. */
 export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): Promise<number> {
@@ -73,6 +95,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   let scrapes: ScrapeLoop | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let app: { unmount(): void } | undefined;
+  let refused: ConfigError | null = null;
   let quit: () => void = () => {};
   const quitting = new Promise<void>((resolve) => (quit = resolve));
   const onSignal = (): void => quit();
@@ -107,16 +130,13 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
       logger,
     });
     controller = ctl;
-    watcher.subscribe((event) => ctl.onWatcherEvent(event));
+    watcher.subscribe(watcherFeed(ctl, ctx.shardCount, (err) => ((refused = err), quit())));
     // start() settles on the first load or on stop; until then the header shows the connection's state.
     watcher.start().catch(() => undefined);
     (feed = new HistoryFeed({ client, keys: ctx.keys, logger, onUpdate: (update) => ctl.onHistory(update) })).start().catch(() => undefined);
     scrapes = new ScrapeLoop(config, () => ctl.latestSnapshot, (s) => ctl.setMetrics(s.metrics, s.unmatched), logger);
     const heap = new HeapGuard();
-    ticker = setInterval(() => {
-      ctl.tick();
-      heap.check();
-    }, 1000);
+    ticker = setInterval(() => (ctl.tick(), heap.check()), 1000);
     const ink = await inkLoaded;
     app = ink.render(ink.element(ctl), { stdout, stdin, stderr: io.stderr, exitOnCtrlC: false, patchConsole: false, maxFps: MAX_FPS.input });
     await quitting;
@@ -132,6 +152,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     await closeConnections(Promise.all([scrapes?.stop(), watcher?.stop(), feed?.stop()]).then(() => client?.close()), logger);
     process.off('unhandledRejection', onRejection);
   }
+  if (refused !== null) throw refused;
   return 0;
 }
 

@@ -1,14 +1,13 @@
 import type { AutoLoadObject } from '../core/config/autoLoad.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log/logger.js';
-import { shardOfObject } from '../core/sharding/objectId.js';
 
 /** The objects one auto-load entry asks this node to create, given the shards it serves (null shard: fixed-node). */
 export function autoLoadIds(
   entry: AutoLoadObject,
   servedShards: Iterable<number>,
   self: string,
-  numShards: number,
+  shardOf: (id: string) => number,
 ): { readonly id: string; readonly shard: number | null }[] {
   switch (entry.placement) {
     case 'per-node':
@@ -16,7 +15,7 @@ export function autoLoadIds(
     case 'per-shard':
       return [...servedShards].map((shard) => ({ id: `shard#${shard}/${entry.id}`, shard }));
     case 'single': {
-      const shard = shardOfObject(entry.id, numShards);
+      const shard = shardOf(entry.id);
       return [...servedShards].includes(shard) ? [{ id: entry.id, shard }] : [];
     }
   }
@@ -37,7 +36,8 @@ export class AutoLoader {
     private readonly options: {
       readonly entries: readonly AutoLoadObject[];
       readonly self: string;
-      readonly numShards: number;
+      /** The shard serving an object now (upstream's lenient rule, then the shard count's). */
+      readonly shardOf: (id: string) => number;
       /** Shards served now, each with its epoch. */
       readonly served: () => ReadonlyMap<number, number>;
       readonly nodeEpoch: () => number | null;
@@ -67,11 +67,11 @@ export class AutoLoader {
   }
 
   private async round(): Promise<void> {
-    const { entries, self, numShards, create, logger } = this.options;
+    const { entries, self, shardOf, create, logger } = this.options;
     const served = this.options.served();
     const nodeEpoch = this.options.nodeEpoch();
     for (const entry of entries) {
-      for (const { id, shard } of autoLoadIds(entry, served.keys(), self, numShards)) {
+      for (const { id, shard } of autoLoadIds(entry, served.keys(), self, shardOf)) {
         const epoch = shard === null ? nodeEpoch : served.get(shard);
         if (epoch === null || epoch === undefined) continue;
         const key = `${entry.type}\u0000${id}`;

@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { explicitSource } from '../core/config/resolve.js';
 import { describeError, GoverseError } from '../core/errors.js';
 import { createLogger, streamSink } from '../core/log/logger.js';
 import { printable, printableLines } from '../core/text/printable.js';
@@ -46,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', early);
   process.once('SIGINT', early);
   try {
-    node = await GoverseNode.start(config, logger);
+    node = await GoverseNode.start(config, logger, { explicitShards: explicitSource('numShards', resolved.sources) });
   } catch (err) {
     logger.error('goverse-node failed to start', { err });
     process.stderr.write(`goverse-node: failed to start: ${printable(describeError(err))}\n`);

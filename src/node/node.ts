@@ -10,6 +10,8 @@ import { shardWriteRetryFromConfig } from '../core/config/shardWriteRetry.js';
 import { Keyspace } from '../core/keyspace/keys.js';
 import type { Logger } from '../core/log/logger.js';
 import { memberSettingsFromConfig } from '../core/planner/settings.js';
+import { type ObjectPlacement, shardOfObject } from '../core/sharding/objectId.js';
+import { placeInSnapshot, servingShardIn } from '../core/snapshot/layout.js';
 import { historyBoundsFromConfig } from '../core/history/bounds.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
@@ -83,6 +85,7 @@ class NodeParts {
     readonly config: GoverseConfig,
     readonly logger: Logger,
     readonly clock: Clock,
+    readonly explicitShards: string | null,
   ) {
     this.keys = new Keyspace(config.etcdPrefix);
     this.limits = { maxConnections: config.maxConnections };
@@ -191,6 +194,8 @@ export const NODE_START_STEPS = Object.keys(STEPS) as NodeStartStep[];
 
 export interface NodeStartOptions {
   readonly clock?: Clock;
+  /** Where an explicit `numShards` came from (`flag --num-shards`...): it must agree with the cluster's record. */
+  readonly explicitShards?: string | null;
   /** Test seam: a failure thrown here fails start-up at that step. */
   readonly hooks?: StartHooks<NodeStartStep>;
 }
@@ -238,7 +243,7 @@ export class GoverseNode {
 
   static async start(config: GoverseConfig, logger: Logger, options: NodeStartOptions = {}): Promise<GoverseNode> {
     const clock = options.clock ?? systemClock;
-    const parts = new NodeParts(config, logger, clock);
+    const parts = new NodeParts(config, logger, clock, options.explicitShards ?? null);
     const steps = await StartedSteps.start<NodeStartStep, NodeStop>(
       NODE_START_STEPS.map((name) => ({ name, ...STEPS[name](parts) })),
       {
@@ -305,15 +310,19 @@ function makeObjects(p: NodeParts): void {
     clock,
     logger: log,
     metrics: metrics.member,
+    shardCount: { count: config.numShards, explicit: p.explicitShards },
   });
   p.member = member;
+  // A split makes more shard IDs valid: the lock grows with the layout before any call can name them.
+  member.watcher.subscribe((ev) => ev.type === 'snapshot' && lock.grow(ev.snapshot.numShards));
+  const place = (id: string): ObjectPlacement => placeInSnapshot(member.snapshot, id);
   const registry = new ObjectRegistry();
   registerBuiltinTypes(registry, { keyValue: { maxBytes: config.keyValueMaxBytes } });
   const host = new ObjectHost({
     registry,
     store,
     events: p.events,
-    numShards: config.numShards,
+    place,
     clock,
     logger: log,
     gate: {
@@ -337,7 +346,7 @@ function makeObjects(p: NodeParts): void {
     {
       host,
       metrics,
-      numShards: config.numShards,
+      place,
       clock,
       timeouts: { callMs: config.defaultCallTimeout, createMs: config.defaultCreateTimeout, deleteMs: config.defaultDeleteTimeout },
       bodies: p.bodies,
@@ -387,15 +396,8 @@ function startAutoLoader(p: NodeParts): void {
   const autoLoader = new AutoLoader({
     entries: config.autoLoadObjects,
     self: address,
-    numShards: config.numShards,
-    served: () => {
-      const served = new Map<number, number>();
-      for (let id = 0; id < config.numShards; id++) {
-        const epoch = member.shardEpoch(id);
-        if (epoch !== null) served.set(id, epoch);
-      }
-      return served;
-    },
+    shardOf: (id) => servingShardIn(member.snapshot, shardOfObject(id, member.snapshot.numShards)),
+    served: () => member.servedEpochs(),
     nodeEpoch: () => member.nodeEpoch(),
     create: (type, id) => host.create(type, id),
     logger: p.log,

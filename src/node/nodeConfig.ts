@@ -19,9 +19,9 @@ export function withNodeSettings(cmd: Command): Command {
 export async function loadNodeConfig(
   opts: Readonly<Record<string, unknown>>,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<{ readonly config: GoverseConfig; readonly warnings: ResolvedConfig['warnings'] }> {
+): Promise<{ readonly config: GoverseConfig; readonly warnings: ResolvedConfig['warnings']; readonly sources: ResolvedConfig['sources'] }> {
   const path = (opts.config as string | undefined) ?? env.GOVERSE_CONFIG;
   const file = path === undefined || path === '' ? undefined : await loadConfigFile(path);
   const resolved = resolveConfig({ scope: 'node', env, flags: flagsFromOptions(opts, 'node'), ...(file ? { file } : {}) });
-  return { config: await withPasswordFile(resolved.config), warnings: resolved.warnings };
+  return { config: await withPasswordFile(resolved.config), warnings: resolved.warnings, sources: resolved.sources };
 }

@@ -226,6 +226,7 @@ function checkPins(h: ChaosHistory, timeline: Timeline): Violation[] {
       if (found >= MAX_PER_SUBJECT) break;
       if (c.before === null || !isPinned(parse(c.before))) continue;
       if (c.after !== null && operator.has(`${shard}\u0000${c.after}`)) continue;
+      if (c.after === null && mergedKeepingPin(byShard, c)) continue;
       const why = pinnedMoveProblem(parse(c.before), c.after === null ? null : parse(c.after));
       if (why === null) continue;
       found++;
@@ -237,6 +238,18 @@ function checkPins(h: ChaosHistory, timeline: Timeline): Violation[] {
     }
   }
   return out;
+}
+
+/**
+ * A merge (docs/RESHARDING.md) deletes the high shard `s + N` of a pair and re-puts the low shard `s` in the same
+ * transaction; the pin of the high shard must carry over to the low one, on the same node. N is the largest power
+ * of two not above the high shard's ID, since `s < N`.
+ */
+function mergedKeepingPin(byShard: ReadonlyMap<number, readonly ShardChange[]>, deletion: ShardChange): boolean {
+  if (deletion.shard < 1 || deletion.before === null) return false;
+  const low = deletion.shard - 2 ** Math.floor(Math.log2(deletion.shard));
+  const target = parse(deletion.before).target;
+  return (byShard.get(low) ?? []).some((c) => c.revision === deletion.revision && c.after !== null && isPinned(parse(c.after)) && parse(c.after).target === target);
 }
 
 /** What is wrong with a non-operator change of a pinned shard, or null. Claims and releases toward its target are fine. */

@@ -138,6 +138,9 @@ export class ChaosCluster {
       await cluster.close();
       throw err;
     }
+    // The first nodes wrote the shard-count record with the explicit count; later ones (restarts, scale-up) follow the
+    // record, which a split or merge fault changes.
+    harness.followShardCount();
     return cluster;
   }
 

@@ -9,6 +9,7 @@ import { isPinned } from '../../src/core/keyspace/shardValue.js';
 import { planCount } from '../../src/core/planner/count.js';
 import { type OperationContext, type OperationPlan, type OperationRequest, planOperation } from '../../src/core/operations/operations.js';
 import type { OperationResult } from '../../src/core/operations/result.js';
+import { reshardRefusals, STRAY_REFUSAL, strayHighKeys } from '../../src/core/operations/reshard.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import type { ClusterWatcher } from '../../src/edge/etcd/watcher.js';
 import type { ClusterOperations } from '../../src/edge/operations/clusterOperations.js';
@@ -36,6 +37,8 @@ export const FAULT_KINDS = [
   'undrain',
   'pause',
   'hostile-writes',
+  'split',
+  'merge',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -63,6 +66,9 @@ export const RECOVERY_BOUND_MS: Readonly<Record<FaultKind, number>> = {
   undrain: 10_000,
   pause: 5_000,
   'hostile-writes': 10_000,
+  // A kill mid-way: the victim is back after its lease TTL + 0.5 s; its pairs are done by then or after its return.
+  split: 15_000,
+  merge: 15_000,
 };
 
 /** The nodes' count rebalancing settings (run.ts passes them on), so the runner can tell when it has finished. */
@@ -132,6 +138,8 @@ export const FAULTS: readonly FaultDefinition[] = [
   { kind: 'undrain', weight: 1, applicable: (c) => drained(c).length > 0, run: undrain },
   { kind: 'pause', weight: 1, applicable: () => true, run: pause },
   { kind: 'hostile-writes', weight: 2, applicable: () => true, run: (c) => hostileWrites(c, balanced) },
+  { kind: 'split', weight: 1, applicable: (c) => reshardable(c, 'split'), run: (c) => reshard(c, 'split') },
+  { kind: 'merge', weight: 1, applicable: (c) => reshardable(c, 'merge'), run: (c) => reshard(c, 'merge') },
 ];
 
 /** Picks the next fault among the applicable ones allowed, by weight; null when none applies. */
@@ -371,6 +379,60 @@ async function pause(ctx: FaultContext): Promise<void> {
   const forMs = Math.round(3000 + ctx.random() * 12_000);
   await ctx.operate('pause', plan(ctx, { kind: 'pause', forMs, reason: 'chaos' }));
   await ctx.recover('pause', `pause rebalancing for ${forMs} ms`, startedAt);
+}
+
+// ---- shard-count changes ------------------------------------------------------------------------------------------
+
+/** The count stays within a quarter and four times the count the run started with. */
+function reshardable(ctx: FaultContext, kind: 'split' | 'merge'): boolean {
+  const snap = snapshot(ctx);
+  const { count } = snap.layout;
+  const initial = ctx.cluster.numShards;
+  if (kind === 'split' ? count * 2 > initial * 4 : count / 2 < initial / 4) return false;
+  return reshardRefusals(snap, kind).filter((r) => !r.startsWith(STRAY_REFUSAL)).length === 0;
+}
+
+/**
+ * A split or merge (docs/RESHARDING.md) under the load; 1 in 4 with a node killed mid-way (the leader, half of the
+ * time), 1 in 4 aborted mid-way. Recovered once the count it ends with is in force and the cluster is healthy.
+ */
+async function reshard(ctx: FaultContext, kind: 'split' | 'merge'): Promise<void> {
+  const from = snapshot(ctx).layout.count;
+  const to = kind === 'split' ? from * 2 : from / 2;
+  // Forged keys beyond the count (hostile writes) would become split pairs: the operator deletes them first.
+  if (kind === 'split') for (const key of strayHighKeys(snapshot(ctx))) await ctx.cluster.harness.client.delete(key);
+  if (kind === 'split') await ctx.settle(kind, 'stray keys beyond the count deleted', (s) => (strayHighKeys(s).length === 0 ? null : 'stray keys left'));
+  const twist = ctx.random();
+  const startedAt = Date.now();
+  await ctx.operate(kind, plan(ctx, { kind: 'reshard', to }));
+  let expected = to;
+  let detail = `${kind} ${from} -> ${to}`;
+  let victim: ChaosNode | null = null;
+  if (twist < 0.25) {
+    const leader = ctx.cluster.nodes.find((n) => n.address === snapshot(ctx).leader?.address);
+    const candidates = killable(ctx);
+    victim = leader !== undefined && candidates.includes(leader) && ctx.random() < 0.5 ? leader : pick(ctx, candidates);
+    await sleep(ctx.random() * 150);
+    await victim.kill();
+    detail += `, kill -9 ${victim.name} mid-way`;
+    // Back once its lease has run out (its shards moved, or the pinned ones wait for it): a merge co-locates pairs
+    // on the node of a pinned shard, so one pinned to the victim needs the victim back.
+    await sleep(ctx.leaseTtlMs + 500);
+    await victim.start();
+  } else if (twist < 0.5) {
+    await sleep(ctx.random() * 300);
+    try {
+      await ctx.operate(`${kind} abort`, plan(ctx, { kind: 'reshard-abort' }));
+      expected = from;
+      detail += ', aborted mid-way';
+    } catch {
+      // Already complete: nothing to abort.
+      detail += ', complete before the abort';
+    }
+  }
+  const inForce: ExtraCondition = (s) =>
+    s.layout.transition === null && s.layout.count === expected ? null : `${expected} shards not in force yet (${s.layout.count}${s.layout.transition === null ? '' : `, ${s.layout.transition.kind} ${s.layout.transition.state}`})`;
+  await ctx.recover(kind, detail, startedAt, startedAt, inForce);
 }
 
 // ---- helpers -------------------------------------------------------------------------------------------------------

@@ -36,7 +36,9 @@ export class ShardHistory {
           if (after === null) history.values.delete(shard);
           else history.values.set(shard, after);
           const revision = ev.type === 'put' ? ev.kv.modRevision : ev.modRevision;
-          if (before !== after) history.changes.push({ time, revision, shard, before, after });
+          // Every write, a re-put of the same value too: a merge re-puts its low shard in the transaction that deletes
+          // the high one, and the pin check looks for that write.
+          history.changes.push({ time, revision, shard, before, after });
         }
       },
       onConnected: () => undefined,

@@ -91,7 +91,8 @@ export class TestNode {
           ...process.env,
           GOVERSE_ETCD_ENDPOINTS: this.cluster.etcd.endpoints.join(','),
           GOVERSE_ETCD_PREFIX: this.cluster.prefix,
-          GOVERSE_NUM_SHARDS: String(this.cluster.numShards),
+          // Empty counts as unset: the node follows the cluster's shard-count record (see followShardCount).
+          GOVERSE_NUM_SHARDS: this.cluster.explicitShards ? String(this.cluster.numShards) : '',
           GOVERSE_DB_PATH: this.cluster.dbPath,
           GOVERSE_EVENT_LOG: this.eventLog,
           ...FAST_ENV,
@@ -152,6 +153,8 @@ export class TestNode {
 export class NodeCluster {
   readonly nodes: TestNode[] = [];
   readonly keys: Keyspace;
+  /** Whether nodes get `GOVERSE_NUM_SHARDS` (an explicit count); see followShardCount. */
+  explicitShards = true;
 
   private constructor(
     readonly etcd: EtcdCluster,
@@ -191,6 +194,14 @@ export class NodeCluster {
     }
     if (start) await Promise.all(added.map((n) => n.start()));
     return added;
+  }
+
+  /**
+   * From now on nodes start with the default count, which follows the cluster's record (created by the first node
+   * with the explicit count): a node restarted after a reshard would otherwise refuse to start (exit 2).
+   */
+  followShardCount(): void {
+    this.explicitShards = false;
   }
 
   node(i: number): TestNode {

@@ -1,4 +1,5 @@
 /** Waiting on shard ownership in etcd, for any cluster the harness starts (goverse-node, upstream, or both). */
+import { shardInLayout } from '../../src/core/snapshot/layout.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot/snapshot.js';
 import { waitFor } from './waitFor.js';
 
@@ -15,6 +16,8 @@ export function waitOwned(
       const snap = (last = await read());
       for (let i = 0; i < snap.numShards; i++) {
         const e = snap.shards[i];
+        // A high shard whose pair is not split (a shard-count transition runs) has no key by design.
+        if (e === undefined && !shardInLayout(snap, i)) continue;
         if (e === undefined || e.target !== e.current || !expected.has(e.current)) return null;
       }
       return snap;

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { countChanging } from '../../core/planner/context.js';
+import { cannotFollowMatters, cannotFollowText } from '../../core/planner/countFollowers.js';
 import { type ClusterView, MALFORMED_LISTED, malformedIn, malformedListing } from '../../core/view/index.js';
 import { ExitCode } from '../exitCodes.js';
 import { action, withGlobalOptions } from '../command.js';
@@ -34,6 +36,7 @@ export function statusDocument(view: ClusterView): Record<string, unknown> {
       unreachableShards: view.upstream.unreachableShards,
       unreachableOwners: view.upstream.unreachableOwners,
     },
+    shardCount: shardCountDocument(view),
     shards: {
       total: c.total,
       owned: c.owned,
@@ -43,6 +46,7 @@ export function statusDocument(view: ClusterView): Record<string, unknown> {
       unclaimed: c.unclaimed,
       noTarget: c.noTarget,
       orphaned: c.orphaned,
+      absent: c.absent,
       inMigration: c.inMigration,
       stuck: c.stuck,
       pinned: c.pinned,
@@ -52,6 +56,59 @@ export function statusDocument(view: ClusterView): Record<string, unknown> {
     malformed: view.malformed.length,
     malformedKeys: malformedListing(view.malformed),
   };
+}
+
+/**
+ * The count in force, where it comes from, the transition under way with its pairs done (docs/RESHARDING.md §5.5), and
+ * the members that cannot follow a count change.
+ */
+function shardCountDocument(view: ClusterView): Record<string, unknown> {
+  const { layout } = view.snapshot;
+  const r = view.reshard;
+  return {
+    count: layout.count,
+    source: layout.source,
+    reshards: layout.reshards,
+    transition:
+      r === null
+        ? null
+        : {
+            id: r.id,
+            kind: r.kind,
+            state: r.state,
+            from: r.from,
+            to: r.to,
+            goal: r.goal,
+            pairs: r.pairs,
+            done: r.done,
+            startedAt: r.startedAt === 0 ? null : r.startedAt,
+            ageMs: r.startedAt === 0 ? null : Math.max(0, view.now - r.startedAt),
+            by: r.by,
+          },
+    cannotFollow: view.cannotFollow,
+    cannotFollowMatters: cannotFollowMatters(view.snapshot, view.cannotFollow),
+  };
+}
+
+/** The status table's lines about the shard count: the count in force, a transition's progress, who cannot follow. */
+export function shardCountLines(view: ClusterView): string[] {
+  const { layout } = view.snapshot;
+  const source = layout.source === 'record' ? `from the cluster's record${layout.reshards > 0 ? `, ${layout.reshards} reshard${layout.reshards === 1 ? '' : 's'} done` : ''}` : 'configured; the cluster has no record yet';
+  const lines = [`count     ${layout.count} shards (${source})`];
+  const r = view.reshard;
+  if (r !== null) {
+    const percent = r.pairs === 0 ? 100 : Math.floor((r.done * 100) / r.pairs);
+    const started = r.startedAt === 0 ? '' : `, started ${age(Math.max(0, view.now - r.startedAt))} ago${r.by === '' ? '' : ` by ${r.by}`}`;
+    const phase = r.state === 'aborting' ? `aborting (back to ${r.from}): ${r.done}/${r.pairs} pairs back` : `running: ${r.done}/${r.pairs} pairs done`;
+    lines.push(`reshard   ${r.kind} ${r.from} -> ${r.to} ${phase} (${percent}%)${started}; ${view.counts.absent} high shards absent`);
+  }
+  const members = view.cannotFollow;
+  if (members.length > 0) {
+    const named = members.map((m) => `${m.kind} ${m.address} (${cannotFollowText(m)})`).join(', ');
+    const effect = countChanging(view.snapshot) ? 'the count is changing or has changed: they get no shards' : 'a reshard is refused while they are members';
+    lines.push(`follow    ${members.length} member${members.length === 1 ? '' : 's'} cannot follow a shard-count change: ${named}; ${effect}`);
+  }
+  return lines;
 }
 
 /**
@@ -87,6 +144,7 @@ export function registerStatus(program: Command): void {
       out.line(`cluster   ${view.snapshot.prefix} at revision ${view.snapshot.revision}`);
       out.line(`leader    ${view.leader === null ? '(none)' : `${view.leader.address}${view.leader.alive ? '' : ' (not alive)'}`}`);
       out.line(`nodes     ${alive} alive${view.gates.length > 0 ? `, ${view.gates.length} gates` : ''}`);
+      for (const line of shardCountLines(view)) out.line(line);
       out.line(
         `shards    ${c.owned}/${c.total} owned, ${c.migrating} migrating, ${c.unclaimed} unclaimed, ${c.noTarget} without target, ` +
           `${c.orphaned} orphaned, ${c.stuck} stuck, ${c.pinned} pinned`,

@@ -1,9 +1,10 @@
 /**
- * The three header lines, pure: where the console is connected and whether its picture is current, the cluster in
- * numbers, and what the balancer does and why. Trouble (stale view, dead leader, stuck shards, unreachable metrics)
+ * The three header lines, pure: where the console is connected and whether its picture is current (and the shard
+ * count in force), the cluster in numbers, and a shard-count transition's progress and what the balancer does and why. Trouble (stale view, dead leader, stuck shards, unreachable metrics)
  * is spelled out in words, so it reads the same without colour. Each line is a list of fields that fits the width by
  * abbreviating and dropping the least important ones (fields.ts), never by cutting a figure at the edge.
  */
+import { cannotFollowMatters } from '../../core/planner/countFollowers.js';
 import { printable } from '../../core/text/printable.js';
 import { type ClusterView, malformedIn } from '../../core/view/index.js';
 import type { WatcherStatus } from '../../edge/etcd/watcher.js';
@@ -105,6 +106,8 @@ function line1(view: ClusterView, connection: Connection, flags: HeaderFlags): F
     leaderField(view),
     plain(7, [run(`rev ${view.snapshot.revision}`)]),
     plain(6, [run(`prefix ${printable(view.snapshot.prefix)}`)]),
+    // The count in force; during a transition where it goes, which matters more then.
+    view.reshard === null ? plain(5, [run(`${view.snapshot.layout.count} shards`)]) : plain(2, [run(`${view.reshard.from} shards → ${view.reshard.to}`)]),
   ];
 }
 
@@ -131,6 +134,10 @@ function line2(view: ClusterView): Field[] {
     figure(1, [`${shards} owned`, shards], c.owned !== c.total, 'warn'),
     figure(0, [`stuck ${c.stuck}`], c.stuck > 0, 'bad'),
     ...(view.malformed.length > 0 ? [figure(1, [`malformed ${view.malformed.length} keys`, `malformed ${view.malformed.length}`], true, 'bad')] : []),
+    // Members routing with another count get no shards once it changes (`status` names them).
+    ...(cannotFollowMatters(view.snapshot, view.cannotFollow)
+      ? [figure(1, [`cannot follow count ${view.cannotFollow.length}`, `no-follow ${view.cannotFollow.length}`], true, 'bad')]
+      : []),
     // Upstream gates and nodes call objects over their gRPC protocol: a goverse-node's shards are out of their reach.
     ...(view.upstream.unreachableShards > 0
       ? [figure(2, [`unreachable from upstream ${view.upstream.unreachableShards}`, `unreachable ${view.upstream.unreachableShards}`], true, 'warn')]
@@ -157,7 +164,8 @@ function line3(view: ClusterView): Field[] {
     shorter: [at(2, lead), abbreviation(state)],
     prose: { lead: [...lead, run(': ')], text: reason },
   };
-  if (b.pause === null) return [balancer];
+  const reshard = reshardField(view);
+  if (b.pause === null) return [...reshard, balancer];
   // The pause and its countdown are the last to give way; while paused, the balancer's reason repeats the pause.
   const left = `${compactAge(b.pause.remainingMs)} left`;
   const by = `, by ${printable(b.pause.by)}`;
@@ -167,7 +175,35 @@ function line3(view: ClusterView): Field[] {
     [run(`⏸ REBALANCING PAUSED ${left}${by}${why}`, 'warn')],
     [abbreviation([run(`⏸ PAUSED ${left}${by}${why}`, 'warn')]), at(1, [run(`⏸ PAUSED ${left}${by}`, 'warn')]), at(1, [run(`⏸ PAUSED ${left}`, 'warn')])],
   );
-  return [pause, balancer];
+  return [...reshard, pause, balancer];
+}
+
+/**
+ * The transition under way, fullest form first, and its tone, or null at a stable count: kind, counts, pairs done of
+ * all, age and who started it; while aborting, the pairs back where they started.
+ */
+export function reshardTexts(view: ClusterView): { readonly texts: readonly string[]; readonly tone: Tone } | null {
+  const r = view.reshard;
+  if (r === null) return null;
+  const percent = r.pairs === 0 ? 100 : Math.floor((r.done * 100) / r.pairs);
+  const age = r.startedAt > 0 ? ` ${compactAge(Math.max(0, view.now - r.startedAt))}` : '';
+  const by = r.by === '' ? '' : ` by ${printable(r.by)}`;
+  const kind = r.kind.toUpperCase();
+  if (r.state === 'aborting') {
+    const head = `⇅ ABORTING ${kind} ${r.from}→${r.to}`;
+    return { texts: [`${head}, back to ${r.from}: ${r.done}/${r.pairs} pairs back (${percent}%)${age}${by}`, `${head}: ${percent}% back${age}`, `${head}`], tone: 'warn' };
+  }
+  const head = `⇅ ${kind} ${r.from}→${r.to}`;
+  return { texts: [`${head}: ${r.done}/${r.pairs} pairs (${percent}%)${age}${by}`, `${head}: ${r.done}/${r.pairs} pairs (${percent}%)${age}`, `${head} ${percent}%`], tone: 'accent' };
+}
+
+/** First on the balancer's line (which says it waits for the transition meanwhile); the last field to give way. */
+function reshardField(view: ClusterView): Field[] {
+  const t = reshardTexts(view);
+  if (t === null) return [];
+  const [full, ...shorter] = t.texts.map((text): Form => [run(text, t.tone)]);
+  // The author gives way before the pairs; the kind, the counts and the percentage stay.
+  return [plain(0, full!, shorter.map((form, i) => at(2 - i, form)))];
 }
 
 /** The header's fields, line by line, before fitting. */

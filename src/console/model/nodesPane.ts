@@ -66,5 +66,7 @@ export const NODES_TABLE: TableSpec<NodeView> = { columns: NODE_COLUMNS, key: (n
 export function nodesTitle(view: ClusterView): string {
   const alive = view.nodes.filter((n) => n.alive).length;
   const draining = view.nodes.filter((n) => n.draining).length;
-  return `${alive}/${view.nodes.length} alive${draining > 0 ? `, ${draining} draining` : ''}`;
+  // Ineligible while the count changes or has changed: they route with a count the cluster no longer uses.
+  const following = view.nodes.filter((n) => n.status === 'cannot-follow').length;
+  return `${alive}/${view.nodes.length} alive${draining > 0 ? `, ${draining} draining` : ''}${following > 0 ? `, ${following} cannot follow the shard count (no shards)` : ''}`;
 }

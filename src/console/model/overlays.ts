@@ -38,6 +38,7 @@ const PANE_HELP: Readonly<Record<PaneId, readonly string[]>> = {
     'Every shard, one cell per shard or per run of shards (the most urgent state of the run shows).',
     'Lower-case letter: owner (legend below the map, colours tell nodes apart); upper case: pinned.',
     `${MARK_GLYPH.unclaimed} unclaimed  ${MARK_GLYPH.migrating} migrating  ${MARK_GLYPH.orphaned} orphaned (dead target or owner)  ${MARK_GLYPH.stuck} stuck (past the timeout)  ${MARK_GLYPH['no-target']} no target`,
+    `During a shard-count change the map spans the larger count: ${MARK_GLYPH.absent} is a high shard without a key (not split yet, or merged), served by its low shard; they form the last band.`,
     'm switches to the objects or calls heatmap: . cold  : - = + * # % @ hot (log scale).',
     'The filter dims shards that do not match an ID, node, state, "pinned" or "stuck".',
   ],

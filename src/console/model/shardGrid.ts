@@ -3,11 +3,15 @@
  * cells than the cluster has shards, each cell stands for a run of shards and shows the most urgent state among
  * them; zooming in (enter) shows one shard per cell around the cursor. Each row is built as one styled string.
  */
-import { SHARD_FLAG, SHARD_STATES, type ShardColumns, type ShardState } from '../../core/view/index.js';
+import { SHARD_FLAG, SHARD_STATE_INDEX, SHARD_STATES, type ShardColumns, type ShardState } from '../../core/view/index.js';
 import { HEAT_GLYPHS, MARK_COLOURS, OWNER_COLOURS, type Theme } from '../theme.js';
 
-/** A shard's mark on the map, least urgent first (an aggregated cell shows the most urgent of its shards). */
-export const SHARD_MARKS = ['stable', 'no-target', 'pinned', 'unclaimed', 'migrating', 'orphaned', 'stuck'] as const;
+/**
+ * A shard's mark on the map, least urgent first (an aggregated cell shows the most urgent of its shards). `absent`:
+ * a transition's high shard without a key (not split yet, or merged), shown apart so the split's progress reads as a
+ * band that shrinks (merge: grows).
+ */
+export const SHARD_MARKS = ['absent', 'stable', 'no-target', 'pinned', 'unclaimed', 'migrating', 'orphaned', 'stuck'] as const;
 export type ShardMark = (typeof SHARD_MARKS)[number];
 
 export type MapMode = 'owner' | 'objects' | 'calls';
@@ -15,6 +19,7 @@ export const MAP_MODES: readonly MapMode[] = ['owner', 'objects', 'calls'];
 
 /** Symbols of the marks that replace the owner letter; pinned shards show their owner's letter in upper case. */
 export const MARK_GLYPH: Readonly<Record<Exclude<ShardMark, 'stable' | 'pinned'>, string>> = {
+  absent: '_',
   'no-target': '.',
   unclaimed: '~',
   migrating: '>',
@@ -52,7 +57,8 @@ export function ownerColour(index: number): number {
 }
 
 /**
- * The order shards are laid out in: grouped by owner (CurrentNode, else TargetNode; unassigned last), so each node
+ * The order shards are laid out in: grouped by owner (CurrentNode, else TargetNode; unassigned, then a transition's
+ * absent high shards last), so each node
  * shows as one band whose length is its share and a row changes colour once per band rather than once per cell
  * (Ink re-parses every escape code of every frame). In ID order within a band, or hottest first in a heatmap.
  */
@@ -66,20 +72,21 @@ export interface MapOrder {
 export function mapOrder(shards: ShardColumns, nodeCount: number, mode: MapMode): MapOrder {
   const n = shards.state.length;
   const band = (id: number): number => {
+    if (shards.state[id] === SHARD_STATE_INDEX.absent) return nodeCount + 1;
     const o = shards.current[id]! >= 0 ? shards.current[id]! : shards.target[id]!;
     return o >= 0 && o < nodeCount ? o : nodeCount;
   };
   // Counting sort by band: stable, so IDs stay ascending within a band.
-  const starts = new Int32Array(nodeCount + 2);
+  const starts = new Int32Array(nodeCount + 3);
   for (let id = 0; id < n; id++) starts[band(id) + 1]!++;
   for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
-  const next = starts.slice(0, nodeCount + 1);
+  const next = starts.slice(0, nodeCount + 2);
   const order = new Int32Array(n);
   for (let id = 0; id < n; id++) order[next[band(id)]!++] = id;
   if (mode !== 'owner') {
     const metric = mode === 'objects' ? shards.objects : shards.calls;
     const value = (id: number): number => (metric[id]! > 0 ? metric[id]! : 0);
-    for (let b = 0; b <= nodeCount; b++) {
+    for (let b = 0; b <= nodeCount + 1; b++) {
       const slice = order.subarray(starts[b]!, starts[b + 1]!);
       slice.sort((x, y) => value(y) - value(x) || x - y);
     }
@@ -148,7 +155,7 @@ export interface RenderedGrid {
 const PLAIN = 39;
 const DIMMED: number = MARK_COLOURS.dimmed;
 /** Trouble gets a colour of its own; shards on the move keep their band's colour (their symbol marks them). */
-const STATE_COLOURS: Readonly<Partial<Record<ShardMark, number>>> = { stuck: MARK_COLOURS.stuck, orphaned: MARK_COLOURS.orphaned };
+const STATE_COLOURS: Readonly<Partial<Record<ShardMark, number>>> = { stuck: MARK_COLOURS.stuck, orphaned: MARK_COLOURS.orphaned, absent: DIMMED };
 
 /** The grid's rows as styled strings, each at most `geo.cols` columns wide. */
 export function renderGrid(shards: ShardColumns, order: MapOrder, geo: GridGeometry, theme: Theme, options: GridRenderOptions): RenderedGrid {

@@ -79,10 +79,27 @@ export function shardsPane(view: ClusterView, ui: MapUi, size: { width: number; 
   const filter = ui.filter === null ? '' : ` │ filter ${ui.filter.inverse ? '!' : ''}${printable(ui.filter.text)}`;
   const mode = ui.mode === 'owner' ? 'owners' : `${ui.mode} heatmap, hottest cell ${compactNumber(grid.heatMax)}${ui.mode === 'calls' ? '/s' : ''}`;
   return {
-    title: `${numShards} shards by owner, ${scope} │ ${mode} (m)${filter}`,
+    title: `${shardsTitle(view)} by owner, ${scope} │ ${mode} (m)${filter}`,
     lines: [...grid.lines, cursorLine(view, geo, order, cursor, theme), legend(view, ui.mode, theme)],
     map: { geo, order, pageRows },
   };
+}
+
+/**
+ * How many shards the map shows: the count in force; during a transition the layout's shards of the larger count
+ * the map is laid out over (the rest are the absent high shards, `_`).
+ */
+export function shardsTitle(view: ClusterView): string {
+  const r = view.reshard;
+  if (r === null) return `${view.snapshot.numShards} shards`;
+  return `${view.counts.total} of ${view.snapshot.numShards} shards (${r.kind} ${r.from}→${r.to}${r.state === 'aborting' ? ', aborting' : ''})`;
+}
+
+/** What an absent high shard is during the transition: its pair not split yet, or merged already. */
+export function absentMeaning(view: ClusterView): string | null {
+  const r = view.reshard;
+  if (r === null) return null;
+  return r.goal === 'split' ? 'not split yet' : 'merged';
 }
 
 function cursorLine(view: ClusterView, geo: GridGeometry, order: MapOrder, id: number, theme: Theme): string {
@@ -92,13 +109,19 @@ function cursorLine(view: ClusterView, geo: GridGeometry, order: MapOrder, id: n
   const range = last > first ? ` (1 of ${last - first + 1} in the cell, enter zooms)` : '';
   const flags = [row.pinned ? 'pinned' : '', row.stuck ? theme.tone('STUCK', 'bad') : ''].filter((f) => f !== '').join(' ');
   const load = `obj ${compactNumber(row.objects)} calls ${compactNumber(row.calls)}/s`;
+  if (row.state === 'absent' && view.reshard !== null) {
+    return `${theme.bold(`▶ shard ${id}`)}${range} absent: ${absentMeaning(view)}, its objects are served by shard ${id - view.reshard.pairs}`;
+  }
   return `${theme.bold(`▶ shard ${id}`)}${range} ${row.state}${flags === '' ? '' : ` ${flags}`} target ${printable(row.target || '-')} current ${printable(row.current || '-')} ${load}`;
 }
 
 /** Owners first (their letters in their colours), then the symbols; `?` shows the full legend. */
 function legend(view: ClusterView, mode: MapMode, theme: Theme): string {
   if (mode !== 'owner') return theme.tone('. cold : - = + * # % @ hot (log scale)', 'muted');
-  const symbols = `A=pinned ${MARK_GLYPH.unclaimed}=unclaimed ${MARK_GLYPH.migrating}=migrating ${MARK_GLYPH.orphaned}=orphaned ${MARK_GLYPH.stuck}=stuck ${MARK_GLYPH['no-target']}=no target`;
+  const absent = absentMeaning(view);
+  const symbols =
+    `A=pinned ${MARK_GLYPH.unclaimed}=unclaimed ${MARK_GLYPH.migrating}=migrating ${MARK_GLYPH.orphaned}=orphaned ${MARK_GLYPH.stuck}=stuck ${MARK_GLYPH['no-target']}=no target` +
+    (absent === null ? '' : ` ${MARK_GLYPH.absent}=${absent}`);
   const owners = view.nodes
     .filter((n) => n.shardsOwned > 0 || n.shardsTarget > 0)
     .map((n) => `${theme.fg(ownerLetter(n.index), ownerColour(n.index))}=${printable(n.address)}`)

@@ -208,6 +208,24 @@ function checkTls(config: GoverseConfig, origins: ReadonlyMap<SettingName, strin
 }
 
 /**
+ * Where a setting was set explicitly, as errors name it (`flag --num-shards`, `env GOVERSE_NUM_SHARDS`, `config file
+ * key cluster.shards`), or null when it has its default.
+ */
+export function explicitSource(name: SettingName, sources: ResolvedConfig['sources']): string | null {
+  const spec = SETTINGS[name];
+  switch (sources[name]) {
+    case 'flag':
+      return `flag ${spec.flag}`;
+    case 'env':
+      return `env ${spec.env}`;
+    case 'file':
+      return `config file key ${spec.yaml}`;
+    case 'default':
+      return null;
+  }
+}
+
+/**
  * An attempt set longer than the whole write, or a first backoff set above the longest, is a contradiction, not a
  * tuning. Only the shorter value given explicitly is refused: a default above a lowered bound is simply cut to it
  * (an attempt never outlasts the deadline, a backoff never exceeds its maximum).

@@ -11,13 +11,15 @@ import { formatShardList } from '../operations/shardList.js';
 import { type ShardRanges, parseShardRanges, rangesCount } from './shardRanges.js';
 
 /** The operator actions, from the CLI, the console or the admin API. */
-export const OPERATOR_ACTIONS = ['pin', 'unpin', 'reassign', 'release', 'drain', 'undrain', 'pause', 'resume'] as const;
+export const OPERATOR_ACTIONS = ['pin', 'unpin', 'reassign', 'release', 'drain', 'undrain', 'pause', 'resume', 'reshard', 'reshard-abort'] as const;
 /**
  * The leader's entries: shards given targets (`assign`), moved by the balancer (`rebalance`) or by stuck recovery
  * (`recover`), a new reason to do nothing (`skip`), a migration found stuck (`stuck`) and one that no longer is
- * (`unstuck`); `move` is what the console saw move under an upstream leader (never stored).
+ * (`unstuck`), a shard-count transition's writes and phases (`reshard`: co-locations and pairs, then started,
+ * aborting, completed, aborted, stalled as the outcome); `move` is what the console saw move under an upstream leader
+ * (never stored).
  */
-export const LEADER_ACTIONS = ['assign', 'rebalance', 'recover', 'skip', 'stuck', 'unstuck', 'move'] as const;
+export const LEADER_ACTIONS = ['assign', 'rebalance', 'recover', 'skip', 'stuck', 'unstuck', 'reshard', 'move'] as const;
 export type HistoryAction = (typeof OPERATOR_ACTIONS)[number] | (typeof LEADER_ACTIONS)[number];
 
 /** Who wrote an entry: a front end for operators, `leader` for decisions; `observed` is the console's own, never stored. */

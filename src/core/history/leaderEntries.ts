@@ -12,6 +12,7 @@ const STEP_ACTIONS: Readonly<Record<Exclude<LeaderDecision['step'], 'idle'>, His
   reassign: 'assign',
   rebalance: 'rebalance',
   recover: 'recover',
+  reshard: 'reshard',
 };
 
 /**
@@ -87,4 +88,9 @@ export function stuckEntries(began: readonly StuckShard[], ended: readonly numbe
     out.push({ at, actor: leader, source: 'leader', action: 'unstuck', shards: ended, reason: `${ended.length} no longer stuck`, outcome: 'resolved' });
   }
   return out;
+}
+
+/** A phase of a shard-count transition (docs/RESHARDING.md §5.5), with the phase as the outcome. */
+export function reshardPhaseEntry(phase: string, reason: string, leader: string, at: number): HistoryDraft {
+  return { at, actor: leader, source: 'leader', action: 'reshard', reason, outcome: phase };
 }

@@ -50,6 +50,10 @@ export class Keyspace {
   get balancerStatus(): string {
     return `${this.root}rebalance/status`;
   }
+  /** The shard count and its transition (docs/RESHARDING.md §2). */
+  get shardCount(): string {
+    return `${this.root}shard-count`;
+  }
   /** Every history entry's key starts with this (core/history). */
   get historyRoot(): string {
     return `${this.root}history/`;
@@ -66,6 +70,7 @@ export class Keyspace {
     if (rest === 'leader') return { kind: 'leader' };
     if (rest === 'rebalance/pause') return { kind: 'rebalance-pause' };
     if (rest === 'rebalance/status') return { kind: 'balancer-status' };
+    if (rest === 'shard-count') return { kind: 'shard-count' };
     const slash = rest.indexOf('/');
     if (slash < 0) return { kind: 'unknown' };
     const dir = rest.slice(0, slash);
@@ -115,7 +120,7 @@ export const HISTORY_ID = /^\d{13}-[0-9a-z]{1,32}$/;
 export type KeyClass =
   | { readonly kind: 'node' | 'gate' | 'nodeinfo' | 'load' | 'drain'; readonly address: string }
   | { readonly kind: 'shard' | 'migration' | 'release-request'; readonly shardId: number }
-  | { readonly kind: 'leader' | 'rebalance-pause' | 'balancer-status' }
+  | { readonly kind: 'leader' | 'rebalance-pause' | 'balancer-status' | 'shard-count' }
   /**
    * Under `history/`: read by the history's own readers, which check the ID (HISTORY_ID) and the value; never part of
    * the snapshot, and never read by its range.

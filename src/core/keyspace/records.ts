@@ -19,6 +19,10 @@ export interface NodeInfoRecord {
   readonly startedAt: number;
   /** 'running', or 'stopping' while a graceful shutdown hands its shards over (no new targets then). */
   readonly state: NodeRunState;
+  /** 1 when the node follows shard-count transitions (docs/RESHARDING.md §3); absent from older nodes. */
+  readonly reshard?: number;
+  /** The shard count the node serves with now (it follows `<prefix>/shard-count`). */
+  readonly shardCount?: number;
 }
 
 export type NodeRunState = 'running' | 'stopping';
@@ -129,7 +133,16 @@ export function decodeNodeInfo(raw: string): Decoded<NodeInfoRecord> {
   if (d.record.state !== 'running' && d.record.state !== 'stopping') {
     return { ok: false, reason: 'field "state" must be "running" or "stopping"' };
   }
-  return d;
+  // Optional fields of newer nodes: a value of the wrong type reads as absent (the node cannot follow, its count unknown).
+  const { reshard, shardCount, ...rest } = d.record;
+  return {
+    ok: true,
+    record: {
+      ...rest,
+      ...(reshard === 1 ? { reshard } : {}),
+      ...(typeof shardCount === 'number' && Number.isSafeInteger(shardCount) && shardCount > 0 ? { shardCount } : {}),
+    },
+  };
 }
 
 export function decodeLoad(raw: string): Decoded<LoadRecord> {

@@ -7,6 +7,8 @@ import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keys
 import { type Ineligibility, plannerContext } from '../planner/context.js';
 import { Placement } from '../planner/placement.js';
 import { isUpstreamNode } from '../planner/upstream.js';
+import { shardInLayout } from '../snapshot/layout.js';
+import { planReshardAbort, planReshardStart } from './reshard.js';
 import type { AssignmentMode } from '../planner/settings.js';
 import { type ClusterSnapshot, keyRevision } from '../snapshot/snapshot.js';
 import { counted } from '../text/plural.js';
@@ -38,7 +40,10 @@ export type OperationRequest =
   | { readonly kind: 'undrain'; readonly node: string }
   /** Pauses rebalancing for `forMs` (1 s up to the context's longest pause); `reason` is shown to other operators. */
   | { readonly kind: 'pause'; readonly forMs: number; readonly reason: string }
-  | { readonly kind: 'resume' };
+  | { readonly kind: 'resume' }
+  /** Starts the next shard-count transition towards `to` (docs/RESHARDING.md §5.1), or aborts the one under way. */
+  | { readonly kind: 'reshard'; readonly to: number }
+  | { readonly kind: 'reshard-abort' };
 
 export type OperationName = OperationRequest['kind'];
 
@@ -173,6 +178,10 @@ export function planOperation(request: OperationRequest, context: OperationConte
       return planPause(ctx, request.forMs, request.reason);
     case 'resume':
       return planResume(ctx);
+    case 'reshard':
+      return planReshardStart(ctx.snapshot, request.to, ctx.now, ctx.by);
+    case 'reshard-abort':
+      return planReshardAbort(ctx.snapshot);
   }
 }
 
@@ -214,6 +223,11 @@ function planRetarget(ctx: Planning, request: Extract<OperationRequest, { kind: 
   const skipped: OperationPlan['skipped'][number][] = [];
   for (const id of request.shards) {
     const before = valueAt(snapshot, id);
+    // A high shard whose pair is not split yet has no key by design: writing one would split the pair unowned.
+    if (!shardInLayout(snapshot, id)) {
+      skipped.push({ shardId: id, reason: 'not split yet (a shard-count transition runs)' });
+      continue;
+    }
     const target = to ?? placement!.choose(id, before.target || undefined);
     if (target === null) skipped.push({ shardId: id, reason: 'no other eligible node' });
     else if (target === before.target && (!pin || isPinned(before))) skipped.push({ shardId: id, reason: `already targeted at ${target}` });

@@ -13,6 +13,7 @@ export function balancerState(decision: LeaderDecision): BalancerState {
     case 'not-stable':
     case 'not-all-assigned':
     case 'settling':
+    case 'resharding':
       return 'waiting';
     case 'only-pinned-movable':
     case 'no-improving-move':

@@ -1,7 +1,10 @@
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 
-/** Why an alive node receives no targets. */
-export type Ineligibility = 'draining' | 'stopping';
+/**
+ * Why an alive node receives no targets. `cannot-follow`: it does not follow shard-count transitions (an upstream
+ * node, an older goverse-node) while one runs or after the count changed (docs/RESHARDING.md §3).
+ */
+export type Ineligibility = 'draining' | 'stopping' | 'cannot-follow';
 
 /**
  * The nodes a planner may place shards on, derived once per snapshot. Eligible = alive (a valid, leased
@@ -29,9 +32,11 @@ export function plannerContext(snapshot: ClusterSnapshot, stopping?: string): Pl
   const alive = new Set(snapshot.nodes.keys());
   const ineligible = new Map<string, Ineligibility>();
   const eligible: string[] = [];
+  const mustFollow = countChanging(snapshot);
   for (const address of alive) {
     if (snapshot.drains.has(address)) ineligible.set(address, 'draining');
     else if (address === stopping || snapshot.nodeInfo.get(address)?.state === 'stopping') ineligible.set(address, 'stopping');
+    else if (mustFollow && !followsShardCount(snapshot, address)) ineligible.set(address, 'cannot-follow');
     else eligible.push(address);
   }
   eligible.sort(compareAddresses);
@@ -44,6 +49,16 @@ export function plannerContext(snapshot: ClusterSnapshot, stopping?: string): Pl
     totalWeight: weights.reduce((s, w) => s + w, 0),
     ineligible,
   };
+}
+
+/** A transition runs, or the count has changed since the record was made: every member must follow the record. */
+export function countChanging(snapshot: ClusterSnapshot): boolean {
+  return snapshot.layout.transition !== null || snapshot.layout.reshards > 0;
+}
+
+/** Whether a member publishes that it follows shard-count transitions (`reshard: 1` in its nodeinfo). */
+export function followsShardCount(snapshot: ClusterSnapshot, address: string): boolean {
+  return snapshot.nodeInfo.get(address)?.reshard === 1;
 }
 
 /** The capacity weight a node published in its nodeinfo; 1 for nodes that publish none. */

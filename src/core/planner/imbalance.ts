@@ -1,4 +1,5 @@
 import { isPinned } from '../keyspace/shardValue.js';
+import { shardInLayout } from '../snapshot/layout.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 import { compareAddresses, type Ineligibility, nodeWeight, plannerContext } from './context.js';
 
@@ -48,6 +49,7 @@ export function imbalance(snapshot: ClusterSnapshot): ImbalanceFigures {
   let misplaced = 0;
   for (let id = 0; id < snapshot.numShards; id++) {
     const entry = snapshot.shards[id];
+    if (entry === undefined && !shardInLayout(snapshot, id)) continue;
     if (entry === undefined || entry.target === '') unassigned++;
     else {
       const r = row(entry.target);

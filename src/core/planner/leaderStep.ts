@@ -4,6 +4,7 @@ import { plannerContext } from './context.js';
 import type { RebalanceState, ShardWrite, SkipReason } from './plan.js';
 import { planReassign } from './reassign.js';
 import { rebalanceStrategy, type StrategyName } from './rebalance.js';
+import { hasReshardWrites, type LeaderReshardPlan, planLeaderReshard } from './reshardLeader.js';
 import { planRecovery, type RecoveryAction } from './recovery.js';
 import type { PlannerSettings } from './settings.js';
 import { findStuck, type FirstSeen, formatAge } from './stuck.js';
@@ -35,11 +36,13 @@ export type LeaderDecision =
   | { readonly step: 'reassign'; readonly writes: readonly ShardWrite[]; readonly text: string }
   /** Recovery of stuck shards; only actions that write (retarget, clear-owner, request-release, cancel). */
   | { readonly step: 'recover'; readonly actions: readonly RecoveryAction[]; readonly text: string }
+  /** A shard-count transition: co-location, the pairs nobody owns, completion (docs/RESHARDING.md §5). */
+  | { readonly step: 'reshard'; readonly plan: LeaderReshardPlan; readonly text: string }
   | { readonly step: 'rebalance'; readonly strategy: StrategyName; readonly writes: readonly ShardWrite[]; readonly text: string };
 
 /**
- * The leader's decision, checks in order: eligible nodes, quorum, stability, reassign, stuck recovery, pause,
- * rebalance. A pause holds back rebalancing only: shards of dead, draining or stopping nodes still get targets and
+ * The leader's decision, checks in order: eligible nodes, quorum, stability, reassign, stuck recovery, a shard-count
+ * transition (which holds back rebalancing until it ends), pause, rebalance. A pause holds back rebalancing only: shards of dead, draining or stopping nodes still get targets and
  * stuck shards are still recovered, or a pause would leave shards unroutable for its whole length.
  */
 export function leaderStep(input: LeaderStepInput): LeaderDecision {
@@ -65,6 +68,9 @@ export function leaderStep(input: LeaderStepInput): LeaderDecision {
     const summary = [...kinds].map(([k, n]) => `${n} ${k}`).join(', ');
     return { step: 'recover', actions, text: `recover ${actions.length} stuck shards (${summary})` };
   }
+
+  const reshard = planLeaderReshard(snapshot, ctx, now);
+  if (reshard !== null) return hasReshardWrites(reshard) ? { step: 'reshard', plan: reshard, text: reshard.text } : idle('resharding', reshard.text);
 
   const pause = snapshot.pause;
   if (pause !== null && pause.until > now) {

@@ -38,7 +38,9 @@ export type SkipReason =
   /** The nodes that should give shards away hold only pinned shards. */
   | 'only-pinned-movable'
   /** load: nodes are out of band but no movable shard would reduce the imbalance (e.g. one hot shard). */
-  | 'no-improving-move';
+  | 'no-improving-move'
+  /** A shard-count transition runs: no rebalancing until it ends (docs/RESHARDING.md §5.4). */
+  | 'resharding';
 
 export interface PlannedWrites {
   readonly kind: 'write';

@@ -1,4 +1,5 @@
 import { isPinned } from '../keyspace/shardValue.js';
+import { shardInLayout } from '../snapshot/layout.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 import { type PlannerContext, plannerContext } from './context.js';
 import { type PlanResult, type ShardWrite, shardValueAt, shardWrite, skip } from './plan.js';
@@ -30,6 +31,8 @@ export function planReassign(
   let fromDead = 0;
   let fromIneligible = 0;
   for (let id = 0; id < snapshot.numShards; id++) {
+    // A high shard not split yet has no key by design: creating one would split its pair without its owner.
+    if (!shardInLayout(snapshot, id)) continue;
     const value = shardValueAt(snapshot, id);
     if (value.target !== '' && isPinned(value)) continue;
     if (eligible.has(value.target)) continue;

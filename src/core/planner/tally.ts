@@ -1,4 +1,5 @@
 import { isPinned } from '../keyspace/shardValue.js';
+import { shardInLayout } from '../snapshot/layout.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 import { type PlannerContext, plannerContext } from './context.js';
 import { type PlanSkip, skip } from './plan.js';
@@ -26,6 +27,7 @@ export function tallyTargets(snapshot: ClusterSnapshot, ctx: PlannerContext): Ta
   let total = 0;
   for (let id = 0; id < snapshot.numShards; id++) {
     const entry = snapshot.shards[id];
+    if (!shardInLayout(snapshot, id)) continue;
     if (entry === undefined || entry.target === '') {
       unassigned++;
       continue;

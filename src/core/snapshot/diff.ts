@@ -46,6 +46,7 @@ export function diffSnapshots(before: ClusterSnapshot, after: ClusterSnapshot): 
   }
   if (!sameSingle(before.pause, after.pause)) changes.push({ kind: 'pause' });
   if (!sameSingle(before.balancer, after.balancer)) changes.push({ kind: 'balancer' });
+  if (before.layout.modRevision !== after.layout.modRevision || before.numShards !== after.numShards) changes.push({ kind: 'shard-count' });
   for (const [key, b] of before.malformed) {
     const a = after.malformed.get(key);
     if (a?.raw !== b.raw || a?.reason !== b.reason) changes.push({ kind: 'malformed', key });

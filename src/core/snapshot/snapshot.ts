@@ -16,6 +16,9 @@ import {
   type ReleaseRequestRecord,
 } from '../keyspace/records.js';
 import { Keyspace } from '../keyspace/keys.js';
+import type { ShardCountTransition } from '../keyspace/shardCount.js';
+import { slotCount } from '../sharding/layout.js';
+import { nextLayout, resizeShardRange } from './resize.js';
 import { memberAddressProblem } from '../keyspace/nodeAddress.js';
 import { parseShardValue, type ShardValue } from '../keyspace/shardValue.js';
 import { oversizeReason, utf8Length, valueBound } from '../keyspace/valueBounds.js';
@@ -92,10 +95,26 @@ export type Revisioned<T> = T & { readonly modRevision: number };
 /** A record with the lease it was put under ('0': none), for records whose lifetime is their lease's. */
 export type Leased<T> = Revisioned<T> & { readonly lease: string };
 
+/** The shard count in force and the transition under way: `<prefix>/shard-count`, else the configured count. */
+export interface ShardLayout {
+  readonly count: number;
+  readonly transition: ShardCountTransition | null;
+  /** Completed transitions (the record's `reshards`). */
+  readonly reshards: number;
+  /** ModRevision of the record as last decoded; 0 when there is none (a CAS creating it compares 0). */
+  readonly modRevision: number;
+  readonly source: 'record' | 'configured';
+}
+
 /** An immutable view of one cluster's keyspace at one etcd revision. */
 export interface ClusterSnapshot {
   readonly prefix: string;
+  /**
+   * How many shard IDs are valid (the length of `shards`): the count in force, or the larger count of a transition
+   * (whose high shards exist only once their key does: see `core/snapshot/layout.ts`).
+   */
   readonly numShards: number;
+  readonly layout: ShardLayout;
   /** The etcd revision this snapshot reflects (0 before the first load). */
   readonly revision: number;
   /**
@@ -126,13 +145,14 @@ export type ClusterChange =
   | { readonly kind: 'leader'; readonly before: string | null; readonly after: string | null }
   | { readonly kind: 'nodeinfo' | 'load' | 'drain'; readonly address: string }
   | { readonly kind: 'migration' | 'release-request'; readonly shardId: number }
-  | { readonly kind: 'pause' | 'balancer' }
+  | { readonly kind: 'pause' | 'balancer' | 'shard-count' }
   | { readonly kind: 'malformed'; readonly key: string };
 
 export function emptySnapshot(prefix: string, numShards: number): ClusterSnapshot {
   return {
     prefix: new Keyspace(prefix).prefix,
     numShards,
+    layout: { count: numShards, transition: null, reshards: 0, modRevision: 0, source: 'configured' },
     revision: 0,
     nodes: new Map(),
     gates: new Map(),
@@ -149,10 +169,18 @@ export function emptySnapshot(prefix: string, numShards: number): ClusterSnapsho
   };
 }
 
-/** Builds a snapshot from a full range read of `<prefix>/` at `revision`. */
+/**
+ * Builds a snapshot from a full range read of `<prefix>/` at `revision`; `numShards` is the configured count, which
+ * holds only while the cluster has no shard-count record. The record is applied first: it decides which shard IDs
+ * the other keys may name.
+ */
 export function buildSnapshot(prefix: string, numShards: number, kvs: Iterable<Kv>, revision: number): ClusterSnapshot {
+  const recordKey = new Keyspace(prefix).shardCount;
   const events: KvEvent[] = [];
-  for (const kv of kvs) events.push({ type: 'put', kv });
+  for (const kv of kvs) {
+    if (kv.key === recordKey) events.unshift({ type: 'put', kv });
+    else events.push({ type: 'put', kv });
+  }
   return applyEvents(emptySnapshot(prefix, numShards), events, revision).snapshot;
 }
 
@@ -185,17 +213,21 @@ class SnapshotBuilder {
   private leader: LeaderEntry | null;
   private pause: Revisioned<PauseRecord> | null;
   private balancer: Revisioned<BalancerStatusRecord> | null;
+  private layout: ShardLayout;
+  private slots: number; // valid shard IDs under `layout`
 
   constructor(private readonly base: ClusterSnapshot) {
     this.keys = new Keyspace(base.prefix);
     this.leader = base.leader;
     this.pause = base.pause;
     this.balancer = base.balancer;
+    this.layout = base.layout;
+    this.slots = base.numShards;
   }
 
   apply(ev: KvEvent): void {
     const key = ev.type === 'put' ? ev.kv.key : ev.key;
-    const cls = this.keys.classify(key, this.base.numShards);
+    const cls = this.keys.classify(key, this.slots);
     // The history has its own readers (core/history): the snapshot's range leaves it out, its watch events pass by.
     if (cls.kind === 'foreign' || cls.kind === 'unknown' || cls.kind === 'history') return;
     // A key that decodes now is no longer malformed; one that fails below is marked again.
@@ -244,6 +276,8 @@ class SnapshotBuilder {
         }
         return;
       }
+      case 'shard-count':
+        return this.applyShardCount(ev, tooBig);
     }
   }
 
@@ -251,7 +285,8 @@ class SnapshotBuilder {
     const b = this.base;
     return {
       prefix: b.prefix,
-      numShards: b.numShards,
+      numShards: this.slots,
+      layout: this.layout,
       revision,
       nodes: this.nodes ?? b.nodes,
       gates: this.gates ?? b.gates,
@@ -289,6 +324,30 @@ class SnapshotBuilder {
     }
     shards[id] = after;
     this.changes.push({ kind: 'shard', id, before, after });
+  }
+
+  private applyShardCount(ev: KvEvent, tooBig: string | null): void {
+    const next = nextLayout(this.layout, ev, tooBig);
+    if (next === null) return;
+    if ('malformed' in next) return this.markMalformed((ev as { kv: Kv }).kv, next.malformed);
+    this.layout = next.layout;
+    this.changes.push({ kind: 'shard-count' });
+    this.resize(slotCount(this.layout));
+  }
+
+  /** Resizes the shard range to the layout's (see resizeShardRange). */
+  private resize(slots: number): void {
+    const old = this.slots;
+    if (slots === old) return;
+    this.slots = slots;
+    resizeShardRange(old, slots, {
+      keys: this.keys,
+      shards: (this.shards ??= [...this.base.shards]),
+      records: (dir) => (this.records[dir] ??= new Map(this.base[dir] as ReadonlyMap<unknown, unknown>)) as Map<number, { modRevision: number }>,
+      malformed: () => [...(this.malformed ?? this.base.malformed).values()],
+      markMalformed: (kv, reason) => this.markMalformed(kv, reason),
+      reapply: (kv) => this.apply({ type: 'put', kv }),
+    });
   }
 
   private applyMember(kind: 'node' | 'gate', address: string, ev: KvEvent, tooBig: string | null): void {
@@ -388,3 +447,4 @@ class SnapshotBuilder {
     this.changes.push({ kind: 'malformed', key });
   }
 }
+

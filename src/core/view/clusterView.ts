@@ -2,6 +2,8 @@ import type { LoadRecord } from '../keyspace/records.js';
 import { compareAddresses, nodeWeight, plannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import { type FirstSeen, listMigrations, type Migration, stuckAmong } from '../planner/stuck.js';
+import { cannotFollowCount } from '../planner/countFollowers.js';
+import { reshardProgress } from '../planner/reshard.js';
 import { upstreamPresence } from '../planner/upstream.js';
 import { type ClusterSnapshot, leaderAddress } from '../snapshot/snapshot.js';
 import { balancerView } from './balancer.js';
@@ -50,6 +52,8 @@ export function buildClusterView(input: ViewInput): ClusterView {
     nodeIndex,
     gates: [...snapshot.gates.keys()].sort(compareAddresses),
     upstream: upstreamPresence(snapshot, new Map(addresses.map((a, i) => [a, tally.owned[i]!]))),
+    reshard: reshardProgress(snapshot),
+    cannotFollow: cannotFollowCount(snapshot),
     shards: columns,
     counts: { ...tally.counts, stuck: stuck.length },
     imbalance: imbalanceSummary(nodes, tally.counts.noTarget),
@@ -86,7 +90,8 @@ function nodeViews(
     const f = figures[index] ?? null;
     const eligible = ctx.index.has(address);
     const weight = nodeWeight(snapshot, address);
-    const ideal = eligible ? (snapshot.numShards * weight) / ctx.totalWeight : 0;
+    // The shards of the layout now (a transition's absent high shards are nobody's to hold).
+    const ideal = eligible ? (tally.counts.total * weight) / ctx.totalWeight : 0;
     const targets = tally.targets[index]!;
     const alive = tally.alive[index] === 1;
     return {

@@ -1,4 +1,6 @@
+import type { CannotFollow } from '../planner/countFollowers.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
+import type { ReshardProgress } from '../planner/reshard.js';
 import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
 import type { UpstreamPresence } from '../planner/upstream.js';
 import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
@@ -30,8 +32,8 @@ export type MetricsStatus =
   | { readonly kind: 'unreachable' | 'malformed'; readonly url: string; readonly atMs: number; readonly reason: string }
   | { readonly kind: 'none'; readonly reason: string };
 
-/** `eligible` for new targets, why an alive node is not, or `dead` (not registered, only named by records). */
-export type NodeStatus = 'eligible' | 'draining' | 'stopping' | 'dead';
+/** `eligible` for new targets, why an alive node is not (`cannot-follow`: it cannot follow a shard-count change), or `dead` (not registered, only named by records). */
+export type NodeStatus = 'eligible' | 'draining' | 'stopping' | 'cannot-follow' | 'dead';
 
 /**
  * One node. The metrics figures (`ready` ... `lockTimeouts`) are those of its latest scrape (the last good one while
@@ -82,6 +84,7 @@ export interface ShardColumns {
 }
 
 export interface ShardCounts {
+  /** Shards in the layout now: the count in force, plus the pairs split (or minus those merged) during a transition. */
   readonly total: number;
   /** CurrentNode set and alive. */
   readonly owned: number;
@@ -95,6 +98,8 @@ export interface ShardCounts {
   readonly unclaimed: number;
   readonly noTarget: number;
   readonly orphaned: number;
+  /** High shards of a transition whose key does not exist (state `absent`): not in `total`. */
+  readonly absent: number;
   /** TargetNode != CurrentNode, whatever the state. */
   readonly inMigration: number;
   readonly pinned: number;
@@ -119,6 +124,10 @@ export interface ClusterView {
   readonly gates: readonly string[];
   /** Upstream nodes and gates among the members, and the shards of goverse-nodes their calls cannot reach. */
   readonly upstream: UpstreamPresence;
+  /** The shard-count transition under way and its pairs done, or null (the count in force is `snapshot.layout.count`). */
+  readonly reshard: ReshardProgress | null;
+  /** Alive members that cannot follow a change of the shard count, and why (`cannotFollowMatters` says if it matters now). */
+  readonly cannotFollow: readonly CannotFollow[];
   readonly shards: ShardColumns;
   readonly counts: ShardCounts;
   readonly imbalance: Omit<ImbalanceFigures, 'nodes'>;

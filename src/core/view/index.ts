@@ -8,6 +8,7 @@
  */
 export { type BalancerInput, type BalancerView } from './balancer.js';
 export { buildClusterView } from './clusterView.js';
+export { type LocateAnswer, locateObject, type LocateTransition } from './locate.js';
 export { MALFORMED_LISTED, malformedIn, malformedListing, SHARD_DIRS } from './malformed.js';
 export {
   type ClusterView,

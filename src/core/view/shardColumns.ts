@@ -5,6 +5,7 @@
  */
 import { isPinned } from '../keyspace/shardValue.js';
 import { compareAddresses } from '../planner/context.js';
+import { pairLowCount } from '../sharding/layout.js';
 import type { ClusterSnapshot, ShardEntry } from '../snapshot/snapshot.js';
 import type { ClusterView, ShardColumns, ShardCounts, ShardFilter, ShardRow } from './clusterViewTypes.js';
 import { classifyShard, SHARD_FLAG, SHARD_STATE_INDEX, SHARD_STATES } from './shardState.js';
@@ -136,7 +137,10 @@ export function incrementalPass(snapshot: ClusterSnapshot, previous: ClusterView
   return { addresses, nodeIndex, columns, tally, changed };
 }
 
-/** States and every count, from the index columns alone. */
+/**
+ * States and every count, from the index columns alone (and, during a shard-count transition, which high shards have a
+ * key: those without are `absent`, outside the layout, and left out of every count but `absent`).
+ */
 function tallyShards(snapshot: ClusterSnapshot, addresses: readonly string[], columns: ShardColumns): Tally {
   const alive = Uint8Array.from(addresses, (a) => (snapshot.nodes.has(a) ? 1 : 0));
   const m = addresses.length;
@@ -149,11 +153,12 @@ function tallyShards(snapshot: ClusterSnapshot, addresses: readonly string[], co
   let pinnedTotal = 0;
   let withWarnings = 0;
   const { state, flags, target, current } = columns;
+  const low = pairLowCount(snapshot.layout) ?? snapshot.numShards;
   for (let id = 0; id < snapshot.numShards; id++) {
     const t = target[id]!;
     const c = current[id]!;
     const f = flags[id]!;
-    const s = classifyShard(t, c, alive);
+    const s = id >= low && snapshot.shards[id] === undefined ? SHARD_STATE_INDEX.absent : classifyShard(t, c, alive);
     state[id] = s;
     perState[s]!++;
     if (t >= 0) {
@@ -168,7 +173,8 @@ function tallyShards(snapshot: ClusterSnapshot, addresses: readonly string[], co
     if ((f & SHARD_FLAG.inMigration) !== 0) inMigration++;
     if ((f & SHARD_FLAG.warnings) !== 0) withWarnings++;
   }
-  const n = snapshot.numShards;
+  const absent = perState[SHARD_STATE_INDEX.absent]!;
+  const n = snapshot.numShards - absent;
   return {
     alive,
     targets,
@@ -183,6 +189,7 @@ function tallyShards(snapshot: ClusterSnapshot, addresses: readonly string[], co
       unclaimed: perState[SHARD_STATE_INDEX.unclaimed]!,
       noTarget: perState[SHARD_STATE_INDEX['no-target']]!,
       orphaned: perState[SHARD_STATE_INDEX.orphaned]!,
+      absent,
       inMigration,
       pinned: pinnedTotal,
       withWarnings,

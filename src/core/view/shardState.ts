@@ -6,10 +6,12 @@ import { InvalidArgumentError } from '../errors.js';
  * - `orphaned`: it names a node that is not alive (a dead target, or a dead CurrentNode);
  * - `unclaimed`: its alive target has not claimed it yet (CurrentNode empty);
  * - `migrating`: owned by one alive node, targeted at another;
- * - `stable`: owned by its alive target.
+ * - `stable`: owned by its alive target;
+ * - `absent`: during a shard-count transition, a high shard whose key does not exist (its pair is not split yet, or
+ *   merged already): not part of the layout, its objects are served by its low shard (docs/RESHARDING.md §4).
  * Pinned and stuck are flags on top (SHARD_FLAG), not states.
  */
-export const SHARD_STATES = ['stable', 'migrating', 'unclaimed', 'no-target', 'orphaned'] as const;
+export const SHARD_STATES = ['stable', 'migrating', 'unclaimed', 'no-target', 'orphaned', 'absent'] as const;
 export type ShardState = (typeof SHARD_STATES)[number];
 
 /** Index of each state in SHARD_STATES: the value stored per shard in `ShardColumns.state`. */
@@ -19,6 +21,7 @@ export const SHARD_STATE_INDEX: Readonly<Record<ShardState, number>> = {
   unclaimed: 2,
   'no-target': 3,
   orphaned: 4,
+  absent: 5,
 };
 
 /** Bits of `ShardColumns.flags`. */

@@ -4,7 +4,7 @@ import type { JsonValue } from '../../core/api/json.js';
 import { type CallReply, type CreateReply, type DeleteReply, OBJECT_API_PATHS } from '../../core/api/objectApi.js';
 import type { Clock } from '../../core/clock.js';
 import { GoverseError, InvalidArgumentError, TimeoutError } from '../../core/errors.js';
-import { placeObject } from '../../core/sharding/objectId.js';
+import type { ObjectPlacement } from '../../core/sharding/objectId.js';
 import type { BodyBudget } from '../../edge/http/bodyBudget.js';
 import { readJsonObject, sendJson } from '../../edge/http/json.js';
 import { Router } from '../../edge/http/server.js';
@@ -18,7 +18,8 @@ const MAX_TIMEOUT_MS = 10 * 60_000;
 export interface ObjectApiOptions {
   readonly host: ObjectHost;
   readonly metrics: NodeMetricsRegistry;
-  readonly numShards: number;
+  /** Where an object lives now (see ObjectHostOptions.place); validates the ID. */
+  readonly place: (id: string) => ObjectPlacement;
   readonly clock: Clock;
   readonly timeouts: { readonly callMs: number; readonly createMs: number; readonly deleteMs: number };
   /** The process-wide budget of buffered request bodies. */
@@ -43,7 +44,7 @@ export function objectApiRouter(options: ObjectApiOptions, router: Router = new 
     const id = stringField(body, 'id');
     const method = stringField(body, 'method');
     const args = body.args === undefined ? {} : (body.args as JsonValue);
-    const shard = shardOf(id, options.numShards);
+    const shard = shardOf(id, options.place);
     await timed(metrics, 'CallObject', clock, res, body, timeouts.callMs, async (wait): Promise<CallReply> => {
       const started = clock.monotonic();
       try {
@@ -129,8 +130,8 @@ function timeoutField(v: unknown): number {
   return v;
 }
 
-function shardOf(id: string, numShards: number): number | null {
-  const p = placeObject(id, numShards); // validates the ID first: an invalid one is a 400
+function shardOf(id: string, place: (id: string) => ObjectPlacement): number | null {
+  const p = place(id); // validates the ID first: an invalid one is a 400
   return p.kind === 'shard' ? p.shardId : null;
 }
 

@@ -2,7 +2,7 @@ import { isJsonObject, type JsonValue } from '../../core/api/json.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { InvalidArgumentError, NotOwnerError } from '../../core/errors.js';
 import { nullLogger, type Logger } from '../../core/log/logger.js';
-import { placeObject, type ObjectPlacement } from '../../core/sharding/objectId.js';
+import type { ObjectPlacement } from '../../core/sharding/objectId.js';
 import { StaleEpochError } from '../persistence/errors.js';
 import type { ObjectStore } from '../persistence/objectStore.js';
 import { Activation, decodeStored } from './activation.js';
@@ -11,7 +11,7 @@ import type { ActivationReason, DeactivationReason, LifecycleSink, ObjectLifecyc
 import { callSignal, invoke } from './methodCall.js';
 import type { ObjectType } from './objectType.js';
 import type { ObjectRegistry } from './registry.js';
-import type { ShardGate } from './shardGate.js';
+import type { ShardGate, ShardReadLease } from './shardGate.js';
 import type { WaitOptions } from './waitOptions.js';
 
 export interface ObjectHostOptions {
@@ -19,7 +19,11 @@ export interface ObjectHostOptions {
   readonly store: ObjectStore;
   readonly gate: ShardGate;
   readonly events: LifecycleSink;
-  readonly numShards: number;
+  /**
+   * Where an object lives now (its serving shard, or its node), by the rule in force: it changes while the shard count
+   * does (docs/RESHARDING.md §4). Throws InvalidObjectIdError for IDs routing rejects.
+   */
+  readonly place: (id: string) => ObjectPlacement;
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
@@ -60,6 +64,9 @@ export interface HostStats {
 
 type EpochNow = () => number;
 
+/** How often a call follows its object to the other shard of its pair before it gives up (retriably). */
+const MAX_REPLACEMENTS = 4;
+
 /**
  * Hosts a node's virtual objects: activates them on first use (loading their state under this node's ownership
  * epoch), runs the calls to one object one at a time in arrival order (different objects run concurrently), saves
@@ -74,7 +81,7 @@ export class ObjectHost {
   private readonly store: ObjectStore;
   private readonly gate: ShardGate;
   private readonly events: LifecycleSink;
-  private readonly numShards: number;
+  private readonly place: (id: string) => ObjectPlacement;
   private readonly clock: Clock;
   private readonly logger: Logger;
 
@@ -83,7 +90,7 @@ export class ObjectHost {
     this.store = options.store;
     this.gate = options.gate;
     this.events = options.events;
-    this.numShards = options.numShards;
+    this.place = options.place;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? nullLogger;
   }
@@ -97,8 +104,7 @@ export class ObjectHost {
     const objectType = this.registry.get(type);
     const handler = objectType.method(method);
     if (!isJsonObject(args)) throw new InvalidArgumentError(`${type}.${method}: arguments must be a JSON object`);
-    const placement = placeObject(id, this.numShards);
-    return this.gated(placement, options, `call ${type}.${method}`, (epochNow, lockSignal) =>
+    return this.gated(id, options, `call ${type}.${method}`, (placement, epochNow, lockSignal) =>
       this.withActivation(objectType, id, placement, epochNow, 'call', undefined, options, async (act) => {
         this.countCall(placement);
         const outcome = await invoke(handler, act, method, args, () => callSignal(options.signal, lockSignal?.()));
@@ -115,8 +121,7 @@ export class ObjectHost {
   async create(type: string, id: string, initialState?: JsonValue, options: WaitOptions = {}): Promise<{ created: boolean }> {
     const objectType = this.registry.get(type);
     const initial = initialState === undefined ? undefined : objectType.parseState(initialState, 'created');
-    const placement = placeObject(id, this.numShards);
-    return this.gated(placement, options, `create ${type}`, (epochNow) =>
+    return this.gated(id, options, `create ${type}`, (placement, epochNow) =>
       this.withActivation(objectType, id, placement, epochNow, 'create', initial, options, async (_act, created) => ({
         created,
       })),
@@ -126,8 +131,7 @@ export class ObjectHost {
   /** Deactivates the object and deletes its stored state. `existed` is false when there was nothing to delete. */
   async delete(type: string, id: string, options: WaitOptions = {}): Promise<{ existed: boolean }> {
     const objectType = this.registry.get(type);
-    const placement = placeObject(id, this.numShards);
-    return this.gated(placement, options, `delete ${type}`, (epochNow) =>
+    return this.gated(id, options, `delete ${type}`, (placement, epochNow) =>
       this.withActivation(objectType, id, placement, epochNow, 'delete', undefined, options, async (act, created) => {
         if (act.persistent) await this.fencedWrite(act, () => this.store.delete(act.key, act.epoch));
         this.retire(act, 'deleted', false);
@@ -137,12 +141,13 @@ export class ObjectHost {
   }
 
   /**
-   * Deactivates the objects of one shard (regular and fixed-shard IDs). The runtime holds the shard's write lock,
-   * so no call is running on them. `wait` bounds how long a save-mode eviction waits for each object's queue.
+   * Deactivates the objects of one shard (regular and fixed-shard IDs), or only those whose ID `only` accepts (the
+   * half of a shard that a split moves). The runtime holds the shard's write lock, so no call is running on them.
+   * `wait` bounds how long a save-mode eviction waits for each object's queue.
    */
-  evictShard(shardId: number, mode: EvictionMode, wait: WaitOptions = {}): Promise<EvictionReport> {
+  evictShard(shardId: number, mode: EvictionMode, only: (id: string) => boolean = () => true, wait: WaitOptions = {}): Promise<EvictionReport> {
     return this.evict(
-      [...this.objects.values()].filter((act) => act.shardId === shardId),
+      [...this.objects.values()].filter((act) => act.shardId === shardId && only(act.key.id)),
       mode,
       'evicted',
       wait,
@@ -191,27 +196,49 @@ export class ObjectHost {
   /**
    * Runs `fn` under the ownership gate: for shard objects with the shard read lock held throughout, for fixed-node
    * objects only if they are this node's. `epochNow` reads the current epoch, throwing NotOwnerError when there is none.
+   * The placement is computed again under the lock: a split or merge of the shard (under its write lock) may have
+   * moved the object to the other shard of its pair, whose lock is then taken instead.
    */
   private async gated<T>(
-    placement: ObjectPlacement,
+    id: string,
     options: WaitOptions,
     label: string,
-    fn: (epochNow: EpochNow, lockSignal: (() => AbortSignal) | undefined) => Promise<T>,
+    fn: (placement: ObjectPlacement, epochNow: EpochNow, lockSignal: (() => AbortSignal) | undefined) => Promise<T>,
   ): Promise<T> {
+    let placement = this.place(id);
     if (placement.kind === 'node') {
       if (placement.node !== this.gate.nodeAddress) {
         throw new NotOwnerError(`fixed-node object of ${placement.node} cannot be served by ${this.gate.nodeAddress}`);
       }
-      return fn(() => {
+      return fn(placement, () => {
         const epoch = this.gate.nodeEpoch();
         if (epoch === null) throw new NotOwnerError(`node ${this.gate.nodeAddress} is not serving (fenced or unregistered)`);
         return epoch;
       }, undefined);
     }
-    const { shardId } = placement;
-    const lease = await this.gate.acquireRead(shardId, { ...options, label });
+    for (let attempt = 0; ; attempt++) {
+      const { shardId } = placement;
+      const lease = await this.gate.acquireRead(shardId, { ...options, label });
+      const now = this.place(id);
+      if (now.kind === 'shard' && now.shardId !== shardId) {
+        lease.release();
+        // Pairs change once per transition step; a placement still moving after a few rounds is a view in flux.
+        if (attempt >= MAX_REPLACEMENTS) throw new NotOwnerError(`${id} keeps changing shard (shard count transition); retry`, now.shardId);
+        placement = now;
+        continue;
+      }
+      return this.underLease(placement, shardId, lease, fn);
+    }
+  }
+
+  private async underLease<T>(
+    placement: ObjectPlacement,
+    shardId: number,
+    lease: ShardReadLease,
+    fn: (placement: ObjectPlacement, epochNow: EpochNow, lockSignal: (() => AbortSignal) | undefined) => Promise<T>,
+  ): Promise<T> {
     try {
-      return await fn(() => {
+      return await fn(placement, () => {
         const epoch = this.gate.shardEpoch(shardId);
         if (epoch === null) throw new NotOwnerError(`shard ${shardId} is not served by ${this.gate.nodeAddress}`, shardId);
         return epoch;

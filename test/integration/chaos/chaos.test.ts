@@ -3,9 +3,10 @@
  * random faults against real etcd and goverse-node processes, judged by the checker; a run that leans on hostile
  * writes (issue 13: forged keys, oversized and garbage values, writes racing the leader) mixed with node kills and
  * operator actions; a run with the objects in PostgreSQL and database restarts among the faults (skipped with the
- * reason where PostgreSQL is not installed); plus the proof that the suite can fail: with fencing switched off (a
- * test-only switch), `npm run chaos` exits 1 and reports double activations. About 5 minutes in all on a loaded
- * 2-core machine. The long forms are `npm run chaos -- --seed 1 --duration 20m` (and `--store postgres`).
+ * reason where PostgreSQL is not installed); a run of shard-count changes (issue 18: split and merge faults) among
+ * kills and operator actions; plus the proof that the suite can fail: with fencing switched off (a test-only
+ * switch), `npm run chaos` exits 1 and reports double activations. About 5 minutes in all on a loaded 2-core
+ * machine. The long forms are `npm run chaos -- --seed 1 --duration 20m` (and `--store postgres`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,6 +79,31 @@ describe('chaos: random faults against a real cluster', () => {
       expect(r.summary.faults['hostile-writes']).toBeGreaterThanOrEqual(1);
       expect(r.summary.hostileWritesPerSecond).toBeLessThanOrEqual(20);
       expect(r.summary.acknowledged).toBeGreaterThan(1000);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'shard-count changes: splits and merges (some with a kill or an abort mid-way) among kills and operator actions',
+    async () => {
+      const r = await runChaos({
+        seed: 518,
+        durationMs: 25_000,
+        etcdMembers: 1,
+        nodes: 3,
+        minNodes: 3,
+        maxNodes: 4,
+        numShards: 64,
+        faults: ['split', 'merge', 'kill', 'retarget', 'pin'],
+        nodeEnv: {},
+        workers: 6,
+        counters: 192,
+        log: (line) => process.stderr.write(`chaos seed 518 ${line}\n`),
+      });
+      expect(r.violations.map(formatViolation)).toEqual([]);
+      expect(r.aborted).toBeNull();
+      expect((r.summary.faults.split ?? 0) + (r.summary.faults.merge ?? 0)).toBeGreaterThanOrEqual(1);
+      expect(r.summary.acknowledged).toBeGreaterThan(500);
     },
     TEST_TIMEOUT_MS,
   );

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { shardOfObject } from '../../../src/core/sharding/objectId.js';
+import { placeObject, shardOfObject } from '../../../src/core/sharding/objectId.js';
 import { registerBuiltinTypes } from '../../../src/node/objects/builtins/index.js';
 import type { ObjectLifecycleEvent } from '../../../src/node/objects/lifecycleLog.js';
 import { LifecycleLogFile } from '../../../src/node/objects/lifecycleLogFile.js';
@@ -64,7 +64,7 @@ describe('ObjectHost on a shared SQLite file', () => {
     gate.defaultEpoch = epoch;
     const store = SqliteObjectStore.open(join(dir, 'objects.db'));
     const log = new LifecycleLogFile(join(dir, `${address}.events.jsonl`));
-    const node = { host: new ObjectHost({ registry, store, gate, events: log, numShards: NUM_SHARDS, clock }), gate, log, store };
+    const node = { host: new ObjectHost({ registry, store, gate, events: log, place: (id) => placeObject(id, NUM_SHARDS), clock }), gate, log, store };
     nodes.push(node);
     return node;
   }

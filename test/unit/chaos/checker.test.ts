@@ -196,6 +196,16 @@ describe('chaos checker: pinned shards', () => {
     expect(kinds(history({ shardChanges: [change(7, `${A},${A},f=pinned`, `${A},${A}`)] }))).toEqual(['pinned-moved']);
     expect(kinds(history({ shardChanges: [change(7, `${A},${A},f=pinned`, null)] }))).toEqual(['pinned-moved']);
   });
+
+  it('accepts a merge deleting a pinned high shard when its pin moves to the low shard in the same transaction', () => {
+    const at = (shard: number, revision: number, before: string | null, after: string | null) => ({ ...change(revision, before, after), shard });
+    const deleted = at(13, 9, `${A},${A},f=pinned`, null);
+    expect(kinds(history({ shardChanges: [deleted, at(5, 9, `${A},${A}`, `${A},${A},f=pinned`)] }))).toEqual([]);
+    // Not the pair's low shard (13 - 8 = 5), another revision, or the pin dropped: the pin moved.
+    expect(kinds(history({ shardChanges: [deleted, at(4, 9, `${A},${A}`, `${A},${A},f=pinned`)] }))).toEqual(['pinned-moved']);
+    expect(kinds(history({ shardChanges: [deleted, at(5, 10, `${A},${A}`, `${A},${A},f=pinned`)] }))).toEqual(['pinned-moved']);
+    expect(kinds(history({ shardChanges: [deleted, at(5, 9, `${A},${A}`, `${A},${A}`)] }))).toEqual(['pinned-moved']);
+  });
 });
 
 describe('chaos checker: final owners and recovery', () => {

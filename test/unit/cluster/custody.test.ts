@@ -2,13 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { type CustodyContext, type EvictionMode, ShardCustody } from '../../../src/cluster/custody.js';
 import type { PlannedWriteOptions } from '../../../src/cluster/shardWrites.js';
 import type { ShardLockHandle } from '../../../src/cluster/shardLock.js';
+import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
+import type { TxnRequest } from '../../../src/edge/etcd/client.js';
 import type { ShardValue } from '../../../src/core/keyspace/shardValue.js';
 import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
 import { shardWrite, type ShardWrite } from '../../../src/core/planner/plan.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
-import { applyWrites, cluster, put } from '../core/planner/fixtures.js';
+import { applyWrites, cluster, put, remove } from '../core/planner/fixtures.js';
+import { settled, transition } from '../core/planner/reshardFixtures.js';
 import { allWritten } from './writeReports.js';
 
 const SELF = 'a:1';
@@ -29,6 +32,11 @@ function custodyWorld(initial: ClusterSnapshot) {
     claimed: [] as number[],
     completed: [] as [number, string][],
     passes: 0,
+    txns: [] as TxnRequest[],
+    filters: new Map<number, (id: string) => boolean>(),
+    /** Whether pair transactions win their compares. */
+    txnWins: true,
+    healed: [] as string[][],
     /** What a lifecycle pass of the other nodes does to the snapshot (hand-over tests). */
     onPass: (snap: ClusterSnapshot): ClusterSnapshot => snap,
   };
@@ -58,8 +66,9 @@ function custodyWorld(initial: ClusterSnapshot) {
     },
     snapshot: () => w.snap,
     objects: () => ({
-      evictShard: async (id, mode) => {
+      evictShard: async (id, mode, only) => {
         w.evicted.push([id, mode]);
+        if (only !== undefined) w.filters.set(id, only);
         return { failed: w.unsaved.has(id) ? ['object'] : [] };
       },
       evictAll: async (mode) => {
@@ -74,6 +83,16 @@ function custodyWorld(initial: ClusterSnapshot) {
       w.snap = w.onPass(w.snap);
     },
     waitForChange: async () => undefined,
+    pairs: {
+      keys: new Keyspace('/goverse'),
+      log: createLogger(sink, 'debug'),
+      writes: { healFromTxn: (keys) => void w.healed.push([...keys]) },
+      txn: async (request) => {
+        w.txns.push(request);
+        return w.txnWins ? { succeeded: true, revision: w.snap.revision + 1 } : { succeeded: false, revision: w.snap.revision, reads: new Map() };
+      },
+      waitForRevision: async () => true,
+    },
   };
   return { w, custody: new ShardCustody(ctx) };
 }
@@ -242,5 +261,94 @@ describe('ShardCustody', () => {
     const late = custodyWorld(cluster({ numShards: 2, nodes: [SELF, 'b:1'], shards: () => value(SELF, SELF) }));
     expect(await late.custody.handOver(1000)).toBe(false);
     expect(late.w.sink.find((r) => r.msg === 'shutdown timeout: deregistering with shards left')).toMatchObject({ left: [0, 1] });
+  });
+
+  it('splits the pairs it owns under both shards\' locks: evicts the half that moves, commits, claims the high shard', async () => {
+    const snap = settled(cluster({ numShards: 4, nodes: [SELF, 'b:1'], shards: (id) => value(id === 3 ? 'b:1' : SELF, '') }), 4);
+    const { w, custody } = custodyWorld(snap);
+    await custody.claim();
+    w.snap = transition(applyWrites(w.snap, w.writes[0]!.writes, false), 'split');
+    const revision = w.snap.revision + 1;
+    expect(await custody.reshard()).toBe(3);
+    expect(w.locks.at(-1)).toEqual({ ids: [0, 4, 1, 5, 2, 6], label: 'reshard' });
+    expect(w.evicted).toEqual([0, 1, 2].map((id) => [id, { kind: 'save' }]));
+    expect([w.filters.get(0)!('shard#4/x'), w.filters.get(0)!('shard#0/x')]).toEqual([true, false]);
+    const txn = w.txns.at(-1)!;
+    expect(txn.compares.slice(0, 2)).toEqual([
+      { key: '/goverse/shard/0', modRevision: w.snap.shards[0]!.modRevision },
+      { key: '/goverse/shard/4', modRevision: 0 },
+    ]);
+    expect(txn.success.slice(0, 2)).toEqual([
+      { type: 'put', key: '/goverse/shard/0', value: `${SELF},${SELF}` },
+      { type: 'put', key: '/goverse/shard/4', value: `${SELF},${SELF}` },
+    ]);
+    // Served only from a snapshot that has the split: before it, neither shard of the pair.
+    expect([custody.servingEpoch(w.snap, 0), custody.servingEpoch(w.snap, 4)]).toEqual([null, null]);
+    const after = { ...w.snap, revision };
+    expect(custody.servingEpoch(after, 4)).toBe(revision);
+    expect(custody.servingEpoch(after, 0)).toBe(snap.revision + 1);
+  });
+
+  it('merges the pairs whose two shards it owns: evicts the high shard, a new epoch for the low one', async () => {
+    let snap = settled(cluster({ numShards: 4, nodes: [SELF, 'b:1'], shards: (id) => value(id % 2 ? 'b:1' : SELF, '') }), 4, 1);
+    snap = transition(snap, 'merge', 'running', 1);
+    const { w, custody } = custodyWorld(snap);
+    await custody.claim();
+    w.snap = applyWrites(w.snap, w.writes[0]!.writes, false);
+    const revision = w.snap.revision + 1;
+    expect(await custody.reshard()).toBe(1);
+    expect(w.evicted).toEqual([[2, { kind: 'save' }]]);
+    expect(w.filters.size).toBe(0);
+    expect(w.txns.at(-1)!.success.map((op) => `${op.type} ${op.key}`)).toEqual([
+      'put /goverse/shard/0',
+      'delete /goverse/shard/2',
+      'delete /goverse/migration/2',
+      'delete /goverse/release-request/2',
+    ]);
+    expect(custody.owned()).toEqual([0]);
+    expect(custody.servingEpoch({ ...w.snap, revision }, 0)).toBe(revision);
+  });
+
+  it('keeps a pair whose objects could not all be saved, and adopts nothing when a pair transaction loses', async () => {
+    const snap = settled(cluster({ numShards: 2, nodes: [SELF], shards: () => value(SELF, '') }), 2);
+    const { w, custody } = custodyWorld(snap);
+    await custody.claim();
+    w.snap = transition(applyWrites(w.snap, w.writes[0]!.writes, false), 'split');
+    w.unsaved.add(0);
+    expect(await custody.reshard()).toBe(1);
+    expect(w.txns.at(-1)!.compares.map((c) => c.key)).toEqual(['/goverse/shard/1', '/goverse/shard/3']);
+    expect(w.sink.records.some((r) => r.msg === 'reshard: pair kept: objects could not be saved')).toBe(true);
+    w.unsaved.clear();
+    w.txnWins = false;
+    const epoch = custody.servingEpoch(w.snap, 0);
+    expect(await custody.reshard()).toBe(0);
+    // Pair 1 was split at a revision this view has not reached: it is not served, so not planned again.
+    expect(custody.servingEpoch(w.snap, 1)).toBeNull();
+    expect(w.healed.at(-1)).toEqual(['/goverse/shard/0', '/goverse/shard/2']);
+    // The lost pair changed nothing: its low shard is served as before, its high one not at all.
+    expect(custody.servingEpoch(w.snap, 0)).toBe(epoch);
+    expect(custody.servingEpoch(w.snap, 2)).toBeNull();
+  });
+
+  it('while a split aborts, merges back the pairs it split; does nothing outside a transition or while stopping', async () => {
+    let snap = settled(cluster({ numShards: 4, nodes: [SELF], shards: () => value(SELF, '') }), 2);
+    const { w, custody } = custodyWorld(snap);
+    expect(await custody.reshard()).toBe(0);
+    w.snap = snap = transition(snap, 'split');
+    await custody.claim();
+    snap = applyWrites(w.snap, w.writes[0]!.writes, false);
+    // Pair 0 was split (shard 2 exists), pair 1 not (no shard 3): aborting, only pair 0 has something to undo.
+    w.snap = transition(remove(snap, 'shard/3'), 'split', 'aborting');
+    w.stopping = true;
+    expect(await custody.reshard()).toBe(0);
+    w.stopping = false;
+    expect(await custody.reshard()).toBe(1);
+    expect(w.txns.at(-1)!.success.map((op) => `${op.type} ${op.key}`)).toEqual([
+      'put /goverse/shard/0',
+      'delete /goverse/shard/2',
+      'delete /goverse/migration/2',
+      'delete /goverse/release-request/2',
+    ]);
+    expect(w.evicted.at(-1)).toEqual([2, { kind: 'save' }]);
   });
 });

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { ReshardPhaseEvent } from '../../../src/cluster/reshardLeader.js';
 import { type LeaderContext, LeaderRole } from '../../../src/cluster/leader.js';
 import { leaderGuard } from '../../../src/cluster/leaderGuard.js';
 import type { PlannedWriteOptions } from '../../../src/cluster/shardWrites.js';
 import { Keyspace } from '../../../src/core/keyspace/keys.js';
 import { NotFoundError } from '../../../src/core/errors.js';
 import { encodeRecord } from '../../../src/core/keyspace/records.js';
+import { encodeShardCount } from '../../../src/core/keyspace/shardCount.js';
 import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
 import type { ShardWrite } from '../../../src/core/planner/plan.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
@@ -14,6 +16,7 @@ import { DEFAULT_HISTORY_BOUNDS } from '../../../src/core/history/bounds.js';
 import type { HistoryDraft } from '../../../src/core/history/entry.js';
 import { GuardFailedError, type ShardWriteReport } from '../../../src/edge/etcd/shardWriter.js';
 import { cluster, PREFIX, put, roundRobinValue } from '../core/planner/fixtures.js';
+import { followers, settled as settledCount, transition } from '../core/planner/reshardFixtures.js';
 import { allWritten } from './writeReports.js';
 
 const keys = new Keyspace(PREFIX);
@@ -43,6 +46,7 @@ function leaderWorld(initial: ClusterSnapshot) {
     decisions: [] as string[],
     stuck: [] as string[],
     terms: [] as boolean[],
+    phases: [] as ReshardPhaseEvent[],
     /** History drafts handed out as ops for a shard transaction, and appended on their own (with the compares). */
     recordedDrafts: [] as HistoryDraft[],
     appended: [] as { drafts: readonly HistoryDraft[]; compares: readonly TxnCompare[] }[],
@@ -95,6 +99,7 @@ function leaderWorld(initial: ClusterSnapshot) {
       w.ownClaims.push(writes.map((x) => x.shardId));
       return write(writes);
     },
+    journal: { phase: (e) => void w.phases.push(e) },
     history: {
       bounds: DEFAULT_HISTORY_BOUNDS,
       ops: (drafts) => {
@@ -210,6 +215,80 @@ describe('LeaderRole', () => {
     expect(w.writes.map((x) => x.writes.map((s) => [s.shardId, s.after.current]))).toEqual([[[0, '']], [[0, '']]]);
     expect(w.writes.every((x) => x.options.guard?.modRevision === snap.revision + 100)).toBe(true);
   });
+
+  it('drives a transition: splits the pairs nobody owns under its guard, completes with a CAS, reports the phases', async () => {
+    let snap = followers(settledCount(settled(), NUM_SHARDS), NODES);
+    snap = transition(put(snap, 'shard/1', 'b:1,gone:1'), 'split');
+    const { w, role } = leaderWorld(snap);
+    await role.turn();
+    const won = w.snap.revision + 100;
+    expect(role.decision).toMatchObject({ step: 'reshard', text: expect.stringMatching(/splitting 1 unowned pairs/) });
+    const pair = w.txns.find((t) => t.compares.some((c) => c.key === keys.shard(1 + NUM_SHARDS)))!;
+    expect(pair.compares).toEqual([leaderGuard(keys, won), { key: keys.shard(1), modRevision: snap.shards[1]!.modRevision }, { key: keys.shard(1 + NUM_SHARDS), modRevision: 0 }]);
+    expect(pair.success.map((op) => (op.type === 'put' ? `${op.key}=${op.value}` : op.key))).toEqual([
+      `${keys.shard(1)}=b:1,gone:1`,
+      `${keys.shard(1 + NUM_SHARDS)}=b:1,`,
+      `${keys.migration(1 + NUM_SHARDS)}={"since":${NOW},"target":"b:1","from":""}`,
+    ]);
+    // The record of the new shard's first claim goes under the leader's renewed lease, as every record does.
+    expect(pair.success.find((op) => op.key === keys.migration(1 + NUM_SHARDS))).toMatchObject({ lease: w.lease.current });
+    expect(w.lease.current).toBe('L1');
+    expect(w.phases.map((e) => e.phase)).toEqual(['started']);
+    // Every pair split (by the owners and the leader): the record ends the transition.
+    for (let low = 0; low < NUM_SHARDS; low++) snap = put(snap, `shard/${low + NUM_SHARDS}`, roundRobinValue(NODES)(low).target + ',');
+    w.snap = snap;
+    w.clock.mono += 5000;
+    await role.turn();
+    const end = w.txns.find((t) => t.compares.some((c) => c.key === keys.shardCount))!;
+    expect(end.compares).toEqual([leaderGuard(keys, won), { key: keys.shardCount, modRevision: snap.layout.modRevision }]);
+    expect(end.success).toEqual([{ type: 'put', key: keys.shardCount, value: encodeShardCount({ count: 2 * NUM_SHARDS, transition: null, reshards: 1 }) }]);
+    expect(w.phases.map((e) => e.phase)).toEqual(['started', 'completed']);
+  });
+
+  it('drives a merge: co-locates pairs apart (the pinned shard stays), merges pairs nobody owns, does not rebalance', async () => {
+    let snap = followers(settledCount(settled(), NUM_SHARDS), NODES);
+    snap = put(snap, 'shard/5', 'a:1,a:1');
+    snap = put(snap, 'shard/7', 'a:1,a:1,f=pinned');
+    snap = put(put(snap, 'shard/0', 'a:1,'), 'shard/4', 'a:1,');
+    snap = transition(snap, 'merge');
+    const { w, role } = leaderWorld(snap);
+    await role.turn();
+    const won = w.snap.revision + 100;
+    expect(role.decision).toMatchObject({ step: 'reshard', text: expect.stringMatching(/merging 1 unowned pairs; co-locating 2 pairs/) });
+    // Pair (1, 5): the high shard joins the low one's target; pair (3, 7): only the high one is pinned, the low one moves.
+    expect(w.writes).toHaveLength(1);
+    expect(w.writes[0]!.writes.map((x) => [x.shardId, x.after.target])).toEqual([
+      [5, 'b:1'],
+      [3, 'a:1'],
+    ]);
+    expect(w.writes[0]!.options.guard).toEqual(leaderGuard(keys, won));
+    const merge = w.txns.find((t) => t.success.some((op) => op.type === 'delete'))!;
+    expect(merge.compares).toEqual([leaderGuard(keys, won), { key: keys.shard(0), modRevision: snap.shards[0]!.modRevision }, { key: keys.shard(4), modRevision: snap.shards[4]!.modRevision }]);
+    expect(merge.success.map((op) => `${op.type} ${op.key}`)).toEqual([`put ${keys.shard(0)}`, `delete ${keys.shard(4)}`, `delete ${keys.migration(4)}`, `delete ${keys.releaseRequest(4)}`]);
+  });
+
+  it('ends an abort with the original count, reports the phases, and a stall once no pair moved for the stuck timeout', async () => {
+    let snap = followers(settledCount(settled(), NUM_SHARDS), NODES);
+    // Every pair waits for its (live) owner to split it: the leader has nothing to write.
+    snap = transition(snap, 'split');
+    const { w, role } = leaderWorld(snap);
+    await role.turn();
+    expect(role.decision).toMatchObject({ step: 'idle' });
+    w.clock.wall += defaultPlannerSettings(NUM_SHARDS).stuckTimeoutMs;
+    w.clock.mono += 5000;
+    await role.turn();
+    expect(w.phases.map((e) => e.phase)).toEqual(['started', 'stalled']);
+    expect(w.phases[1]).toMatchObject({ done: 0, owners: NODES });
+    // The abort: no pair was split, so nothing is undone and the original count is written back, the count of reshards unchanged.
+    w.snap = transition(settledCount(w.snap, NUM_SHARDS), 'split', 'aborting');
+    w.clock.mono += 5000;
+    await role.turn();
+    const end = w.txns.find((t) => t.compares.some((c) => c.key === keys.shardCount))!;
+    expect(end.success).toEqual([{ type: 'put', key: keys.shardCount, value: encodeShardCount({ count: NUM_SHARDS, transition: null, reshards: 0 }) }]);
+    expect(w.phases.map((e) => e.phase)).toEqual(['started', 'stalled', 'aborting', 'aborted']);
+    expect(w.writes).toEqual([]);
+  });
+
   describe('history', () => {
     const unassigned = (): ClusterSnapshot => cluster({ numShards: NUM_SHARDS, nodes: NODES, shards: () => undefined });
 

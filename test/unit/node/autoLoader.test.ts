@@ -3,17 +3,19 @@ import { nullLogger } from '../../../src/core/log/logger.js';
 import { shardOfObject } from '../../../src/core/sharding/objectId.js';
 import { AutoLoader, autoLoadIds } from '../../../src/node/autoLoader.js';
 
+const by64 = (id: string): number => shardOfObject(id, 64);
+
 describe('auto-load objects', () => {
   it('places entries as upstream does', () => {
     const served = [3, 7];
-    expect(autoLoadIds({ type: 'T', id: 'x', placement: 'per-shard' }, served, 'n:1', 64)).toEqual([
+    expect(autoLoadIds({ type: 'T', id: 'x', placement: 'per-shard' }, served, 'n:1', by64)).toEqual([
       { id: 'shard#3/x', shard: 3 },
       { id: 'shard#7/x', shard: 7 },
     ]);
-    expect(autoLoadIds({ type: 'T', id: 'x', placement: 'per-node' }, served, 'n:1', 64)).toEqual([{ id: 'n:1/x', shard: null }]);
+    expect(autoLoadIds({ type: 'T', id: 'x', placement: 'per-node' }, served, 'n:1', by64)).toEqual([{ id: 'n:1/x', shard: null }]);
     const single = shardOfObject('cfg', 64);
-    expect(autoLoadIds({ type: 'T', id: 'cfg', placement: 'single' }, [single], 'n:1', 64)).toEqual([{ id: 'cfg', shard: single }]);
-    expect(autoLoadIds({ type: 'T', id: 'cfg', placement: 'single' }, [(single + 1) % 64], 'n:1', 64)).toEqual([]);
+    expect(autoLoadIds({ type: 'T', id: 'cfg', placement: 'single' }, [single], 'n:1', by64)).toEqual([{ id: 'cfg', shard: single }]);
+    expect(autoLoadIds({ type: 'T', id: 'cfg', placement: 'single' }, [(single + 1) % 64], 'n:1', by64)).toEqual([]);
   });
 
   it('creates each object once per epoch and again when its shard comes back under a new epoch', async () => {
@@ -22,7 +24,7 @@ describe('auto-load objects', () => {
     const loader = new AutoLoader({
       entries: [{ type: 'T', id: 'x', placement: 'per-shard' }],
       self: 'n:1',
-      numShards: 64,
+      shardOf: by64,
       served: () => served,
       nodeEpoch: () => 1,
       create: async (_t, id) => void created.push(id),
@@ -45,7 +47,7 @@ describe('auto-load objects', () => {
     const loader = new AutoLoader({
       entries: [{ type: 'T', id: 'x', placement: 'per-node' }],
       self: 'n:1',
-      numShards: 64,
+      shardOf: by64,
       served: () => new Map(),
       nodeEpoch: () => 5,
       create: async (_t, id) => {

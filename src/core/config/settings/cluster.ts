@@ -17,7 +17,8 @@ export const CLUSTER_SETTINGS = {
     env: 'GOVERSE_NUM_SHARDS',
     yaml: 'cluster.shards',
     flag: '--num-shards',
-    description: 'Number of shards objects hash into; every process of a cluster must agree.',
+    description:
+      "Number of shards objects hash into. The cluster's record (<prefix>/shard-count) decides: the first goverse-node of a new cluster writes it with this count; an explicit count that disagrees with it stops a process (exit 2), the default follows it.",
   },
   etcdEndpoints: {
     group: 'cluster',

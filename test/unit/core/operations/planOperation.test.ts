@@ -62,7 +62,8 @@ const refusalOf = (request: OperationRequest): ForceRequiredError => {
 
 describe('planOperation', () => {
   it('names every plan after its request kind', () => {
-    const requests: Record<OperationName, OperationRequest> = {
+    // The reshard operations need a cluster that may reshard: operations/reshard.test.ts.
+    const requests: Record<Exclude<OperationName, 'reshard' | 'reshard-abort'>, OperationRequest> = {
       pin: { kind: 'pin', shards: [0] },
       unpin: { kind: 'unpin', shards: [2] },
       retarget: { kind: 'retarget', shards: [0], to: 'b:1', refusals: 'refuse' },

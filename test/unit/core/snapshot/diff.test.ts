@@ -25,6 +25,7 @@ const identity = (c: ClusterChange): string => {
       return `leader ${c.before}->${c.after}`;
     case 'pause':
     case 'balancer':
+    case 'shard-count':
       return c.kind;
     default:
       return `${c.kind} ${c.address}`;

@@ -1,4 +1,5 @@
 import type { Clock } from '../../../../src/core/clock.js';
+import { type ObjectPlacement, placeObject } from '../../../../src/core/sharding/objectId.js';
 import { createLogger, MemorySink } from '../../../../src/core/log/logger.js';
 import { registerBuiltinTypes } from '../../../../src/node/objects/builtins/index.js';
 import type { LifecycleSink, ObjectLifecycleEvent } from '../../../../src/node/objects/lifecycleLog.js';
@@ -82,7 +83,7 @@ export interface Fixture {
 }
 
 export function makeHost(
-  overrides: { store?: ObjectStore; gate?: FakeGate; registry?: ObjectRegistry; clock?: ManualClock } = {},
+  overrides: { store?: ObjectStore; gate?: FakeGate; registry?: ObjectRegistry; clock?: ManualClock; place?: (id: string) => ObjectPlacement } = {},
 ): Fixture {
   const registry = overrides.registry ?? new ObjectRegistry();
   if (overrides.registry === undefined) registerBuiltinTypes(registry, { keyValue: { maxBytes: 1024 * 1024 } });
@@ -96,7 +97,7 @@ export function makeHost(
     store,
     gate,
     events,
-    numShards: NUM_SHARDS,
+    place: overrides.place ?? ((id) => placeObject(id, NUM_SHARDS)),
     clock,
     logger: createLogger(logs, 'debug'),
   });

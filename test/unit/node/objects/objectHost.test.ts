@@ -511,3 +511,20 @@ describe('ObjectHost: stats', () => {
     });
   });
 });
+
+describe('ObjectHost: placement under the shard lock', () => {
+  it('follows an object to the other shard of its pair when a split or merge moved it while the call waited', async () => {
+    const shards = [3, 35];
+    const { host, gate } = makeHost({ place: () => ({ kind: 'shard', shardId: shards.length > 1 ? shards.shift()! : shards[0]! }) });
+    expect(await host.call('Counter', 'moved', 'add', { amount: 1 })).toEqual({ value: 1 });
+    expect(gate.acquired).toEqual([3, 35]);
+    expect(gate.readers.get(3)).toBe(0);
+    expect(host.stats().objectsByShard).toEqual(new Map([[35, 1]]));
+  });
+
+  it('gives up retriably when the placement keeps changing', async () => {
+    let flip = 0;
+    const { host } = makeHost({ place: () => ({ kind: 'shard', shardId: flip++ % 2 === 0 ? 3 : 35 }) });
+    await expect(host.call('Counter', 'restless', 'add', { amount: 1 })).rejects.toMatchObject({ code: 'not_owner', retriable: true });
+  });
+});
