@@ -137,9 +137,17 @@ export class CommandContext {
     return { count: this.config.numShards, explicit: this.explicitShards };
   }
 
-  /** One round of metrics scrapes (each bounded by the etcd timeout). */
-  scrape(snapshot: ClusterSnapshot, previous: ReadonlyMap<string, NodeMetrics> = new Map()): Promise<NodeScrapes> {
-    return scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl, this.config.configNodes), previous, { timeoutMs: this.config.etcdTimeout });
+  /**
+   * The nodes' metrics: one round of scrapes (each bounded by the timeout), or with `--prometheus-url` one refresh of
+   * the Prometheus queries, whose failure is an UnavailableError naming the server (exit 1).
+   */
+  async scrape(snapshot: ClusterSnapshot, previous: ReadonlyMap<string, NodeMetrics> = new Map()): Promise<NodeScrapes> {
+    const sources = parseMetricsSources(this.config.metricsUrl, this.config.configNodes);
+    const { prometheusUrl, etcdTimeout, refresh } = this.config;
+    if (prometheusUrl === '') return scrapeNodes(snapshot, sources, previous, { timeoutMs: etcdTimeout });
+    const { readPrometheusMetrics } = await import('../edge/http/prometheus.js');
+    const metrics = await readPrometheusMetrics(snapshot, sources, previous, { url: prometheusUrl, timeoutMs: etcdTimeout, refreshMs: refresh });
+    return { metrics, unmatched: [] };
   }
 
   /** The view of a snapshot; `stableSince` as a watcher saw it (omitted: the cluster is taken as stable). */

@@ -33,15 +33,17 @@ export function nodeCode(n: NodeView): string {
   return code;
 }
 
-export function metricsText(m: MetricsStatus): string {
-  return m.kind === 'ok' ? 'ok' : `${m.kind}: ${m.reason}`;
+/** `now`: when the figures were read, for the age of stale ones. */
+export function metricsText(m: MetricsStatus, now: number): string {
+  if (m.kind === 'ok') return 'ok';
+  if (m.kind === 'stale') return `stale: ${age(now - m.atMs)} old`;
+  return `${m.kind}: ${m.reason}`;
 }
 
-/** The JSON form of a node's metrics status: reachable or why not. */
+/** The JSON form of a node's metrics status: reachable or why not (stale figures are from an earlier answer). */
 export function metricsJson(m: MetricsStatus): Record<string, unknown> {
-  return m.kind === 'ok'
-    ? { reachable: true, status: 'ok', url: m.url, atMs: m.atMs }
-    : { reachable: false, status: m.kind, url: m.kind === 'none' ? null : m.url, reason: m.reason };
+  if (m.kind === 'ok' || m.kind === 'stale') return { reachable: true, status: m.kind, url: m.url, atMs: m.atMs };
+  return { reachable: false, status: m.kind, url: m.kind === 'none' ? null : m.url, reason: m.reason };
 }
 
 /**

@@ -21,7 +21,7 @@ import type { WatcherEvent, WatcherStatus } from '../edge/etcd/watcher.js';
 import { FrameScheduler, type FrameTimer, realFrameTimer } from './frameScheduler.js';
 import { keyName, typedKeys } from './keys.js';
 import { buildFrame, type Frame } from './model/frame.js';
-import type { Connection } from './model/header.js';
+import type { Connection, MetricsSource } from './model/header.js';
 import { describeResult, nothingToDoText, planFailureText } from './model/writes.js';
 import type { HistoryView } from './model/rebalancePane.js';
 import { type Effect, initialUi, type PendingWrite, reduceKey, type UiState, withOverlay, withStatus } from './model/ui.js';
@@ -57,6 +57,9 @@ export interface ControllerOptions {
   readonly timer?: FrameTimer;
 }
 
+/** Past this many changed shards a rebuild compares every entry rather than walk the list. */
+const HINT_LIMIT_SHARE = 0.25;
+
 /** How long a view is reused without new input before ages and countdowns are refreshed. */
 const AGE_REFRESH_MS = 1000;
 
@@ -69,7 +72,15 @@ export class ConsoleController {
   private status: WatcherStatus;
   private reconnects = 0;
   private metrics: ReadonlyMap<string, NodeMetrics> = new Map();
+  /**
+   * Shards whose entry or migration record changed since the view was built, from the watch's changes; null:
+   * unknown (the first full list), so the rebuild compares them all.
+   */
+  private changedShards: Set<number> | null = null;
+  /** Nodes whose records or metrics changed since the view was built; null: unknown, so all are compared. */
+  private changedNodes: Set<string> | null = null;
   private unmatched: ViewInput['unmatchedMetrics'] = [];
+  private metricsSource: MetricsSource = { kind: 'scrape' };
   /** The stability clock and the first sightings of migrations (their age), kept from the watcher's changes. */
   private readonly sightings = new Sightings();
   private view: ClusterView;
@@ -128,6 +139,7 @@ export class ConsoleController {
       const now = this.options.clock.now();
       if (event.cause === 'initial') this.sightings.restart(event.snapshot, now);
       else this.observeMoves(event.snapshot, event.changes, now);
+      this.noteChangedShards(event);
       this.sightings.observe(event.changes, now);
       this.dataDirty = true;
     }
@@ -141,10 +153,19 @@ export class ConsoleController {
     this.request();
   }
 
-  setMetrics(metrics: ReadonlyMap<string, NodeMetrics>, unmatched: ViewInput['unmatchedMetrics'] = []): void {
+  /** `changed`: the nodes whose entry differs from the previous map's (null: unknown, every node is compared). */
+  setMetrics(metrics: ReadonlyMap<string, NodeMetrics>, unmatched: ViewInput['unmatchedMetrics'] = [], changed: Iterable<string> | null = null): void {
     this.metrics = metrics;
+    if (changed === null) this.changedNodes = null;
+    else if (this.changedNodes !== null) for (const a of changed) this.changedNodes.add(a);
     this.unmatched = unmatched;
     this.dataDirty = true;
+    this.request();
+  }
+
+  /** Where metrics come from and, through Prometheus, whether it answers (shown in the header). */
+  setMetricsSource(source: MetricsSource): void {
+    this.metricsSource = source;
     this.request();
   }
 
@@ -175,10 +196,29 @@ export class ConsoleController {
     if (!this.stopped) this.scheduler.request(input);
   }
 
+  /** The initial list changes everything without listing it; a re-list and the watch list what changed. */
+  private noteChangedShards(event: Extract<WatcherEvent, { type: 'snapshot' }>): void {
+    if (event.cause === 'initial') {
+      this.changedShards = null;
+      this.changedNodes = null;
+      return;
+    }
+    const shards = this.changedShards;
+    const nodes = this.changedNodes;
+    for (const c of event.changes) {
+      if (c.kind === 'shard') shards?.add(c.id);
+      else if (c.kind === 'migration') shards?.add(c.shardId);
+      else if (c.kind === 'nodeinfo' || c.kind === 'load' || c.kind === 'drain' || c.kind === 'node-joined' || c.kind === 'node-left') nodes?.add(c.address);
+    }
+    if (shards !== null && shards.size > event.snapshot.numShards * HINT_LIMIT_SHARE) this.changedShards = null;
+  }
+
   private frame(): void {
     if (this.dataDirty && !this.ui.frozen) {
       const now = this.options.clock.now();
-      this.view = this.buildView(now, this.view);
+      this.view = this.buildView(now, this.view, this.changedShards, this.changedNodes);
+      this.changedShards = new Set();
+      this.changedNodes = new Set();
       this.viewAt = now;
       this.dataDirty = false;
     }
@@ -190,9 +230,16 @@ export class ConsoleController {
     for (const l of this.listeners) l();
   }
 
-  private buildView(now: number, previous: ClusterView | undefined): ClusterView {
+  private buildView(
+    now: number,
+    previous: ClusterView | undefined,
+    changedShards: ReadonlySet<number> | null = null,
+    changedNodes: ReadonlySet<string> | null = null,
+  ): ClusterView {
     const { stableSince, firstSeen } = this.sightings;
     return buildClusterView({
+      changedShards,
+      changedNodes,
       snapshot: this.snapshot,
       now,
       stuckTimeoutMs: this.options.stuckTimeoutMs,
@@ -215,6 +262,7 @@ export class ConsoleController {
       history: this.history,
       readOnlyReason: this.options.readOnlyReason,
       readsKeys: this.options.readsKeys ?? true,
+      metricsSource: this.metricsSource,
     });
   }
 

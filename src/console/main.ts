@@ -12,13 +12,14 @@ import type { Logger } from '../core/log/logger.js';
 import { plannerSettingsFromConfig } from '../core/planner/settings.js';
 import type { ConfigError } from '../core/errors.js';
 import { type ConfiguredShardCount, configuredCountProblem } from '../core/snapshot/layout.js';
-import { type ClusterSnapshot, emptySnapshot } from '../core/snapshot/snapshot.js';
-import { type NodeMetrics, parseMetricsSources } from '../core/view/index.js';
+import { emptySnapshot } from '../core/snapshot/snapshot.js';
+import { parseMetricsSources } from '../core/view/index.js';
 import { createEtcdClient, type EtcdClient } from '../edge/etcd/client.js';
 import { etcdOptionsFromConfig } from '../edge/etcd/options.js';
 import { sleep } from '../edge/timing.js';
 import { ClusterWatcher, type WatcherListener } from '../edge/etcd/watcher.js';
-import { type NodeScrapes, ScrapeCaches, scrapeNodes } from '../edge/http/scraper.js';
+import { PrometheusPoller } from '../edge/http/prometheus.js';
+import { ScrapeScheduler } from '../edge/http/scrapeScheduler.js';
 import { ClusterOperations } from '../edge/operations/clusterOperations.js';
 import { HistoryFeed } from '../edge/history/historyFeed.js';
 import { HistoryLog } from '../edge/history/historyLog.js';
@@ -92,7 +93,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   let watcher: ClusterWatcher | undefined;
   let feed: HistoryFeed | undefined;
   let controller: ConsoleController | undefined;
-  let scrapes: ScrapeLoop | undefined;
+  let scrapes: { stop(): Promise<void> } | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let app: { unmount(): void } | undefined;
   let refused: ConfigError | null = null;
@@ -134,7 +135,7 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
     // start() settles on the first load or on stop; until then the header shows the connection's state.
     watcher.start().catch(() => undefined);
     (feed = new HistoryFeed({ client, keys: ctx.keys, logger, onUpdate: (update) => ctl.onHistory(update) })).start().catch(() => undefined);
-    scrapes = new ScrapeLoop(config, () => ctl.latestSnapshot, (s) => ctl.setMetrics(s.metrics, s.unmatched), logger);
+    scrapes = startMetrics(config, ctl, logger);
     const heap = new HeapGuard();
     ticker = setInterval(() => (ctl.tick(), heap.check()), 1000);
     const ink = await inkLoaded;
@@ -154,6 +155,43 @@ export async function runConsole(ctx: ConsoleContext, io: ConsoleIo = process): 
   }
   if (refused !== null) throw refused;
   return 0;
+}
+
+/**
+ * The nodes' metrics for the console: read through Prometheus with `--prometheus-url` (its state in the header), else
+ * scraped node by node. A node that does not answer within the interval is reported unreachable, not waited for.
+ */
+function startMetrics(config: GoverseConfig, ctl: ConsoleController, logger: Logger): { stop(): Promise<void> } {
+  const sources = parseMetricsSources(config.metricsUrl, config.configNodes);
+  const timeoutMs = Math.min(config.refresh, config.etcdTimeout);
+  if (config.prometheusUrl !== '') {
+    const url = config.prometheusUrl;
+    ctl.setMetricsSource({ kind: 'prometheus', url, state: { kind: 'connecting' } });
+    const poller = new PrometheusPoller({
+      url,
+      sources,
+      snapshot: () => ctl.latestSnapshot,
+      refreshMs: config.refresh,
+      timeoutMs: config.etcdTimeout,
+      publish: (metrics, state) => {
+        if (state.kind === 'failing') logger.warn('prometheus refresh failed', { url, reason: state.reason });
+        ctl.setMetricsSource({ kind: 'prometheus', url, state });
+        if (metrics !== null) ctl.setMetrics(metrics);
+      },
+    });
+    poller.start();
+    return poller;
+  }
+  const scheduler = new ScrapeScheduler({
+    sources,
+    snapshot: () => ctl.latestSnapshot,
+    intervalMs: config.refresh,
+    timeoutMs,
+    publish: (u) => ctl.setMetrics(u.metrics, u.unmatched, u.changed),
+    logger,
+  });
+  scheduler.start();
+  return scheduler;
 }
 
 /** The console's writes, recorded in the cluster history as its operator's. */
@@ -183,61 +221,4 @@ async function loadUi() {
   const { render, createElement } = await loadInk();
   const { App } = await import('./ui/App.js');
   return { render, element: (controller: ConsoleController) => createElement(App, { controller }) };
-}
-
-/** Scrapes every node's /metrics each refresh interval (self-rescheduling: a slow round never overlaps the next). */
-class ScrapeLoop {
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
-  private stopped = false;
-  private previous: ReadonlyMap<string, NodeMetrics> = new Map();
-  private readonly caches = new ScrapeCaches();
-  private readonly abort = new AbortController();
-
-  constructor(
-    private readonly config: GoverseConfig,
-    private readonly snapshot: () => ClusterSnapshot,
-    private readonly publish: (scrapes: NodeScrapes) => void,
-    private readonly logger: Logger,
-  ) {
-    this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.inFlight;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.inFlight = this.round().then((scraped) => {
-        this.inFlight = null;
-        // Until etcd has named some nodes there is nothing to scrape: look again soon rather than a refresh later.
-        this.schedule(scraped ? this.config.refresh : Math.min(250, this.config.refresh));
-      });
-    }, delayMs);
-  }
-
-  /** One round of scrapes; false when no node was known yet. */
-  private async round(): Promise<boolean> {
-    const snapshot = this.snapshot();
-    if (snapshot.nodes.size === 0) return false;
-    try {
-      const scrapes = await scrapeNodes(snapshot, parseMetricsSources(this.config.metricsUrl, this.config.configNodes), this.previous, {
-        // A node that does not answer within the interval is reported unreachable, not waited for.
-        timeoutMs: Math.min(this.config.refresh, this.config.etcdTimeout),
-        signal: this.abort.signal,
-        caches: this.caches,
-      });
-      if (this.stopped) return true;
-      this.previous = scrapes.metrics;
-      this.publish(scrapes);
-    } catch (err) {
-      this.logger.warn('metrics scrape round failed', { err });
-    }
-    return true;
-  }
 }

@@ -6,6 +6,7 @@
  * Prometheus applies new targets on a 5-second tick, so the first scrape comes about 5 s after the start: start it
  * before the processes it scrapes (their ports are known once the harness has picked them).
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -21,6 +22,16 @@ export const PROMTOOL_BIN = process.env.GOVERSE_PROMTOOL_BIN ?? 'promtool';
 export const JOB = 'goverse';
 const START_TIMEOUT_MS = 20_000;
 const HTTP_TIMEOUT_MS = 2_000;
+
+/** Whether the server can run here; tests that need it skip themselves and say why when it cannot. */
+export type PrometheusAvailability = { readonly available: true } | { readonly available: false; readonly reason: string };
+
+export function prometheusAvailability(): PrometheusAvailability {
+  const r = spawnSync(PROMETHEUS_BIN, ['--version'], { stdio: 'ignore', timeout: 20_000 });
+  if (r.error === undefined && r.status === 0) return { available: true };
+  const why = r.error !== undefined ? r.error.message : `--version exited with ${r.status ?? r.signal}`;
+  return { available: false, reason: `no prometheus server (${PROMETHEUS_BIN}: ${why}); scripts/ensure-prometheus.sh installs Debian's package` };
+}
 
 export interface ScrapeTarget {
   /** `host:port` serving `/metrics`. */

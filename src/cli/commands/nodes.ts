@@ -54,7 +54,7 @@ export function registerNodes(program: Command): void {
         cell(n.lockWaitP99Ms, 2),
         cell(n.writeLocksHeld),
         cell(n.lockTimeouts),
-        metricsText(n.metrics),
+        metricsText(n.metrics, view.now),
       ]),
     );
     ctx.out.line('ST: U alive, D dead, L leader, R not ready, X draining, S stopping');

@@ -8,7 +8,7 @@ import { type ClusterView, SHARD_FLAG } from '../../core/view/index.js';
 import { bindingsFor, PANE_TITLES, PANES, type PaneId } from '../keys.js';
 import { clip, fit, truncateStyled } from '../text.js';
 import type { Theme } from '../theme.js';
-import { type Connection, headerLines } from './header.js';
+import { type Connection, headerLines, type MetricsSource } from './header.js';
 import { computeLayout, type Layout, type PaneSlot } from './layout.js';
 import { HOT_SHARDS_TABLE, nodeLockLines } from './locksPane.js';
 import { NODES_TABLE, nodesTitle } from './nodesPane.js';
@@ -32,6 +32,8 @@ export interface FrameInput {
   readonly readOnlyReason: string | null;
   /** False when stdin is not a terminal: no key is read, so the hint line says how to quit instead. */
   readonly readsKeys?: boolean;
+  /** Where node metrics come from (default: the console's scrapes). */
+  readonly metricsSource?: MetricsSource;
 }
 
 export interface PaneFrame {
@@ -90,14 +92,20 @@ export function buildFrame(input: FrameInput): Frame {
     map,
     selection,
     rebalancePaused: paused,
-    targets: view.nodes.filter((n) => n.alive && n.status === 'eligible').map((n) => n.address),
+    targets: reassignTargets(view),
     overlayScrollMax: scrollMax,
   };
   // Every line is cut to the width here, cheaply: Ink would otherwise measure and cut long styled lines itself.
   const cut = (line: string): string => truncateStyled(line, cols);
   return {
     layout,
-    header: headerLines(view, input.connection, { frozen: ui.frozen, readOnly: input.readOnlyReason }, theme, cols).map(cut),
+    header: headerLines(
+      view,
+      input.connection,
+      { frozen: ui.frozen, readOnly: input.readOnlyReason, ...(input.metricsSource ? { metricsSource: input.metricsSource } : {}) },
+      theme,
+      cols,
+    ).map(cut),
     tabs: cut(tabBar(view, ui.focus, theme)),
     panes: panes.map((p) => {
       const title = fit(` ${p.title}`, cols);
@@ -143,7 +151,7 @@ function buildPane(input: FrameInput, slot: PaneSlot): PaneBuild {
       const t = table(NODES_TABLE, view.nodes, ui, 'nodes', inner, theme, slot.focused);
       const n = t.selected;
       return {
-        frame: frame(nodesTitle(view) + filterNote(ui, 'nodes', t), [t.header, ...t.lines]),
+        frame: frame(nodesTitle(view) + filterNote(ui, 'nodes', t) + rangeNote(t), [t.header, ...t.lines]),
         list: listContext(t, NODES_TABLE),
         selection: n === null ? null : { kind: 'node', address: n.address, drained: n.draining },
       };
@@ -153,13 +161,13 @@ function buildPane(input: FrameInput, slot: PaneSlot): PaneBuild {
       const s = t.selected;
       const lines = view.stuck.length === 0 ? [t.header, theme.tone('no migration is past the stuck timeout', 'good')] : [t.header, ...t.lines];
       return {
-        frame: frame(stuckTitle(view) + filterNote(ui, 'stuck', t), lines),
+        frame: frame(stuckTitle(view) + filterNote(ui, 'stuck', t) + rangeNote(t), lines),
         list: listContext(t, STUCK_TABLE),
         selection: s === null ? null : { kind: 'shard', id: s.shardId, pinned: s.pinned },
       };
     }
     case 'locks': {
-      const alive = view.nodes.filter((n) => n.alive).length;
+      const alive = view.nodeCounts.alive;
       const summaryRows = Math.min(alive + 1, Math.max(2, Math.floor(inner.height * 0.4)));
       const summary = nodeLockLines(view, summaryRows, width, theme);
       const t = table(HOT_SHARDS_TABLE, view.hotShards, ui, 'locks', { width, height: inner.height - summary.length - 1 }, theme, slot.focused);
@@ -193,6 +201,15 @@ function buildPane(input: FrameInput, slot: PaneSlot): PaneBuild {
   }
 }
 
+/** Nodes a reassign may pick, per node list (the list is the same object while no row changed). */
+const targetLists = new WeakMap<readonly unknown[], readonly string[]>();
+
+function reassignTargets(view: ClusterView): readonly string[] {
+  let targets = targetLists.get(view.nodes);
+  if (targets === undefined) targetLists.set(view.nodes, (targets = view.nodes.filter((n) => n.alive && n.status === 'eligible').map((n) => n.address)));
+  return targets;
+}
+
 function shardRowPinned(view: ClusterView, id: number): boolean {
   return ((view.shards.flags[id] ?? 0) & SHARD_FLAG.pinned) !== 0;
 }
@@ -216,6 +233,12 @@ function listContext<Row>(t: RenderedTable<Row>, spec: TableSpec<Row>): ListCont
 function filterNote<Row>(ui: UiState, pane: ListPane, t: RenderedTable<Row>): string {
   const f = ui.lists[pane].filter;
   return f === null ? '' : ` │ filter ${f.inverse ? '!' : ''}${printable(f.text)}: ${t.keys.length} of ${t.total}`;
+}
+
+/** Which rows the page shows, when they do not all fit: `rows 41-58 of 1000`. */
+function rangeNote<Row>(t: RenderedTable<Row>): string {
+  if (t.keys.length <= t.pageSize) return '';
+  return ` │ rows ${t.first + 1}-${Math.min(t.keys.length, t.first + t.pageSize)} of ${t.keys.length}`;
 }
 
 function tabBar(view: ClusterView, focus: PaneId, theme: Theme): string {

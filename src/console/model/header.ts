@@ -8,6 +8,7 @@ import { cannotFollowMatters } from '../../core/planner/countFollowers.js';
 import { printable } from '../../core/text/printable.js';
 import { type ClusterView, malformedIn } from '../../core/view/index.js';
 import type { WatcherStatus } from '../../edge/etcd/watcher.js';
+import type { PrometheusState } from '../../edge/http/prometheus.js';
 import { compactAge } from '../text.js';
 import type { Theme, Tone } from '../theme.js';
 import { type Field, type Form, renderFields, run, type Shorter } from './fields.js';
@@ -20,10 +21,14 @@ export interface Connection {
   readonly reconnects: number;
 }
 
+/** Where the nodes' metrics come from: the console's own scrapes, or a Prometheus server and how it answers. */
+export type MetricsSource = { readonly kind: 'scrape' } | { readonly kind: 'prometheus'; readonly url: string; readonly state: PrometheusState };
+
 export interface HeaderFlags {
   readonly frozen: boolean;
   /** Why writes are off (`--read-only`, stdin not a terminal), or null when they are on. */
   readonly readOnly: string | null;
+  readonly metricsSource?: MetricsSource;
 }
 
 const abbreviation = (form: Form): Shorter => ({ form, rank: 'abbreviation' });
@@ -111,11 +116,34 @@ function line1(view: ClusterView, connection: Connection, flags: HeaderFlags): F
   ];
 }
 
-function line2(view: ClusterView): Field[] {
-  const alive = view.nodes.filter((n) => n.alive);
-  const dead = view.nodes.length - alive.length;
-  const scraped = alive.filter((n) => n.metrics.kind === 'ok').length;
-  const metricsTrouble = alive.filter((n) => n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed').length;
+/**
+ * Alive nodes with fresh metrics, then those not answering and those whose figures are stale (answered, but not
+ * lately: shown, yet older than the source's threshold); `via prometheus` when read through it (while it fails, the
+ * figures shown are the last it gave, and turn stale).
+ */
+function metricsField(view: ClusterView, source: MetricsSource): Field {
+  const nc = view.nodeCounts;
+  const trouble = [...(nc.metricsFailing > 0 ? [`${nc.metricsFailing} unreachable`] : []), ...(nc.metricsStale > 0 ? [`${nc.metricsStale} stale`] : [])];
+  const base = `metrics ${nc.metricsOk}/${nc.alive}`;
+  const [via, viaBrief] = source.kind === 'prometheus' ? [' via prometheus', ' via prom'] : ['', ''];
+  const detail = trouble.length === 0 ? '' : ` (${trouble.join(', ')})`;
+  const forms = [`${base}${via}${detail}`, ...(via === '' ? [] : [`${base}${viaBrief}${detail}`]), ...(detail === '' ? [] : [`${base}${viaBrief}`])];
+  return trouble.length === 0 ? figure(3, forms, false, 'bad') : figure(1, forms, true, nc.metricsFailing > 0 ? 'bad' : 'warn');
+}
+
+/**
+ * A Prometheus whose refreshes fail (the one `--prometheus-url` names), and why: it never leaves the line, and its
+ * reason stays longer than the calm figures, since it says what to fix.
+ */
+function prometheusFailingField(now: number, failing: Extract<PrometheusState, { kind: 'failing' }>): Field {
+  const state: Form = [run(`✖ PROMETHEUS FAILING ${compactAge(now - failing.since)}`, 'bad')];
+  const reason = printable(failing.reason);
+  return { rank: 0, full: [...state, run(`: ${reason}`, 'bad')], shorter: [at(1, state)], prose: { lead: [...state, run(': ', 'bad')], text: reason, tone: 'bad' } };
+}
+
+function line2(view: ClusterView, source: MetricsSource): Field[] {
+  const nc = view.nodeCounts;
+  const dead = nc.total - nc.alive;
   const c = view.counts;
   const im = view.imbalance;
   // Forged or broken keys are ignored by the cluster; the header says so (`status` lists them).
@@ -125,11 +153,14 @@ function line2(view: ClusterView): Field[] {
   const troubleBrief = [...(dead > 0 ? [`${dead} dead`] : []), ...(rejected > 0 ? [`${rejected} rej`] : [])];
   const nodes = plain(
     0,
-    [run(`nodes ${alive.length} alive`), ...trouble.map((t) => run(` (${t})`, 'bad'))],
-    [abbreviation([run(`nodes ${alive.length}`), ...(trouble.length > 0 ? [run(` (${troubleBrief.join(', ')})`, 'bad')] : [])])],
+    [run(`nodes ${nc.alive} alive`), ...trouble.map((t) => run(` (${t})`, 'bad'))],
+    [abbreviation([run(`nodes ${nc.alive}`), ...(trouble.length > 0 ? [run(` (${troubleBrief.join(', ')})`, 'bad')] : [])])],
   );
   const shards = `shards ${c.owned}/${c.total}`;
+  // A Prometheus that fails goes first: the figures after it are no longer current.
+  const failing = source.kind === 'prometheus' && source.state.kind === 'failing' ? source.state : null;
   return [
+    ...(failing === null ? [] : [prometheusFailingField(view.now, failing)]),
     nodes,
     figure(1, [`${shards} owned`, shards], c.owned !== c.total, 'warn'),
     figure(0, [`stuck ${c.stuck}`], c.stuck > 0, 'bad'),
@@ -142,9 +173,7 @@ function line2(view: ClusterView): Field[] {
     ...(view.upstream.unreachableShards > 0
       ? [figure(2, [`unreachable from upstream ${view.upstream.unreachableShards}`, `unreachable ${view.upstream.unreachableShards}`], true, 'warn')]
       : []),
-    metricsTrouble > 0
-      ? figure(1, [`metrics ${scraped}/${alive.length} (${metricsTrouble} unreachable)`, `metrics ${scraped}/${alive.length}`], true, 'bad')
-      : figure(3, [`metrics ${scraped}/${alive.length}`], false, 'bad'),
+    metricsField(view, source),
     // The shard state `migrating`, as the map's `>`, `shards --state migrating` and `status` count it.
     figure(2, [`migrating ${c.migrating}`, `migr ${c.migrating}`], c.migrating > 0, 'warn'),
     figure(2, [`pinned ${c.pinned}`], false, 'warn'),
@@ -208,7 +237,7 @@ function reshardField(view: ClusterView): Field[] {
 
 /** The header's fields, line by line, before fitting. */
 export function headerFields(view: ClusterView, connection: Connection, flags: HeaderFlags): Field[][] {
-  return [line1(view, connection, flags), line2(view), line3(view)];
+  return [line1(view, connection, flags), line2(view, flags.metricsSource ?? { kind: 'scrape' }), line3(view)];
 }
 
 /** Addresses, the pause's author and reason, and the balancer's reason come from etcd: each is shown printable. */

@@ -27,15 +27,27 @@ export const HOT_SHARDS_TABLE: TableSpec<HotShardView> = { columns: HOT_SHARD_CO
 
 /** Lines of the per-node summary: a header and the `rows` nodes with the worst wait p99 (then most timeouts). */
 export function nodeLockLines(view: ClusterView, rows: number, width: number, theme: Theme): string[] {
-  const nodes = view.nodes
-    .filter((n) => n.alive)
-    .sort((a, b) => (b.lockWaitP99Ms ?? -1) - (a.lockWaitP99Ms ?? -1) || (b.lockTimeouts ?? 0) - (a.lockTimeouts ?? 0) || a.index - b.index);
+  const nodes = worstFirst(view.nodes);
   const nameWidth = Math.max(8, width - 4 * 10);
   const row = (cells: readonly string[]): string => [fit(cells[0]!, nameWidth), ...cells.slice(1).map((c) => fit(c, 9, 'right'))].join(' ');
   const lines = [theme.bold(row(['NODE', 'ACQUIRED', 'WAIT p99', 'WLOCKS', 'TIMEOUTS']))];
   for (const n of nodes.slice(0, Math.max(0, rows - 1))) lines.push(nodeLine(n, row, theme));
   if (nodes.length > rows - 1 && rows > 1) lines[lines.length - 1] = theme.tone(`… ${nodes.length - rows + 2} more nodes (worst first)`, 'muted');
   return lines;
+}
+
+/** Alive nodes, worst wait p99 first, per node list (the list is the same object while no row changed). */
+const rankings = new WeakMap<readonly NodeView[], readonly NodeView[]>();
+
+function worstFirst(all: readonly NodeView[]): readonly NodeView[] {
+  let nodes = rankings.get(all);
+  if (nodes === undefined) {
+    nodes = all
+      .filter((n) => n.alive)
+      .sort((a, b) => (b.lockWaitP99Ms ?? -1) - (a.lockWaitP99Ms ?? -1) || (b.lockTimeouts ?? 0) - (a.lockTimeouts ?? 0) || a.index - b.index);
+    rankings.set(all, nodes);
+  }
+  return nodes;
 }
 
 function nodeLine(n: NodeView, row: (cells: readonly string[]) => string, theme: Theme): string {

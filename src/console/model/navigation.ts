@@ -41,13 +41,13 @@ function moveMap(map: MapUi, action: MoveAction, ctx: MapContext | null, numShar
     top: -numShards,
     bottom: numShards,
   };
-  const position = clamp((order.position[map.cursor] ?? 0) + delta[action], 0, numShards - 1);
-  const cursor = order.order[position]!;
+  const position = clamp(order.positionOf(map.cursor) + delta[action], 0, numShards - 1);
+  const cursor = order.idAt(position);
   if (map.zoom === null || (position >= geo.start && position < geo.end)) return { ...map, cursor };
   // Zoomed: scroll the window by whole rows so the cursor stays in view.
-  const rowStart = position - (position % geo.cols);
-  const zoom = position < geo.start ? rowStart : Math.max(0, rowStart - (Math.max(1, pageRows) - 1) * geo.cols);
-  return { ...map, cursor, zoom };
+  const rowStart = position - (position % row);
+  const start = position < geo.start ? rowStart : Math.max(0, rowStart - (Math.max(1, pageRows) - 1) * row);
+  return { ...map, cursor, zoom: { ...map.zoom, start } };
 }
 
 export function sort(ui: UiState, action: 'sortPrev' | 'sortNext' | 'sortInvert', ctx: KeyContext): UiState {

@@ -12,11 +12,13 @@ export function nodeStateCode(n: NodeView): string {
   return `${n.alive ? 'U' : 'D'}${role}`;
 }
 
-/** Metrics column: `ok`, or why not (`down`, `bad`, `-` when the node is not scraped). */
+/** Metrics column: `ok`, `old` (stale: not answered lately), or why not (`down`, `bad`, `-` when not scraped). */
 export function metricsCode(n: NodeView): string {
   switch (n.metrics.kind) {
     case 'ok':
       return 'ok';
+    case 'stale':
+      return 'old';
     case 'unreachable':
       return 'down';
     case 'malformed':
@@ -56,7 +58,7 @@ export const NODE_COLUMNS: readonly Column<NodeView>[] = [
     width: 4,
     sort: (n) => metricsCode(n),
     text: metricsCode,
-    tone: (n) => (n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed' ? 'bad' : undefined),
+    tone: (n) => (n.metrics.kind === 'unreachable' || n.metrics.kind === 'malformed' ? 'bad' : n.metrics.kind === 'stale' ? 'warn' : undefined),
   },
 ];
 
@@ -64,9 +66,7 @@ export const NODES_TABLE: TableSpec<NodeView> = { columns: NODE_COLUMNS, key: (n
 
 /** The pane title's summary: counts a glance needs. */
 export function nodesTitle(view: ClusterView): string {
-  const alive = view.nodes.filter((n) => n.alive).length;
-  const draining = view.nodes.filter((n) => n.draining).length;
+  const { alive, total, draining, cannotFollow } = view.nodeCounts;
   // Ineligible while the count changes or has changed: they route with a count the cluster no longer uses.
-  const following = view.nodes.filter((n) => n.status === 'cannot-follow').length;
-  return `${alive}/${view.nodes.length} alive${draining > 0 ? `, ${draining} draining` : ''}${following > 0 ? `, ${following} cannot follow the shard count (no shards)` : ''}`;
+  return `${alive}/${total} alive${draining > 0 ? `, ${draining} draining` : ''}${cannotFollow > 0 ? `, ${cannotFollow} cannot follow the shard count (no shards)` : ''}`;
 }

@@ -7,7 +7,7 @@ import { formatShardList } from '../../core/operations/shardList.js';
 import type { Migration } from '../../core/planner/stuck.js';
 import { counted } from '../../core/text/plural.js';
 import { printable } from '../../core/text/printable.js';
-import { shardRow, type ClusterView } from '../../core/view/index.js';
+import { shardMigration, shardRow, type ClusterView } from '../../core/view/index.js';
 import { bindingsFor, PANE_TITLES, type PaneId } from '../keys.js';
 import { compactAge, compactMs, compactNumber, fit, migrationAgeText } from '../text.js';
 import type { Theme } from '../theme.js';
@@ -94,7 +94,7 @@ function shardDetails(id: number, view: ClusterView, history: HistoryView, readO
     field('target', r.target || '-'),
     field('current', r.current || '-'),
     field('flags', r.flags.length === 0 ? '-' : r.flags.join(', ')),
-    field('migrating for', migratingFor(view.migrationIndex.get(id))),
+    field('migrating for', migratingFor(shardMigration(view, id))),
     field('stuck reason', r.reason ?? '-'),
     field('migration', migration === undefined ? '-' : `since ${new Date(migration.since).toISOString()} from ${migration.from || '-'} to ${migration.target}`),
     field('release asked', request === undefined ? '-' : `of ${request.owner} by ${request.by} at ${new Date(request.at).toISOString()}`),
@@ -124,7 +124,12 @@ function nodeDetails(address: string, view: ClusterView, readOnly: boolean): Ove
   const n = i === undefined ? undefined : view.nodes[i];
   if (n === undefined) return { title: `Node ${address}`, lines: ['(no longer in the view)'], footer: 'esc close' };
   const m = n.metrics;
-  const metrics = m.kind === 'ok' ? `ok, ${m.url}` : m.kind === 'none' ? `none: ${m.reason}` : `${m.kind}: ${m.reason} (${m.url})`;
+  const metrics =
+    m.kind === 'ok' || m.kind === 'stale'
+      ? `${m.kind === 'ok' ? 'ok' : 'STALE'}, read ${compactAge(view.now - m.atMs)} ago, ${m.url}`
+      : m.kind === 'none'
+        ? `none: ${m.reason}`
+        : `${m.kind}: ${m.reason} (${m.url})`;
   const lines = [
     field('address', n.address),
     field('node ID', n.nodeId ?? '-'),

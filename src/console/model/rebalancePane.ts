@@ -88,5 +88,14 @@ export function balancerLines(view: ClusterView, theme: Theme, readOnly: boolean
     pause,
     `imbalance: targets/ideal max ${im.maxOverIdeal.toFixed(2)} min ${im.minOverIdeal.toFixed(2)} spread ${im.spread.toFixed(2)}; targets max ${im.maxTargets} min ${im.minTargets}; unassigned ${im.unassigned}, misplaced ${im.misplaced}`,
     `migrations in flight ${view.counts.inMigration}, stuck ${view.counts.stuck}`,
+    decisionCountsLine(view),
   ];
+}
+
+/** Leader decisions by outcome and reason from the nodes' metrics (counted since each node started), most first. */
+function decisionCountsLine(view: ClusterView): string {
+  const counts = view.decisions;
+  if (counts.length === 0) return 'decisions by reason: none in the nodes\' metrics';
+  const text = counts.map((d) => `${d.outcome === 'skipped' ? `skipped ${d.reason}` : d.outcome} ${d.count}`).join(' · ');
+  return `decisions by reason: ${printable(text)}`;
 }

@@ -3,7 +3,7 @@
  * cells than the cluster has shards, each cell stands for a run of shards and shows the most urgent state among
  * them; zooming in (enter) shows one shard per cell around the cursor. Each row is built as one styled string.
  */
-import { SHARD_FLAG, SHARD_STATE_INDEX, SHARD_STATES, type ShardColumns, type ShardState } from '../../core/view/index.js';
+import { SHARD_FLAG, SHARD_STATES, type ShardColumns, type ShardState } from '../../core/view/index.js';
 import { HEAT_GLYPHS, MARK_COLOURS, OWNER_COLOURS, type Theme } from '../theme.js';
 
 /**
@@ -43,6 +43,7 @@ const MARK_TABLE: Uint8Array = (() => {
   return t;
 })();
 const MARK_BITS = SHARD_FLAG.pinned | SHARD_FLAG.stuck;
+const STABLE_MARK = SHARD_MARKS.indexOf('stable');
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
@@ -58,42 +59,87 @@ export function ownerColour(index: number): number {
 
 /**
  * The order shards are laid out in: grouped by owner (CurrentNode, else TargetNode; unassigned, then a transition's
- * absent high shards last), so each node
- * shows as one band whose length is its share and a row changes colour once per band rather than once per cell
- * (Ink re-parses every escape code of every frame). In ID order within a band, or hottest first in a heatmap.
+ * absent high shards last), so each node shows as one band whose length is its share and a row changes colour once
+ * per band rather than once per cell
+ * (Ink re-parses every escape code of every frame). In ID order within a band (the view's ShardLayout, kept up to
+ * date shard by shard), or hottest first in a heatmap.
  */
 export interface MapOrder {
-  /** Shard ID at each position. */
-  readonly order: Int32Array;
-  /** Position of each shard ID. */
-  readonly position: Int32Array;
+  readonly size: number;
+  /** Bands: one per node index, then the unassigned shards, then a transition's absent high shards. */
+  readonly bandCount: number;
+  bandStart(band: number): number;
+  shardsIn(band: number): ArrayLike<number>;
+  idAt(position: number): number;
+  positionOf(id: number): number;
+  /** The shards whose mark is not plain stable, when known: the rest need not be looked at. */
+  readonly notable?: ReadonlySet<number>;
 }
 
-export function mapOrder(shards: ShardColumns, nodeCount: number, mode: MapMode): MapOrder {
-  const n = shards.state.length;
-  const band = (id: number): number => {
-    if (shards.state[id] === SHARD_STATE_INDEX.absent) return nodeCount + 1;
-    const o = shards.current[id]! >= 0 ? shards.current[id]! : shards.target[id]!;
-    return o >= 0 && o < nodeCount ? o : nodeCount;
-  };
-  // Counting sort by band: stable, so IDs stay ascending within a band.
-  const starts = new Int32Array(nodeCount + 3);
-  for (let id = 0; id < n; id++) starts[band(id) + 1]!++;
-  for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
-  const next = starts.slice(0, nodeCount + 2);
-  const order = new Int32Array(n);
-  for (let id = 0; id < n; id++) order[next[band(id)]!++] = id;
-  if (mode !== 'owner') {
-    const metric = mode === 'objects' ? shards.objects : shards.calls;
-    const value = (id: number): number => (metric[id]! > 0 ? metric[id]! : 0);
-    for (let b = 0; b <= nodeCount + 1; b++) {
-      const slice = order.subarray(starts[b]!, starts[b + 1]!);
-      slice.sort((x, y) => value(y) - value(x) || x - y);
-    }
+/** An order computed in full over every shard: a heatmap's. */
+class ArrayOrder implements MapOrder {
+  constructor(
+    private readonly order: Int32Array,
+    private readonly position: Int32Array,
+    private readonly starts: Int32Array,
+  ) {}
+
+  get size(): number {
+    return this.order.length;
   }
-  const position = new Int32Array(n);
-  for (let p = 0; p < n; p++) position[order[p]!] = p;
-  return { order, position };
+
+  get bandCount(): number {
+    return this.starts.length - 1;
+  }
+
+  bandStart(band: number): number {
+    return this.starts[band]!;
+  }
+
+  shardsIn(band: number): ArrayLike<number> {
+    return this.order.subarray(this.starts[band]!, this.starts[band + 1]!);
+  }
+
+  idAt(position: number): number {
+    return this.order[position]!;
+  }
+
+  positionOf(id: number): number {
+    return this.position[id]!;
+  }
+}
+
+/** A heatmap's order from a layout's bands: each band hottest first. */
+export function heatOrder(layout: MapOrder, metric: Float64Array): MapOrder {
+  const order = new Int32Array(layout.size);
+  const starts = new Int32Array(layout.bandCount + 1);
+  for (let b = 0; b < layout.bandCount; b++) {
+    const ids = layout.shardsIn(b);
+    order.set(ids, layout.bandStart(b));
+    starts[b + 1] = starts[b]! + ids.length;
+  }
+  sortHottestFirst(order, starts, metric);
+  return new ArrayOrder(order, positions(order), starts);
+}
+
+function sortHottestFirst(order: Int32Array, starts: Int32Array, metric: Float64Array): void {
+  const value = (id: number): number => (metric[id]! > 0 ? metric[id]! : 0);
+  for (let b = 0; b + 1 < starts.length; b++) order.subarray(starts[b]!, starts[b + 1]!).sort((x, y) => value(y) - value(x) || x - y);
+}
+
+function positions(order: Int32Array): Int32Array {
+  const position = new Int32Array(order.length);
+  for (let p = 0; p < order.length; p++) position[order[p]!] = p;
+  return position;
+}
+
+/** Zooming in divides the shards per cell by this much per level; past a few per cell the next level shows one. */
+const ZOOM_FACTOR = 8;
+
+/** Zoomed in `level` times from the whole map, the window starting at the row that holds position `start`. */
+export interface MapZoom {
+  readonly level: number;
+  readonly start: number;
 }
 
 export interface GridGeometry {
@@ -105,24 +151,44 @@ export interface GridGeometry {
   readonly start: number;
   /** Positions shown: [start, end). */
   readonly end: number;
+  /** Zoom level shown (0: the whole map). */
+  readonly level: number;
+  /** Shards per cell of the whole map (level 0). */
+  readonly whole: number;
 }
 
 /**
- * Cells for `numShards` positions in a `width` x `height` area: one per cell when they fit (or when zoomed), else
- * the smallest run length that fits. Zoomed, the window starts at the row holding position `zoomStart`, kept inside.
+ * Cells for `numShards` positions in a `width` x `height` area: one per cell when they fit, else the smallest run
+ * length that fits; each zoom level divides it by ZOOM_FACTOR down to one shard per cell, showing a window of whole
+ * rows that starts at the row holding `zoom.start`, kept inside the shards.
  */
-export function gridGeometry(numShards: number, width: number, height: number, zoomStart: number | null): GridGeometry {
+export function gridGeometry(numShards: number, width: number, height: number, zoom: MapZoom | null): GridGeometry {
   const cols = Math.max(1, width);
   const capacity = cols * Math.max(1, height);
-  if (zoomStart === null || numShards <= capacity) {
-    const perCell = Math.max(1, Math.ceil(numShards / capacity));
-    const cells = Math.ceil(numShards / perCell);
-    return { cols, rows: Math.ceil(cells / cols), perCell, start: 0, end: numShards };
+  const whole = Math.max(1, Math.ceil(numShards / capacity));
+  if (zoom === null || zoom.level <= 0 || whole === 1) {
+    return { cols, rows: Math.ceil(Math.ceil(numShards / whole) / cols), perCell: whole, start: 0, end: numShards, level: 0, whole };
   }
-  const lastStart = Math.max(0, Math.ceil((numShards - capacity) / cols) * cols);
-  const start = Math.min(Math.floor(zoomStart / cols) * cols, lastStart);
-  const end = Math.min(numShards, start + capacity);
-  return { cols, rows: Math.ceil((end - start) / cols), perCell: 1, start, end };
+  const level = Math.min(zoom.level, maxZoomLevel(whole));
+  const perCell = zoomedPerCell(whole, level);
+  const rowSpan = cols * perCell;
+  const lastStart = Math.max(0, Math.ceil((numShards - capacity * perCell) / rowSpan) * rowSpan);
+  const start = Math.min(Math.floor(Math.max(0, zoom.start) / rowSpan) * rowSpan, lastStart);
+  const end = Math.min(numShards, start + capacity * perCell);
+  return { cols, rows: Math.ceil(Math.ceil((end - start) / perCell) / cols), perCell, start, end, level, whole };
+}
+
+/** Shards per cell at a zoom level: a whole map of 71 per cell shows 9, then 1; one of 9 shows 1 at once. */
+export function zoomedPerCell(whole: number, level: number): number {
+  const perCell = Math.ceil(whole / ZOOM_FACTOR ** level);
+  return perCell <= 2 ? 1 : perCell;
+}
+
+/** The level at which a map of `whole` shards per cell shows one shard per cell. */
+function maxZoomLevel(whole: number): number {
+  let level = 0;
+  while (zoomedPerCell(whole, level) > 1) level++;
+  return level;
 }
 
 /** The cell index (row-major) holding `position`, or -1 when it is outside the window. */
@@ -157,50 +223,47 @@ const DIMMED: number = MARK_COLOURS.dimmed;
 /** Trouble gets a colour of its own; shards on the move keep their band's colour (their symbol marks them). */
 const STATE_COLOURS: Readonly<Partial<Record<ShardMark, number>>> = { stuck: MARK_COLOURS.stuck, orphaned: MARK_COLOURS.orphaned, absent: DIMMED };
 
-/** The grid's rows as styled strings, each at most `geo.cols` columns wide. */
+/**
+ * The grid's rows as styled strings, each at most `geo.cols` columns wide. A cell's owner is the band covering most
+ * of it (from the band boundaries alone); its mark is the most urgent of its shards, found from the notable shards
+ * when the order knows them (the owner map without a filter: work in proportion to cells, bands and notable shards),
+ * else by looking at every shard in the window (a filter, a heatmap).
+ */
 export function renderGrid(shards: ShardColumns, order: MapOrder, geo: GridGeometry, theme: Theme, options: GridRenderOptions): RenderedGrid {
   const cells = Math.ceil((geo.end - geo.start) / geo.perCell);
   const glyphs: string[] = new Array<string>(cells);
   const colours = new Int16Array(cells);
   const values = options.mode === 'owner' ? null : new Float64Array(cells);
   const metric = options.mode === 'objects' ? shards.objects : shards.calls;
-  const ownerCount = new Map<number, number>();
-  for (let c = 0; c < cells; c++) {
-    const first = geo.start + c * geo.perCell;
-    const last = Math.min(geo.end, first + geo.perCell);
-    let worst = 0;
-    let sum = 0;
-    let anyMatch = options.matches === undefined;
-    ownerCount.clear();
-    for (let p = first; p < last; p++) {
-      const id = order.order[p]!;
-      const m = MARK_TABLE[shards.state[id]! * 4 + (shards.flags[id]! & MARK_BITS)]!;
-      if (m > worst) worst = m;
+  // Absent shards mark below stable: a cell shows them by its owner (their band), not by a mark.
+  const worst = new Uint8Array(cells).fill(STABLE_MARK);
+  const owners = cellOwners(order, geo, cells);
+  const markOf = (id: number): number => MARK_TABLE[shards.state[id]! * 4 + (shards.flags[id]! & MARK_BITS)]!;
+  const notable = options.mode === 'owner' && options.matches === undefined ? order.notable : undefined;
+  if (notable !== undefined) {
+    for (const id of notable) {
+      const c = cellOf(geo, order.positionOf(id));
+      if (c >= 0) worst[c] = Math.max(worst[c]!, markOf(id));
+    }
+  } else {
+    const matched = options.matches === undefined ? null : new Uint8Array(cells);
+    forEachInWindow(order, geo, (p, id) => {
+      const c = Math.floor((p - geo.start) / geo.perCell);
+      const m = markOf(id);
+      if (m > worst[c]!) worst[c] = m;
       // NaN (not reported) counts as nothing.
-      if (values !== null && metric[id]! > 0) sum += metric[id]!;
-      const o = shards.current[id]! >= 0 ? shards.current[id]! : shards.target[id]!;
-      if (o >= 0) ownerCount.set(o, (ownerCount.get(o) ?? 0) + 1);
-      if (!anyMatch && options.matches!(id)) anyMatch = true;
-    }
-    if (!anyMatch) {
-      glyphs[c] = '·';
-      colours[c] = DIMMED;
-      continue;
-    }
-    if (values !== null) {
-      values[c] = sum;
-      continue;
-    }
-    const owner = majority(ownerCount);
-    const mark = SHARD_MARKS[worst]!;
-    if (mark === 'stable' || mark === 'pinned') {
-      glyphs[c] = owner < 0 ? MARK_GLYPH['no-target'] : mark === 'pinned' ? ownerLetter(owner).toUpperCase() : ownerLetter(owner);
-      colours[c] = owner < 0 ? PLAIN : ownerColour(owner);
-    } else {
-      glyphs[c] = MARK_GLYPH[mark];
-      colours[c] = STATE_COLOURS[mark] ?? (owner < 0 ? PLAIN : ownerColour(owner));
+      if (values !== null && metric[id]! > 0) values[c]! += metric[id]!;
+      if (matched !== null && matched[c] === 0 && options.matches!(id)) matched[c] = 1;
+    });
+    if (matched !== null) {
+      for (let c = 0; c < cells; c++) {
+        if (matched[c] === 1) continue;
+        glyphs[c] = '·';
+        colours[c] = DIMMED;
+      }
     }
   }
+  if (values === null) markCells(glyphs, colours, owners, worst);
   let heatMax = 0;
   if (values !== null) {
     for (let c = 0; c < cells; c++) if (colours[c] !== DIMMED && values[c]! > heatMax) heatMax = values[c]!;
@@ -235,14 +298,62 @@ export function renderGrid(shards: ShardColumns, order: MapOrder, geo: GridGeome
   return { lines, heatMax };
 }
 
-function majority(counts: ReadonlyMap<number, number>): number {
-  let best = -1;
-  let bestCount = 0;
-  for (const [owner, n] of counts) {
-    if (n > bestCount || (n === bestCount && owner < best)) {
-      best = owner;
-      bestCount = n;
+/** Each cell not dimmed: its mark's symbol, or its owner's letter (upper case when pinned), in its colour. */
+function markCells(glyphs: string[], colours: Int16Array, owners: Int32Array, worst: Uint8Array): void {
+  for (let c = 0; c < glyphs.length; c++) {
+    if (colours[c] === DIMMED) continue;
+    const owner = owners[c]!;
+    const mark = SHARD_MARKS[worst[c]!]!;
+    if (mark === 'stable' && owner === ABSENT_OWNER) {
+      glyphs[c] = MARK_GLYPH.absent;
+      colours[c] = STATE_COLOURS.absent!;
+    } else if (mark === 'stable' || mark === 'pinned') {
+      glyphs[c] = owner < 0 ? MARK_GLYPH['no-target'] : mark === 'pinned' ? ownerLetter(owner).toUpperCase() : ownerLetter(owner);
+      colours[c] = owner < 0 ? PLAIN : ownerColour(owner);
+    } else {
+      glyphs[c] = MARK_GLYPH[mark];
+      colours[c] = STATE_COLOURS[mark] ?? (owner < 0 ? PLAIN : ownerColour(owner));
     }
   }
-  return best;
+}
+
+/** A cell's owner when a transition's absent high shards cover most of it. */
+const ABSENT_OWNER = -2;
+
+/**
+ * Per cell, the node whose band covers most of it (ties: the lower index), ABSENT_OWNER when the absent shards' band
+ * does, or -1 when only unassigned shards do. Bands are contiguous, so a cell's owner follows from the band boundaries:
+ * no shard is looked at.
+ */
+function cellOwners(order: MapOrder, geo: GridGeometry, cells: number): Int32Array {
+  const owners = new Int32Array(cells).fill(-1);
+  const share = new Int32Array(cells);
+  // The last two bands: the unassigned shards, then the absent ones.
+  const nodes = order.bandCount - 2;
+  for (let b = 0; b < order.bandCount; b++) {
+    if (b === nodes) continue;
+    const from = Math.max(order.bandStart(b), geo.start);
+    const to = Math.min(order.bandStart(b) + order.shardsIn(b).length, geo.end);
+    for (let p = from; p < to; ) {
+      const c = Math.floor((p - geo.start) / geo.perCell);
+      const cellEnd = Math.min(geo.start + (c + 1) * geo.perCell, to);
+      if (cellEnd - p > share[c]!) {
+        share[c] = cellEnd - p;
+        owners[c] = b < nodes ? b : ABSENT_OWNER;
+      }
+      p = cellEnd;
+    }
+  }
+  return owners;
+}
+
+/** Every position of the window with its shard, band by band. */
+function forEachInWindow(order: MapOrder, geo: GridGeometry, visit: (position: number, id: number) => void): void {
+  for (let b = 0; b < order.bandCount; b++) {
+    const start = order.bandStart(b);
+    const ids = order.shardsIn(b);
+    const from = Math.max(start, geo.start);
+    const to = Math.min(start + ids.length, geo.end);
+    for (let p = from; p < to; p++) visit(p, ids[p - start]!);
+  }
 }

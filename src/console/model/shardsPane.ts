@@ -3,7 +3,7 @@
  * matches shard IDs, node addresses, states and flags without building a string per shard.
  */
 import { printable } from '../../core/text/printable.js';
-import { SHARD_FLAG, SHARD_STATES, shardRow, type ClusterView } from '../../core/view/index.js';
+import { SHARD_FLAG, SHARD_STATES, shardRow, type ClusterView, type ShardLayout } from '../../core/view/index.js';
 import { compactNumber } from '../text.js';
 import type { Theme } from '../theme.js';
 import {
@@ -13,8 +13,8 @@ import {
   gridGeometry,
   MARK_GLYPH,
   type MapMode,
+  heatOrder,
   type MapOrder,
-  mapOrder,
   ownerColour,
   ownerLetter,
   renderGrid,
@@ -52,14 +52,23 @@ export function shardMatcher(view: ClusterView, filter: Filter | null): ((id: nu
   };
 }
 
-/** The layout order per view and mode: rebuilt when the view changes, reused while only the cursor moves. */
-const orders = new WeakMap<ClusterView, Map<MapMode, MapOrder>>();
+/** How long a heatmap's order (every band sorted by its figure) is reused: figures change with each scrape. */
+const HEAT_ORDER_REUSE_MS = 1000;
 
+/**
+ * Heatmap orders per layout (the view's layout lives across incremental rebuilds): sorting every shard by its
+ * figure on every frame would cost more than the frame, while an order a second old only places the few shards that
+ * changed hands since in their former band.
+ */
+const heatOrders = new WeakMap<ShardLayout, { readonly mode: MapMode; readonly at: number; readonly order: MapOrder }>();
+
+/** The owner map is the view's layout itself; a heatmap sorts each band, hottest first. */
 function orderOf(view: ClusterView, mode: MapMode): MapOrder {
-  let byMode = orders.get(view);
-  if (byMode === undefined) orders.set(view, (byMode = new Map()));
-  let order = byMode.get(mode);
-  if (order === undefined) byMode.set(mode, (order = mapOrder(view.shards, view.nodes.length, mode)));
+  if (mode === 'owner') return view.layout;
+  const held = heatOrders.get(view.layout);
+  if (held !== undefined && held.mode === mode && view.now >= held.at && view.now - held.at < HEAT_ORDER_REUSE_MS) return held.order;
+  const order = heatOrder(view.layout, mode === 'objects' ? view.shards.objects : view.shards.calls);
+  heatOrders.set(view.layout, { mode, at: view.now, order });
   return order;
 }
 
@@ -69,18 +78,18 @@ export function shardsPane(view: ClusterView, ui: MapUi, size: { width: number; 
   const order = orderOf(view, ui.mode);
   const geo = gridGeometry(numShards, size.width, pageRows, ui.zoom);
   const cursor = Math.min(ui.cursor, numShards - 1);
-  const position = order.position[cursor]!;
+  const position = order.positionOf(cursor);
   const grid = renderGrid(view.shards, order, geo, theme, {
     mode: ui.mode,
     cursor: focused ? position : null,
     matches: shardMatcher(view, ui.filter),
   });
-  const scope = geo.perCell > 1 ? `${geo.perCell} per cell` : ui.zoom !== null ? 'zoomed in, esc zooms out' : '1 per cell';
+  const scope = `${geo.perCell} per cell${geo.level > 0 ? ', zoomed in, esc zooms out' : ''}`;
   const filter = ui.filter === null ? '' : ` │ filter ${ui.filter.inverse ? '!' : ''}${printable(ui.filter.text)}`;
   const mode = ui.mode === 'owner' ? 'owners' : `${ui.mode} heatmap, hottest cell ${compactNumber(grid.heatMax)}${ui.mode === 'calls' ? '/s' : ''}`;
   return {
     title: `${shardsTitle(view)} by owner, ${scope} │ ${mode} (m)${filter}`,
-    lines: [...grid.lines, cursorLine(view, geo, order, cursor, theme), legend(view, ui.mode, theme)],
+    lines: [...grid.lines, cursorLine(view, geo, order, cursor, theme), legend(view, ui.mode, theme, size.width)],
     map: { geo, order, pageRows },
   };
 }
@@ -104,7 +113,7 @@ export function absentMeaning(view: ClusterView): string | null {
 
 function cursorLine(view: ClusterView, geo: GridGeometry, order: MapOrder, id: number, theme: Theme): string {
   const row = shardRow(view, id);
-  const cell = cellOf(geo, order.position[id]!);
+  const cell = cellOf(geo, order.positionOf(id));
   const [first, last] = cell < 0 ? [0, 0] : cellRange(geo, cell);
   const range = last > first ? ` (1 of ${last - first + 1} in the cell, enter zooms)` : '';
   const flags = [row.pinned ? 'pinned' : '', row.stuck ? theme.tone('STUCK', 'bad') : ''].filter((f) => f !== '').join(' ');
@@ -115,16 +124,24 @@ function cursorLine(view: ClusterView, geo: GridGeometry, order: MapOrder, id: n
   return `${theme.bold(`▶ shard ${id}`)}${range} ${row.state}${flags === '' ? '' : ` ${flags}`} target ${printable(row.target || '-')} current ${printable(row.current || '-')} ${load}`;
 }
 
-/** Owners first (their letters in their colours), then the symbols; `?` shows the full legend. */
-function legend(view: ClusterView, mode: MapMode, theme: Theme): string {
+/**
+ * Owners first (their letters in their colours), as many as fit the width (a thousand nodes would make a line no
+ * terminal shows), then the symbols; `?` shows the full legend.
+ */
+function legend(view: ClusterView, mode: MapMode, theme: Theme, width: number): string {
   if (mode !== 'owner') return theme.tone('. cold : - = + * # % @ hot (log scale)', 'muted');
   const absent = absentMeaning(view);
   const symbols =
     `A=pinned ${MARK_GLYPH.unclaimed}=unclaimed ${MARK_GLYPH.migrating}=migrating ${MARK_GLYPH.orphaned}=orphaned ${MARK_GLYPH.stuck}=stuck ${MARK_GLYPH['no-target']}=no target` +
     (absent === null ? '' : ` ${MARK_GLYPH.absent}=${absent}`);
-  const owners = view.nodes
-    .filter((n) => n.shardsOwned > 0 || n.shardsTarget > 0)
-    .map((n) => `${theme.fg(ownerLetter(n.index), ownerColour(n.index))}=${printable(n.address)}`)
-    .join(' ');
-  return `${owners}${owners === '' ? '' : ' │ '}${theme.tone(symbols, 'muted')}`;
+  const owners: string[] = [];
+  let used = 0;
+  for (const n of view.nodes) {
+    if (used > width) break;
+    if (n.shardsOwned === 0 && n.shardsTarget === 0) continue;
+    const address = printable(n.address);
+    used += address.length + 3;
+    owners.push(`${theme.fg(ownerLetter(n.index), ownerColour(n.index))}=${address}`);
+  }
+  return `${owners.join(' ')}${owners.length === 0 ? '' : ' │ '}${theme.tone(symbols, 'muted')}`;
 }

@@ -35,6 +35,8 @@ export interface RenderedTable<Row> {
   readonly pageSize: number;
   /** Rows before the filter. */
   readonly total: number;
+  /** Index (in `keys`) of the first row shown. */
+  readonly first: number;
 }
 
 const GAP = 1;
@@ -60,16 +62,31 @@ function columnWidths<Row>(columns: readonly Column<Row>[], width: number): numb
   return columns.map((c) => (c.width === 0 ? flex : c.width));
 }
 
-export function renderTable<Row>(
-  spec: TableSpec<Row>,
-  rows: readonly Row[],
-  ui: ListUi,
-  size: { readonly width: number; readonly height: number },
-  theme: Theme,
-  focused: boolean,
-): RenderedTable<Row> {
+/** Rows filtered and sorted, with their keys: what a frame needs of all the rows, whatever the page shows. */
+interface Arranged<Row> {
+  readonly rows: readonly Row[];
+  readonly keys: readonly string[];
+}
+
+/**
+ * The arrangement per row list and spec, for the sort and filter it was made with: a thousand node rows are sorted
+ * (and their text matched) once per change of the rows or of the sort, not on every frame.
+ */
+const arranged = new WeakMap<readonly unknown[], { readonly spec: unknown; readonly ui: ListUi; readonly result: Arranged<unknown> }>();
+
+function arrange<Row>(spec: TableSpec<Row>, rows: readonly Row[], ui: ListUi): Arranged<Row> {
+  const held = arranged.get(rows);
+  if (
+    held !== undefined &&
+    held.spec === spec &&
+    held.ui.sortColumn === ui.sortColumn &&
+    held.ui.descending === ui.descending &&
+    held.ui.filter?.text === ui.filter?.text &&
+    held.ui.filter?.inverse === ui.filter?.inverse
+  ) {
+    return held.result as Arranged<Row>;
+  }
   const { columns } = spec;
-  const widths = columnWidths(columns, size.width);
   const sortColumn = columns[Math.min(ui.sortColumn, columns.length - 1)]!;
   const filtered =
     ui.filter === null ? [...rows] : rows.filter((r) => matchesFilter(columns.map((c) => c.text(r)).join(' '), ui.filter));
@@ -82,7 +99,23 @@ export function renderTable<Row>(
     if (va === null || vb === null) return compareValues(va, vb);
     return dir * compareValues(va, vb) || compareValues(spec.key(a), spec.key(b));
   });
-  const keys = filtered.map(spec.key);
+  const result = { rows: filtered, keys: filtered.map(spec.key) };
+  arranged.set(rows, { spec, ui, result });
+  return result;
+}
+
+export function renderTable<Row>(
+  spec: TableSpec<Row>,
+  rows: readonly Row[],
+  ui: ListUi,
+  size: { readonly width: number; readonly height: number },
+  theme: Theme,
+  focused: boolean,
+): RenderedTable<Row> {
+  const { columns } = spec;
+  const widths = columnWidths(columns, size.width);
+  const sortColumn = columns[Math.min(ui.sortColumn, columns.length - 1)]!;
+  const { rows: filtered, keys } = arrange(spec, rows, ui);
   const pageSize = Math.max(1, size.height - 1);
   const at = ui.cursor === null ? 0 : Math.max(0, keys.indexOf(ui.cursor));
   const offset = Math.max(0, Math.min(ui.offset, at, Math.max(0, keys.length - pageSize)));
@@ -119,5 +152,6 @@ export function renderTable<Row>(
     selected: filtered[at] ?? null,
     pageSize,
     total: rows.length,
+    first,
   };
 }

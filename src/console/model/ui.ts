@@ -8,7 +8,7 @@ import type { BalancerOutlook } from '../../core/operations/outlook.js';
 import { type Action, bindingFor, isNamedKey, PANES, type PaneId } from '../keys.js';
 import { completeCommand, DEFAULT_PAUSE_MS, parseCommand, pauseRequest } from './palette.js';
 import { move, sort } from './navigation.js';
-import { type GridGeometry, MAP_MODES, type MapMode, type MapOrder } from './shardGrid.js';
+import { type GridGeometry, MAP_MODES, type MapMode, type MapOrder, type MapZoom, zoomedPerCell } from './shardGrid.js';
 
 export type ListPane = Exclude<PaneId, 'shards'>;
 export const LIST_PANES: readonly ListPane[] = ['nodes', 'stuck', 'locks', 'rebalance'];
@@ -32,8 +32,8 @@ export interface ListUi {
 export interface MapUi {
   /** The selected shard. */
   readonly cursor: number;
-  /** Zoomed in (one shard per cell) from this map position, or null for the whole map. */
-  readonly zoom: number | null;
+  /** Zoomed in (fewer shards per cell, down to one), or null for the whole map. */
+  readonly zoom: MapZoom | null;
   readonly mode: MapMode;
   readonly filter: Filter | null;
 }
@@ -220,9 +220,7 @@ function normalKey(ui: UiState, name: string, ctx: KeyContext): Reduced {
       return { ui: { ...ui, focus: PANES[(i + step) % PANES.length]! } };
     }
     case 'details':
-      if (ui.focus === 'shards' && ui.map.zoom === null && ctx.map !== null && ctx.map.geo.perCell > 1) {
-        return { ui: { ...ui, map: { ...ui.map, zoom: ctx.map.order.position[ui.map.cursor] ?? 0 } } };
-      }
+      if (ui.focus === 'shards' && ctx.map !== null && ctx.map.geo.perCell > 1) return { ui: { ...ui, map: { ...ui.map, zoom: zoomIn(ui.map, ctx.map) } } };
       return sel === null ? { ui } : { ui: withOverlay(ui, { kind: 'details', subject: sel, offset: 0 }) };
     case 'sortPrev':
     case 'sortNext':
@@ -275,9 +273,20 @@ function setFilter(ui: UiState, filter: Filter | null): UiState {
   return { ...ui, lists: { ...ui.lists, [pane]: { ...ui.lists[pane], filter, offset: 0 } } };
 }
 
-/** `esc`: the innermost thing open is closed: zoom, then filter, then the status message. */
+/**
+ * One zoom level deeper, centred on the cursor: the window starts half a page of rows (at the new level) before it.
+ */
+function zoomIn(map: MapUi, ctx: MapContext): MapZoom {
+  const level = ctx.geo.level + 1;
+  const rowSpan = ctx.geo.cols * zoomedPerCell(ctx.geo.whole, level);
+  const position = ctx.order.positionOf(map.cursor);
+  return { level, start: Math.max(0, position - Math.floor(ctx.pageRows / 2) * rowSpan) };
+}
+
+/** `esc`: the innermost thing open is closed: a zoom level, then the filter, then the status message. */
 function back(ui: UiState): UiState {
-  if (ui.focus === 'shards' && ui.map.zoom !== null) return { ...ui, map: { ...ui.map, zoom: null } };
+  const zoom = ui.map.zoom;
+  if (ui.focus === 'shards' && zoom !== null) return { ...ui, map: { ...ui.map, zoom: zoom.level > 1 ? { ...zoom, level: zoom.level - 1 } : null } };
   if (currentFilter(ui) !== null) return setFilter(ui, null);
   return { ...ui, status: null };
 }
@@ -313,7 +322,7 @@ function paletteKey(ui: UiState, text: string, name: string, ctx: KeyContext): R
     case 'quit':
       return { ui: closed, effect: { kind: 'quit' } };
     case 'jump': {
-      const zoom = ui.map.zoom === null || ctx.map === null ? ui.map.zoom : (ctx.map.order.position[cmd.shard] ?? 0);
+      const zoom = ui.map.zoom === null || ctx.map === null ? ui.map.zoom : { ...ui.map.zoom, start: ctx.map.order.positionOf(cmd.shard) };
       return { ui: { ...closed, focus: 'shards', map: { ...ui.map, cursor: cmd.shard, zoom } } };
     }
     case 'mode':

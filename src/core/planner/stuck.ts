@@ -109,7 +109,7 @@ export function listMigrations(
       target: entry.target,
       current: entry.current,
       pinned: isPinned(entry),
-      ...migrationAge(snapshot, firstSeen, entry.id, entry.target, now),
+      ...migrationAge(migrationStart(snapshot, firstSeen, entry.id, entry.target), now),
     });
   }
   return out;
@@ -135,15 +135,43 @@ export function stuckAmong(migrations: readonly Migration[], timeoutMs: number):
   const out: StuckShard[] = [];
   for (const m of migrations) {
     const verdict = stuckVerdict(m, timeoutMs);
-    if (verdict !== null) out.push({ ...m, basis: verdict.basis, reason: `shard ${m.shardId} ${describeState(m)} ${verdict.ageText}` });
+    if (verdict !== null) out.push({ ...m, basis: verdict.basis, reason: stuckReason(m, verdict) });
   }
   return out;
 }
 
-function stuckVerdict(m: Migration, timeoutMs: number): { basis: StuckBasis; ageText: string } | null {
-  if (m.ageSource !== 'unknown') return m.ageMs >= timeoutMs ? { basis: 'age', ageText: `for ${formatAge(m.ageMs)}` } : null;
-  if (m.seenForMs >= timeoutMs) return { basis: 'age', ageText: `for at least ${formatAge(m.seenForMs)} (start unknown: no migration record)` };
-  return NEEDS_AN_OPERATOR.has(m.state) ? { basis: 'state', ageText: '(for an unknown time: no migration record)' } : null;
+/** Whether a migration is stuck (see stuckAmong): on what basis, and its age in words; null when it is not. */
+export interface StuckVerdict {
+  readonly basis: StuckBasis;
+  readonly ageText: string;
+}
+
+export function stuckVerdict(m: Migration, timeoutMs: number): StuckVerdict | null {
+  const basis = basisOf(m.state, m.ageMs, m.ageSource === 'unknown' ? m.seenForMs : 0, timeoutMs);
+  if (basis === null) return null;
+  if (m.ageSource !== 'unknown') return { basis, ageText: `for ${formatAge(m.ageMs)}` };
+  return basis === 'age'
+    ? { basis, ageText: `for at least ${formatAge(m.seenForMs)} (start unknown: no migration record)` }
+    : { basis, ageText: '(for an unknown time: no migration record)' };
+}
+
+/** stuckVerdict's basis for a migration known by its state and start, at `now`: no migration built, no words. */
+export function stuckBasis(state: MigrationState, start: MigrationStart, now: number, timeoutMs: number): StuckBasis | null {
+  return start.ageSource === 'unknown'
+    ? basisOf(state, null, start.seenSince === null ? 0 : Math.max(0, now - start.seenSince), timeoutMs)
+    : basisOf(state, Math.max(0, now - start.since), 0, timeoutMs);
+}
+
+/** The rule: a known age of at least the timeout; else seen that long; else a state nothing repairs. */
+function basisOf(state: MigrationState, ageMs: number | null, seenForMs: number, timeoutMs: number): StuckBasis | null {
+  if (ageMs !== null) return ageMs >= timeoutMs ? 'age' : null;
+  if (seenForMs >= timeoutMs) return 'age';
+  return NEEDS_AN_OPERATOR.has(state) ? 'state' : null;
+}
+
+/** The one-line reason of a stuck migration: shard, state, nodes, age. */
+export function stuckReason(m: Migration, verdict: StuckVerdict): string {
+  return `shard ${m.shardId} ${describeState(m)} ${verdict.ageText}`;
 }
 
 function describeState(m: Migration): string {
@@ -265,17 +293,22 @@ export function recordRepairs(
   return { backfill, adopt, obsoleteMigrations, obsoleteReleaseRequests };
 }
 
-function migrationAge(
-  snapshot: ClusterSnapshot,
-  firstSeen: ReadonlyMap<number, FirstSeen>,
-  shardId: number,
-  target: string,
-  now: number,
-): MigrationAge {
+/** What a migration's age rests on, before a clock makes it an age (see MigrationAge). */
+export type MigrationStart =
+  | { readonly ageSource: 'record' | 'first-seen'; readonly since: number }
+  /** `seenSince`: when this observer first saw it, already under way; null when it has not seen it before. */
+  | { readonly ageSource: 'unknown'; readonly seenSince: number | null };
+
+/** A shard's migration to `target`: its record for that target, else a sighting of its start, else unknown. */
+export function migrationStart(snapshot: ClusterSnapshot, firstSeen: ReadonlyMap<number, FirstSeen>, shardId: number, target: string): MigrationStart {
   const record = snapshot.migrations.get(shardId);
-  if (record !== undefined && record.target === target) return { ageSource: 'record', since: record.since, ageMs: Math.max(0, now - record.since) };
+  if (record !== undefined && record.target === target) return { ageSource: 'record', since: record.since };
   const seen = firstSeen.get(shardId);
-  if (seen === undefined || seen.target !== target) return { ageSource: 'unknown', since: null, ageMs: null, seenForMs: 0 };
-  const ageMs = Math.max(0, now - seen.since);
-  return seen.late ? { ageSource: 'unknown', since: null, ageMs: null, seenForMs: ageMs } : { ageSource: 'first-seen', since: seen.since, ageMs };
+  if (seen === undefined || seen.target !== target) return { ageSource: 'unknown', seenSince: null };
+  return seen.late ? { ageSource: 'unknown', seenSince: seen.since } : { ageSource: 'first-seen', since: seen.since };
+}
+
+export function migrationAge(start: MigrationStart, now: number): MigrationAge {
+  if (start.ageSource !== 'unknown') return { ageSource: start.ageSource, since: start.since, ageMs: Math.max(0, now - start.since) };
+  return { ageSource: 'unknown', since: null, ageMs: null, seenForMs: start.seenSince === null ? 0 : Math.max(0, now - start.seenSince) };
 }

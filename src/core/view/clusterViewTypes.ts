@@ -1,11 +1,17 @@
 import type { CannotFollow } from '../planner/countFollowers.js';
+import type { PlannerContext } from '../planner/context.js';
 import type { ImbalanceFigures } from '../planner/imbalance.js';
 import type { ReshardProgress } from '../planner/reshard.js';
 import type { FirstSeen, Migration, StuckShard } from '../planner/stuck.js';
 import type { UpstreamPresence } from '../planner/upstream.js';
 import type { ClusterSnapshot, MalformedEntry } from '../snapshot/snapshot.js';
 import type { BalancerInput, BalancerView } from './balancer.js';
-import type { HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
+import type { LoadSources } from './loadColumns.js';
+import type { MigrationList, MigrationReading } from './migrationList.js';
+import type { NodeRows } from './nodeRows.js';
+import type { DecisionCount, HotShardFigures, NodeFigures, NodeMetrics } from './nodeMetrics.js';
+import type { Tally } from './shardColumns.js';
+import type { ShardIndex, ShardLayout } from './shardIndex.js';
 import type { ShardFilterState, ShardState } from './shardState.js';
 
 export interface ViewInput {
@@ -20,8 +26,21 @@ export interface ViewInput {
   readonly unmatchedMetrics?: readonly { readonly url: string; readonly reason: string }[];
   /** First sightings of migrations without a record (`trackFirstSeen`), kept by watchers; one-shot commands omit it. */
   readonly firstSeen?: ReadonlyMap<number, FirstSeen>;
-  /** The view built before from an earlier input, so unchanged expensive parts are reused. */
+  /**
+   * The view built before from an earlier input, so that only what changed since is computed again. It is consumed:
+   * its shard columns are updated in place for the new view and must not be read afterwards.
+   */
   readonly previous?: ClusterView;
+  /**
+   * Every shard whose entry or migration record may differ between `previous.snapshot` and `snapshot` (the watch's
+   * changes since), so the rebuild does not compare them all; omitted or null: they are compared.
+   */
+  readonly changedShards?: Iterable<number> | null;
+  /**
+   * Every node address whose nodeinfo, load record, drain or metrics may differ from `previous`'s inputs (the watch's
+   * changes and the scrapes published since), so node rows are compared for those only; omitted or null: all are.
+   */
+  readonly changedNodes?: Iterable<string> | null;
   /** How many of the hottest lock-contended shards to keep (default 20). */
   readonly hotShardLimit?: number;
 }
@@ -29,6 +48,8 @@ export interface ViewInput {
 /** Whether a node's metrics could be read, and if not, why. */
 export type MetricsStatus =
   | { readonly kind: 'ok'; readonly url: string; readonly atMs: number }
+  /** Answered, but not lately: the figures shown are older than the source's stale threshold. */
+  | { readonly kind: 'stale'; readonly url: string; readonly atMs: number }
   | { readonly kind: 'unreachable' | 'malformed'; readonly url: string; readonly atMs: number; readonly reason: string }
   | { readonly kind: 'none'; readonly reason: string };
 
@@ -108,6 +129,20 @@ export interface ShardCounts {
   readonly withWarnings: number;
 }
 
+/** Node figures the header and the pane titles show, counted once per rebuild. */
+export interface NodeCounts {
+  /** Every node listed (alive or named by records and shards). */
+  readonly total: number;
+  readonly alive: number;
+  readonly draining: number;
+  /** Nodes that cannot follow a shard-count change while it matters (status `cannot-follow`: they get no shards). */
+  readonly cannotFollow: number;
+  /** Alive nodes by the state of their metrics: fresh, stale, failing (unreachable or malformed); the rest have none. */
+  readonly metricsOk: number;
+  readonly metricsStale: number;
+  readonly metricsFailing: number;
+}
+
 export interface HotShardView extends HotShardFigures {
   readonly node: string;
 }
@@ -121,6 +156,7 @@ export interface ClusterView {
   /** Alive nodes and every address a record names, byte-wise sorted. */
   readonly nodes: readonly NodeView[];
   readonly nodeIndex: ReadonlyMap<string, number>;
+  readonly nodeCounts: NodeCounts;
   readonly gates: readonly string[];
   /** Upstream nodes and gates among the members, and the shards of goverse-nodes their calls cannot reach. */
   readonly upstream: UpstreamPresence;
@@ -129,23 +165,56 @@ export interface ClusterView {
   /** Alive members that cannot follow a change of the shard count, and why (`cannotFollowMatters` says if it matters now). */
   readonly cannotFollow: readonly CannotFollow[];
   readonly shards: ShardColumns;
+  /** The shards grouped by owner, and the notable ones (the shard map's layout). */
+  readonly layout: ShardLayout;
   readonly counts: ShardCounts;
   readonly imbalance: Omit<ImbalanceFigures, 'nodes'>;
   readonly balancer: BalancerView;
-  /** Every unsettled shard (in migration, or pinned to a node that is not alive: what can get stuck), oldest first. */
+  /**
+   * Every unsettled shard (in migration, or pinned to a node that is not alive: what can get stuck), unknown starts
+   * first, then oldest first. Worked out when first read, which must be before the next view is built from this one.
+   */
   readonly migrations: readonly Migration[];
-  /** Migrations at least `stuckTimeoutMs` old, oldest first, each with its reason. */
+  /** The stuck migrations (stuckAmong), in the same order, each with its reason; read as `migrations` is. */
   readonly stuck: readonly StuckShard[];
   /** The most lock-contended shards over every node, by wait time. */
   readonly hotShards: readonly HotShardView[];
+  /** Leader decisions by outcome and reason, summed over the nodes' metrics (each counts since it started), most first. */
+  readonly decisions: readonly DecisionCount[];
   /** Keys under the prefix that could not be decoded, by key. */
   readonly malformed: readonly MalformedEntry[];
   readonly unmatchedMetrics: readonly { readonly url: string; readonly reason: string }[];
-  /** Internal index for shardRow. */
-  readonly migrationIndex: ReadonlyMap<number, Migration>;
-  readonly stuckIndex: ReadonlyMap<number, StuckShard>;
-  /** Internal: what the per-shard objects and calls were filled from, so that the next rebuild can reuse them. */
-  readonly loadFrom: { readonly metrics: ReadonlyMap<string, NodeMetrics>; readonly load: ClusterSnapshot['load'] };
+  /** What the next incremental rebuild continues from; not for rendering. */
+  readonly internal: ViewInternals;
+}
+
+/** The mutable shard storage a view owns until a later view takes it over (`retired`). */
+export interface ViewStorage {
+  retired: boolean;
+  readonly columns: ShardColumns;
+  readonly tally: Tally;
+  readonly index: ShardIndex;
+  readonly migrations: MigrationList;
+}
+
+/** A view's inputs and derived state, compared by identity by the next rebuild. */
+export interface ViewInternals {
+  readonly storage: ViewStorage;
+  /** What the per-shard objects and calls were filled from. */
+  readonly loadSources: LoadSources;
+  /** Addresses listed by records (and metrics), and the record maps and metrics they were taken from. */
+  readonly listed: Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'> & {
+    readonly fromRecords: ReadonlySet<string>;
+    readonly all: ReadonlySet<string>;
+    readonly metrics: ReadonlyMap<string, NodeMetrics>;
+  };
+  readonly context: Pick<ClusterSnapshot, 'nodes' | 'nodeInfo' | 'drains'> & { readonly ctx: PlannerContext };
+  /** The node rows, the header's counts and what each row was built from. */
+  readonly rows: NodeRows;
+  /** The shards flagged stuck, to clear before the next rebuild flags them again. */
+  readonly stuckIds: readonly number[];
+  /** The view's migrations and stuck shards, read from the list when asked. */
+  readonly reading: MigrationReading;
 }
 
 /** One shard in full, for tables, JSON and the console's details. */

@@ -34,6 +34,7 @@ export {
   type TargetPlan,
 } from './metricsTargets.js';
 export {
+  type DecisionCount,
   type HotShardFigures,
   latestFigures,
   type NodeFigures,
@@ -42,7 +43,21 @@ export {
   type ScrapeOutcome,
   summarizeScrape,
 } from './nodeMetrics.js';
-export { selectShards, shardRow } from './shardColumns.js';
+export {
+  decodeVector,
+  type InstanceMapping,
+  mapInstances,
+  MAX_SERIES,
+  PROMETHEUS_QUERIES,
+  prometheusMetrics,
+  PromAnswerError,
+  type PromSample,
+  type QueryAnswers,
+  type QueryName,
+  TOP_SHARDS,
+} from './prometheusQueries.js';
+export { selectShards, shardMigration, shardRow } from './shardColumns.js';
+export type { ShardLayout } from './shardIndex.js';
 export {
   classifyShard,
   parseShardFilterStates,

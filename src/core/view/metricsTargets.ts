@@ -139,7 +139,7 @@ export function metricsTargets(snapshot: ClusterSnapshot, sources: MetricsSource
 }
 
 /** Series whose label names the node that exports them, ours and upstream's (cluster-wide gauges excluded). */
-const IDENTITY_SERIES: readonly (readonly [string, string])[] = [
+export const IDENTITY_SERIES: readonly (readonly [string, string])[] = [
   ['goverse_node_shards', 'node'],
   ['goverse_shard_claims_total', 'node'],
   ['goverse_shard_releases_total', 'node'],

@@ -26,6 +26,13 @@ export interface HotShardFigures {
   readonly timeouts: number;
 }
 
+/** Leader decisions counted by a node since it started (`goverse_rebalance_decisions_total`), by outcome and reason. */
+export interface DecisionCount {
+  readonly outcome: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
 /** What one node's metrics say; null where the node exports no such series (upstream nodes lack several). */
 export interface NodeFigures {
   /** `goverse_node_ready` (our nodes), else the `/ready` answer when it was asked (upstream nodes found in the config). */
@@ -51,6 +58,12 @@ export interface NodeFigures {
   readonly shardObjects: ReadonlyMap<number, number>;
   /** Calls per second per shard (`goverse_shard_method_calls_total`), after two scrapes. */
   readonly shardCallRates: ReadonlyMap<number, number>;
+  /**
+   * `all`: the two maps above list every shard the node reports (a scrape), so a shard it owns and leaves out has 0;
+   * `top`: only the busiest shards (a Prometheus top-k), so one left out is unknown here.
+   */
+  readonly shardsListed: 'all' | 'top';
+  readonly decisions: readonly DecisionCount[];
 }
 
 /** Counter values kept from a scrape so that the next one can compute rates without the whole text. */
@@ -66,7 +79,13 @@ export interface NodeMetricsOk {
   readonly url: string;
   readonly atMs: number;
   readonly figures: NodeFigures;
-  readonly counters: CounterMemo;
+  /** Counter values for the rates of the next scrape; null when the source computes rates itself (Prometheus). */
+  readonly counters: CounterMemo | null;
+  /**
+   * How old these figures may get before the view shows them as stale: the source's interval and time budget (the
+   * console's scrapes, Prometheus's scrape interval); omitted (one-shot reads): never stale.
+   */
+  readonly staleAfterMs?: number;
 }
 
 /**
@@ -99,7 +118,7 @@ export function summarizeScrape(outcome: ScrapeOutcome, previous?: NodeMetrics):
     shardCalls: perShard(f, 'goverse_shard_method_calls_total'),
     lockWait: histogramBuckets(selectSamples(f, 'goverse_shard_lock_wait_seconds_bucket')),
   };
-  const before = prevOk?.counters;
+  const before = prevOk?.counters ?? undefined;
   const seconds = before === undefined ? 0 : (counters.atMs - before.atMs) / 1000;
   const interval = seconds > 0 ? before : undefined;
   const ready = sampleValue(f, 'goverse_node_ready');
@@ -116,6 +135,12 @@ export function summarizeScrape(outcome: ScrapeOutcome, previous?: NodeMetrics):
     hotShards: hotShards(f),
     shardObjects: perShard(f, 'goverse_objects_total'),
     shardCallRates: interval === undefined ? new Map() : shardRates(interval.shardCalls, counters.shardCalls, seconds),
+    shardsListed: 'all',
+    decisions: selectSamples(f, 'goverse_rebalance_decisions_total').map((s) => ({
+      outcome: s.labels.outcome ?? '',
+      reason: s.labels.reason ?? '',
+      count: s.value,
+    })),
   };
   return { kind: 'ok', url: outcome.url, atMs: outcome.atMs, figures, counters };
 }

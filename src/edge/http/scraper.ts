@@ -90,6 +90,12 @@ export async function probeReady(url: string, options: ScrapeOptions): Promise<b
   }
 }
 
+/** A target's `/metrics`, with its `/ready` verdict beside it when the target names one (upstream nodes). */
+export async function scrapeTarget(target: ScrapeTarget, options: ScrapeOptions): Promise<ScrapeOutcome> {
+  const [scraped, ready] = await Promise.all([scrapeOne(target.url, options), target.readyUrl === null ? undefined : probeReady(target.readyUrl, options)]);
+  return scraped.kind === 'ok' && ready !== undefined ? { ...scraped, ready } : scraped;
+}
+
 /** A readiness answer is a short JSON status. */
 const READY_MAX_BYTES = 64 * 1024;
 
@@ -104,6 +110,25 @@ type Response =
  * console twice the CPU per scrape.
  */
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+/**
+ * Closes kept-alive connections left idle beyond `max`: a console scraping a thousand nodes would otherwise hold a
+ * socket per node between scrapes, past the file limit of many machines (1,024, or 256 on macOS). The ones closed are
+ * opened again on their node's next scrape.
+ */
+export function trimIdleSockets(max: number): void {
+  for (const agent of [agents.http, agents.https]) {
+    let idle = 0;
+    for (const sockets of Object.values(agent.freeSockets)) idle += sockets?.length ?? 0;
+    for (const sockets of Object.values(agent.freeSockets)) {
+      for (const socket of [...(sockets ?? [])]) {
+        if (idle <= max) break;
+        socket.destroy();
+        idle--;
+      }
+    }
+  }
+}
 
 /**
  * GET `url`: its body when 200 and at most `maxBytes`; rejects on transport errors and when `signal` aborts. A reused
@@ -199,8 +224,7 @@ export async function scrapeNodes(
     | { readonly kind: 'known'; readonly address: string; readonly summary: NodeMetrics }
     | { readonly kind: 'listed'; readonly target: ScrapeTarget; readonly outcome: ScrapeOutcome };
   const results = await mapBounded(plan.targets, options.concurrency ?? DEFAULT_CONCURRENCY, async (target): Promise<Scraped> => {
-    const [scraped, ready] = await Promise.all([scrapeOne(target.url, options), target.readyUrl === null ? undefined : probeReady(target.readyUrl, options)]);
-    const outcome: ScrapeOutcome = scraped.kind === 'ok' && ready !== undefined ? { ...scraped, ready } : scraped;
+    const outcome = await scrapeTarget(target, options);
     if (target.address === null) return { kind: 'listed', target, outcome };
     return { kind: 'known', address: target.address, summary: summarizeScrape(outcome, previous.get(target.address)) };
   });

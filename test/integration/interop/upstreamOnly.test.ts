@@ -15,6 +15,7 @@ import { fnv1a32 } from '../../../src/core/sharding/hash.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
 import { endedRecords, expectRecordsBounded, waitEndedRecordsGone } from '../../harness/migrationRecords.js';
 import { owners } from '../../harness/ownership.js';
+import { prometheusAvailability, startPrometheus } from '../../harness/prometheus.js';
 import { type ExpectedLogLine, locateUpstreamKit, UPSTREAM_LEASE_TTL_MS, UpstreamCluster, upstreamBinaries } from '../../harness/upstream.js';
 import type { UpstreamGateClient } from '../../harness/upstreamGate.js';
 import { waitFor } from '../../harness/waitFor.js';
@@ -26,6 +27,7 @@ const OBJECTS = Array.from({ length: 20 }, (_, i) => `Counter-${i}`);
 /** goverse-top's stuck timeout here: the TTL of the lease its migration records are put under. */
 const STUCK_TIMEOUT_MS = 15_000;
 const kit = locateUpstreamKit();
+const prometheusHere = prometheusAvailability();
 if (!kit.available) process.stderr.write(`upstream interop suite skipped: ${kit.reason}\n`);
 
 let cluster: UpstreamCluster;
@@ -198,6 +200,36 @@ describe.skipIf(!kit.available)(`an upstream-only cluster${kit.available ? '' : 
       for (const [address, byShard] of objectsByNode) expect(byShard.has(shard), `${id} (shard ${shard}) on ${address}`).toBe(address === owner);
     }
   });
+
+  // Before anything moves: upstream's objects gauge then counts only the shards each node owns.
+  it.skipIf(!prometheusHere.available)(
+    `reads upstream nodes' metrics through a real Prometheus, each found by the http_addr of its --config entry${prometheusHere.available ? '' : ` (skipped: ${prometheusHere.reason})`}`,
+    async () => {
+      // Scraped under Prometheus's own instance label, the host:port of each node's http_addr.
+      const prometheus = await startPrometheus({ targets: cluster.nodes.map((n) => ({ address: `127.0.0.1:${n.httpPort}` })), label: 'interop-prometheus' });
+      try {
+        await prometheus.waitTargetsUp(30_000);
+        const { GOVERSE_METRICS_URL: _listed, ...withoutUrls } = env;
+        const expected = new Map(cluster.nodes.map((n) => [n.address, [...objectsAtStart.get(n.address)!.values()].reduce((a, b) => a + b, 0)]));
+        let last = '';
+        await waitFor(
+          'every upstream node read through Prometheus, with the objects its own gauge counts',
+          async () => {
+            const r = ok(await runCli(['--config', cluster.configFile, 'nodes', '-o', 'json', '--prometheus-url', prometheus.url], withoutUrls));
+            const rows = json<{ nodes: (NodeRow & { metrics: { url: string } })[] }>(r).nodes;
+            last = JSON.stringify(rows.map((n) => [n.address, n.objects, n.metrics]));
+            return cluster.nodes.every((n) => {
+              const row = rows.find((x) => x.address === n.address);
+              return row?.metrics.status === 'ok' && row.metrics.url === `${prometheus.url} instance 127.0.0.1:${n.httpPort}` && row.objects === expected.get(n.address);
+            });
+          },
+          { timeoutMs: 30_000, intervalMs: 500, describe: () => last },
+        );
+      } finally {
+        await prometheus.stop();
+      }
+    },
+  );
 
   it('reassign moves a shard and keeps a pin through upstream own writes; unpin removes only the flag', async () => {
     const snap = await cluster.snapshot();

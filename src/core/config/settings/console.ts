@@ -1,6 +1,9 @@
 import { configNodes } from '../configNodes.js';
-import { bool, duration, list, oneOf } from '../valueTypes.js';
+import { bool, duration, list, oneOf, text } from '../valueTypes.js';
 import { filePath, type SettingTable } from './spec.js';
+
+/** A Prometheus base URL: scheme, host, optional port and path prefix; no user info, query or fragment. */
+const PROMETHEUS_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$/;
 
 /** Logging (both binaries) and the console and scripted subcommands (groups `logging` and `console`). */
 export const CONSOLE_SETTINGS = {
@@ -85,6 +88,20 @@ export const CONSOLE_SETTINGS = {
     yaml: 'nodes',
     description:
       "Upstream nodes to scrape, from the config file's node list (upstream's format): a node that publishes no nodeinfo and is registered as an entry's advertise_addr (else grpc_addr) is scraped at its http_addr (/metrics, /ready). A wildcard or empty host there means the node's own host; another host is not used (give --metrics-url).",
+  },
+  prometheusUrl: {
+    group: 'console',
+    usedBy: 'cli',
+    type: text({
+      expected: 'the http(s) URL of a Prometheus server, such as http://prometheus:9090 (a path prefix is kept; no query or fragment)',
+      valid: (s) => s === '' || PROMETHEUS_URL.test(s),
+    }),
+    default: '',
+    defaultText: 'none: the nodes are scraped',
+    env: 'GOVERSE_PROMETHEUS_URL',
+    flag: '--prometheus-url',
+    description:
+      "Read node metrics through this Prometheus server's query API instead of scraping the nodes (each node found by its instance label: see docs/CONSOLE.md).",
   },
   output: {
     group: 'console',

@@ -88,6 +88,7 @@ export interface GoverseConfig {
   readonly noColor: boolean;
   readonly metricsUrl: readonly string[];
   readonly configNodes: readonly ConfigNode[];
+  readonly prometheusUrl: string;
   readonly output: OutputFormat;
 }
 

@@ -2,7 +2,8 @@ import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../../../src/core/keyspace/records.js';
 import { defaultPlannerSettings } from '../../../../src/core/planner/settings.js';
-import { buildClusterView, type ClusterView } from '../../../../src/core/view/index.js';
+import { parsePrometheusText } from '../../../../src/core/metrics/textFormat.js';
+import { buildClusterView, type ClusterView, type NodeMetrics, summarizeScrape } from '../../../../src/core/view/index.js';
 import { fitFields, SEP } from '../../../../src/console/model/fields.js';
 import { type Connection, headerFields, headerLines, type HeaderFlags } from '../../../../src/console/model/header.js';
 import { createTheme } from '../../../../src/console/theme.js';
@@ -54,18 +55,44 @@ const stale: Connection = {
   reconnects: 1,
 };
 const FLAGS: HeaderFlags = { frozen: true, readOnly: '--read-only' };
+const PROMETHEUS = 'http://prometheus.monitoring.svc.cluster.local:9090';
+const PROMETHEUS_FAILING: HeaderFlags = {
+  frozen: false,
+  readOnly: null,
+  metricsSource: {
+    kind: 'prometheus',
+    url: PROMETHEUS,
+    state: { kind: 'failing', since: NOW - 30_000, reason: 'fetch failed: connect ECONNREFUSED 10.9.8.7:9090' },
+  },
+};
+
+/** A calm cluster read through Prometheus: A's figures are fresh, B's older than they may get. */
+function throughPrometheus(): ClusterView {
+  const view = calmView();
+  const read = (atMs: number): NodeMetrics => {
+    const m = summarizeScrape({ kind: 'ok', url: `${PROMETHEUS} instance x`, atMs, families: parsePrometheusText('goverse_objects_total 3\n') });
+    return { ...(m as Extract<NodeMetrics, { kind: 'ok' }>), staleAfterMs: 5_000 };
+  };
+  const metrics = new Map([
+    [A, read(NOW - 1_000)],
+    [B, read(NOW - 20_000)],
+  ]);
+  return buildClusterView({ snapshot: view.snapshot, now: NOW, stuckTimeoutMs: 60_000, metrics, balancer: { strategy: 'count', settings: defaultPlannerSettings(8192) } });
+}
 
 /** Figures (counts, ratios, addresses, ages) and words of a line. */
 const figures = (line: string): string[] => line.match(/(?<![\w-])\d(?:[\d.:/]*\d)?/g) ?? [];
 const words = (line: string): string[] => line.match(/[A-Za-z][A-Za-z-]*/g) ?? [];
 /** The short words fields may take, beyond those of the full header. */
-const ABBREVIATIONS = new Set(['migr', 'imb', 'rej', 'PAUSED']);
+const ABBREVIATIONS = new Set(['migr', 'imb', 'rej', 'PAUSED', 'prom']);
 
 describe('header at 80, 100 and 120 columns', () => {
   const cases = [
     ['every optional field, etcd lost', troubledView(), stale, FLAGS],
     ['every optional field, synced', troubledView(), synced, { frozen: false, readOnly: null }],
     ['a calm cluster', calmView(), synced, { frozen: false, readOnly: null }],
+    ['every optional field, Prometheus failing', troubledView(), synced, PROMETHEUS_FAILING],
+    ['read through Prometheus, figures stale', throughPrometheus(), synced, { ...PROMETHEUS_FAILING, metricsSource: { kind: 'prometheus', url: PROMETHEUS, state: { kind: 'ok', at: NOW } } }],
   ] as const;
   for (const [name, view, connection, flags] of cases) {
     for (const width of [80, 100, 120]) {
@@ -126,5 +153,23 @@ describe('header at 80, 100 and 120 columns', () => {
     const line = text(headerLines(long, synced, { frozen: false, readOnly: null }, noColour, 60))[2]!;
     expect(line).toMatch(/^balancer \w+ \(computed\): count: spread 0 → 0 shards, limit…$|^balancer \w+ \(computed\): count: spread 0 → 0 shards,…$/);
     expect(line.length).toBeLessThanOrEqual(60);
+  });
+
+  it('keeps a failing Prometheus first at 80 columns, and its reason when there is room, before calm figures', () => {
+    const narrow = text(headerLines(troubledView(), synced, PROMETHEUS_FAILING, noColour, 80))[1]!;
+    expect(narrow).toMatch(/^✖ PROMETHEUS FAILING 30s/);
+    expect(narrow).toContain('stuck 1');
+    const wide = text(headerLines(troubledView(), synced, PROMETHEUS_FAILING, noColour, 400))[1]!;
+    expect(wide).toContain('✖ PROMETHEUS FAILING 30s: fetch failed: connect ECONNREFUSED 10.9.8.7:9090');
+    // At 120 columns the reason stays; the calm figures give way.
+    const mid = text(headerLines(troubledView(), synced, PROMETHEUS_FAILING, noColour, 120))[1]!;
+    expect(mid).toContain('✖ PROMETHEUS FAILING 30s: fetch failed: connect ECONNREFUSED 10.9.8.7:9090');
+    expect(mid).toContain('stuck 1');
+  });
+
+  it('says the metrics come through Prometheus, and counts the nodes whose figures are stale', () => {
+    const flags: HeaderFlags = { frozen: false, readOnly: null, metricsSource: { kind: 'prometheus', url: PROMETHEUS, state: { kind: 'ok', at: NOW } } };
+    expect(text(headerLines(throughPrometheus(), synced, flags, noColour, 400))[1]).toContain('metrics 1/2 via prometheus (1 stale)');
+    expect(text(headerLines(throughPrometheus(), synced, { frozen: false, readOnly: null }, noColour, 400))[1]).toContain('metrics 1/2 (1 stale)');
   });
 });

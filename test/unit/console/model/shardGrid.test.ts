@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SHARD_FLAG, SHARD_STATE_INDEX, type ShardColumns, type ShardState } from '../../../../src/core/view/index.js';
-import { cellOf, cellRange, gridGeometry, type MapMode, mapOrder, renderGrid } from '../../../../src/console/model/shardGrid.js';
+import { cellOf, cellRange, gridGeometry, heatOrder, type MapMode, type MapOrder, renderGrid } from '../../../../src/console/model/shardGrid.js';
+import { ShardIndex } from '../../../../src/core/view/shardIndex.js';
 import { createTheme } from '../../../../src/console/theme.js';
 import { stripAnsi } from '../fixtures.js';
 
@@ -31,11 +32,21 @@ function input(numShards: number, owner: (id: number) => number, kind: (id: numb
 
 const nodesOf = (cols: ShardColumns): number => Math.max(0, ...cols.current) + 1;
 
+/** The order the console uses: the view's layout for the owner map (notable shards known), else a heatmap's. */
+function mapOrder(cols: ShardColumns, nodes: number, mode: MapMode): MapOrder {
+  const absent = (id: number): boolean => cols.state[id] === SHARD_STATE_INDEX.absent;
+  const notable = (id: number): boolean => (cols.state[id] !== SHARD_STATE_INDEX.stable && !absent(id)) || (cols.flags[id]! & SHARD_FLAG.pinned) !== 0;
+  const layout = new ShardIndex(nodes, cols.current, cols.target, absent, notable);
+  return mode === 'owner' ? layout : heatOrder(layout, mode === 'objects' ? cols.objects : cols.calls);
+}
+
+const orderOf = (order: MapOrder): number[] => Array.from({ length: order.size }, (_, p) => order.idAt(p));
+
 function draw(cols: ShardColumns, width: number, height: number, options: { mode?: MapMode; cursorId?: number; matches?: (id: number) => boolean; theme?: typeof plain } = {}) {
   const mode = options.mode ?? 'owner';
   const order = mapOrder(cols, nodesOf(cols), mode);
   const geo = gridGeometry(cols.state.length, width, height, null);
-  const cursor = options.cursorId === undefined ? null : order.position[options.cursorId]!;
+  const cursor = options.cursorId === undefined ? null : order.positionOf(options.cursorId);
   return renderGrid(cols, order, geo, options.theme ?? plain, { mode, cursor, ...(options.matches ? { matches: options.matches } : {}) });
 }
 
@@ -43,21 +54,21 @@ describe('shard map order', () => {
   it('groups shards by owner (current, else target), IDs ascending, unassigned last', () => {
     const cols = input(6, (i) => [1, 0, -1, 1, 0, 0][i]!);
     cols.current[5] = -1; // targeted at node 0, not claimed yet: still in node 0's band
-    const { order, position } = mapOrder(cols, 2, 'owner');
-    expect([...order]).toEqual([1, 4, 5, 0, 3, 2]);
-    for (let p = 0; p < 6; p++) expect(position[order[p]!]).toBe(p);
+    const order = mapOrder(cols, 2, 'owner');
+    expect(orderOf(order)).toEqual([1, 4, 5, 0, 3, 2]);
+    for (let p = 0; p < 6; p++) expect(order.positionOf(order.idAt(p))).toBe(p);
   });
 
   it('in a heatmap the hottest shards come first within each band', () => {
     const cols = input(6, (i) => (i < 3 ? 0 : 1));
     cols.calls.set([1, 9, 5, Number.NaN, 2, 7]);
-    expect([...mapOrder(cols, 2, 'calls').order]).toEqual([1, 2, 0, 5, 4, 3]);
+    expect(orderOf(mapOrder(cols, 2, 'calls'))).toEqual([1, 2, 0, 5, 4, 3]);
   });
 });
 
 describe('shard grid geometry', () => {
   it('shows one shard per cell when they fit', () => {
-    expect(gridGeometry(64, 20, 10, null)).toEqual({ cols: 20, rows: 4, perCell: 1, start: 0, end: 64 });
+    expect(gridGeometry(64, 20, 10, null)).toEqual({ cols: 20, rows: 4, perCell: 1, start: 0, end: 64, level: 0, whole: 1 });
   });
 
   it('aggregates 8192 shards into runs when the pane is small (80x24 leaves about 78x12)', () => {
@@ -71,12 +82,13 @@ describe('shard grid geometry', () => {
   });
 
   it('zoomed in shows one shard per cell in a window that starts at a row and stays inside the shards', () => {
-    const g = gridGeometry(8192, 78, 12, 1000);
+    const g = gridGeometry(8192, 78, 12, { level: 1, start: 1000 });
     expect(g.perCell).toBe(1);
     expect(g.start % 78).toBe(0);
     expect(g.start).toBeLessThanOrEqual(1000);
     expect(g.end).toBe(g.start + 78 * 12);
-    const last = gridGeometry(8192, 78, 12, 8191);
+    const last = gridGeometry(8192, 78, 12, { level: 5, start: 8191 });
+    expect(last.level).toBe(1);
     expect(last.end).toBe(8192);
     expect(last.start).toBeLessThanOrEqual(8192 - 78 * 11);
     expect(cellOf(last, 0)).toBe(-1);
@@ -122,6 +134,27 @@ describe('shard grid rendering', () => {
     expect(row[3]).toBe('.');
     const ramp = '.:-=+*#%@';
     expect(ramp.indexOf(row[1]!)).toBeGreaterThan(ramp.indexOf(row[2]!));
+  });
+
+  it('at 65,536 shards each zoom level divides the shards per cell by 8 (then 1), in a window of whole rows inside the shards', () => {
+    const levels = [0, 1, 2].map((level) => gridGeometry(65_536, 78, 12, { level, start: 30_000 }));
+    expect(levels.map((g) => g.perCell)).toEqual([71, 9, 1]);
+    for (const g of levels.slice(1)) {
+      expect(g.start % (78 * g.perCell)).toBe(0);
+      expect(g.start).toBeLessThanOrEqual(30_000);
+      expect(g.end).toBeGreaterThan(30_000);
+      expect(g.end - g.start).toBe(78 * 12 * g.perCell);
+    }
+  });
+
+  it('an aggregated cell at 65,536 shards shows the most urgent of its shards: stuck over orphaned over migrating', () => {
+    const cols = input(65_536, (i) => i % 1000, (i) => (i === 1000 ? 'stuck' : i === 2000 || i === 66 ? 'orphaned' : i === 3000 || i === 67 ? 'migrating' : 'stable'));
+    const lines = draw(cols, 78, 12).lines.join('');
+    // Node 0's band holds 0, 1000, 2000, 3000 ... in its first cells; node 66 and 67's bands start further on.
+    expect(lines[0]).toBe('!');
+    expect(lines.split('!').length - 1).toBe(1);
+    expect(lines).toContain('?');
+    expect(lines).toContain('>');
   });
 
   it('renders 8192 shards of 100 nodes in rows no wider than the pane, with few escape codes', () => {

@@ -1,22 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationPlan } from '../../../../src/core/operations/operations.js';
-import { gridGeometry, mapOrder } from '../../../../src/console/model/shardGrid.js';
-import type { ShardColumns } from '../../../../src/core/view/index.js';
+import { gridGeometry } from '../../../../src/console/model/shardGrid.js';
+import { ShardIndex } from '../../../../src/core/view/shardIndex.js';
 import { initialUi, type KeyContext, type ListContext, reduceKey, type Subject, type UiState } from '../../../../src/console/model/ui.js';
 
 const list = (keys: string[], pageSize = 3, columns = 4): ListContext => ({ keys, pageSize, columns });
 
 /** The map order of `n` shards all owned by one node: position = shard ID. */
 function identityOrder(n: number) {
-  const cols: ShardColumns = {
-    state: new Uint8Array(n),
-    flags: new Uint8Array(n),
-    target: new Int32Array(n),
-    current: new Int32Array(n),
-    objects: new Float64Array(n),
-    calls: new Float64Array(n),
-  };
-  return mapOrder(cols, 1, 'owner');
+  return new ShardIndex(1, new Int32Array(n), new Int32Array(n), () => false, () => false);
 }
 
 function ctx(over: Partial<KeyContext> = {}): KeyContext {
@@ -65,25 +57,47 @@ describe('console key reducer', () => {
     expect(press(ui, ['G', 'g']).ui.lists.nodes.cursor).toBe('a');
   });
 
-  it('the map cursor moves by cells and rows; enter zooms into an aggregated cell, esc zooms out', () => {
+  it('the map cursor moves by cells and rows; enter zooms in a level centred on the cursor, esc zooms out', () => {
     const geo = gridGeometry(8192, 78, 12, null);
     const c = ctx({ numShards: 8192, map: { geo, order: identityOrder(8192), pageRows: 12 } });
     const ui = initialUi({ readOnly: false });
     let r = press(ui, ['l', 'l', 'j'], c);
     expect(r.ui.map.cursor).toBe(2 * geo.perCell + 78 * geo.perCell);
     r = press(r.ui, ['return'], c);
-    expect(r.ui.map.zoom).toBe(r.ui.map.cursor);
+    // 9 per cell: one level down is one shard per cell, the window starting 6 rows of 78 before the cursor.
+    expect(r.ui.map.zoom).toEqual({ level: 1, start: r.ui.map.cursor - 6 * 78 });
     r = press(r.ui, ['escape'], c);
     expect(r.ui.map.zoom).toBeNull();
   });
 
+  it('at 65,536 shards enter zooms level by level down to single shards, esc climbs back one level at a time', () => {
+    const order = identityOrder(65_536);
+    let ui = initialUi({ readOnly: false });
+    const levels: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const geo = gridGeometry(65_536, 78, 12, ui.map.zoom);
+      levels.push(geo.perCell);
+      ui = press(ui, ['return'], ctx({ numShards: 65_536, map: { geo, order, pageRows: 12 } })).ui;
+    }
+    expect(levels).toEqual([71, 9, 1]);
+    // At one shard per cell enter opens the shard's details instead.
+    expect(ui.overlay.kind).toBe('none');
+    expect(ui.map.zoom?.level).toBe(2);
+    ui = press(ui, ['escape']).ui;
+    expect(ui.map.zoom?.level).toBe(1);
+    ui = press(ui, ['escape']).ui;
+    expect(ui.map.zoom).toBeNull();
+  });
+
   it('zoomed in, moving past the window scrolls it by rows', () => {
-    const zoomedGeo = gridGeometry(8192, 10, 4, 0);
+    // 205 shards per cell on the whole map: level 3 shows one per cell.
+    const zoomedGeo = gridGeometry(8192, 10, 4, { level: 3, start: 0 });
+    expect(zoomedGeo.perCell).toBe(1);
     const c = ctx({ numShards: 8192, map: { geo: zoomedGeo, order: identityOrder(8192), pageRows: 4 } });
-    const ui = { ...initialUi({ readOnly: false }), map: { cursor: 35, zoom: 0, mode: 'owner' as const, filter: null } };
+    const ui = { ...initialUi({ readOnly: false }), map: { cursor: 35, zoom: { level: 3, start: 0 }, mode: 'owner' as const, filter: null } };
     const r = press(ui, ['j'], c);
     expect(r.ui.map.cursor).toBe(45);
-    expect(r.ui.map.zoom).toBe(10);
+    expect(r.ui.map.zoom).toEqual({ level: 3, start: 10 });
   });
 
   it('< > change the sort column with wrap-around, I inverts it', () => {
