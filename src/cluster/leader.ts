@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { describeError, ValueTooLargeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
-import { migrationRecordAdoptAfterMs } from '../core/keyspace/migrationRecord.js';
+import { migrationRecordAdoptAfterMs, migrationRecordBackfillAfterMs } from '../core/keyspace/migrationRecord.js';
 import { type BalancerDecisionRecord, type BalancerStatusRecord, encodeRecord } from '../core/keyspace/records.js';
 import { checkValueSize } from '../core/keyspace/valueBounds.js';
 import type { Logger } from '../core/log/logger.js';
@@ -22,8 +22,6 @@ import { PassBackoff } from './passBackoff.js';
 import { historyJournal, LeaderReshard, type ReshardJournal } from './reshardLeader.js';
 import type { ShardWrites } from './shardWrites.js';
 
-/** How long a migration without a record must have been seen before the leader backfills one (see repairRecords). */
-const BACKFILL_AFTER_MS = 1000;
 /** Spacing of leader passes that write nothing (see PassBackoff); at most the safety tick. */
 const LEADER_BACKOFF_MS = { initial: 50, max: 1000 };
 
@@ -59,6 +57,8 @@ export interface LeaderContext {
   readonly history: HistoryAppender;
   /** Asks for another lifecycle pass in `ms`. */
   passIn(ms: number): void;
+  /** Writes an assignment with this node's own claims folded in: a shard it gets whose owner is gone (ShardCustody). */
+  withOwnClaims(writes: readonly ShardWrite[], write: (writes: readonly ShardWrite[]) => Promise<ShardWriteReport | null>): Promise<ShardWriteReport | null>;
   readonly journal: ReshardJournal; // the phases of shard-count transitions (also kept in the history)
 }
 
@@ -213,7 +213,9 @@ export class LeaderRole {
     let writes = 0;
     let recorded = false;
     if (decision.step === 'reassign' || decision.step === 'rebalance') {
-      const report = await this.writeShards(decision.writes, guard, now, this.history.shardRecordOps(decision, decision.writes, now));
+      const recordOps = this.history.shardRecordOps(decision, decision.writes, now);
+      const write = (writes: readonly ShardWrite[]): Promise<ShardWriteReport | null> => this.writeShards(writes, guard, now, recordOps);
+      const report = decision.step === 'reassign' ? await this.ctx.withOwnClaims(decision.writes, write) : await write(decision.writes);
       const made = writtenOf(decision.writes, report);
       moves = movesOf(made);
       writes = moves.length;
@@ -363,15 +365,14 @@ export class LeaderRole {
   /**
    * The record repairs due now, each a CAS. A move that completes within moments needs no record: backfilling it
    * would cost two writes (the record, then its deletion) and a pass on every node, racing the move itself. So a
-   * record is backfilled only for a migration seen for a while (dated from its first sighting), and only while the
-   * shard still holds the value it was seen with, so no record is ever written for a migration that already ended.
+   * record is backfilled only for a migration seen for a while (migrationRecordBackfillAfterMs, from its first
+   * sighting), and only while the shard holds the value it was seen with: never for a migration that already ended.
    * Backfilled and adopted records go under the leader's lease; without one (etcd refused it), only deletions.
    */
   private async recordRepairOps(snap: ClusterSnapshot, now: number): Promise<RecordRepair[]> {
     const { keys, log, recordLease } = this.ctx;
     const { stuckTimeoutMs } = this.ctx.settings.planner;
     const repairs = recordRepairs(snap, this.firstSeen, now, { own: recordLease.current, adoptAfterMs: migrationRecordAdoptAfterMs(stuckTimeoutMs) });
-    const settleMs = Math.min(BACKFILL_AFTER_MS, stuckTimeoutMs / 4);
     const fits = (key: string, value: string): boolean => {
       try {
         checkValueSize(keys, key, value);
@@ -381,9 +382,8 @@ export class LeaderRole {
         return false;
       }
     };
-    const puts = [...repairs.backfill.filter((b) => now - b.record.since >= settleMs), ...repairs.adopt].filter((p) =>
-      fits(keys.migration(p.shardId), encodeRecord(p.record)),
-    );
+    const due = repairs.backfill.filter((b) => now - b.record.since >= migrationRecordBackfillAfterMs(b.record.from, stuckTimeoutMs));
+    const puts = [...due, ...repairs.adopt].filter((p) => fits(keys.migration(p.shardId), encodeRecord(p.record)));
     const lease = puts.length === 0 ? null : await recordLease.acquire().catch((err: unknown) => {
       log.debug('no lease for migration records; records repaired on a later pass', { err: describeError(err) });
       return null;

@@ -135,6 +135,7 @@ export class ClusterMember {
       txn,
       putLeased: (key, value) => this.membership.putLeased(key, value),
       passIn: (ms) => this.runner.triggerIn(ms),
+      withOwnClaims: (writes, write) => this.custody.withOwnClaims(writes, write),
       journal: options.journal ?? logJournal(this.log),
     });
     this.custody = new ShardCustody({

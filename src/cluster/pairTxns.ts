@@ -6,23 +6,16 @@
  */
 import { describeError } from '../core/errors.js';
 import type { Keyspace } from '../core/keyspace/keys.js';
-import { encodeRecord } from '../core/keyspace/records.js';
 import { checkValueSize } from '../core/keyspace/valueBounds.js';
 import type { Logger } from '../core/log/logger.js';
 import type { PairTxn } from '../core/planner/reshard.js';
-import { isLeaseNotFound, MAX_TXN_OPS, type TxnCompare, type TxnOp, type TxnRequest, type TxnResult } from '../edge/etcd/client.js';
-import type { MigrationRecordLease } from '../edge/etcd/migrationRecordLease.js';
+import { MAX_TXN_OPS, type TxnCompare, type TxnOp, type TxnRequest, type TxnResult } from '../edge/etcd/client.js';
 import type { ShardWrites } from './shardWrites.js';
 
 export interface PairTxnContext {
   readonly keys: Keyspace;
   readonly log: Logger;
   readonly writes: Pick<ShardWrites, 'healFromTxn'>;
-  /**
-   * The lease migration records go under (the leader's), as every record must be (core/keyspace/migrationRecord.ts):
-   * without one, a pair's record is left out and the leader backfills it.
-   */
-  readonly recordLease?: Pick<MigrationRecordLease, 'acquire' | 'lost'>;
   txn(request: TxnRequest): Promise<TxnResult>;
 }
 
@@ -35,8 +28,7 @@ export interface CommittedPairs {
 /** Commits the pairs in as few transactions as fit; `guard` (the leader's) goes into each. Returns what committed. */
 export async function commitPairs(ctx: PairTxnContext, pairs: readonly PairTxn[], label: string, guard?: TxnCompare): Promise<CommittedPairs[]> {
   const out: CommittedPairs[] = [];
-  const lease = await recordLease(ctx, pairs);
-  for (const batch of packPairs(ctx, pairs, guard === undefined ? 0 : 1, lease)) {
+  for (const batch of packPairs(ctx, pairs, guard === undefined ? 0 : 1)) {
     const compares = [...(guard === undefined ? [] : [guard]), ...batch.compares];
     const reads = compares.map((c) => c.key);
     try {
@@ -50,22 +42,10 @@ export async function commitPairs(ctx: PairTxnContext, pairs: readonly PairTxn[]
       // A failed guard ends the batches: the next pass decides again who leads.
       if (guard !== undefined && res.reads.get(guard.key)?.modRevision !== guard.modRevision) break;
     } catch (err) {
-      if (lease !== null && isLeaseNotFound(err)) ctx.recordLease?.lost(lease);
       ctx.log.warn(`${label}: a pair transaction failed; retried on a later pass`, { pairs: batch.pairs.length, err: describeError(err) });
     }
   }
   return out;
-}
-
-/** The lease for the pairs' migration records, when any pair has one and a lease can be had. */
-async function recordLease(ctx: PairTxnContext, pairs: readonly PairTxn[]): Promise<string | null> {
-  if (ctx.recordLease === undefined || !pairs.some((p) => p.migration !== null)) return null;
-  try {
-    return await ctx.recordLease.acquire();
-  } catch (err) {
-    ctx.log.warn('no lease for migration records: pairs written without their records', { err: describeError(err) });
-    return null;
-  }
 }
 
 interface Batch {
@@ -74,11 +54,11 @@ interface Batch {
   readonly ops: TxnOp[];
 }
 
-function packPairs(ctx: PairTxnContext, pairs: readonly PairTxn[], reserved: number, lease: string | null): Batch[] {
+function packPairs(ctx: PairTxnContext, pairs: readonly PairTxn[], reserved: number): Batch[] {
   const batches: Batch[] = [];
   let cur: Batch = { pairs: [], compares: [], ops: [] };
   for (const pair of pairs) {
-    const ops = pairOps(ctx, pair, lease);
+    const ops = pairOps(ctx, pair);
     if (ops === null) continue;
     const compares = pair.compares.map((c) => ({ key: ctx.keys.shard(c.shardId), modRevision: c.modRevision }));
     if (cur.pairs.length > 0 && (cur.compares.length + compares.length + reserved > MAX_TXN_OPS || cur.ops.length + ops.length > MAX_TXN_OPS)) {
@@ -94,12 +74,9 @@ function packPairs(ctx: PairTxnContext, pairs: readonly PairTxn[], reserved: num
 }
 
 /** The pair's operations, or null when a value exceeds its bound (flags inflated by a forger): the pair waits. */
-function pairOps(ctx: PairTxnContext, pair: PairTxn, lease: string | null): TxnOp[] | null {
+function pairOps(ctx: PairTxnContext, pair: PairTxn): TxnOp[] | null {
   const { keys } = ctx;
   const ops: TxnOp[] = pair.puts.map((p) => ({ type: 'put', key: keys.shard(p.shardId), value: p.value }));
-  if (pair.migration !== null && lease !== null) {
-    ops.push({ type: 'put', key: keys.migration(pair.migration.shardId), value: encodeRecord(pair.migration.record), lease });
-  }
   if (pair.deletes !== null) {
     for (const key of [keys.shard(pair.deletes), keys.migration(pair.deletes), keys.releaseRequest(pair.deletes)]) ops.push({ type: 'delete', key });
   }

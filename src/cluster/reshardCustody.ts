@@ -36,7 +36,7 @@ export class OwnerReshard {
     const { ctx } = this;
     const snap = ctx.snapshot();
     if (snap.layout.transition === null || ctx.stopping()) return 0;
-    const planned = planOwnerReshard(snap, ctx.address, (id) => this.ownership.servingEpoch(snap, id) !== null, ctx.clock.now());
+    const planned = planOwnerReshard(snap, ctx.address, (id) => this.ownership.servingEpoch(snap, id) !== null);
     let done = 0;
     for (let i = 0; i < planned.length; i += PAIRS_PER_STEP) done += await this.step(planned.slice(i, i + PAIRS_PER_STEP).map((p) => p.low));
     return done;
@@ -57,7 +57,7 @@ export class OwnerReshard {
       // Planned again under the locks: only pairs still this node's, with the values to compare now.
       const fresh = ctx.snapshot();
       const wanted = new Set(lows);
-      const pairs = planOwnerReshard(fresh, ctx.address, (id) => this.ownership.servingEpoch(fresh, id) !== null, ctx.clock.now()).filter((p) =>
+      const pairs = planOwnerReshard(fresh, ctx.address, (id) => this.ownership.servingEpoch(fresh, id) !== null).filter((p) =>
         wanted.has(p.low),
       );
       const evicted = await this.evict(pairs, n);

@@ -14,7 +14,7 @@ import { pendingPairs, reshardProgress } from '../core/planner/reshard.js';
 import type { ClusterSnapshot } from '../core/snapshot/snapshot.js';
 import type { TxnRequest, TxnResult } from '../edge/etcd/client.js';
 import type { LeaderGuard } from './leaderGuard.js';
-import { commitPairs, type PairTxnContext } from './pairTxns.js';
+import { commitPairs } from './pairTxns.js';
 import type { ShardWrites } from './shardWrites.js';
 
 /** A phase of a transition as the leader saw or made it (docs/RESHARDING.md §5.5). */
@@ -62,8 +62,6 @@ export interface LeaderReshardContext {
   readonly writes: ShardWrites;
   readonly journal: ReshardJournal;
   readonly stuckTimeoutMs: number;
-  /** The leader's lease for the migration records of the pairs it splits. */
-  readonly recordLease: NonNullable<PairTxnContext['recordLease']>;
   txn(request: TxnRequest): Promise<TxnResult>;
 }
 

@@ -5,7 +5,6 @@ import { describeError, GoverseError } from '../core/errors.js';
 import { createLogger, streamSink } from '../core/log/logger.js';
 import { printable, printableLines } from '../core/text/printable.js';
 import { VERSION } from '../version.js';
-import { runDbCommand } from './dbCommand.js';
 import { GoverseNode } from './node.js';
 import { loadNodeConfig, withNodeSettings } from './nodeConfig.js';
 
@@ -14,7 +13,8 @@ import { loadNodeConfig, withNodeSettings } from './nodeConfig.js';
  * of the PostgreSQL object store (dbCommand.ts).
  */
 async function main(argv: readonly string[]): Promise<number> {
-  if (argv[0] === 'db') return runDbCommand(argv.slice(1));
+  // The schema tool and its PostgreSQL driver are loaded only for it: every node start would pay for them.
+  if (argv[0] === 'db') return (await import('./dbCommand.js')).runDbCommand(argv.slice(1));
   const program = withNodeSettings(
     new Command('goverse-node')
       .description('A Goverse cluster node: hosts virtual objects in the shards it owns (`goverse-node db --help`: the PostgreSQL schema tool)')

@@ -7,7 +7,6 @@ import { ConfigError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/log/logger.js';
 import { createPrivateFolder, defaultDatabasePath, openToOthers, temporaryDirectoryOf } from './persistence/databaseFile.js';
 import type { ObjectStore } from './persistence/objectStore.js';
-import { PostgresObjectStore } from './persistence/postgresObjectStore.js';
 import { SqliteObjectStore } from './persistence/sqliteObjectStore.js';
 
 /** Directories whose contents do not survive a reboot (or a tmp cleaner). */
@@ -99,6 +98,8 @@ async function openPostgres(target: PostgresTarget, config: GoverseConfig, logge
       advice: 'set postgres.sslmode (or ?sslmode= in the URL) to verify-full, or reach the server over a private network',
     });
   }
+  // Loaded only here: the driver takes a noticeable share of a node's start-up, which every SQLite node would pay.
+  const { PostgresObjectStore } = await import('./persistence/postgresObjectStore.js');
   try {
     const store = await PostgresObjectStore.open(target, {
       clock,

@@ -20,7 +20,12 @@ export type MigrationRecordOp =
  * The record op for a shard write from `before` to `after`, given the shard's record in the snapshot planned against
  * (undefined when there is none) and the time of the write (epoch ms):
  * - `put` {since: now, target, from: after's CurrentNode} when the write gives the shard a new, non-empty target that
- *   does not own it yet: a migration starts now (a record for an earlier target is overwritten);
+ *   does not own it yet, and the shard has an owner before or after the write: a migration starts now (a record for an
+ *   earlier target is overwritten). A shard nobody owns, before or after, is not migrating from anyone: its first
+ *   assignment (a cold start's 8,192 shards) or a new target for an unclaimed one gets no record, so the write and the
+ *   claim that ends it carry one op per shard instead of two (etcd's 128 ops per transaction) and no lease; the leader
+ *   dates such a shard from its sighting and backfills a record only if the claim is late
+ *   (migrationRecordBackfillAfterMs);
  * - `delete` when the shard ends settled (TargetNode == CurrentNode, both empty included) and a record exists;
  * - `none` otherwise: a write that keeps its target (pin, unpin, a claim of a shard still migrating, a cleared
  *   owner) leaves the record of the migration in flight alone, and the leader backfills missing records.
@@ -32,7 +37,8 @@ export function migrationRecordOp(
   now: number,
 ): MigrationRecordOp {
   const { target, current } = after;
-  if (target !== current && target !== '' && target !== before.target) return { kind: 'put', record: { since: now, target, from: current } };
+  const owned = current !== '' || before.current !== '';
+  if (owned && target !== current && target !== '' && target !== before.target) return { kind: 'put', record: { since: now, target, from: current } };
   if (target === current && existing !== undefined) return { kind: 'delete' };
   return { kind: 'none' };
 }
@@ -51,4 +57,15 @@ export function migrationRecordLeaseTtlSeconds(stuckTimeoutMs: number): number {
  */
 export function migrationRecordAdoptAfterMs(stuckTimeoutMs: number): number {
   return stuckTimeoutMs / 4;
+}
+
+/**
+ * How long the leader watches a migration without a record before it backfills one, dated from its first sighting:
+ * moves that complete at once cost no record writes. A shard with an owner (`from`) gets its record after
+ * min(1 s, a quarter of the stuck timeout); one nobody owns (a first assignment, or released and not yet claimed)
+ * after a quarter of the stuck timeout, so the claims of a cold start never race backfills, and a claim that is that
+ * late still gets a record that a one-shot `stuck` can date it by.
+ */
+export function migrationRecordBackfillAfterMs(from: string, stuckTimeoutMs: number): number {
+  return from === '' ? migrationRecordAdoptAfterMs(stuckTimeoutMs) : Math.min(1000, stuckTimeoutMs / 4);
 }

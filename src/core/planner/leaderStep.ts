@@ -69,7 +69,7 @@ export function leaderStep(input: LeaderStepInput): LeaderDecision {
     return { step: 'recover', actions, text: `recover ${actions.length} stuck shards (${summary})` };
   }
 
-  const reshard = planLeaderReshard(snapshot, ctx, now);
+  const reshard = planLeaderReshard(snapshot, ctx);
   if (reshard !== null) return hasReshardWrites(reshard) ? { step: 'reshard', plan: reshard, text: reshard.text } : idle('resharding', reshard.text);
 
   const pause = snapshot.pause;

@@ -3,7 +3,6 @@
  * guarded transaction that splits or merges one pair. Who runs it is decided by reshardOwner.ts (the owner of a pair)
  * and reshardLeader.ts (the leader: pairs nobody owns, co-location, completion).
  */
-import type { MigrationRecord } from '../keyspace/records.js';
 import { pairGoal, type ReshardKind, type ReshardState } from '../keyspace/shardCount.js';
 import { formatShardValue, isPinned, type ShardValue, withPinned } from '../keyspace/shardValue.js';
 import { pairLowCount } from '../sharding/layout.js';
@@ -53,8 +52,6 @@ export interface PairTxn {
   readonly puts: readonly { readonly shardId: number; readonly value: string }[];
   /** A merge's high shard: its shard, migration and release-request keys are deleted. */
   readonly deletes: number | null;
-  /** The migration record of a new high shard created with a target that does not own it yet. */
-  readonly migration: { readonly shardId: number; readonly record: MigrationRecord } | null;
 }
 
 /**
@@ -62,7 +59,7 @@ export interface PairTxn {
  * low shard. The re-put matters: a node whose claim of the low shard was planned on a view without the high key
  * compares the low shard's old ModRevision and loses, so nobody serves the low shard with the old rule.
  */
-export function splitTxn(low: ShardEntry, high: number, value: { readonly target: string; readonly current: string }, now: number): PairTxn {
+export function splitTxn(low: ShardEntry, high: number, value: { readonly target: string; readonly current: string }): PairTxn {
   const created: ShardValue = { target: value.target, current: value.current, flags: low.flags };
   return {
     op: 'split',
@@ -77,7 +74,6 @@ export function splitTxn(low: ShardEntry, high: number, value: { readonly target
       { shardId: high, value: formatShardValue(created) },
     ],
     deletes: null,
-    migration: created.target !== created.current && created.target !== '' ? { shardId: high, record: { since: now, target: created.target, from: created.current } } : null,
   };
 }
 
@@ -99,7 +95,6 @@ export function mergeTxn(low: ShardEntry, high: ShardEntry): PairTxn {
     ],
     puts: [{ shardId: low.id, value: formatShardValue(isPinned(high) && !isPinned(low) ? withPinned(low, true) : low) }],
     deletes: high.id,
-    migration: null,
   };
 }
 

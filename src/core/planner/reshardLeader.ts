@@ -31,7 +31,7 @@ export function hasReshardWrites(plan: LeaderReshardPlan): boolean {
 }
 
 /** The leader's reshard plan, or null outside a transition. */
-export function planLeaderReshard(snapshot: ClusterSnapshot, ctx: PlannerContext, now: number): LeaderReshardPlan | null {
+export function planLeaderReshard(snapshot: ClusterSnapshot, ctx: PlannerContext): LeaderReshardPlan | null {
   const progress = reshardProgress(snapshot);
   const pending = pendingPairs(snapshot);
   if (progress === null || pending === null) return null;
@@ -48,7 +48,7 @@ export function planLeaderReshard(snapshot: ClusterSnapshot, ctx: PlannerContext
       wait('');
     } else if (pending.goal === 'split') {
       if (owned(lowEntry)) wait(lowEntry.current);
-      else pairs.push(splitTxn(lowEntry, low + pending.n, { target: lowEntry.target, current: '' }, now));
+      else pairs.push(splitTxn(lowEntry, low + pending.n, { target: lowEntry.target, current: '' }));
     } else if (highEntry !== undefined) {
       const step = mergeStep(snapshot, ctx, lowEntry, highEntry, owned);
       if (step.kind === 'colocate') colocate.push(step.write);

@@ -10,7 +10,7 @@ import type { ClusterSnapshot, ShardEntry } from '../snapshot/snapshot.js';
  * The pair transactions `self` should run now. `serving(id)` says whether this node holds an epoch for the shard
  * (a claim of its current registration): a node that merely appears as the owner in etcd must claim first.
  */
-export function planOwnerReshard(snapshot: ClusterSnapshot, self: string, serving: (id: number) => boolean, now: number): PairTxn[] {
+export function planOwnerReshard(snapshot: ClusterSnapshot, self: string, serving: (id: number) => boolean): PairTxn[] {
   const pending = pendingPairs(snapshot);
   if (pending === null) return [];
   const mine = (e: ShardEntry | undefined): e is ShardEntry => e !== undefined && e.target === self && e.current === self && serving(e.id);
@@ -20,7 +20,7 @@ export function planOwnerReshard(snapshot: ClusterSnapshot, self: string, servin
     const high = low + pending.n;
     if (!mine(lowEntry)) continue;
     if (pending.goal === 'split') {
-      out.push(splitTxn(lowEntry, high, { target: self, current: self }, now));
+      out.push(splitTxn(lowEntry, high, { target: self, current: self }));
     } else {
       const highEntry = snapshot.shards[high];
       if (mine(highEntry)) out.push(mergeTxn(lowEntry, highEntry));

@@ -75,7 +75,8 @@ describe('a shard migrating under steady load', () => {
     }
     const scrapes = await Promise.all(cluster.nodes.map(async (n) => parsePrometheusText(await n.metrics())));
     const sum = (name: string): number => scrapes.reduce((s, f) => s + (sumValues(f, name) ?? 0), 0);
-    expect(sum('goverse_shard_migrations_total')).toBeGreaterThanOrEqual(NUM_SHARDS + 2);
+    // The two moves of this shard at least; the cluster's first assignments migrate from no one and are not counted.
+    expect(sum('goverse_shard_migrations_total')).toBeGreaterThanOrEqual(2);
     expect(sum('goverse_shard_release_duration_seconds_count')).toBeGreaterThanOrEqual(2);
   });
 });

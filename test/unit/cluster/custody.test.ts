@@ -7,7 +7,7 @@ import { encodeRecord } from '../../../src/core/keyspace/records.js';
 import type { TxnRequest } from '../../../src/edge/etcd/client.js';
 import type { ShardValue } from '../../../src/core/keyspace/shardValue.js';
 import { createLogger, MemorySink } from '../../../src/core/log/logger.js';
-import type { ShardWrite } from '../../../src/core/planner/plan.js';
+import { shardWrite, type ShardWrite } from '../../../src/core/planner/plan.js';
 import { defaultPlannerSettings } from '../../../src/core/planner/settings.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot/snapshot.js';
 import { applyWrites, cluster, put, remove } from '../core/planner/fixtures.js';
@@ -126,6 +126,60 @@ describe('ShardCustody', () => {
     // A pass before the watch brings the claims back claims nothing again: each would only lose its compare.
     await custody.claim();
     expect(w.writes).toHaveLength(1);
+  });
+
+  it("folds its own claims into the leader's assignment: a shard targeted here whose owner is gone, under its lock", async () => {
+    // 0: no target, no owner (a cold start); 1: its owner is gone; 2: owned by an alive node; 3: assigned elsewhere.
+    const snap = cluster({
+      numShards: 4,
+      nodes: [SELF, 'b:1'],
+      shards: (id) => [value('', ''), value('gone:1', 'gone:1'), value('b:1', 'b:1'), value('', '')][id],
+    });
+    const { w, custody } = custodyWorld(snap);
+    const plan = [shardWrite(snap, 0, { target: SELF }), shardWrite(snap, 1, { target: SELF }), shardWrite(snap, 2, { target: SELF }), shardWrite(snap, 3, { target: 'b:1' })];
+    const sent: ShardWrite[][] = [];
+    const report = await custody.withOwnClaims(plan, async (writes) => {
+      sent.push([...writes]);
+      return allWritten(writes, snap.revision + 1);
+    });
+    expect(w.locks).toEqual([{ ids: [0, 1], label: 'claim' }]);
+    expect(sent[0]!.map((x) => [x.shardId, x.after.target, x.after.current])).toEqual([
+      [0, SELF, SELF],
+      [1, SELF, SELF],
+      [2, SELF, 'b:1'],
+      [3, 'b:1', ''],
+    ]);
+    expect(report?.written).toBe(4);
+    expect(custody.owned()).toEqual([0, 1]);
+    expect(custody.servingEpoch(w.snap, 0)).toBe(snap.revision + 1);
+    expect(w.claimed).toEqual([2]);
+    // Only the shard of a dead owner was migrating from someone.
+    expect(w.completed).toEqual([[0, 'gone:1']]);
+    // The claim pass has nothing left to claim before the watch brings the writes back.
+    w.snap = applyWrites(snap, sent[0]!.slice(0, 2), false);
+    await custody.claim();
+    expect(w.writes).toEqual([]);
+  });
+
+  it('claims nothing in an assignment once stopping, or when a shard is not written', async () => {
+    const snap = cluster({ numShards: 2, nodes: [SELF], shards: () => value('', '') });
+    const plan = [shardWrite(snap, 0, { target: SELF }), shardWrite(snap, 1, { target: SELF })];
+    const { w, custody } = custodyWorld(snap);
+    w.stopping = true;
+    const sent: ShardWrite[][] = [];
+    await custody.withOwnClaims(plan, async (writes) => {
+      sent.push([...writes]);
+      return null;
+    });
+    expect(sent[0]!.map((x) => x.after.current)).toEqual(['', '']);
+    expect(w.locks).toEqual([]);
+
+    w.stopping = false;
+    await custody.withOwnClaims(plan, async (writes) => {
+      const report = allWritten(writes, snap.revision + 1);
+      return { ...report, results: [report.results[0]!, { status: 'conflict', shardId: 1, current: undefined, revision: snap.revision + 1 }] };
+    });
+    expect(custody.owned()).toEqual([0]);
   });
 
   it('claims nothing once the node is stopping', async () => {

@@ -41,6 +41,8 @@ function leaderWorld(initial: ClusterSnapshot) {
     healed: [] as string[][],
     leased: [] as [string, string][],
     passIns: [] as number[],
+    /** Shard writes that went through the custodian's own-claims hook. */
+    ownClaims: [] as number[][],
     decisions: [] as string[],
     stuck: [] as string[],
     terms: [] as boolean[],
@@ -93,6 +95,10 @@ function leaderWorld(initial: ClusterSnapshot) {
     },
     putLeased: async (key, value) => void w.leased.push([key, value]),
     passIn: (ms) => void w.passIns.push(ms),
+    withOwnClaims: (writes, write) => {
+      w.ownClaims.push(writes.map((x) => x.shardId));
+      return write(writes);
+    },
     journal: { phase: (e) => void w.phases.push(e) },
     history: {
       bounds: DEFAULT_HISTORY_BOUNDS,
@@ -158,6 +164,8 @@ describe('LeaderRole', () => {
     expect(w.writes[0]!.writes).toHaveLength(NUM_SHARDS);
     expect(w.writes[0]!.options).toMatchObject({ label: 'leader', now: NOW, guard: leaderGuard(keys, w.snap.revision + 100) });
     expect(w.writes[0]!.options.recordLease?.acquire).toBeDefined();
+    // An assignment goes through the custodian, which folds this node's own claims into it.
+    expect(w.ownClaims).toEqual([Array.from({ length: NUM_SHARDS }, (_, i) => i)]);
     expect(role.isLeader()).toBe(false);
   });
 
@@ -220,11 +228,9 @@ describe('LeaderRole', () => {
     expect(pair.success.map((op) => (op.type === 'put' ? `${op.key}=${op.value}` : op.key))).toEqual([
       `${keys.shard(1)}=b:1,gone:1`,
       `${keys.shard(1 + NUM_SHARDS)}=b:1,`,
-      `${keys.migration(1 + NUM_SHARDS)}={"since":${NOW},"target":"b:1","from":""}`,
     ]);
-    // The record of the new shard's first claim goes under the leader's renewed lease, as every record does.
-    expect(pair.success.find((op) => op.key === keys.migration(1 + NUM_SHARDS))).toMatchObject({ lease: w.lease.current });
-    expect(w.lease.current).toBe('L1');
+    // Nobody owns the new shard: it migrates from no one, so no record (migrationRecordOp's rule).
+    expect(w.lease.grants).toBe(0);
     expect(w.phases.map((e) => e.phase)).toEqual(['started']);
     // Every pair split (by the owners and the leader): the record ends the transition.
     for (let low = 0; low < NUM_SHARDS; low++) snap = put(snap, `shard/${low + NUM_SHARDS}`, roundRobinValue(NODES)(low).target + ',');
@@ -380,6 +386,31 @@ describe('LeaderRole', () => {
     w.clock.mono += 15_000;
     await role.turn();
     expect(repairTxns().at(-1)!.success.map((op) => op.key)).not.toContain(keys.migration(1));
+  });
+
+  it('backfills the record of a shard nobody owns only once its claim is late: a quarter of the stuck timeout', async () => {
+    const snap = cluster({
+      numShards: NUM_SHARDS,
+      nodes: NODES,
+      // 0 is on its way from b (no record), 1 is assigned to b and not claimed yet (a first assignment: no record).
+      shards: (id) => (id === 0 ? { target: SELF, current: 'b:1', flags: [] } : id === 1 ? { target: 'b:1', current: '', flags: [] } : roundRobinValue(NODES)(id)),
+    });
+    const { w, role } = leaderWorld(snap);
+    const puts = (): string[] =>
+      w.txns.flatMap((t) => t.success).filter((op) => op.type === 'put' && op.key.startsWith(`${PREFIX}/migration/`)).map((op) => op.key);
+    await role.turn();
+    w.clock.wall += 2_000;
+    w.clock.mono += 2_000;
+    await role.turn();
+    expect(puts()).toEqual([keys.migration(0)]);
+
+    const stuckTimeoutMs = defaultPlannerSettings(NUM_SHARDS).stuckTimeoutMs;
+    w.clock.wall += stuckTimeoutMs / 4;
+    w.clock.mono += stuckTimeoutMs / 4;
+    await role.turn();
+    const backfill = w.txns.at(-1)!.success.find((op) => op.key === keys.migration(1));
+    // Dated from the leader's first sighting, not from the backfill.
+    expect(backfill).toEqual({ type: 'put', key: keys.migration(1), value: encodeRecord({ since: NOW, target: 'b:1', from: '' }), lease: 'L1' });
   });
 
   it('stops renewing its record lease when its term ends and when it resigns, and forgets a lease etcd lost', async () => {

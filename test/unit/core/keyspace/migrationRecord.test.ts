@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { migrationRecordAdoptAfterMs, migrationRecordLeaseTtlSeconds, migrationRecordOp } from '../../../../src/core/keyspace/migrationRecord.js';
+import {
+  migrationRecordAdoptAfterMs,
+  migrationRecordBackfillAfterMs,
+  migrationRecordLeaseTtlSeconds,
+  migrationRecordOp,
+} from '../../../../src/core/keyspace/migrationRecord.js';
 import type { MigrationRecord } from '../../../../src/core/keyspace/records.js';
 import { parseShardValue } from '../../../../src/core/keyspace/shardValue.js';
 
@@ -11,10 +16,23 @@ const op = (before: string, after: string, existing?: MigrationRecord) =>
 describe('migrationRecordOp', () => {
   it('puts a record dated now when a write gives the shard a new target that does not own it', () => {
     expect(op('a,a', 'b,a')).toEqual({ kind: 'put', record: { since: NOW, target: 'b', from: 'a' } });
-    expect(op(',', 'a,')).toEqual({ kind: 'put', record: { since: NOW, target: 'a', from: '' } });
+    expect(op(',a', 'b,a')).toEqual({ kind: 'put', record: { since: NOW, target: 'b', from: 'a' } });
+    // A hand-over releases in the write that retargets: the shard had an owner.
+    expect(op('a,a', 'b,', record)).toEqual({ kind: 'put', record: { since: NOW, target: 'b', from: '' } });
     // A retarget of a shard in migration starts a new one: the record of the earlier target is replaced.
     expect(op('b,a', 'c,a', record)).toEqual({ kind: 'put', record: { since: NOW, target: 'c', from: 'a' } });
     expect(op('a,a,f=pinned', 'b,a,f=pinned', record)).toMatchObject({ kind: 'put' });
+  });
+
+  it('puts no record for a shard nobody owns, before or after: a first assignment migrates from no one', () => {
+    expect(op(',', 'a,')).toEqual({ kind: 'none' });
+    expect(op('', 'a,')).toEqual({ kind: 'none' });
+    expect(op('a,', 'b,')).toEqual({ kind: 'none' });
+    // Released by its owner, then retargeted: the record of the migration in flight (to b) is left to expire or to
+    // be deleted when the shard settles; the new target is dated from its sighting.
+    expect(op('b,', 'c,', record)).toEqual({ kind: 'none' });
+    // Its claim ends settled: nothing to delete.
+    expect(op('a,', 'a,a')).toEqual({ kind: 'none' });
   });
 
   it('deletes the record when the shard ends settled', () => {
@@ -49,5 +67,18 @@ describe('the lease of a migration record', () => {
   it('is adopted by a leader within its life: after a quarter of the stuck timeout', () => {
     expect(migrationRecordAdoptAfterMs(60_000)).toBe(15_000);
     for (const ms of [4_000, 60_000, 3_600_000]) expect(migrationRecordAdoptAfterMs(ms)).toBeLessThan(migrationRecordLeaseTtlSeconds(ms) * 1000);
+  });
+});
+
+describe('backfilling a missing record', () => {
+  it('waits min(1 s, a quarter of the stuck timeout) for a shard with an owner', () => {
+    expect(migrationRecordBackfillAfterMs('a', 60_000)).toBe(1000);
+    expect(migrationRecordBackfillAfterMs('a', 2_000)).toBe(500);
+  });
+
+  it('waits a quarter of the stuck timeout for a shard nobody owns, within a stuck verdict', () => {
+    expect(migrationRecordBackfillAfterMs('', 60_000)).toBe(15_000);
+    expect(migrationRecordBackfillAfterMs('', 2_000)).toBe(500);
+    for (const ms of [1_000, 60_000, 3_600_000]) expect(migrationRecordBackfillAfterMs('', ms)).toBeLessThan(ms);
   });
 });

@@ -113,11 +113,12 @@ describe('planOperation', () => {
     expect(plan({ kind: 'release', shards: [3], refusals: 'refuse' }).summary).toBe('release 1 shard, request release of 0');
   });
 
-  it('retarget to a named node starts a migration record; to the best node never picks a draining one', () => {
+  it('retarget to a named node starts a migration record of an owned shard; to the best node never picks a draining one', () => {
     const p = plan({ kind: 'retarget', shards: [0, 1, 4], to: 'b:1', refusals: 'refuse' });
     expect(p.shardChanges.map((c) => [c.shardId, c.new, c.expectedModRevision, c.migration])).toEqual([
       [0, 'b:1,a:1', snapshot.shards[0]!.modRevision, { kind: 'put', record: { since: NOW, target: 'b:1', from: 'a:1' } }],
-      [4, 'b:1,', 0, { kind: 'put', record: { since: NOW, target: 'b:1', from: '' } }],
+      // Nobody owns shard 4: nothing migrates from anyone, so no record.
+      [4, 'b:1,', 0, { kind: 'none' }],
     ]);
     expect(p.skipped).toEqual([{ shardId: 1, reason: 'already targeted at b:1' }]);
     // Eligible: a and b (c drains), never the current target.

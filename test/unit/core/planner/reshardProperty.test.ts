@@ -23,7 +23,6 @@ import { applyWrites, cluster, put, remove } from './fixtures.js';
 import { commit, followers, settled, transition } from './reshardFixtures.js';
 
 const NODES = ['a:1', 'b:1', 'c:1'];
-const NOW = 1_000;
 
 type Action =
   | { readonly kind: 'owner'; readonly node: number }
@@ -101,7 +100,7 @@ function act(snap: ClusterSnapshot, a: Action, ids: readonly string[]): ClusterS
     case 'owner': {
       const node = NODES[a.node]!;
       if (!snap.nodes.has(node)) return snap;
-      const steps = planOwnerReshard(snap, node, () => true, NOW);
+      const steps = planOwnerReshard(snap, node, () => true);
       let next = snap;
       for (const s of steps) {
         const after = commit(next, s);
@@ -111,7 +110,7 @@ function act(snap: ClusterSnapshot, a: Action, ids: readonly string[]): ClusterS
       return next;
     }
     case 'leader': {
-      const plan = planLeaderReshard(snap, plannerContext(snap), NOW);
+      const plan = planLeaderReshard(snap, plannerContext(snap));
       if (plan === null) return snap;
       if (plan.complete !== null) return put(snap, 'shard-count', encodeShardCount(plan.complete.record));
       const choices = [...plan.pairs.map((p) => ({ p })), ...plan.colocate.map((w) => ({ w }))];
