@@ -50,8 +50,12 @@ export interface ConsoleIo {
 /** Frames per second at most: a storm of etcd events costs a few frames a second, while keys answer at once. */
 const MAX_FPS = { data: 5, input: 20 } as const;
 
-/** Watch events are applied in batches this far apart at most: well within a frame, and a storm costs a few copies. */
-const WATCH_COALESCE_MS = 50;
+/**
+ * Watch events are applied in batches this far apart at most: within a data frame (200 ms apart at most 5 a second),
+ * and a storm costs a few copies of the shard table a second (512 KB each at 65,536 shards: the old-generation garbage
+ * that makes the heap guard collect).
+ */
+const WATCH_COALESCE_MS = 100;
 
 /** How long quitting waits for the connections to close. */
 const CLOSE_GRACE_MS = 2000;
