@@ -6,8 +6,9 @@ import { GoverseError } from '../../core/errors.js';
 import type { Logger } from '../../core/log/logger.js';
 import { clusterBinding, type ClusterBinding } from './clusterBinding.js';
 import { PersistenceError, StaleEpochError } from './errors.js';
-import { failedGroup, GroupCommit, type GroupLimits, type Settled } from './groupCommit.js';
-import { describeWrite, type LoadedState, type ObjectKey, type ObjectStore, type StoreWrite, type StoreWriteResult } from './objectStore.js';
+import { GroupedObjectStore } from './groupedObjectStore.js';
+import { failedGroup, type GroupLimits, type Settled } from './groupCommit.js';
+import { describeWrite, type ObjectKey, type StoreWrite, type StoreWriteResult } from './objectStore.js';
 import { createSchema, inspectSchema, PG_SCHEMA, PG_SCHEMA_LOCK, schemaProblem } from './postgresSchema.js';
 
 /**
@@ -53,9 +54,8 @@ interface AppliedRow {
   w_epoch: string | null;
 }
 
-export class PostgresObjectStore implements ObjectStore {
+export class PostgresObjectStore extends GroupedObjectStore {
   readonly location: string;
-  private readonly group: GroupCommit<StoreWrite, StoreWriteResult>;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -63,8 +63,8 @@ export class PostgresObjectStore implements ObjectStore {
     private readonly clock: Clock,
     group: GroupLimits,
   ) {
+    super(group, clock);
     this.location = postgresLocation(target);
-    this.group = new GroupCommit((writes) => this.commitGroup(writes), group, clock);
   }
 
   /**
@@ -130,30 +130,12 @@ export class PostgresObjectStore implements ObjectStore {
     );
   }
 
-  load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState> {
-    return this.write({ kind: 'load', key, epoch, initialState });
-  }
-
-  save(key: ObjectKey, epoch: number, state: string): Promise<void> {
-    return this.write({ kind: 'save', key, epoch, state });
-  }
-
-  delete(key: ObjectKey, epoch: number): Promise<boolean> {
-    return this.write({ kind: 'delete', key, epoch });
-  }
-
-  /** Lets the queued writes commit (or fail), then closes every connection. */
-  async close(): Promise<void> {
-    await this.group.idle();
+  protected async release(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
 
-  private write<W extends StoreWrite>(w: W): Promise<StoreWriteResult<W>> {
-    return this.group.submit(w) as Promise<StoreWriteResult<W>>;
-  }
-
   /** One group: one statement, in key order (see the class comment), each write fenced on its own. */
-  private async commitGroup(writes: readonly StoreWrite[]): Promise<Settled<StoreWriteResult>[]> {
+  protected async commitGroup(writes: readonly StoreWrite[]): Promise<Settled<StoreWriteResult>[]> {
     const order = writes.map((_, i) => i).sort((a, b) => compareKeys(writes[a]!.key, writes[b]!.key) || a - b);
     const sent = order.map((i) => writes[i]!);
     const values = [

@@ -6,8 +6,9 @@ import { GoverseError } from '../../core/errors.js';
 import { backoffDelay, sleep } from '../../edge/timing.js';
 import { clusterBinding, type ClusterBinding } from './clusterBinding.js';
 import { PersistenceError, StaleEpochError } from './errors.js';
-import { failedGroup, GroupCommit, type GroupLimits, type Settled } from './groupCommit.js';
-import { describeWrite, type LoadedState, type ObjectKey, type ObjectStore, type StoreWrite, type StoreWriteResult } from './objectStore.js';
+import { GroupedObjectStore } from './groupedObjectStore.js';
+import { failedGroup, type GroupLimits, type Settled } from './groupCommit.js';
+import { describeWrite, type StoreWrite, type StoreWriteResult } from './objectStore.js';
 
 /**
  * The embedded default ObjectStore: one SQLite file shared by every node process of a machine.
@@ -63,7 +64,7 @@ const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHO
 /** Failures that can pass (besides busy): a full disk, I/O errors, memory. Corruption and misuse cannot. */
 const TRANSIENT_CODES = new Set(['SQLITE_FULL', 'SQLITE_NOMEM', 'SQLITE_INTERRUPT', 'SQLITE_PROTOCOL']);
 
-export class SqliteObjectStore implements ObjectStore {
+export class SqliteObjectStore extends GroupedObjectStore {
   private readonly select: Database.Statement<[string, string], Row>;
   private readonly selectEpoch: Database.Statement<[string, string], { epoch: number }>;
   private readonly insert: Database.Statement<[string, string, string, number, number]>;
@@ -71,7 +72,6 @@ export class SqliteObjectStore implements ObjectStore {
   private readonly update: Database.Statement<[string, number, number, string, string, number]>;
   private readonly remove: Database.Statement<[string, string, number]>;
   private readonly groupTx: (writes: readonly StoreWrite[]) => Settled<StoreWriteResult>[];
-  private readonly group: GroupCommit<StoreWrite, StoreWriteResult>;
   private readonly bindTx: (cluster: string, adoptFrom: string | undefined) => ClusterBinding;
   private readonly writeProbe: Database.Statement<[number]>;
   private readonly clearProbe: Database.Statement<[]>;
@@ -83,6 +83,7 @@ export class SqliteObjectStore implements ObjectStore {
     private readonly clock: Clock,
     group: GroupLimits,
   ) {
+    super(group, clock);
     this.select = db.prepare('SELECT state, epoch FROM objects WHERE type = ? AND id = ?');
     this.selectEpoch = db.prepare('SELECT epoch FROM objects WHERE type = ? AND id = ?');
     this.insert = db.prepare('INSERT INTO objects (type, id, state, epoch, updated_at) VALUES (?, ?, ?, ?, ?)');
@@ -102,7 +103,6 @@ export class SqliteObjectStore implements ObjectStore {
       }),
     );
     this.groupTx = (writes) => commitGroup.immediate(writes);
-    this.group = new GroupCommit((writes) => this.commitGroup(writes), group, clock);
     const selectCluster = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'cluster'");
     const upsertCluster = db.prepare<[string]>(
       "INSERT INTO meta (key, value) VALUES ('cluster', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -151,26 +151,8 @@ export class SqliteObjectStore implements ObjectStore {
     });
   }
 
-  load(key: ObjectKey, epoch: number, initialState: string): Promise<LoadedState> {
-    return this.write({ kind: 'load', key, epoch, initialState });
-  }
-
-  save(key: ObjectKey, epoch: number, state: string): Promise<void> {
-    return this.write({ kind: 'save', key, epoch, state });
-  }
-
-  delete(key: ObjectKey, epoch: number): Promise<boolean> {
-    return this.write({ kind: 'delete', key, epoch });
-  }
-
-  /** Lets the queued writes commit (or fail), then closes the database. */
-  async close(): Promise<void> {
-    await this.group.idle();
+  protected async release(): Promise<void> {
     if (this.db.open) this.db.close();
-  }
-
-  private write<W extends StoreWrite>(w: W): Promise<StoreWriteResult<W>> {
-    return this.group.submit(w) as Promise<StoreWriteResult<W>>;
   }
 
   /** One write inside the group's transaction; throws StaleEpochError (nothing written) when it is fenced. */
@@ -205,7 +187,7 @@ export class SqliteObjectStore implements ObjectStore {
    * write of the group fails: with the transaction's error, or, when one write's error ended it, that write with its
    * own and the others retriably.
    */
-  private async commitGroup(writes: readonly StoreWrite[]): Promise<Settled<StoreWriteResult>[]> {
+  protected async commitGroup(writes: readonly StoreWrite[]): Promise<Settled<StoreWriteResult>[]> {
     try {
       return await this.retryBusy(() => this.groupTx(writes));
     } catch (raw) {
