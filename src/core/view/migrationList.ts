@@ -36,7 +36,7 @@ interface Base {
   readonly group: 0 | 1;
   /** The time it sorts by within its group. */
   readonly key: number;
-  readonly entry: unknown;
+  /** The migration record it was worked out from (compared by identity to notice a changed record). */
   readonly record: unknown;
 }
 
@@ -127,7 +127,7 @@ export class MigrationList {
     const start = migrationStart(snapshot, this.firstSeen, id, entry.target);
     const unknown = start.ageSource === 'unknown';
     const key = unknown ? (start.seenSince ?? now) : start.since;
-    const base: Base = { shardId: id, state, target: entry.target, current: entry.current, pinned: isPinned(entry), start, group: unknown ? 0 : 1, key, entry, record };
+    const base: Base = { shardId: id, state, target: entry.target, current: entry.current, pinned: isPinned(entry), start, group: unknown ? 0 : 1, key, record };
     this.bases.set(id, base);
     this.sorted.splice(this.indexOf(base), 0, base);
     if (unknown && start.seenSince === null) this.undated.add(id);
